@@ -1,0 +1,13 @@
+// Package mockkit is what mockapns and mockfcm share, so that both providers
+// behave alike where Apple and Google do and tests drive them the same way:
+//
+//   - Hub: the push channel to devices (in-process receivers, or one multiplexed
+//     websocket per devicesim process via Gateway) with each provider's
+//     offline-storage rules (StoragePolicy);
+//   - Registry: device tokens issued to simulated apps, installed or not;
+//   - Faults: scripted, seeded fault injection;
+//   - Recorder: the requests a mock received, for inspection;
+//   - Control: one HTTP control API over all of the above, plus /events.
+//
+// The mocks re-export the types a user names (mockapns.Fault = mockkit.Fault).
+package mockkit

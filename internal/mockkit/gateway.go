@@ -1,0 +1,198 @@
+package mockkit
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// The gateway carries the push channel across processes: one websocket per
+// devicesim process multiplexes all of its devices, as a carrier gateway
+// would, so 10,000 devices cost one socket and two goroutines.
+//
+// Frames are JSON text messages:
+//
+//	device side → mock: {"op":"attach","tokens":["…"]}   put tokens online (stored pushes follow)
+//	                    {"op":"detach","tokens":["…"]}   take tokens offline
+//	mock → device side: {"op":"deliver","delivery":{…}}  one Delivery
+
+type gatewayFrame struct {
+	Op       string    `json:"op"`
+	Tokens   []string  `json:"tokens,omitempty"`
+	Delivery *Delivery `json:"delivery,omitempty"`
+}
+
+// gatewayQueue bounds what a slow devicesim process may owe us before the
+// gateway gives up on it (its tokens go offline and later pushes are stored).
+const gatewayQueue = 8192
+
+var gatewayUpgrader = websocket.Upgrader{
+	ReadBufferSize: 4096, WriteBufferSize: 16 * 1024,
+	CheckOrigin: func(*http.Request) bool { return true },
+}
+
+type gatewayConn struct {
+	out    chan []byte
+	closed atomic.Bool
+	done   chan struct{}
+	log    *slog.Logger
+}
+
+func (g *gatewayConn) Deliver(d Delivery) {
+	if g.closed.Load() {
+		return
+	}
+	b, err := json.Marshal(gatewayFrame{Op: "deliver", Delivery: &d})
+	if err != nil {
+		return
+	}
+	select {
+	case g.out <- b:
+	case <-g.done:
+	default:
+		g.log.Warn("push gateway: device side too slow; notification lost", "token", d.Token[:min(8, len(d.Token))])
+	}
+}
+
+// GatewayHandler serves the device side of the hub over a websocket.
+func (h *Hub) GatewayHandler(log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.Default()
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := gatewayUpgrader.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		g := &gatewayConn{out: make(chan []byte, gatewayQueue), done: make(chan struct{}), log: log}
+		defer func() {
+			g.closed.Store(true)
+			close(g.done)
+			h.DetachReceiver(func(x Receiver) bool { return x == g })
+			conn.Close()
+		}()
+		go func() {
+			for {
+				select {
+				case b := <-g.out:
+					conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+					if conn.WriteMessage(websocket.TextMessage, b) != nil {
+						conn.Close()
+						return
+					}
+				case <-g.done:
+					return
+				}
+			}
+		}()
+		for {
+			var f gatewayFrame
+			if err := conn.ReadJSON(&f); err != nil {
+				return
+			}
+			switch f.Op {
+			case "attach":
+				for _, t := range f.Tokens {
+					h.Attach(t, g)
+				}
+			case "detach":
+				for _, t := range f.Tokens {
+					h.Detach(t)
+				}
+			default:
+				log.Warn("push gateway: unknown frame", "op", f.Op)
+			}
+		}
+	})
+}
+
+// GatewayClient is the device side of a gateway: a devicesim process holds
+// one per mock and attaches each device's token with its Receiver.
+type GatewayClient struct {
+	conn *websocket.Conn
+	wmu  sync.Mutex
+
+	mu        sync.RWMutex
+	receivers map[string]Receiver
+	done      chan struct{}
+	err       error
+}
+
+// DialGateway connects to a mock's gateway URL (ws:// or wss://…/push).
+func DialGateway(ctx context.Context, url string, tlsConfig *tls.Config) (*GatewayClient, error) {
+	d := websocket.Dialer{TLSClientConfig: tlsConfig, HandshakeTimeout: 10 * time.Second}
+	conn, _, err := d.DialContext(ctx, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("push gateway %s: %w", url, err)
+	}
+	c := &GatewayClient{conn: conn, receivers: map[string]Receiver{}, done: make(chan struct{})}
+	go c.read()
+	return c, nil
+}
+
+func (c *GatewayClient) read() {
+	defer close(c.done)
+	for {
+		var f gatewayFrame
+		if err := c.conn.ReadJSON(&f); err != nil {
+			c.err = err
+			return
+		}
+		if f.Op != "deliver" || f.Delivery == nil {
+			continue
+		}
+		c.mu.RLock()
+		r := c.receivers[f.Delivery.Token]
+		c.mu.RUnlock()
+		if r != nil {
+			r.Deliver(*f.Delivery)
+		}
+	}
+}
+
+func (c *GatewayClient) send(f gatewayFrame) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	return c.conn.WriteJSON(f)
+}
+
+// Attach puts token online; r receives its pushes (stored ones first).
+func (c *GatewayClient) Attach(token string, r Receiver) error {
+	c.mu.Lock()
+	c.receivers[token] = r
+	c.mu.Unlock()
+	return c.send(gatewayFrame{Op: "attach", Tokens: []string{token}})
+}
+
+// Detach takes token offline.
+func (c *GatewayClient) Detach(token string) error {
+	c.mu.Lock()
+	delete(c.receivers, token)
+	c.mu.Unlock()
+	return c.send(gatewayFrame{Op: "detach", Tokens: []string{token}})
+}
+
+// Done is closed when the connection ends; Err then says why.
+func (c *GatewayClient) Done() <-chan struct{} { return c.done }
+
+// Err is why the connection ended (after Done).
+func (c *GatewayClient) Err() error { return c.err }
+
+// Close ends the connection; every attached token goes offline at the mock.
+func (c *GatewayClient) Close() error {
+	c.wmu.Lock()
+	c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+	c.wmu.Unlock()
+	err := c.conn.Close()
+	<-c.done
+	return err
+}

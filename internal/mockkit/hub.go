@@ -1,0 +1,265 @@
+package mockkit
+
+import (
+	"encoding/json"
+	"sync"
+	"time"
+)
+
+// Delivery is one notification handed by a provider to a device.
+type Delivery struct {
+	Provider string `json:"provider"` // "apns" or "fcm"
+	Token    string `json:"token"`
+	ID       string `json:"id"`  // apns-id, or the FCM message id
+	App      string `json:"app"` // APNs topic (bundle id) or Android package
+	// Payload is what the device's OS receives: the APNs JSON payload, or the
+	// FCM message object (data, notification, android…) without its target.
+	Payload     json.RawMessage   `json:"payload"`
+	CollapseKey string            `json:"collapse_key,omitempty"`
+	Expiry      time.Time         `json:"expiry,omitzero"` // zero: kept as long as the provider keeps anything
+	NowOrNever  bool              `json:"now_or_never,omitempty"`
+	AcceptedAt  time.Time         `json:"accepted_at"`
+	Stored      bool              `json:"stored,omitempty"`  // it waited in the outbox for the device
+	Headers     map[string]string `json:"headers,omitempty"` // provider headers the device may see (apns-push-type, priority…)
+}
+
+// Receiver is a device's end of the push channel. Deliver is called without
+// locks held and must return quickly: devices do their work (verify, decrypt,
+// display, ack) off the caller's goroutine.
+type Receiver interface {
+	Deliver(Delivery)
+}
+
+// ReceiverFunc adapts a function to Receiver.
+type ReceiverFunc func(Delivery)
+
+// Deliver calls f(d).
+func (f ReceiverFunc) Deliver(d Delivery) { f(d) }
+
+// StoragePolicy is how a provider keeps notifications for an offline device.
+type StoragePolicy struct {
+	// PerDevice is how many notifications are kept per token.
+	PerDevice int
+	// DiscardAllOnOverflow: past PerDevice everything is discarded (FCM, which
+	// then tells the app onDeletedMessages); otherwise the oldest gives way
+	// (APNs, where PerDevice is 1: the last one wins).
+	DiscardAllOnOverflow bool
+	// MaxCollapseKeys bounds distinct collapse keys stored per device (FCM: 4);
+	// 0 means no bound.
+	MaxCollapseKeys int
+}
+
+// The providers' documented storage rules.
+var (
+	// APNsStorage: one notification per app per device, the last one.
+	APNsStorage = StoragePolicy{PerDevice: 1}
+	// FCMStorage: up to 100 non-collapsible messages, at most 4 collapse keys.
+	FCMStorage = StoragePolicy{PerDevice: 100, DiscardAllOnOverflow: true, MaxCollapseKeys: 4}
+)
+
+// Outcome of a Send.
+type Outcome string
+
+const (
+	Delivered Outcome = "delivered" // handed to the online device
+	Stored    Outcome = "stored"    // kept for the offline device
+	Dropped   Outcome = "dropped"   // offline and now-or-never: gone
+)
+
+// Drop reasons reported to Hub.OnDrop.
+const (
+	DropCoalesced  = "coalesced"    // a newer notification took its place
+	DropExpired    = "expired"      // its expiry passed while the device was offline
+	DropNowOrNever = "now_or_never" // expiration 0 / ttl 0 and the device was offline
+	DropOverflow   = "overflow"     // FCM: more than PerDevice stored, all discarded
+	DropForgotten  = "uninstalled"  // the app was uninstalled
+)
+
+// Hub is the push channel of one provider: tokens that are online have a
+// Receiver; the others have an outbox kept by the provider's StoragePolicy.
+// It holds no goroutine per device, so a process can hold many thousands.
+type Hub struct {
+	policy StoragePolicy
+	now    func() time.Time
+	// OnDrop, if set, is told of every notification the hub discards (called
+	// without locks held). Mocks publish these as events.
+	OnDrop func(d Delivery, reason string)
+	// OnFlush, if set, is told of every stored notification handed over when
+	// its device comes back.
+	OnFlush func(d Delivery)
+
+	mu     sync.Mutex
+	online map[string]Receiver
+	outbox map[string][]Delivery
+}
+
+// NewHub makes a hub with the given storage policy; now may be nil (time.Now).
+func NewHub(policy StoragePolicy, now func() time.Time) *Hub {
+	if now == nil {
+		now = time.Now
+	}
+	return &Hub{policy: policy, now: now, online: map[string]Receiver{}, outbox: map[string][]Delivery{}}
+}
+
+type dropped struct {
+	d      Delivery
+	reason string
+}
+
+// Send hands d to its device if online, or stores it by the policy.
+func (h *Hub) Send(d Delivery) Outcome {
+	if d.AcceptedAt.IsZero() {
+		d.AcceptedAt = h.now()
+	}
+	h.mu.Lock()
+	r, ok := h.online[d.Token]
+	if ok {
+		h.mu.Unlock()
+		r.Deliver(d)
+		return Delivered
+	}
+	if d.NowOrNever {
+		h.mu.Unlock()
+		h.report([]dropped{{d, DropNowOrNever}})
+		return Dropped
+	}
+	d.Stored = true
+	box, gone := h.store(h.outbox[d.Token], d)
+	h.outbox[d.Token] = box
+	h.mu.Unlock()
+	h.report(gone)
+	if len(box) == 0 {
+		return Dropped
+	}
+	return Stored
+}
+
+// store adds d to box by the policy, returning the new box and what left it.
+func (h *Hub) store(box []Delivery, d Delivery) ([]Delivery, []dropped) {
+	var gone []dropped
+	now := h.now()
+	kept := box[:0]
+	for _, o := range box {
+		switch {
+		case !o.Expiry.IsZero() && !now.Before(o.Expiry):
+			gone = append(gone, dropped{o, DropExpired})
+		case d.CollapseKey != "" && o.CollapseKey == d.CollapseKey:
+			gone = append(gone, dropped{o, DropCoalesced})
+		default:
+			kept = append(kept, o)
+		}
+	}
+	box = append(kept, d)
+	if h.policy.MaxCollapseKeys > 0 && d.CollapseKey != "" {
+		keys := map[string]bool{}
+		for _, o := range box {
+			if o.CollapseKey != "" {
+				keys[o.CollapseKey] = true
+			}
+		}
+		if len(keys) > h.policy.MaxCollapseKeys { // the oldest collapsible one gives way
+			for i, o := range box {
+				if o.CollapseKey != "" {
+					gone = append(gone, dropped{o, DropCoalesced})
+					box = append(box[:i:i], box[i+1:]...)
+					break
+				}
+			}
+		}
+	}
+	if over := len(box) - h.policy.PerDevice; over > 0 {
+		if h.policy.DiscardAllOnOverflow {
+			for _, o := range box {
+				gone = append(gone, dropped{o, DropOverflow})
+			}
+			return nil, gone
+		}
+		for _, o := range box[:over] {
+			gone = append(gone, dropped{o, DropCoalesced})
+		}
+		box = append([]Delivery(nil), box[over:]...)
+	}
+	return box, gone
+}
+
+func (h *Hub) report(gone []dropped) {
+	if h.OnDrop == nil {
+		return
+	}
+	for _, g := range gone {
+		h.OnDrop(g.d, g.reason)
+	}
+}
+
+// Attach puts token online with r and hands over what was stored for it (in
+// order, expired ones dropped). It returns how many were handed over.
+func (h *Hub) Attach(token string, r Receiver) int {
+	h.mu.Lock()
+	h.online[token] = r
+	box := h.outbox[token]
+	delete(h.outbox, token)
+	h.mu.Unlock()
+	now := h.now()
+	var gone []dropped
+	n := 0
+	for _, d := range box {
+		if !d.Expiry.IsZero() && !now.Before(d.Expiry) {
+			gone = append(gone, dropped{d, DropExpired})
+			continue
+		}
+		if h.OnFlush != nil {
+			h.OnFlush(d)
+		}
+		r.Deliver(d)
+		n++
+	}
+	h.report(gone)
+	return n
+}
+
+// Detach takes token offline; later sends are stored.
+func (h *Hub) Detach(token string) {
+	h.mu.Lock()
+	delete(h.online, token)
+	h.mu.Unlock()
+}
+
+// DetachReceiver takes offline every token attached with r (a gateway that went away).
+func (h *Hub) DetachReceiver(match func(Receiver) bool) {
+	h.mu.Lock()
+	for t, r := range h.online {
+		if match(r) {
+			delete(h.online, t)
+		}
+	}
+	h.mu.Unlock()
+}
+
+// Forget takes token offline and discards what was stored for it (the app was uninstalled).
+func (h *Hub) Forget(token string) {
+	h.mu.Lock()
+	delete(h.online, token)
+	box := h.outbox[token]
+	delete(h.outbox, token)
+	h.mu.Unlock()
+	gone := make([]dropped, len(box))
+	for i, d := range box {
+		gone[i] = dropped{d, DropForgotten}
+	}
+	h.report(gone)
+}
+
+// Online reports whether token has a receiver.
+func (h *Hub) Online(token string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, ok := h.online[token]
+	return ok
+}
+
+// Pending returns a copy of what is stored for token.
+func (h *Hub) Pending(token string) []Delivery {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]Delivery(nil), h.outbox[token]...)
+}

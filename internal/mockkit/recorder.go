@@ -1,0 +1,75 @@
+package mockkit
+
+import (
+	"sync"
+	"time"
+)
+
+// Recorded is one request a mock received, as the control API shows it:
+// credentials appear as decoded claims and key fingerprints, never raw.
+type Recorded struct {
+	Seq     uint64            `json:"seq"`
+	At      time.Time         `json:"at"`
+	Method  string            `json:"method"`
+	Path    string            `json:"path"`
+	Headers map[string]string `json:"headers,omitempty"`
+	// Auth describes the credential: JWT header and claims, certificate
+	// subject, key fingerprint, verdict.
+	Auth   map[string]any `json:"auth,omitempty"`
+	Token  string         `json:"token,omitempty"`
+	Body   string         `json:"body,omitempty"`
+	Status int            `json:"status"`
+	Reason string         `json:"reason,omitempty"`
+	ID     string         `json:"id,omitempty"` // apns-id / message name
+	Fault  string         `json:"fault,omitempty"`
+}
+
+// Recorder keeps the last N requests.
+type Recorder struct {
+	mu   sync.Mutex
+	seq  uint64
+	ring []Recorded
+	next int
+}
+
+// NewRecorder keeps up to n requests (n ≤ 0: 1000).
+func NewRecorder(n int) *Recorder {
+	if n <= 0 {
+		n = 1000
+	}
+	return &Recorder{ring: make([]Recorded, 0, n)}
+}
+
+// Add records r, stamping Seq (and At if unset).
+func (rc *Recorder) Add(r Recorded) {
+	if r.At.IsZero() {
+		r.At = time.Now()
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.seq++
+	r.Seq = rc.seq
+	if len(rc.ring) < cap(rc.ring) {
+		rc.ring = append(rc.ring, r)
+		return
+	}
+	rc.ring[rc.next] = r
+	rc.next = (rc.next + 1) % cap(rc.ring)
+}
+
+// Since returns the kept requests with Seq > since, oldest first.
+func (rc *Recorder) Since(since uint64) []Recorded {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	all := append(append([]Recorded{}, rc.ring[rc.next:]...), rc.ring[:rc.next]...)
+	if len(rc.ring) < cap(rc.ring) {
+		all = append([]Recorded{}, rc.ring...)
+	}
+	out := all[:0]
+	for _, r := range all {
+		if r.Seq > since {
+			out = append(out, r)
+		}
+	}
+	return out
+}
