@@ -1,0 +1,503 @@
+package mockapns
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/internal/mockkit"
+	"github.com/pushlab/pushlab/internal/testpki"
+)
+
+// exchange is one request on its way through the checks.
+type exchange struct {
+	r     *http.Request
+	conn  *connState
+	env   testpki.Environment
+	token string
+	n     Notification
+	cred  *credential
+	body  []byte
+	ack   string
+	fault *mockkit.Fault
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func (s *Server) serveAPNs(w http.ResponseWriter, r *http.Request) {
+	s.inflight.Add(1)
+	defer s.inflight.Add(-1)
+	c, _ := r.Context().Value(connKey{}).(*connState)
+	x := &exchange{r: r, conn: c, env: envOf(r, c, s.cfg.Environment)}
+	if x.env == "" {
+		x.env = testpki.Production
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufPool.Put(buf)
+
+	token, perr := parsePath(r.Method, r.URL.Path)
+	x.token = token
+	if f, ok := s.faults.Match(token); ok {
+		x.fault = &f
+		if s.applyFault(w, x) {
+			return
+		}
+	}
+	if s.closing.Load() {
+		s.answer(w, x, reject(ReasonShutdown))
+		return
+	}
+	if perr != nil {
+		x.n.ID = newAPNsID()
+		s.answer(w, x, perr)
+		return
+	}
+	n, herr := parseHeaders(r.Header, token, newAPNsID)
+	x.n = n
+	if herr != nil {
+		s.answer(w, x, herr)
+		return
+	}
+	if err := s.authenticate(x); err != nil {
+		s.answer(w, x, err)
+		return
+	}
+	if err := s.checkTopic(x); err != nil {
+		s.answer(w, x, err)
+		return
+	}
+	limit := payloadLimit(x.n.PushType)
+	if _, err := buf.ReadFrom(io.LimitReader(r.Body, int64(limit)+1)); err != nil {
+		// The client went away or reset the stream mid-body: nothing to answer.
+		s.record(x, 0, "", "body: "+err.Error())
+		return
+	}
+	x.body = buf.Bytes()
+	ack, berr := checkPayload(x.body, limit)
+	x.ack = ack
+	if berr != nil {
+		s.answer(w, x, berr)
+		return
+	}
+	reg, terr := s.checkDevice(x)
+	if terr != nil {
+		s.answer(w, x, terr)
+		return
+	}
+	if s.overRate(x.token) {
+		s.answer(w, x, reject(ReasonTooManyRequests))
+		return
+	}
+	s.accept(w, x, reg)
+}
+
+// applyFault performs a matched fault; it returns true when the fault
+// answered (or killed) the request, false when the request goes on.
+func (s *Server) applyFault(w http.ResponseWriter, x *exchange) bool {
+	f := x.fault
+	attrs := map[string]string{"fault": f.ID, "action": string(f.Action), "token": events.RedactToken(x.token)}
+	status := string(f.Action)
+	if f.Action == mockkit.Respond {
+		status = f.Reason
+		if status == "" {
+			status = defaultReason[f.Status]
+		}
+	}
+	s.bus.Emit(x.traceID(), events.FaultInjected, Actor, status,
+		fmt.Sprintf("fault %s: %s (latency %s)", f.ID, f.Action, time.Duration(f.Latency)), attrs)
+	if f.Latency > 0 {
+		t := time.NewTimer(time.Duration(f.Latency))
+		select {
+		case <-t.C:
+		case <-x.r.Context().Done():
+			t.Stop()
+			return true
+		}
+	}
+	switch f.Action {
+	case mockkit.Respond:
+		reason := f.Reason
+		if reason == "" {
+			reason = defaultReason[f.Status]
+		}
+		if f.RetryAfter != "" {
+			w.Header().Set("Retry-After", f.RetryAfter)
+		}
+		x.n.ID = x.r.Header.Get("Apns-Id")
+		if !validUUID(x.n.ID) {
+			x.n.ID = newAPNsID()
+		}
+		s.answer(w, x, &Error{Status: f.Status, Reason: reason})
+		return true
+	case mockkit.Reset:
+		s.record(x, 0, "", "connection reset")
+		if x.conn != nil && x.conn.nc != nil {
+			resetConn(x.conn.nc)
+		}
+		panic(http.ErrAbortHandler) // and the stream, if the connection outlived it
+	case mockkit.GoAway:
+		// The request is answered by the real verdict; "Connection: close" on an
+		// HTTP/2 response makes Go's server send GOAWAY and close when idle.
+		w.Header().Set("Connection", "close")
+	}
+	return false
+}
+
+// resetConn closes a connection so the peer sees a TCP RST.
+func resetConn(nc net.Conn) {
+	type netConner interface{ NetConn() net.Conn }
+	if t, ok := nc.(netConner); ok {
+		nc = t.NetConn()
+	}
+	if tcp, ok := nc.(*net.TCPConn); ok {
+		tcp.SetLinger(0)
+	}
+	nc.Close()
+}
+
+// authenticate applies token or certificate auth.
+func (s *Server) authenticate(x *exchange) *Error {
+	auth, hasAuth := header(x.r.Header, "Authorization")
+	if hasAuth {
+		scheme, bearer, _ := strings.Cut(auth, " ")
+		bearer = strings.TrimSpace(bearer)
+		if !strings.EqualFold(scheme, "bearer") {
+			x.cred = &credential{info: map[string]any{"scheme": "token", "error": "authorization is not a bearer token"}}
+			return reject(ReasonInvalidProviderToken)
+		}
+		if bearer == "" {
+			return reject(ReasonMissingProviderToken)
+		}
+		return s.tokenAuth(x, bearer)
+	}
+	if x.r.TLS != nil && len(x.r.TLS.PeerCertificates) > 0 {
+		return s.certAuth(x)
+	}
+	return reject(ReasonMissingProviderToken)
+}
+
+func (s *Server) tokenAuth(x *exchange, bearer string) *Error {
+	v := s.jwts.get(bearer)
+	var info map[string]any
+	if v == nil {
+		var err *Error
+		v, info, err = parseJWT(bearer, s.key)
+		if err != nil {
+			x.cred = &credential{info: info}
+			return err
+		}
+		s.jwts.put(bearer, v)
+	} else {
+		info = jwtInfo(v)
+	}
+	x.cred = &credential{key: v.key, info: info}
+	now := s.now()
+	if now.Sub(time.Unix(v.iat, 0)) > TokenMaxAge {
+		info["error"] = "iat older than one hour"
+		return reject(ReasonExpiredProviderToken)
+	}
+	if time.Unix(v.iat, 0).Sub(now) > TokenMaxAge {
+		info["error"] = "iat more than an hour in the future"
+		return reject(ReasonInvalidProviderToken)
+	}
+	if v.key.Environment != "" && v.key.Environment != x.env {
+		info["error"] = fmt.Sprintf("key is scoped to %s, this is %s", v.key.Environment, x.env)
+		return reject(ReasonBadEnvironmentKeyIDInToken)
+	}
+	if err := x.conn.admitToken(bearer, v, now); err != nil {
+		info["error"] = "connection: " + err.Reason
+		return err
+	}
+	return nil
+}
+
+func (s *Server) certAuth(x *exchange) *Error {
+	verify := func() (*credential, *Error) {
+		chain := x.r.TLS.PeerCertificates
+		leaf := chain[0]
+		info := map[string]any{"scheme": "certificate", "subject": leaf.Subject.String(),
+			"key_fingerprint": testpki.Fingerprint(leaf.PublicKey), "not_after": leaf.NotAfter}
+		cred := &credential{cert: leaf, info: info}
+		if s.clientCA == nil {
+			info["error"] = "no client CA configured"
+			return cred, reject(ReasonBadCertificate)
+		}
+		inter := x509.NewCertPool()
+		for _, c := range chain[1:] {
+			inter.AddCert(c)
+		}
+		if _, err := leaf.Verify(x509.VerifyOptions{Roots: s.clientCA, Intermediates: inter, CurrentTime: s.now(),
+			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+			info["error"] = err.Error()
+			return cred, reject(ReasonBadCertificate)
+		}
+		cred.app = testpki.BundleID(leaf)
+		info["topic"] = cred.app
+		envs := testpki.APNsEnvironments(leaf)
+		info["environments"] = envs
+		if cred.app == "" || len(envs) == 0 {
+			info["error"] = "not an Apple Push Services certificate (no UID or no APNs extension)"
+			return cred, reject(ReasonBadCertificate)
+		}
+		return cred, nil
+	}
+	var cred *credential
+	var err *Error
+	if x.conn != nil {
+		x.conn.certOnce.Do(func() { x.conn.cert, x.conn.certErr = verify() })
+		cred, err = x.conn.cert, x.conn.certErr
+	} else {
+		cred, err = verify()
+	}
+	x.cred = cred
+	if err != nil {
+		return err
+	}
+	for _, e := range testpki.APNsEnvironments(cred.cert) {
+		if e == x.env {
+			return nil
+		}
+	}
+	return reject(ReasonBadCertificateEnvironment)
+}
+
+// checkTopic resolves the topic and checks it against the credential and push type.
+func (s *Server) checkTopic(x *exchange) *Error {
+	if x.n.Topic == "" {
+		if x.cred.cert == nil {
+			return reject(ReasonMissingTopic)
+		}
+		// A certificate for one app implies its topic, shaped by the push type.
+		x.n.Topic = x.cred.app + PushTypes[x.n.PushType]
+	}
+	if err := checkPushTypeTopic(&x.n); err != nil {
+		return err
+	}
+	app := x.n.App()
+	switch {
+	case x.cred.cert != nil && app != x.cred.app:
+		return reject(ReasonTopicDisallowed)
+	case x.cred.key != nil && !x.cred.key.allows(app):
+		return reject(ReasonTopicDisallowed)
+	}
+	return nil
+}
+
+// checkDevice looks the token up: unknown, wrong environment → BadDeviceToken;
+// another app's → DeviceTokenNotForTopic; uninstalled → 410 Unregistered.
+func (s *Server) checkDevice(x *exchange) (mockkit.Registration, *Error) {
+	if !validToken(x.token) {
+		return mockkit.Registration{}, reject(ReasonBadDeviceToken)
+	}
+	reg, ok := s.reg.Lookup(strings.ToLower(x.token))
+	switch {
+	case !ok, reg.Env != string(x.env):
+		return reg, reject(ReasonBadDeviceToken)
+	case reg.App != x.n.App():
+		return reg, reject(ReasonDeviceTokenNotForTopic)
+	case !reg.Installed:
+		return reg, &Error{Status: http.StatusGone, Reason: ReasonUnregistered}
+	}
+	return reg, nil
+}
+
+func (s *Server) overRate(token string) bool {
+	r := s.cfg.TokenRate
+	if r.Max <= 0 || r.Per <= 0 {
+		return false
+	}
+	now := s.now()
+	s.rateMu.Lock()
+	defer s.rateMu.Unlock()
+	w := s.rates[token]
+	if w == nil || now.Sub(w.start) >= r.Per {
+		if len(s.rates) > 100_000 {
+			clear(s.rates)
+		}
+		s.rates[token] = &window{start: now, n: 1}
+		return false
+	}
+	w.n++
+	return w.n > r.Max
+}
+
+// answer writes an error response as Apple does: apns-id, and a JSON body
+// with the reason (and for 410 the integer-millisecond timestamp).
+func (s *Server) answer(w http.ResponseWriter, x *exchange, e *Error) {
+	h := w.Header()
+	if x.n.ID != "" {
+		h["Apns-Id"] = []string{x.n.ID}
+	}
+	h["Content-Type"] = []string{"application/json"}
+	var body []byte
+	if e.Status == http.StatusGone {
+		ts := s.now()
+		if reg, ok := s.reg.Lookup(strings.ToLower(x.token)); ok && !reg.UninstalledAt.IsZero() && e.Reason == ReasonUnregistered {
+			ts = reg.UninstalledAt
+		}
+		body = fmt.Appendf(nil, `{"reason":%q,"timestamp":%d}`, e.Reason, ts.UnixMilli())
+	} else {
+		body = fmt.Appendf(nil, `{"reason":%q}`, e.Reason)
+	}
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	w.WriteHeader(e.Status)
+	w.Write(body)
+	s.record(x, e.Status, e.Reason, "")
+	attrs := x.attrs()
+	attrs["status"] = strconv.Itoa(e.Status)
+	s.bus.Publish(events.Event{TraceID: x.traceID(), Hop: events.ProviderRejected, Actor: Actor, Status: e.Reason,
+		Detail: fmt.Sprintf("%d %s", e.Status, e.Reason), Payload: events.Excerpt(x.body), Attrs: attrs})
+}
+
+// accept answers 200 and hands the notification to the push channel.
+func (s *Server) accept(w http.ResponseWriter, x *exchange, reg mockkit.Registration) {
+	h := w.Header()
+	h["Apns-Id"] = []string{x.n.ID}
+	if x.env == testpki.Development {
+		h["Apns-Unique-Id"] = []string{newUUID(false)}
+	}
+	w.WriteHeader(http.StatusOK)
+	s.record(x, http.StatusOK, "", "")
+	now := s.now()
+	d := mockkit.Delivery{Provider: "apns", Token: reg.Token, ID: x.n.ID, App: x.n.App(),
+		Payload: bytes.Clone(x.body), CollapseKey: x.n.CollapseID, AcceptedAt: now,
+		Headers: map[string]string{"apns-push-type": x.n.PushType, "apns-priority": strconv.Itoa(x.n.Priority), "apns-topic": x.n.Topic}}
+	if x.n.CollapseID != "" {
+		d.Headers["apns-collapse-id"] = x.n.CollapseID
+	}
+	if x.n.HasExpiration {
+		d.Headers["apns-expiration"] = strconv.FormatInt(x.n.Expiration, 10)
+		if x.n.Expiration == 0 {
+			d.NowOrNever = true // "APNs attempts to deliver the notification only once and doesn't store it"
+		} else {
+			d.Expiry = time.Unix(x.n.Expiration, 0)
+			if !d.Expiry.After(now) {
+				d.NowOrNever = true
+			}
+		}
+	}
+	attrs := x.attrs()
+	trace := x.traceID()
+	s.bus.Publish(events.Event{TraceID: trace, Hop: events.ProviderAccepted, Actor: Actor, Status: "200",
+		Detail: "accepted", Payload: events.Excerpt(x.body), Attrs: attrs})
+	switch s.hub.Send(d) {
+	case mockkit.Delivered:
+		s.bus.Emit(trace, events.DeviceDelivered, Actor, "delivered", "handed to the device's push channel", attrs)
+	case mockkit.Stored:
+		s.bus.Emit(trace, events.ProviderStored, Actor, "stored", "device offline: kept as its app's last notification", attrs)
+	}
+}
+
+func (s *Server) onDrop(d mockkit.Delivery, reason string) {
+	s.bus.Emit(traceOf(d), events.ProviderDropped, Actor, reason, "stored notification discarded: "+reason, deliveryAttrs(d))
+}
+
+func (s *Server) onFlush(d mockkit.Delivery) {
+	s.bus.Emit(traceOf(d), events.DeviceDelivered, Actor, "delivered", "stored notification handed over as the device came online", deliveryAttrs(d))
+}
+
+func traceOf(d mockkit.Delivery) string {
+	if a := ackIDOf(d.Payload); a != "" {
+		return a
+	}
+	return d.ID
+}
+
+func deliveryAttrs(d mockkit.Delivery) map[string]string {
+	return map[string]string{"apns-id": d.ID, "token": events.RedactToken(d.Token), "topic": d.Headers["apns-topic"],
+		"push_type": d.Headers["apns-push-type"]}
+}
+
+func (x *exchange) traceID() string {
+	if x.ack != "" {
+		return x.ack
+	}
+	return x.n.ID
+}
+
+func (x *exchange) attrs() map[string]string {
+	a := map[string]string{"apns-id": x.n.ID, "token": events.RedactToken(x.token), "topic": x.n.Topic,
+		"env": string(x.env), "push_type": x.n.PushType}
+	if x.fault != nil {
+		a["fault"] = x.fault.ID
+	}
+	return a
+}
+
+// recordedHeaders are the request headers the inspection log keeps.
+var recordedHeaders = []string{"Apns-Id", "Apns-Topic", "Apns-Push-Type", "Apns-Priority", "Apns-Expiration", "Apns-Collapse-Id", "Content-Type"}
+
+func (s *Server) record(x *exchange, status int, reason, note string) {
+	h := make(map[string]string, 8)
+	for _, k := range recordedHeaders {
+		if v := x.r.Header[k]; len(v) > 0 {
+			h[strings.ToLower(k)] = strings.Join(v, ", ")
+		}
+	}
+	if len(x.r.Header["Authorization"]) > 0 {
+		h["authorization"] = "bearer (see auth)"
+	}
+	h[":authority"] = x.r.Host
+	rec := mockkit.Recorded{At: s.now(), Method: x.r.Method, Path: x.r.URL.Path, Headers: h, Token: x.token,
+		Body: string(x.body), Status: status, Reason: reason, ID: x.n.ID}
+	if x.cred != nil {
+		rec.Auth = x.cred.info
+	}
+	if x.fault != nil {
+		rec.Fault = x.fault.ID
+	}
+	if note != "" {
+		if rec.Auth == nil {
+			rec.Auth = map[string]any{}
+		} else {
+			rec.Auth = copyMap(rec.Auth)
+		}
+		rec.Auth["note"] = note
+	}
+	s.rec.Add(rec)
+}
+
+func copyMap(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m)+1)
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// newAPNsID makes an apns-id as APNs does when the request has none: an
+// upper-case UUID.
+func newAPNsID() string { return newUUID(true) }
+
+func newUUID(upper bool) string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	const lo, hi = "0123456789abcdef", "0123456789ABCDEF"
+	digits := lo
+	if upper {
+		digits = hi
+	}
+	out := make([]byte, 36)
+	j := 0
+	for i, c := range b {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			out[j] = '-'
+			j++
+		}
+		out[j], out[j+1] = digits[c>>4], digits[c&0x0f]
+		j += 2
+	}
+	return string(out)
+}

@@ -1,0 +1,280 @@
+package mockapns
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Limits of the provider API.
+const (
+	MaxPayload     = 4096 // bytes of JSON payload for every push type but voip
+	MaxVoIPPayload = 5120 // bytes of JSON payload for voip pushes
+	MaxCollapseID  = 64   // bytes of apns-collapse-id
+	maxTopic       = 255  // longest apns-topic the mock accepts (bundle ids are far shorter)
+	devicePath     = "/3/device/"
+)
+
+// PushTypes maps each apns-push-type value to the suffix Apple requires on
+// apns-topic for it ("" = the bare bundle id; mdm topics are the MDM topic).
+var PushTypes = map[string]string{
+	"alert":        "",
+	"background":   "",
+	"location":     ".location-query",
+	"voip":         ".voip",
+	"complication": ".complication",
+	"fileprovider": ".pushkit.fileprovider",
+	"mdm":          "",
+	"liveactivity": ".push-type.liveactivity",
+	"pushtotalk":   ".voip-ptt",
+	"widgets":      ".push-type.widgets",
+	"controls":     ".push-type.controls",
+}
+
+// topicSuffixes are the suffixes above, longest first so that
+// ".push-type.liveactivity" is not mistaken for something shorter.
+var topicSuffixes = []string{
+	".push-type.liveactivity", ".pushkit.fileprovider", ".push-type.widgets", ".push-type.controls",
+	".location-query", ".complication", ".voip-ptt", ".voip",
+}
+
+// Notification is a request that passed the header checks: what the mock
+// read from the :path and apns-* headers.
+type Notification struct {
+	Token         string
+	ID            string // apns-id as sent, or generated
+	IDGenerated   bool
+	Topic         string // as sent ("" if absent)
+	PushType      string // as sent, "alert" if absent
+	Priority      int    // 10 if absent
+	Expiration    int64  // unix seconds
+	HasExpiration bool
+	CollapseID    string
+}
+
+// App is the bundle id the topic names: the topic without its push-type suffix.
+func (n *Notification) App() string { return bundleOf(n.Topic) }
+
+func bundleOf(topic string) string {
+	for _, s := range topicSuffixes {
+		if strings.HasSuffix(topic, s) {
+			return strings.TrimSuffix(topic, s)
+		}
+	}
+	return topic
+}
+
+// parsePath reads the device token from :path; method is checked after the
+// path, as a GET to a device path is MethodNotAllowed and a GET elsewhere BadPath.
+func parsePath(method, path string) (string, *Error) {
+	token, ok := strings.CutPrefix(path, devicePath)
+	if !ok {
+		if path == strings.TrimSuffix(devicePath, "/") && method == http.MethodPost {
+			return "", reject(ReasonMissingDeviceToken)
+		}
+		return "", reject(ReasonBadPath)
+	}
+	if method != http.MethodPost {
+		return "", reject(ReasonMethodNotAllowed)
+	}
+	if token == "" {
+		return "", reject(ReasonMissingDeviceToken)
+	}
+	if strings.Contains(token, "/") {
+		return "", reject(ReasonBadPath)
+	}
+	return token, nil
+}
+
+// validToken is Apple's token shape: hex, 32 bytes today (64 digits); longer
+// even-length tokens are allowed, as Apple reserves the right to grow them.
+func validToken(t string) bool {
+	if len(t) < 64 || len(t) > 200 || len(t)%2 != 0 {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// headersChecked are the request headers that must not repeat.
+var headersChecked = []string{"Authorization", "Apns-Id", "Apns-Topic", "Apns-Push-Type", "Apns-Priority", "Apns-Expiration", "Apns-Collapse-Id"}
+
+// parseHeaders applies the header checks of the provider API, in the order the
+// mock answers them. newID makes an apns-id when the request has none.
+func parseHeaders(h http.Header, token string, newID func() string) (Notification, *Error) {
+	n := Notification{Token: token, PushType: "alert", Priority: 10}
+	for _, k := range headersChecked {
+		if len(h[k]) > 1 {
+			n.ID, n.IDGenerated = newID(), true
+			return n, reject(ReasonDuplicateHeaders)
+		}
+	}
+	if id, ok := header(h, "Apns-Id"); ok {
+		if !validUUID(id) {
+			n.ID, n.IDGenerated = newID(), true
+			return n, reject(ReasonBadMessageID)
+		}
+		n.ID = id
+	} else {
+		n.ID, n.IDGenerated = newID(), true
+	}
+	if pt, ok := header(h, "Apns-Push-Type"); ok {
+		if _, known := PushTypes[pt]; !known {
+			return n, reject(ReasonInvalidPushType)
+		}
+		n.PushType = pt
+	}
+	if topic, ok := header(h, "Apns-Topic"); ok {
+		if !validTopic(topic) {
+			return n, reject(ReasonBadTopic)
+		}
+		n.Topic = topic
+	}
+	if p, ok := header(h, "Apns-Priority"); ok {
+		v, err := strconv.Atoi(p)
+		if err != nil || (v != 10 && v != 5 && v != 1) {
+			return n, reject(ReasonBadPriority)
+		}
+		n.Priority = v
+	}
+	if n.PushType == "background" && n.Priority == 10 {
+		// "It's an error to specify … 10 for a notification whose apns-push-type is background."
+		return n, reject(ReasonBadPriority)
+	}
+	if e, ok := header(h, "Apns-Expiration"); ok {
+		v, err := strconv.ParseInt(e, 10, 64)
+		if err != nil || v < 0 || len(e) > 12 {
+			return n, reject(ReasonBadExpirationDate)
+		}
+		n.Expiration, n.HasExpiration = v, true
+	}
+	if c, ok := header(h, "Apns-Collapse-Id"); ok {
+		if len(c) > MaxCollapseID {
+			return n, reject(ReasonBadCollapseID)
+		}
+		n.CollapseID = c
+	}
+	return n, nil
+}
+
+// checkPushTypeTopic matches the topic suffix to the push type. Apple
+// documents the suffix each push type requires but no reason for a mismatch;
+// the mock answers InvalidPushType (the push type does not fit the topic).
+func checkPushTypeTopic(n *Notification) *Error {
+	want := PushTypes[n.PushType]
+	if n.PushType == "mdm" {
+		return nil
+	}
+	has := ""
+	for _, s := range topicSuffixes {
+		if strings.HasSuffix(n.Topic, s) {
+			has = s
+			break
+		}
+	}
+	if has != want {
+		return reject(ReasonInvalidPushType)
+	}
+	return nil
+}
+
+// header returns the single value of h[k] (already checked for repeats).
+func header(h http.Header, k string) (string, bool) {
+	v := h[k]
+	if len(v) == 0 {
+		return "", false
+	}
+	return v[0], true
+}
+
+func validTopic(t string) bool {
+	if t == "" || len(t) > maxTopic {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// validUUID accepts the canonical 8-4-4-4-12 form, either case.
+func validUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// payloadLimit is the largest payload accepted for a push type.
+func payloadLimit(pushType string) int {
+	if pushType == "voip" {
+		return MaxVoIPPayload
+	}
+	return MaxPayload
+}
+
+// checkPayload checks the JSON payload and returns its top-level ack_id (the
+// trace id of pushlab's events), if any. Apple documents no reason for a
+// payload that is not a JSON object with an aps dictionary; the mock answers
+// PayloadEmpty (nothing a device could show was found).
+func checkPayload(body []byte, limit int) (ackID string, err *Error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return "", reject(ReasonPayloadEmpty)
+	}
+	if len(body) > limit {
+		return "", reject(ReasonPayloadTooLarge)
+	}
+	var top map[string]json.RawMessage
+	if json.Unmarshal(body, &top) != nil {
+		return "", reject(ReasonPayloadEmpty)
+	}
+	aps := bytes.TrimSpace(top["aps"])
+	if len(aps) == 0 || aps[0] != '{' {
+		return "", reject(ReasonPayloadEmpty)
+	}
+	if raw, ok := top["ack_id"]; ok {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			ackID = s
+		}
+	}
+	return ackID, nil
+}
+
+// ackIDOf reads the top-level ack_id of a payload already accepted.
+func ackIDOf(payload []byte) string {
+	var v struct {
+		AckID string `json:"ack_id"`
+	}
+	if json.Unmarshal(payload, &v) != nil {
+		return ""
+	}
+	return v.AckID
+}
+
+// newToken mints a device token the way Apple shapes them: 32 random bytes in hex.
+func hexToken(b [32]byte) string { return hex.EncodeToString(b[:]) }

@@ -1,0 +1,465 @@
+package mockapns
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/internal/mockkit"
+	"github.com/pushlab/pushlab/internal/testpki"
+)
+
+// Names a user of the mock writes, re-exported from mockkit.
+type (
+	Fault        = mockkit.Fault
+	Delivery     = mockkit.Delivery
+	Registration = mockkit.Registration
+	Receiver     = mockkit.Receiver
+	ReceiverFunc = mockkit.ReceiverFunc
+	Recorded     = mockkit.Recorded
+)
+
+// The fault actions (mockkit's), for Faults().Add.
+const (
+	Respond = mockkit.Respond
+	Delay   = mockkit.Delay
+	Reset   = mockkit.Reset
+	GoAway  = mockkit.GoAway
+)
+
+// Actor is the name the mock's events carry.
+const Actor = "mockapns"
+
+// Host names by which the mock tells the environments apart when one listener
+// serves both (Apple's names; the mock certificate of testpki is valid for them).
+const (
+	HostProduction  = "api.push.apple.com"
+	HostDevelopment = "api.sandbox.push.apple.com"
+	HostDevAlias    = "api.development.push.apple.com"
+)
+
+// Config configures a Server. The zero Config works: the mock then makes its
+// own CA and certificate (see CertPool) and trusts that CA for client certificates.
+type Config struct {
+	Cert      tls.Certificate  // server cert (testpki Set.Mock.TLS()); empty = made up
+	ClientCAs *x509.CertPool   // CA for client-certificate auth (testpki Set.CA.Pool())
+	Bus       *events.Bus      // may be nil
+	Logger    *slog.Logger     // may be nil
+	Seed      uint64           // fault generator seed
+	Now       func() time.Time // may be nil (tests move the clock)
+
+	// Environment is the environment of a listener passed to Serve when the
+	// request names no Apple host (127.0.0.1, localhost); "" = production.
+	Environment testpki.Environment
+	// TokenRate, if set, answers TooManyRequests past Max pushes to one device
+	// token within Per (Apple documents the reason, not the rate).
+	TokenRate Rate
+	// IdleTimeout closes a connection idle that long with a GOAWAY; 0 = never.
+	IdleTimeout time.Duration
+	// MaxConcurrentStreams a connection may open (0 = 1000, as Apple advertises).
+	MaxConcurrentStreams uint32
+	// RecordLimit bounds the inspection ring (0 = 1000 requests).
+	RecordLimit int
+}
+
+// Rate is a number of events per period.
+type Rate struct {
+	Max int
+	Per time.Duration
+}
+
+// Server is a mock APNs provider API. Create it with New, then Start it (like
+// httptest) or Serve it on listeners of your own.
+type Server struct {
+	// URL is the production endpoint after Start ("https://127.0.0.1:port"),
+	// DevelopmentURL the sandbox one, ControlURL the control API (plain HTTP).
+	URL, DevelopmentURL, ControlURL string
+
+	cfg      Config
+	now      func() time.Time
+	log      *slog.Logger
+	bus      *events.Bus
+	hub      *mockkit.Hub
+	reg      *mockkit.Registry
+	faults   *mockkit.Faults
+	rec      *mockkit.Recorder
+	certPool *x509.CertPool
+	clientCA *x509.CertPool
+	cert     tls.Certificate
+	handler  http.Handler
+	control  http.Handler
+
+	keysMu sync.RWMutex
+	keys   map[string]*Key
+	jwts   jwtCache
+
+	rateMu sync.Mutex
+	rates  map[string]*window
+
+	closing  atomic.Bool
+	inflight atomic.Int64 // APNs handlers running, so Close lets them finish
+	srvMu    sync.Mutex
+	servers map[*http.Server]struct{}
+	wg      sync.WaitGroup
+}
+
+type window struct {
+	start time.Time
+	n     int
+}
+
+// New makes a server; it listens on nothing until Start or Serve.
+func New(cfg Config) (*Server, error) {
+	s := &Server{cfg: cfg, now: cfg.Now, log: cfg.Logger, bus: cfg.Bus, keys: map[string]*Key{},
+		rates: map[string]*window{}, servers: map[*http.Server]struct{}{}}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.log = s.log.With("actor", Actor)
+	switch cfg.Environment {
+	case "", testpki.Production, testpki.Development:
+	default:
+		return nil, fmt.Errorf("mockapns: unknown environment %q", cfg.Environment)
+	}
+	s.cert, s.clientCA = cfg.Cert, cfg.ClientCAs
+	if len(s.cert.Certificate) == 0 {
+		ca, err := testpki.NewCA()
+		if err != nil {
+			return nil, fmt.Errorf("mockapns: making a CA: %w", err)
+		}
+		leaf, err := ca.IssueServer(testpki.MockHosts...)
+		if err != nil {
+			return nil, fmt.Errorf("mockapns: making a certificate: %w", err)
+		}
+		s.cert, s.certPool = leaf.TLS(), ca.Pool()
+		if s.clientCA == nil {
+			s.clientCA = s.certPool
+		}
+	} else {
+		pool, err := trustFor(s.cert, cfg.ClientCAs)
+		if err != nil {
+			return nil, err
+		}
+		s.certPool = pool
+	}
+	s.hub = mockkit.NewHub(mockkit.APNsStorage, s.now)
+	s.hub.OnDrop = s.onDrop
+	s.hub.OnFlush = s.onFlush
+	s.reg = mockkit.NewRegistry(newDeviceToken, s.now)
+	s.faults = mockkit.NewFaults(cfg.Seed)
+	s.rec = mockkit.NewRecorder(cfg.RecordLimit)
+	s.handler = http.HandlerFunc(s.serveAPNs)
+	c := &mockkit.Control{Faults: s.faults, Registry: s.reg, Recorder: s.rec, Hub: s.hub, Bus: s.bus, Log: s.log,
+		Register: func(app, env, device string) (mockkit.Registration, error) {
+			return s.RegisterDevice(app, testpki.Environment(env), device)
+		},
+		Uninstall: s.Uninstall,
+	}
+	s.control = c.Handler()
+	return s, nil
+}
+
+// trustFor is the pool a client needs to trust cert: the CA that issued it
+// (the last of its chain, or ClientCAs when they verify it), else cert itself.
+func trustFor(cert tls.Certificate, cas *x509.CertPool) (*x509.CertPool, error) {
+	leaf := cert.Leaf
+	if leaf == nil {
+		var err error
+		if leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
+			return nil, fmt.Errorf("mockapns: server certificate: %w", err)
+		}
+	}
+	if cas != nil {
+		if _, err := leaf.Verify(x509.VerifyOptions{Roots: cas}); err == nil {
+			return cas, nil
+		}
+	}
+	pool := x509.NewCertPool()
+	last := cert.Certificate[len(cert.Certificate)-1]
+	if c, err := x509.ParseCertificate(last); err == nil {
+		pool.AddCert(c)
+	}
+	return pool, nil
+}
+
+func newDeviceToken() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return hexToken(b)
+}
+
+// CertPool is what a client trusts to talk to the mock (the CA that issued its
+// certificate, or the certificate itself).
+func (s *Server) CertPool() *x509.CertPool { return s.certPool }
+
+// Client returns an HTTP/2 client that trusts the mock, like httptest's.
+// Give it to apns2 as client.HTTPClient (with the certificate of a
+// certificate-auth client in certs).
+func (s *Server) Client(certs ...tls.Certificate) *http.Client {
+	tr := &http.Transport{
+		TLSClientConfig:   &tls.Config{RootCAs: s.certPool, Certificates: certs},
+		ForceAttemptHTTP2: true,
+	}
+	tr.Protocols = new(http.Protocols)
+	tr.Protocols.SetHTTP2(true)
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
+
+// Handler serves the APNs provider API. Served on a listener of its own
+// (rather than through Serve) it keeps no per-connection state: connection
+// pinning, TooManyProviderTokenUpdates and the reset fault need Serve.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// ControlHandler serves the control API (mockkit.Control).
+func (s *Server) ControlHandler() http.Handler { return s.control }
+
+// Faults is the fault script (also reachable at /control/faults).
+func (s *Server) Faults() *mockkit.Faults { return s.faults }
+
+// Requests returns the recorded requests with Seq > since.
+func (s *Server) Requests(since uint64) []mockkit.Recorded { return s.rec.Since(since) }
+
+// Hub is the push channel, for devices that attach through a gateway of their own.
+func (s *Server) Hub() *mockkit.Hub { return s.hub }
+
+// RegisterKey registers (or replaces) a token-auth signing key.
+func (s *Server) RegisterKey(k Key) error {
+	if k.ID == "" || k.TeamID == "" || k.Public == nil {
+		return fmt.Errorf("mockapns: key needs an ID, a TeamID and a public key")
+	}
+	switch k.Environment {
+	case "", testpki.Production, testpki.Development:
+	default:
+		return fmt.Errorf("mockapns: key %s: unknown environment %q", k.ID, k.Environment)
+	}
+	k.Topics = append([]string(nil), k.Topics...)
+	s.keysMu.Lock()
+	s.keys[k.ID] = &k
+	s.keysMu.Unlock()
+	s.jwts.reset()
+	s.log.Info("key registered", "kid", k.ID, "team", k.TeamID, "fingerprint", testpki.Fingerprint(k.Public),
+		"topics", len(k.Topics), "env", k.Environment)
+	return nil
+}
+
+func (s *Server) key(kid string) *Key {
+	s.keysMu.RLock()
+	defer s.keysMu.RUnlock()
+	return s.keys[kid]
+}
+
+// RegisterDevice issues a device token to app bundleID on a device, for one environment.
+func (s *Server) RegisterDevice(bundleID string, env testpki.Environment, device string) (mockkit.Registration, error) {
+	if !validTopic(bundleID) || bundleOf(bundleID) != bundleID {
+		return mockkit.Registration{}, fmt.Errorf("mockapns: %q is not a bundle id", bundleID)
+	}
+	if env != testpki.Development && env != testpki.Production {
+		return mockkit.Registration{}, fmt.Errorf("mockapns: environment %q is neither %q nor %q", env, testpki.Development, testpki.Production)
+	}
+	reg := s.reg.Register(bundleID, string(env), device)
+	s.bus.Emit("", events.DeviceRegistered, Actor, "", fmt.Sprintf("token issued to %s (%s) on %s", bundleID, env, device),
+		map[string]string{"token": events.RedactToken(reg.Token), "topic": bundleID, "env": string(env), "device": device})
+	return reg, nil
+}
+
+// Uninstall removes the app of token from its device: the token answers 410
+// Unregistered from now on, with the uninstall time; stored pushes are discarded.
+func (s *Server) Uninstall(token string) (mockkit.Registration, bool) {
+	reg, ok := s.reg.Uninstall(token)
+	if ok {
+		s.hub.Forget(token)
+	}
+	return reg, ok
+}
+
+// Attach puts a device online; what was stored for it is handed over first.
+// It returns how many stored notifications were handed over.
+func (s *Server) Attach(token string, r mockkit.Receiver) int { return s.hub.Attach(token, r) }
+
+// Detach takes a device offline; later pushes are stored (the last one).
+func (s *Server) Detach(token string) { s.hub.Detach(token) }
+
+// Start listens on 127.0.0.1: production at URL, development at
+// DevelopmentURL (TLS, HTTP/2 only) and the control API at ControlURL.
+func (s *Server) Start() error {
+	type l struct {
+		url *string
+		env testpki.Environment
+	}
+	var lns []net.Listener
+	for range 3 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			for _, x := range lns {
+				x.Close()
+			}
+			return fmt.Errorf("mockapns: listen: %w", err)
+		}
+		lns = append(lns, ln)
+	}
+	s.URL = "https://" + lns[0].Addr().String()
+	s.DevelopmentURL = "https://" + lns[1].Addr().String()
+	s.ControlURL = "http://" + lns[2].Addr().String()
+	ctx := context.Background()
+	s.wg.Add(3)
+	go func() { defer s.wg.Done(); s.logServe(s.ServeEnv(ctx, lns[0], testpki.Production)) }()
+	go func() { defer s.wg.Done(); s.logServe(s.ServeEnv(ctx, lns[1], testpki.Development)) }()
+	go func() { defer s.wg.Done(); s.logServe(s.ServeControl(ctx, lns[2])) }()
+	return nil
+}
+
+func (s *Server) logServe(err error) {
+	if err != nil {
+		s.log.Error("serve", "err", err)
+	}
+}
+
+type connKey struct{}
+
+// Serve serves the provider API on ln, wrapped in TLS (HTTP/2 only), until
+// ctx ends or Close. Requests naming no Apple host get Config.Environment.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	return s.ServeEnv(ctx, ln, s.cfg.Environment)
+}
+
+// ServeEnv is Serve with the environment of requests that name no Apple host.
+func (s *Server) ServeEnv(ctx context.Context, ln net.Listener, env testpki.Environment) error {
+	if env == "" {
+		env = testpki.Production
+	}
+	maxStreams := s.cfg.MaxConcurrentStreams
+	if maxStreams == 0 {
+		maxStreams = 1000
+	}
+	srv := &http.Server{
+		Handler: s.handler,
+		TLSConfig: &tls.Config{
+			Certificates: []tls.Certificate{s.cert},
+			MinVersion:   tls.VersionTLS12,
+			NextProtos:   []string{"h2"},
+			// Verified by the handler against ClientCAs, so that a bad
+			// certificate gets Apple's 403 BadCertificate, not a failed handshake.
+			ClientAuth: tls.RequestClientCert,
+		},
+		IdleTimeout:       s.cfg.IdleTimeout,
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, connKey{}, &connState{env: env, nc: c})
+		},
+		HTTP2: &http.HTTP2Config{MaxConcurrentStreams: int(maxStreams), MaxReadFrameSize: 1 << 16},
+	}
+	srv.Protocols = new(http.Protocols)
+	srv.Protocols.SetHTTP2(true) // no HTTP/1.1, as with Apple
+	return s.run(ctx, srv, func() error { return srv.ServeTLS(ln, "", "") })
+}
+
+// ServeControl serves the control API (plain HTTP/1.1) on ln until ctx ends or Close.
+func (s *Server) ServeControl(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: s.control, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	return s.run(ctx, srv, func() error { return srv.Serve(ln) })
+}
+
+func (s *Server) run(ctx context.Context, srv *http.Server, serve func() error) error {
+	s.srvMu.Lock()
+	if s.closing.Load() {
+		s.srvMu.Unlock()
+		return http.ErrServerClosed
+	}
+	s.servers[srv] = struct{}{}
+	s.srvMu.Unlock()
+	stop := context.AfterFunc(ctx, func() { s.shutdown(srv) })
+	defer stop()
+	err := serve()
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// shutdown stops srv the way APNs does: GOAWAY on every connection, the
+// streams in flight answered, then the connections closed. Go's HTTP/2 server
+// would wait a second for each client to hang up after the GOAWAY; the mock
+// waits for its handlers (up to 5 s), gives the GOAWAY frames a moment to
+// leave, and closes.
+func (s *Server) shutdown(srv *http.Server) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Shutdown(context.Background()) // sends GOAWAY, then waits for idle connections
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for s.inflight.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	select {
+	case <-done:
+	case <-time.After(50 * time.Millisecond):
+	}
+	srv.Close()
+	<-done
+}
+
+// Close shuts every listener down: each HTTP/2 connection gets a GOAWAY and
+// its streams in flight finish (pushes arriving meanwhile get 503 Shutdown),
+// then the connections close.
+func (s *Server) Close() {
+	s.srvMu.Lock()
+	s.closing.Store(true)
+	srvs := make([]*http.Server, 0, len(s.servers))
+	for srv := range s.servers {
+		srvs = append(srvs, srv)
+	}
+	s.srvMu.Unlock()
+	var wg sync.WaitGroup
+	for _, srv := range srvs {
+		wg.Go(func() { s.shutdown(srv) })
+	}
+	wg.Wait()
+	s.wg.Wait()
+}
+
+// envOf tells the environment of a request: by Apple host name in
+// :authority, else SNI, else the listener's.
+func envOf(r *http.Request, c *connState, def testpki.Environment) testpki.Environment {
+	if e, ok := envByHost(r.Host); ok {
+		return e
+	}
+	if r.TLS != nil {
+		if e, ok := envByHost(r.TLS.ServerName); ok {
+			return e
+		}
+	}
+	if c != nil {
+		return c.env
+	}
+	return def
+}
+
+func envByHost(host string) (testpki.Environment, bool) {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	switch strings.ToLower(strings.TrimSuffix(host, ".")) {
+	case HostProduction:
+		return testpki.Production, true
+	case HostDevelopment, HostDevAlias:
+		return testpki.Development, true
+	}
+	return "", false
+}
