@@ -1,0 +1,156 @@
+package devicesim
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/internal/pushcrypto"
+)
+
+// FleetConfig configures a set of simulated devices sharing one process.
+type FleetConfig struct {
+	// Server is the Mattermost server the apps are logged into.
+	Server ServerLink
+	// ServerID is the server_id the apps accept pushes from; "" takes the
+	// one the server reports when a device attaches.
+	ServerID string
+	// Pinned are the server signing keys compiled into the apps, by kid.
+	Pinned map[string]*ecdsa.PublicKey
+	// APNs and FCM are the push services of iOS and Android devices; a
+	// fleet may have only one.
+	APNs, FCM Provider
+
+	Bus    *events.Bus
+	Logger *slog.Logger
+	// Now is the true time; each device adds its own clock skew.
+	Now func() time.Time
+	// Keep is how many shown notifications each device remembers (default 8).
+	Keep int
+	// Rand feeds device keys; nil is crypto/rand.
+	Rand io.Reader
+}
+
+// Fleet holds simulated devices. Devices own no goroutines: a push is
+// handled on a short-lived goroutine that ends with it, so an idle device
+// costs only its memory.
+type Fleet struct {
+	cfg      FleetConfig
+	verifier *pushcrypto.Verifier
+	log      *slog.Logger
+
+	inflight sync.WaitGroup
+
+	mu      sync.RWMutex
+	devices map[string]*Device
+	order   []*Device
+}
+
+// NewFleet checks cfg and returns an empty fleet.
+func NewFleet(cfg FleetConfig) (*Fleet, error) {
+	if cfg.Server == nil {
+		return nil, errors.New("devicesim: fleet needs a Server link")
+	}
+	if cfg.APNs == nil && cfg.FCM == nil {
+		return nil, errors.New("devicesim: fleet needs an APNs or FCM provider")
+	}
+	v, err := pushcrypto.NewVerifier(cfg.Pinned)
+	if err != nil {
+		return nil, fmt.Errorf("devicesim: pinned keys: %w", err)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Keep <= 0 {
+		cfg.Keep = 8
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Fleet{cfg: cfg, verifier: v, log: cfg.Logger, devices: map[string]*Device{}}, nil
+}
+
+// ErrDuplicateName: a fleet's device names are unique.
+var ErrDuplicateName = errors.New("devicesim: device name already in use")
+
+// Add creates a device with app installed for user: it registers with its
+// push service for a token, connects, and attaches to the user's session on
+// the server with its public content key.
+func (f *Fleet) Add(ctx context.Context, name, user string, app App) (*Device, error) {
+	d, err := f.New(name, user, app)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Install(ctx); err != nil {
+		return d, err
+	}
+	return d, nil
+}
+
+// New creates a device without installing the app (see Device.Install).
+func (f *Fleet) New(name, user string, app App) (*Device, error) {
+	if err := app.Validate(); err != nil {
+		return nil, err
+	}
+	if f.provider(app) == nil {
+		return nil, fmt.Errorf("devicesim: no provider for %s devices", app.Platform)
+	}
+	d := &Device{Name: name, User: user, App: app, fleet: f, actor: "device:" + name, badge: -1}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, dup := f.devices[name]; dup {
+		return nil, fmt.Errorf("%w: %q", ErrDuplicateName, name)
+	}
+	f.devices[name] = d
+	f.order = append(f.order, d)
+	return d, nil
+}
+
+func (f *Fleet) provider(app App) Provider {
+	if app.Platform == IOS {
+		return f.cfg.APNs
+	}
+	return f.cfg.FCM
+}
+
+// Device finds a device by name.
+func (f *Fleet) Device(name string) (*Device, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	d, ok := f.devices[name]
+	return d, ok
+}
+
+// Devices lists the devices in the order they were added.
+func (f *Fleet) Devices() []*Device {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return slices.Clone(f.order)
+}
+
+// Len is the number of devices.
+func (f *Fleet) Len() int {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return len(f.order)
+}
+
+// Wait returns once no push is being handled. In-process a push is handed
+// to its device before the mock answers the proxy, so after the server's
+// Send returns, Wait covers everything the push caused on the device.
+func (f *Fleet) Wait() { f.inflight.Wait() }
+
+// Close takes every device offline and waits for pushes in flight.
+func (f *Fleet) Close() {
+	for _, d := range f.Devices() {
+		d.GoOffline()
+	}
+	f.Wait()
+}

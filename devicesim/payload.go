@@ -1,0 +1,201 @@
+package devicesim
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// inbound is a push as the app sees it, whichever provider carried it.
+type inbound struct {
+	AckID, Type, SubType, ServerID                 string
+	ChannelID, PostID, RootID, TeamID              string
+	SenderName, ChannelName, Message               string
+	Signature, Encrypted                           string
+	Title, Subtitle, Body, Sound, Category, Thread string
+	Version                                        string
+	Badge                                          int // -1: absent
+	IDLoaded                                       bool
+
+	// iOS: whether the Notification Service Extension runs, and whether the
+	// push only wakes the app.
+	HasAlert, MutableContent, ContentAvailable bool
+	// Android: a notification block, which the system shows by itself when
+	// the app is in the background.
+	SystemNotification bool
+}
+
+// maxPayload bounds what a device parses: providers allow 4 KiB (5 KiB VoIP);
+// anything far larger is not a push.
+const maxPayload = 64 << 10
+
+var errPayload = errors.New("malformed payload")
+
+// parseAPNs reads an APNs payload: the aps dictionary and Mattermost's
+// top-level custom keys.
+func parseAPNs(b []byte) (inbound, error) {
+	in := inbound{Badge: -1}
+	if len(b) > maxPayload {
+		return in, fmt.Errorf("%w: %d bytes", errPayload, len(b))
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(b, &top); err != nil {
+		return in, fmt.Errorf("%w: %v", errPayload, err)
+	}
+	apsRaw, ok := top["aps"]
+	if !ok {
+		return in, fmt.Errorf("%w: no aps dictionary", errPayload)
+	}
+	var aps map[string]json.RawMessage
+	if err := json.Unmarshal(apsRaw, &aps); err != nil || aps == nil {
+		return in, fmt.Errorf("%w: aps is not a dictionary", errPayload)
+	}
+	if raw, ok := aps["alert"]; ok {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			in.Body = s
+		} else {
+			var a struct{ Title, Subtitle, Body string }
+			if err := json.Unmarshal(raw, &a); err != nil {
+				return in, fmt.Errorf("%w: aps.alert: %v", errPayload, err)
+			}
+			in.Title, in.Subtitle, in.Body = a.Title, a.Subtitle, a.Body
+		}
+		in.HasAlert = in.Title != "" || in.Subtitle != "" || in.Body != ""
+	}
+	if raw, ok := aps["badge"]; ok {
+		var n int
+		if err := json.Unmarshal(raw, &n); err != nil {
+			return in, fmt.Errorf("%w: aps.badge: %v", errPayload, err)
+		}
+		in.Badge = n
+	}
+	if raw, ok := aps["sound"]; ok {
+		var s string
+		if json.Unmarshal(raw, &s) != nil { // critical alerts: {"name":…}
+			var d struct{ Name string }
+			json.Unmarshal(raw, &d)
+			s = d.Name
+		}
+		in.Sound = s
+	}
+	in.Category = looseString(aps["category"])
+	in.Thread = looseString(aps["thread-id"])
+	in.MutableContent = looseString(aps["mutable-content"]) == "1"
+	in.ContentAvailable = looseString(aps["content-available"]) == "1"
+	in.custom(func(k string) string { return looseString(top[k]) })
+	in.Message = looseString(top["message"])
+	in.ChannelName = looseString(top["channel_name"])
+	in.takeEnvelope()
+	return in, nil
+}
+
+// parseFCM reads an FCM message as the app receives it: the data map (every
+// value a string) and the optional notification block.
+func parseFCM(b []byte) (inbound, error) {
+	in := inbound{Badge: -1}
+	if len(b) > maxPayload {
+		return in, fmt.Errorf("%w: %d bytes", errPayload, len(b))
+	}
+	var msg struct {
+		Data         map[string]string `json:"data"`
+		Notification *struct {
+			Title string `json:"title"`
+			Body  string `json:"body"`
+		} `json:"notification"`
+	}
+	if err := json.Unmarshal(b, &msg); err != nil {
+		return in, fmt.Errorf("%w: %v", errPayload, err)
+	}
+	if msg.Notification != nil {
+		in.SystemNotification = true
+		in.Title, in.Body = msg.Notification.Title, msg.Notification.Body
+	}
+	d := msg.Data
+	in.custom(func(k string) string { return d[k] })
+	if s := d["badge"]; s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return in, fmt.Errorf("%w: data.badge %q", errPayload, s)
+		}
+		in.Badge = n
+	}
+	in.Sound, in.Category = d["sound"], d["category"]
+	in.Message, in.ChannelName = d["message"], d["channel_name"]
+	in.takeEnvelope()
+	return in, nil
+}
+
+// custom reads Mattermost's keys, common to the APNs custom keys and the FCM
+// data map.
+func (in *inbound) custom(get func(string) string) {
+	in.AckID = get("ack_id")
+	in.Type = get("type")
+	in.SubType = get("sub_type")
+	in.ServerID = get("server_id")
+	in.ChannelID = get("channel_id")
+	in.PostID = get("post_id")
+	in.RootID = get("root_id")
+	in.TeamID = get("team_id")
+	in.SenderName = get("sender_name")
+	in.Signature = get("signature")
+	in.Encrypted = get(PayloadKeyEncrypted)
+	in.Version = get("version")
+	in.IDLoaded = get("id_loaded") == "true" || get("is_id_loaded") == "true"
+}
+
+// looseString reads a JSON scalar as text: strings as themselves, numbers
+// and booleans as written; anything else (or nothing) is "".
+func looseString(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	t := strings.TrimSpace(string(raw))
+	if t == "true" || t == "false" {
+		return t
+	}
+	var n json.Number
+	if json.Unmarshal(raw, &n) == nil {
+		return n.String()
+	}
+	return ""
+}
+
+// isEnvelope recognizes a pushcrypto envelope in a text field: "v1." and
+// unpadded base64url of at least a header's length, nothing else.
+func isEnvelope(s string) bool {
+	rest, ok := strings.CutPrefix(s, "v1.")
+	if !ok || len(rest) < 120 {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		c := rest[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// takeEnvelope moves an envelope carried in the message text (see
+// EnvelopeInMessage) to Encrypted, so that it is never shown.
+func (in *inbound) takeEnvelope() {
+	if in.Encrypted != "" {
+		return
+	}
+	switch {
+	case isEnvelope(in.Message):
+		in.Encrypted, in.Message = in.Message, ""
+		if in.Body == in.Encrypted {
+			in.Body = ""
+		}
+	case isEnvelope(in.Body):
+		in.Encrypted, in.Body = in.Body, ""
+	}
+}
