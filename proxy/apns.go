@@ -1,0 +1,257 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/kyokomi/emoji"
+	"github.com/sideshow/apns2"
+	"github.com/sideshow/apns2/certificate"
+	"github.com/sideshow/apns2/payload"
+	"github.com/sideshow/apns2/token"
+	"golang.org/x/net/http2"
+
+	"github.com/pushlab/pushlab/internal/testpki"
+)
+
+// apnsSender sends one Apple app type through one apns2 client. Keep it for
+// the proxy's lifetime: APNs treats rapid connection and disconnection as a
+// denial-of-service attack, and a token-auth client reuses its JWT for 50
+// minutes where a new client would sign a new one (TooManyProviderTokenUpdates).
+type apnsSender struct {
+	settings ApplePushSettings
+	client   *apns2.Client
+}
+
+// newAPNsSender builds the client upstream builds for these settings: token
+// auth when the key file, key id and team id are all set, else certificate
+// auth; development or production; then pushlab's host override and CA.
+func newAPNsSender(s ApplePushSettings, cfg *Config, m *metrics, log *slog.Logger) (*apnsSender, error) {
+	var client *apns2.Client
+	switch {
+	case s.AppleAuthKeyFile != "" && s.AppleAuthKeyID != "" && s.AppleTeamID != "":
+		key, err := token.AuthKeyFromFile(s.AppleAuthKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("failed to initialize apple notification service with AuthKey file %s: %w", s.AppleAuthKeyFile, err)
+		}
+		client = apns2.NewTokenClient(&token.Token{AuthKey: key, KeyID: s.AppleAuthKeyID, TeamID: s.AppleTeamID})
+		log.Info("apns: token auth", "type", s.Type, "key_id", s.AppleAuthKeyID, "team_id", s.AppleTeamID,
+			"key", testpki.Fingerprint(key.Public()))
+	case s.ApplePushCertPrivate != "":
+		cert, err := loadAPNsCert(s.ApplePushCertPrivate, s.ApplePushCertPassword)
+		if err != nil {
+			return nil, fmt.Errorf("failed to initialize apple notification service with pem cert for type=%v: %w", s.Type, err)
+		}
+		client = apns2.NewClient(cert)
+		attrs := []any{"type", s.Type, "file", filepath.Base(s.ApplePushCertPrivate)}
+		if cert.Leaf != nil {
+			attrs = append(attrs, "subject", cert.Leaf.Subject.CommonName, "key", testpki.Fingerprint(cert.Leaf.PublicKey))
+		}
+		log.Info("apns: certificate auth", attrs...)
+	default:
+		return nil, fmt.Errorf("apple push notifications not configured: missing ApplePushCertPrivate for type=%v", s.Type)
+	}
+	if s.ApplePushUseDevelopment {
+		client.Development()
+	} else {
+		client.Production()
+	}
+	if cfg.APNsHost != "" {
+		client.Host = strings.TrimRight(cfg.APNsHost, "/")
+	}
+	pool, err := cfg.rootCAs()
+	if err != nil {
+		return nil, err
+	}
+	t, ok := client.HTTPClient.Transport.(*http2.Transport)
+	if !ok {
+		return nil, fmt.Errorf("apns2 transport is %T, want *http2.Transport", client.HTTPClient.Transport)
+	}
+	if pool != nil {
+		if t.TLSClientConfig == nil {
+			t.TLSClientConfig = &tls.Config{}
+		}
+		t.TLSClientConfig.RootCAs = pool
+	}
+	client.HTTPClient.Transport = &observer{base: t, provider: APNs, m: m}
+	return &apnsSender{settings: s, client: client}, nil
+}
+
+// loadAPNsCert reads an APNs client certificate: a PKCS#12 file (as Keychain
+// exports it) or PEM certificate and key (what upstream reads).
+func loadAPNsCert(path, password string) (tls.Certificate, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	if bytes.Contains(b, []byte("-----BEGIN")) {
+		return certificate.FromPemBytes(b, password)
+	}
+	return certificate.FromP12Bytes(b, password)
+}
+
+func (a *apnsSender) provider() Provider { return APNs }
+
+func (a *apnsSender) close() { a.client.CloseIdleConnections() }
+
+// build makes the notification once; each try sends the same bytes.
+func (a *apnsSender) build(n *PushNotification, appVersion int) delivery {
+	var notif *apns2.Notification
+	if n.Transport == TransportVoIP {
+		notif = buildVoIP(n, a.settings.ApplePushTopic)
+	} else {
+		notif = buildAPNs(n, appVersion, a.settings.ApplePushTopic)
+	}
+	body, _ := json.Marshal(notif.Payload) // a payload of strings, numbers and bools cannot fail
+	notif.Payload = body
+	return delivery{
+		payload: body,
+		send:    func(ctx context.Context) outcome { return a.send(ctx, notif) },
+	}
+}
+
+func (a *apnsSender) send(ctx context.Context, notif *apns2.Notification) outcome {
+	res, err := a.client.PushWithContext(ctx, notif)
+	if err != nil {
+		return outcome{Kind: kindTransport, Message: err.Error()}
+	}
+	return outcome{Kind: kindAnswer, Status: res.StatusCode, Reason: res.Reason, ID: res.ApnsID}
+}
+
+// failText is the FAIL error the server is answered: upstream's words, plus
+// the provider's reason.
+func (a *apnsSender) failText(o outcome) string {
+	if o.Kind == kindAnswer {
+		return "unknown send response error: " + o.reason()
+	}
+	return "unknown transport error: " + o.reason()
+}
+
+// buildAPNs lays out an alert push as upstream's AppleNotificationServer does,
+// key for key: the apns2 payload builder marshals the result.
+func buildAPNs(n *PushNotification, appVersion int, topic string) *apns2.Notification {
+	data := payload.NewPayload()
+	if n.Badge == 0 && n.Type == TypeClear && appVersion > 1 {
+		data.Badge(1)
+	} else if n.Badge != -1 {
+		data.Badge(n.Badge)
+	}
+
+	if n.IsIDLoaded {
+		data.Category(n.Category)
+		data.Sound("default")
+		data.Custom("version", n.Version)
+		data.Custom("id_loaded", true)
+		data.MutableContent()
+		data.AlertBody(n.Message)
+		data.ContentAvailable()
+	} else {
+		switch n.Type {
+		case TypeMessage, TypeSession:
+			data.Category(n.Category)
+			data.Sound("default")
+			data.Custom("version", n.Version)
+			data.MutableContent()
+			if n.Type == TypeMessage {
+				data.ContentAvailable()
+			}
+			if n.ChannelName != "" && n.Version == MessageV2 {
+				data.AlertTitle(n.ChannelName)
+				data.AlertBody(emoji.Sprint(n.Message))
+				data.Custom("channel_name", n.ChannelName)
+			} else {
+				data.Alert(emoji.Sprint(n.Message))
+				if n.ChannelName != "" {
+					data.Custom("channel_name", n.ChannelName)
+				}
+			}
+		case TypeClear, TypeTest:
+			data.ContentAvailable()
+		case TypeUpdateBadge:
+			// The apps handle it; nothing else to add.
+		}
+	}
+
+	data.Custom("type", n.Type)
+	data.Custom("sub_type", n.SubType)
+	data.Custom("server_id", n.ServerID)
+	if n.AckID != "" {
+		data.Custom("ack_id", n.AckID)
+	}
+	data.Custom("is_crt_enabled", n.IsCRTEnabled)
+	if n.ChannelID != "" {
+		data.Custom("channel_id", n.ChannelID)
+		if n.IsCRTEnabled && n.RootID != "" {
+			data.ThreadID(n.RootID)
+		} else {
+			data.ThreadID(n.ChannelID)
+		}
+	}
+	data.Custom("signature", signature(n))
+	for _, kv := range [...]struct{ k, v string }{
+		{"team_id", n.TeamID},
+		{"sender_id", n.SenderID},
+		{"sender_name", n.SenderName},
+		{"post_id", n.PostID},
+		{"root_id", n.RootID},
+		{"override_username", n.OverrideUsername},
+		{"override_icon_url", n.OverrideIconURL},
+		{"from_webhook", n.FromWebhook},
+	} {
+		if kv.v != "" {
+			data.Custom(kv.k, kv.v)
+		}
+	}
+	return &apns2.Notification{
+		DeviceToken: n.DeviceID,
+		Topic:       topic,
+		Priority:    apns2.PriorityHigh,
+		Payload:     data,
+	}
+}
+
+// buildVoIP lays out a PushKit call push as upstream does: routing fields
+// only, to the topic's ".voip" variant, push type voip.
+func buildVoIP(n *PushNotification, topic string) *apns2.Notification {
+	data := payload.NewPayload().
+		ContentAvailable().
+		Custom("type", n.Type).
+		Custom("sub_type", n.SubType).
+		Custom("channel_id", n.ChannelID).
+		Custom("server_id", n.ServerID).
+		Custom("post_id", n.PostID).
+		Custom("thread_id", n.RootID).
+		Custom("sender_id", n.SenderID).
+		Custom("id_loaded", n.IsIDLoaded)
+	if n.SenderName != "" {
+		data.Custom("sender_name", n.SenderName)
+	}
+	if n.ChannelName != "" {
+		data.Custom("channel_name", n.ChannelName)
+	}
+	if n.AckID != "" {
+		data.Custom("ack_id", n.AckID)
+	}
+	data.Custom("signature", signature(n))
+	return &apns2.Notification{
+		DeviceToken: n.DeviceID,
+		Topic:       topic + ".voip",
+		Priority:    apns2.PriorityHigh,
+		PushType:    apns2.PushTypeVOIP,
+		Payload:     data,
+	}
+}
+
+func signature(n *PushNotification) string {
+	if n.Signature == "" {
+		return NoSignature
+	}
+	return n.Signature
+}

@@ -1,0 +1,346 @@
+package proxy
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pushlab/pushlab/internal/events"
+)
+
+// Config is upstream's mattermost-push-proxy.json, field for field (the JSON
+// names are upstream's, so LoadConfig reads an unmodified upstream file), plus
+// pushlab's own settings. The pushlab fields that are plain values may also
+// appear in the file (upstream ignores unknown keys, so one file can serve
+// both proxies); the in-process ones (Bus, Logger, RootCAs…) are code only.
+type Config struct {
+	// ListenAddress is where Serve's caller listens, e.g. ":8066".
+	ListenAddress string
+	// ThrottlePerSec is the number of requests a client may make per second
+	// (a token bucket of that rate and burst). 0 turns throttling off.
+	ThrottlePerSec int
+	// ThrottleMemoryStoreSize bounds how many clients the throttle remembers;
+	// the least recently seen is forgotten first. 0 means 50000.
+	ThrottleMemoryStoreSize int
+	// ThrottleVaryByHeader names the request headers (space-separated) whose
+	// values identify a client, e.g. "X-Forwarded-For" behind a load balancer.
+	// A request that carries none of them is keyed by its remote IP.
+	ThrottleVaryByHeader string
+	// EnableMetrics serves Prometheus metrics at GET /metrics.
+	EnableMetrics bool
+	// SendTimeoutSec bounds one send_push, all tries and waits included (default 30).
+	SendTimeoutSec int
+	// RetryTimeoutSec bounds one try (default 8, at most SendTimeoutSec).
+	RetryTimeoutSec int
+
+	ApplePushSettings   []ApplePushSettings
+	AndroidPushSettings []AndroidPushSettings
+
+	EnableConsoleLog bool
+	EnableFileLog    bool
+	LogFileLocation  string
+	LogFormat        string // "json" or "plain"
+	LogLevel         string `json:",omitempty"` // "debug", "info", "warn", "error"
+
+	// pushlab settings; upstream's file does not have them.
+
+	// APNsHost replaces the APNs host of every Apple app type, e.g.
+	// "https://127.0.0.1:8443" for a mock. Empty: Apple's real hosts.
+	APNsHost string `json:",omitempty"`
+	// FCMEndpoint replaces the FCM v1 endpoint, scheme and /v1 included, e.g.
+	// "https://127.0.0.1:8444/v1". Empty: https://fcm.googleapis.com/v1. The
+	// OAuth token endpoint is the service account file's token_uri.
+	FCMEndpoint string `json:",omitempty"`
+	// TLSCert and TLSKey are PEM files; with both set the proxy serves HTTPS.
+	TLSCert string `json:",omitempty"`
+	TLSKey  string `json:",omitempty"`
+	// CAFile is a PEM bundle trusted for APNs, FCM and OAuth in addition to
+	// the system roots (which SSL_CERT_FILE already replaces).
+	CAFile string `json:",omitempty"`
+	// MaxTries is the number of tries per send_push (default 3, as upstream).
+	MaxTries int `json:",omitempty"`
+	// RetryBackoffMs is the wait before the second try (default 1000); it
+	// doubles for each later try. A longer Retry-After from the provider wins.
+	RetryBackoffMs int `json:",omitempty"`
+	// ShutdownTimeoutSec bounds the drain of in-flight requests when Serve's
+	// context ends (default SendTimeoutSec + 5).
+	ShutdownTimeoutSec int `json:",omitempty"`
+
+	// In-process settings.
+
+	// RootCAs, if set, is the only pool trusted for APNs, FCM and OAuth
+	// (CAFile is then ignored). Tests pass their mock CA here.
+	RootCAs *x509.CertPool `json:"-"`
+	// TLSConfig, if set, serves HTTPS with it (TLSCert and TLSKey are ignored).
+	TLSConfig *tls.Config `json:"-"`
+	// Bus receives the proxy's hops (received, forwarded, responded, acked).
+	// Nil costs nothing.
+	Bus *events.Bus `json:"-"`
+	// Logger, if set, replaces the logger built from the Log* settings.
+	Logger *slog.Logger `json:"-"`
+	// Registerer receives the proxy's metrics; nil gives each Server a
+	// registry of its own, so several proxies live in one process. With a
+	// shared registerer, wrap it (prometheus.WrapRegistererWith) per proxy.
+	Registerer prometheus.Registerer `json:"-"`
+	// Gatherer is what /metrics serves; nil means the Registerer when it is
+	// one, else prometheus.DefaultGatherer.
+	Gatherer prometheus.Gatherer `json:"-"`
+	// Version and Commit are reported by GET /version.
+	Version string `json:"-"`
+	Commit  string `json:"-"`
+}
+
+// ApplePushSettings configures one Apple app type ("apple", "apple_rn", …).
+// Token auth (AppleAuthKeyFile + AppleAuthKeyID + AppleTeamID) wins over
+// certificate auth (ApplePushCertPrivate, a .pem or a .p12), as upstream.
+type ApplePushSettings struct {
+	Type                    string
+	ApplePushUseDevelopment bool
+	ApplePushCertPrivate    string
+	ApplePushCertPassword   string
+	ApplePushTopic          string
+	AppleAuthKeyFile        string
+	AppleAuthKeyID          string
+	AppleTeamID             string
+}
+
+// AndroidPushSettings configures one Android app type ("android", "android_rn", …).
+type AndroidPushSettings struct {
+	Type string
+	// AndroidAPIKey is the legacy FCM server key; upstream ignores it now and so
+	// does pushlab (a warning is logged when it is set).
+	AndroidAPIKey string `json:"AndroidApiKey"`
+	// ServiceFileLocation is the Firebase service-account JSON file.
+	ServiceFileLocation string
+}
+
+// Defaults, as upstream's LoadConfig applies them.
+const (
+	DefaultSendTimeoutSec   = 30
+	DefaultRetryTimeoutSec  = 8
+	DefaultMemoryStoreSize  = 50000
+	DefaultMaxTries         = 3 // upstream's MAX_RETRIES
+	DefaultRetryBackoffMs   = 1000
+	maxRequestBody          = 1 << 20
+	connectionTimeout       = 60 * time.Second // upstream's CONNECTION_TIMEOUT_SECONDS
+	defaultLogFileName      = "push_proxy.log"
+	envPrefix               = "PUSHLAB_"
+	defaultShutdownSlackSec = 5
+)
+
+// LoadConfig reads a mattermost-push-proxy.json (upstream's format) and
+// applies upstream's defaults. Unknown keys are ignored, as upstream does.
+func LoadConfig(path string) (Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("proxy: config: %w", err)
+	}
+	return ParseConfig(b)
+}
+
+// ParseConfig is LoadConfig for bytes.
+func ParseConfig(data []byte) (Config, error) {
+	var c Config
+	if err := json.Unmarshal(data, &c); err != nil {
+		return Config{}, fmt.Errorf("proxy: config: %w", err)
+	}
+	c.applyDefaults()
+	return c, nil
+}
+
+// applyDefaults is upstream's LoadConfig: zero timeouts take the defaults and
+// the per-try timeout never exceeds the total.
+func (c *Config) applyDefaults() {
+	if c.SendTimeoutSec <= 0 {
+		c.SendTimeoutSec = DefaultSendTimeoutSec
+	}
+	if c.RetryTimeoutSec <= 0 {
+		c.RetryTimeoutSec = DefaultRetryTimeoutSec
+	}
+	if c.RetryTimeoutSec > c.SendTimeoutSec {
+		c.RetryTimeoutSec = c.SendTimeoutSec
+	}
+	if c.ThrottleMemoryStoreSize <= 0 {
+		c.ThrottleMemoryStoreSize = DefaultMemoryStoreSize
+	}
+	if c.MaxTries <= 0 {
+		c.MaxTries = DefaultMaxTries
+	}
+	if c.RetryBackoffMs <= 0 {
+		c.RetryBackoffMs = DefaultRetryBackoffMs
+	}
+	if c.ShutdownTimeoutSec <= 0 {
+		c.ShutdownTimeoutSec = c.SendTimeoutSec + defaultShutdownSlackSec
+	}
+}
+
+func (c *Config) sendTimeout() time.Duration  { return time.Duration(c.SendTimeoutSec) * time.Second }
+func (c *Config) retryTimeout() time.Duration { return time.Duration(c.RetryTimeoutSec) * time.Second }
+func (c *Config) retryBackoff() time.Duration {
+	return time.Duration(c.RetryBackoffMs) * time.Millisecond
+}
+
+// Setting is one overridable field of Config. Every plain field of Config
+// (string, int, bool) and the two app-type lists (as JSON arrays) is a
+// Setting. The names follow one rule, from the Go field name split into
+// words (acronyms kept whole: APNsHost → APNs Host):
+//
+//	env  PUSHLAB_ + words upper-cased, joined by "_"  (ThrottlePerSec → PUSHLAB_THROTTLE_PER_SEC)
+//	flag words lower-cased, joined by "-"            (ThrottlePerSec → --throttle-per-sec)
+type Setting struct {
+	Field string // Go field name, which is also the JSON key
+	Env   string
+	Flag  string
+	Kind  reflect.Kind // String, Int, Bool or Slice (JSON)
+}
+
+// Settings lists the overridable fields in Config's order.
+func Settings() []Setting {
+	t := reflect.TypeFor[Config]()
+	var out []Setting
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if f.Tag.Get("json") == "-" {
+			continue
+		}
+		k := f.Type.Kind()
+		switch k {
+		case reflect.String, reflect.Int, reflect.Bool, reflect.Slice:
+		default:
+			continue
+		}
+		words := splitWords(f.Name)
+		out = append(out, Setting{
+			Field: f.Name,
+			Env:   envPrefix + strings.ToUpper(strings.Join(words, "_")),
+			Flag:  strings.ToLower(strings.Join(words, "-")),
+			Kind:  k,
+		})
+	}
+	return out
+}
+
+// Set parses value into the field of c that s names.
+func (s Setting) Set(c *Config, value string) error {
+	f := reflect.ValueOf(c).Elem().FieldByName(s.Field)
+	switch s.Kind {
+	case reflect.String:
+		f.SetString(value)
+	case reflect.Int:
+		n, err := strconv.Atoi(strings.TrimSpace(value))
+		if err != nil {
+			return fmt.Errorf("proxy: %s: %q is not an integer", s.Field, value)
+		}
+		f.SetInt(int64(n))
+	case reflect.Bool:
+		b, err := strconv.ParseBool(strings.TrimSpace(value))
+		if err != nil {
+			return fmt.Errorf("proxy: %s: %q is not a boolean", s.Field, value)
+		}
+		f.SetBool(b)
+	case reflect.Slice:
+		p := reflect.New(f.Type())
+		if err := json.Unmarshal([]byte(value), p.Interface()); err != nil {
+			return fmt.Errorf("proxy: %s: want a JSON array as in the config file: %w", s.Field, err)
+		}
+		f.Set(p.Elem())
+	}
+	return nil
+}
+
+// Get formats the field of c that s names (lists as JSON).
+func (s Setting) Get(c *Config) string {
+	f := reflect.ValueOf(c).Elem().FieldByName(s.Field)
+	if s.Kind == reflect.Slice {
+		b, _ := json.Marshal(f.Interface())
+		return string(b)
+	}
+	return fmt.Sprint(f.Interface())
+}
+
+// ApplyEnv overrides c with every PUSHLAB_… variable that lookup finds
+// (os.LookupEnv in production), then re-applies the defaults.
+func (c *Config) ApplyEnv(lookup func(string) (string, bool)) error {
+	var errs []error
+	for _, s := range Settings() {
+		if v, ok := lookup(s.Env); ok {
+			errs = append(errs, s.Set(c, v))
+		}
+	}
+	c.applyDefaults()
+	return errors.Join(errs...)
+}
+
+// splitWords splits a Go identifier into words, keeping acronyms whole:
+// "ThrottlePerSec" → [Throttle Per Sec], "FCMEndpoint" → [FCM Endpoint],
+// "TLSCert" → [TLS Cert], and Apple's plural "APNsHost" → [APNs Host].
+func splitWords(name string) []string {
+	r := []rune(name)
+	upper := func(i int) bool { return i < len(r) && unicode.IsUpper(r[i]) }
+	lower := func(i int) bool { return i < len(r) && unicode.IsLower(r[i]) }
+	// pluralS: r[i] is the "s" that ends an acronym ("APNs" before "Host").
+	pluralS := func(i int) bool {
+		return r[i] == 's' && i >= 3 && upper(i-1) && upper(i-2) && (i+1 == len(r) || upper(i+1))
+	}
+	var words []string
+	start := 0
+	for i := 1; i < len(r); i++ {
+		camel := lower(i-1) && upper(i)                                     // "throttlePer"
+		acronymEnd := upper(i-1) && upper(i) && lower(i+1) && !pluralS(i+1) // "FCMEndpoint"
+		if camel || acronymEnd {
+			words = append(words, string(r[start:i]))
+			start = i
+		}
+	}
+	return append(words, string(r[start:]))
+}
+
+// newLogger builds the logger the Log* settings describe.
+func (c *Config) newLogger() (*slog.Logger, io.Closer, error) {
+	var ws []io.Writer
+	var closer io.Closer
+	if c.EnableConsoleLog {
+		ws = append(ws, os.Stderr)
+	}
+	if c.EnableFileLog {
+		name := c.LogFileLocation
+		if name == "" {
+			name = defaultLogFileName
+		} else if st, err := os.Stat(name); err == nil && st.IsDir() {
+			name = strings.TrimRight(name, "/") + "/" + defaultLogFileName
+		}
+		f, err := os.OpenFile(name, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			return nil, nil, fmt.Errorf("proxy: log file: %w", err)
+		}
+		ws = append(ws, f)
+		closer = f
+	}
+	if len(ws) == 0 {
+		return slog.New(slog.DiscardHandler), nil, nil
+	}
+	var level slog.Level
+	if c.LogLevel != "" {
+		if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+			return nil, closer, fmt.Errorf("proxy: LogLevel %q: %w", c.LogLevel, err)
+		}
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	w := io.MultiWriter(ws...)
+	if strings.EqualFold(c.LogFormat, "json") {
+		return slog.New(slog.NewJSONHandler(w, opts)), closer, nil
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), closer, nil
+}

@@ -1,0 +1,215 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// Provider names a push service.
+type Provider string
+
+const (
+	APNs Provider = "apns"
+	FCM  Provider = "fcm"
+)
+
+// Reasons the providers answer that the verdict table names. The rest pass
+// through as the provider spells them.
+const (
+	// 400 The specified device token was bad (or is from the other environment).
+	ReasonBadDeviceToken = "BadDeviceToken"
+	// 410 The device token is no longer active for the topic.
+	ReasonUnregistered = "Unregistered"
+	// 400 The device token is not specified in the request :path.
+	ReasonMissingDeviceToken = "MissingDeviceToken"
+	// 400 The device token does not match the specified topic.
+	ReasonDeviceTokenNotForTopic = "DeviceTokenNotForTopic"
+
+	// 404 The app instance was unregistered from FCM: the token is dead.
+	ReasonFCMUnregistered = "UNREGISTERED"
+	// 403 The token belongs to another sender (Firebase project).
+	ReasonFCMSenderIDMismatch = "SENDER_ID_MISMATCH"
+	// 400 The request was invalid; with the field message.token, the token is.
+	ReasonFCMInvalidArgument = "INVALID_ARGUMENT"
+	// 503 The server is overloaded.
+	ReasonFCMUnavailable = "UNAVAILABLE"
+
+	// FieldToken is the request field a FCM BadRequest names for a bad token.
+	FieldToken = "message.token"
+)
+
+// Reasons the proxy gives when no provider answered.
+const (
+	ReasonTimeout     = "timeout"     // the try's deadline passed before the request was sent
+	ReasonTransport   = "transport"   // the request never reached the provider
+	ReasonUnconfirmed = "unconfirmed" // the request was sent and no answer came back
+)
+
+// Retry says who, if anyone, tries a failed send again.
+type Retry int
+
+const (
+	// NoRetry: the answer will not change (every 4xx but 429), or a retry
+	// could deliver twice (the request was sent and no answer came).
+	NoRetry Retry = iota
+	// RetryByProxy: transient (5xx, 429, a failure before the request was
+	// sent); the proxy tries again with backoff, honouring Retry-After.
+	RetryByProxy
+	// RetriedByClient: transient, and the provider's client library has
+	// already retried it within the try (firebase-admin-go retries 503 and
+	// network errors up to 4 times); another round would multiply the load.
+	RetriedByClient
+)
+
+func (r Retry) String() string {
+	return [...]string{"no", "proxy", "client"}[r]
+}
+
+// outcomeKind says how far one try got.
+type outcomeKind int
+
+const (
+	kindAnswer      outcomeKind = iota + 1 // the provider answered (any HTTP status)
+	kindTimeout                            // the try's deadline passed before the request was fully sent
+	kindTransport                          // another failure before the request was fully sent
+	kindUnconfirmed                        // sent in full, then no answer: delivery unknown
+)
+
+// outcome is what one try learnt, provider-neutral. Senders fill it; the
+// verdict table judges it.
+type outcome struct {
+	Kind       outcomeKind
+	Status     int           // the provider's HTTP status (kindAnswer)
+	Reason     string        // APNs reason, FCM error code, or Google status
+	Field      string        // FCM: the request field a BadRequest names
+	Message    string        // the provider's or the transport's words
+	ID         string        // apns-id or FCM message name, on success
+	RetryAfter time.Duration // from the provider's Retry-After
+}
+
+func (o outcome) ok() bool { return o.Kind == kindAnswer && o.Status == http.StatusOK }
+
+// rule is one row of the verdict table. Zero fields match anything.
+type rule struct {
+	Provider  Provider
+	Kind      outcomeKind
+	Reason    string
+	Field     string
+	StatusMin int
+	StatusMax int
+	Result    string // StatusOK, StatusRemove or StatusFail
+	Retry     Retry
+}
+
+// verdictTable maps what a provider answered to what the proxy answers the
+// server. It is the only such table: both senders' outcomes are judged here.
+// The first matching row wins.
+var verdictTable = []rule{
+	{Kind: kindAnswer, StatusMin: 200, StatusMax: 200, Result: StatusOK},
+
+	// Dead tokens: the server drops the device (upstream's four APNs reasons).
+	{Provider: APNs, Kind: kindAnswer, Reason: ReasonBadDeviceToken, Result: StatusRemove},
+	{Provider: APNs, Kind: kindAnswer, Reason: ReasonUnregistered, Result: StatusRemove},
+	{Provider: APNs, Kind: kindAnswer, Reason: ReasonMissingDeviceToken, Result: StatusRemove},
+	{Provider: APNs, Kind: kindAnswer, Reason: ReasonDeviceTokenNotForTopic, Result: StatusRemove},
+	{Provider: FCM, Kind: kindAnswer, Reason: ReasonFCMUnregistered, Result: StatusRemove},
+	{Provider: FCM, Kind: kindAnswer, Reason: ReasonFCMSenderIDMismatch, Result: StatusRemove},
+	{Provider: FCM, Kind: kindAnswer, Reason: ReasonFCMInvalidArgument, Field: FieldToken, Result: StatusRemove},
+
+	// firebase-admin-go already retried the 503 inside the try.
+	{Provider: FCM, Kind: kindAnswer, StatusMin: 503, StatusMax: 503, Result: StatusFail, Retry: RetriedByClient},
+	// Transient answers.
+	{Kind: kindAnswer, StatusMin: 429, StatusMax: 429, Result: StatusFail, Retry: RetryByProxy},
+	{Kind: kindAnswer, StatusMin: 500, StatusMax: 599, Result: StatusFail, Retry: RetryByProxy},
+	// Every other answer is final: a 4xx is never retried.
+	{Kind: kindAnswer, Result: StatusFail, Retry: NoRetry},
+
+	// No answer. Sent in full but unanswered: the provider may have accepted,
+	// so a retry could deliver twice.
+	{Kind: kindUnconfirmed, Result: StatusFail, Retry: NoRetry},
+	// Not sent: safe to try again. firebase-admin-go retries network errors itself.
+	{Provider: FCM, Kind: kindTransport, Result: StatusFail, Retry: RetriedByClient},
+	{Kind: kindTransport, Result: StatusFail, Retry: RetryByProxy},
+	{Kind: kindTimeout, Result: StatusFail, Retry: RetryByProxy},
+}
+
+// Verdict is the table's judgement of one try.
+type Verdict struct {
+	Status string // StatusOK, StatusRemove or StatusFail
+	Reason string // what the provider (or the transport) said
+	Retry  Retry
+}
+
+// judge applies the verdict table.
+func judge(p Provider, o outcome) Verdict {
+	for _, r := range verdictTable {
+		if r.matches(p, o) {
+			return Verdict{Status: r.Result, Reason: o.reason(), Retry: r.Retry}
+		}
+	}
+	return Verdict{Status: StatusFail, Reason: o.reason(), Retry: NoRetry}
+}
+
+func (r rule) matches(p Provider, o outcome) bool {
+	return (r.Provider == "" || r.Provider == p) &&
+		(r.Kind == 0 || r.Kind == o.Kind) &&
+		(r.Reason == "" || r.Reason == o.Reason) &&
+		(r.Field == "" || r.Field == o.Field) &&
+		(r.StatusMin == 0 || o.Status >= r.StatusMin) &&
+		(r.StatusMax == 0 || o.Status <= r.StatusMax)
+}
+
+// reason names the outcome for logs, metrics and events.
+func (o outcome) reason() string {
+	switch {
+	case o.Reason != "":
+		return o.Reason
+	case o.Kind == kindAnswer && o.Status == http.StatusOK:
+		return ""
+	case o.Kind == kindAnswer:
+		return fmt.Sprintf("HTTP %d", o.Status)
+	case o.Kind == kindTimeout:
+		return ReasonTimeout
+	case o.Kind == kindUnconfirmed:
+		return ReasonUnconfirmed
+	default:
+		return ReasonTransport
+	}
+}
+
+// SendError is a send_push that did not end OK: a validation failure (Err
+// wraps one of the Err… values), a dead token (Status REMOVE) or a failure
+// (Status FAIL). Response is what the server was answered.
+type SendError struct {
+	Provider Provider // "" for a validation failure
+	AppType  string
+	Status   string // StatusRemove or StatusFail
+	Reason   string
+	Retry    Retry // of the last try
+	Tries    int
+	Err      error
+}
+
+func (e *SendError) Error() string {
+	if e.Provider == "" {
+		return "proxy: " + e.Err.Error()
+	}
+	return fmt.Sprintf("proxy: %s %s (%s) after %d tries: %s", e.Provider, e.Status, e.AppType, e.Tries, e.Reason)
+}
+
+func (e *SendError) Unwrap() error { return e.Err }
+
+// IsRemove reports whether err says the device token is dead.
+func IsRemove(err error) bool {
+	var se *SendError
+	return errors.As(err, &se) && se.Status == StatusRemove
+}
+
+// IsRetryable reports whether err is a failure that a later send_push may
+// cure (the provider was overloaded or unreachable).
+func IsRetryable(err error) bool {
+	var se *SendError
+	return errors.As(err, &se) && se.Status == StatusFail && se.Retry != NoRetry
+}
