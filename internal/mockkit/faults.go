@@ -74,6 +74,11 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 
 // Faults is a mock's fault script.
 type Faults struct {
+	// Complete, if set, fills in what the provider can infer before a fault
+	// is validated by Add (mockfcm: the HTTP status of an FCM error code
+	// named alone). Set it before the script is used.
+	Complete func(Fault) Fault
+
 	mu    sync.Mutex
 	rng   *rand.Rand
 	seed  uint64
@@ -96,6 +101,9 @@ func (f *Faults) Seed(seed uint64) {
 
 // Add validates and appends a fault, returning it with its id.
 func (f *Faults) Add(x Fault) (Fault, error) {
+	if f.Complete != nil {
+		x = f.Complete(x)
+	}
 	if x.Action == "" {
 		switch {
 		case x.Status != 0 || x.Reason != "":

@@ -1,0 +1,668 @@
+package mockfcm
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/internal/mockkit"
+	"github.com/pushlab/pushlab/internal/testpki"
+)
+
+// Actor is the name the mock's events carry.
+const Actor = "mockfcm"
+
+// Provider is the Delivery.Provider of FCM deliveries.
+const Provider = "fcm"
+
+// Types shared with mockapns, re-exported so users need not import internal packages.
+type (
+	Fault        = mockkit.Fault
+	Action       = mockkit.Action
+	Delivery     = mockkit.Delivery
+	Receiver     = mockkit.Receiver
+	ReceiverFunc = mockkit.ReceiverFunc
+	Registration = mockkit.Registration
+	Recorded     = mockkit.Recorded
+	Duration     = mockkit.Duration
+)
+
+// Fault actions.
+const (
+	Respond = mockkit.Respond
+	Delay   = mockkit.Delay
+	Reset   = mockkit.Reset
+	GoAway  = mockkit.GoAway
+)
+
+// maxRecordedBody bounds a request body kept for inspection.
+const maxRecordedBody = 8 << 10
+
+// Config configures a Server; every field may be left zero.
+type Config struct {
+	// Cert is the TLS server certificate (testpki Set.Mock.TLS()); if empty, a
+	// throwaway CA issues one for testpki.MockHosts.
+	Cert   tls.Certificate
+	Bus    *events.Bus  // where events go; nil discards them
+	Logger *slog.Logger // nil: slog.Default()
+	// Seed makes tokens, message ids and percentage faults reproducible.
+	Seed uint64
+	Now  func() time.Time // nil: time.Now
+}
+
+// Server is a mock of fcm.googleapis.com (HTTP v1), oauth2.googleapis.com
+// (the token endpoint) and iid.googleapis.com (topic management), served on one
+// TLS listener, plus the shared control API on another.
+type Server struct {
+	// URL is the base URL of the TLS listener, e.g. "https://127.0.0.1:4443"
+	// (set by Start).
+	URL string
+	// ControlURL is the base URL of the control API (set by Start).
+	ControlURL string
+
+	cfg    Config
+	log    *slog.Logger
+	bus    *events.Bus
+	now    func() time.Time
+	cert   tls.Certificate
+	hub    *mockkit.Hub
+	reg    *mockkit.Registry
+	faults *mockkit.Faults
+	rec    *mockkit.Recorder
+	auth   *authority
+	subs   *subscriptions
+	ids    *ids
+
+	handler, control http.Handler
+
+	mu      sync.Mutex
+	servers map[*http.Server]struct{}
+	closed  bool
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// New makes a server; Start or Serve puts it on the network.
+func New(cfg Config) (*Server, error) {
+	s := &Server{cfg: cfg, log: cfg.Logger, bus: cfg.Bus, now: cfg.Now, cert: cfg.Cert, servers: map[*http.Server]struct{}{}}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if len(s.cert.Certificate) == 0 {
+		ca, err := testpki.NewCA()
+		if err != nil {
+			return nil, fmt.Errorf("mockfcm: %w", err)
+		}
+		leaf, err := ca.IssueServer(append(append([]string{}, testpki.MockHosts...), "iid.googleapis.com")...)
+		if err != nil {
+			return nil, fmt.Errorf("mockfcm: %w", err)
+		}
+		s.cert = leaf.TLS()
+	}
+	if s.cert.Leaf == nil {
+		leaf, err := x509.ParseCertificate(s.cert.Certificate[0])
+		if err != nil {
+			return nil, fmt.Errorf("mockfcm: server certificate: %w", err)
+		}
+		s.cert.Leaf = leaf
+	}
+	s.ids = newIDs(cfg.Seed)
+	s.hub = mockkit.NewHub(mockkit.FCMStorage, s.now)
+	s.hub.OnDrop = s.onDrop
+	s.reg = mockkit.NewRegistry(s.ids.token, s.now)
+	s.faults = mockkit.NewFaults(cfg.Seed)
+	s.faults.Complete = completeFault
+	s.rec = mockkit.NewRecorder(0)
+	s.auth = newAuthority(s.now)
+	s.subs = newSubscriptions()
+
+	mux := http.NewServeMux()
+	for _, p := range []string{"/token", "/o/oauth2/token", "/oauth2/v4/token"} {
+		mux.HandleFunc("POST "+p, s.tokenEndpoint)
+	}
+	mux.HandleFunc("POST /v1/projects/{project}/messages:send", s.send)
+	mux.HandleFunc("POST /iid/v1:batchAdd", s.iidEndpoint(true))
+	mux.HandleFunc("POST /iid/v1:batchRemove", s.iidEndpoint(false))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { errNotFound(r.URL.Path).write(w) })
+	s.handler = mux
+
+	s.control = (&mockkit.Control{
+		Faults: s.faults, Registry: s.reg, Recorder: s.rec, Hub: s.hub, Bus: s.bus, Log: s.log,
+		Register:  func(app, env, device string) (Registration, error) { return s.RegisterDevice(env, app, device) },
+		Uninstall: s.Uninstall,
+	}).Handler()
+	return s, nil
+}
+
+// completeFault lets a fault name an FCM code alone ("reason":"UNREGISTERED")
+// or a status alone (503 → UNAVAILABLE).
+func completeFault(f Fault) Fault {
+	if f.Action != "" && f.Action != Respond {
+		return f
+	}
+	if f.Status == 0 && f.Reason != "" {
+		if c, ok := fcmCodes[f.Reason]; ok {
+			f.Status = c.http
+		}
+	}
+	if f.Reason == "" && f.Status != 0 {
+		f.Reason = codeForStatus(f.Status)
+	}
+	return f
+}
+
+// Handler serves FCM v1, the OAuth2 token endpoint and the IID topic API.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// ControlHandler serves the control API (mockkit.Control).
+func (s *Server) ControlHandler() http.Handler { return s.control }
+
+// TokenURL is what a service account's token_uri must be to get its access
+// tokens here.
+func (s *Server) TokenURL() string { return s.URL + "/token" }
+
+// Endpoint is the value for option.WithEndpoint.
+func (s *Server) Endpoint() string { return s.URL + "/v1" }
+
+// Faults is the fault script.
+func (s *Server) Faults() *mockkit.Faults { return s.faults }
+
+// Hub is the push channel to devices.
+func (s *Server) Hub() *mockkit.Hub { return s.hub }
+
+// Requests returns the recorded requests with Seq > since.
+func (s *Server) Requests(since uint64) []Recorded { return s.rec.Since(since) }
+
+// Certificate is the server's TLS leaf.
+func (s *Server) Certificate() *x509.Certificate { return s.cert.Leaf }
+
+// CertPool trusts the server's certificate (and the chain it was given).
+func (s *Server) CertPool() *x509.CertPool {
+	pool := x509.NewCertPool()
+	for _, der := range s.cert.Certificate {
+		if c, err := x509.ParseCertificate(der); err == nil {
+			pool.AddCert(c)
+		}
+	}
+	return pool
+}
+
+// TLSConfig is the server's TLS configuration: h2 and http/1.1, TLS 1.2+.
+func (s *Server) TLSConfig() *tls.Config {
+	return &tls.Config{Certificates: []tls.Certificate{s.cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
+}
+
+// RegisterServiceAccount lets sa obtain access tokens (verified against its
+// public key, found by private_key_id) for its project.
+func (s *Server) RegisterServiceAccount(sa *testpki.ServiceAccount) error {
+	acct, err := s.auth.register(sa)
+	if err != nil {
+		return err
+	}
+	s.log.Info("mockfcm: service account registered", "client_email", acct.email, "project", acct.project, "key", acct.fingerprint)
+	return nil
+}
+
+// RegisterDevice issues a registration token to the app packageName of
+// Firebase project projectID on device.
+func (s *Server) RegisterDevice(projectID, packageName, device string) (Registration, error) {
+	if projectID == "" || packageName == "" {
+		return Registration{}, errors.New("mockfcm: a registration needs a project id and a package name")
+	}
+	reg := s.reg.Register(packageName, projectID, device)
+	s.bus.Emit("", events.DeviceRegistered, Actor, "registered", fmt.Sprintf("%s on %s got an FCM token for project %s", packageName, device, projectID),
+		map[string]string{"token": events.RedactToken(reg.Token), "app": packageName, "project": projectID, "device": device})
+	return reg, nil
+}
+
+// Uninstall removes the token's app: FCM answers UNREGISTERED from now on,
+// its stored messages and topic subscriptions are gone.
+func (s *Server) Uninstall(token string) (Registration, bool) {
+	reg, ok := s.reg.Uninstall(token)
+	if !ok {
+		return reg, false
+	}
+	s.hub.Forget(token)
+	s.subs.forget(reg.Env, token)
+	return reg, true
+}
+
+// Subscribe adds token to topic (what SubscribeToTopic does through the IID API).
+func (s *Server) Subscribe(token, topic string) error {
+	reg, err := s.liveToken(token, topic)
+	if err == nil {
+		s.subs.add(reg.Env, token, strings.TrimPrefix(topic, "/topics/"))
+	}
+	return err
+}
+
+// Unsubscribe removes token from topic.
+func (s *Server) Unsubscribe(token, topic string) error {
+	reg, err := s.liveToken(token, topic)
+	if err == nil {
+		s.subs.remove(reg.Env, token, strings.TrimPrefix(topic, "/topics/"))
+	}
+	return err
+}
+
+// Topics lists the topics token is subscribed to.
+func (s *Server) Topics(token string) []string { return s.subs.topicsOf(token) }
+
+func (s *Server) liveToken(token, topic string) (Registration, error) {
+	if !validTopic(strings.TrimPrefix(topic, "/topics/")) {
+		return Registration{}, fmt.Errorf("mockfcm: invalid topic name %q", topic)
+	}
+	reg, ok := s.reg.Lookup(token)
+	if !ok || !reg.Installed {
+		return Registration{}, fmt.Errorf("mockfcm: token %s is not registered", events.RedactToken(token))
+	}
+	return reg, nil
+}
+
+// Attach puts the device with token online; messages stored for it follow.
+// It returns how many were handed over.
+func (s *Server) Attach(token string, r Receiver) int { return s.hub.Attach(token, r) }
+
+// Detach takes the device offline; FCM stores what comes next (up to 100).
+func (s *Server) Detach(token string) { s.hub.Detach(token) }
+
+// Pending returns what is stored for an offline device.
+func (s *Server) Pending(token string) []Delivery { return s.hub.Pending(token) }
+
+// Start serves on 127.0.0.1 ports chosen by the system, like httptest: FCM,
+// OAuth2 and IID over TLS (h2 and http/1.1) on one, the control API over plain
+// HTTP on another. It sets URL and ControlURL.
+func (s *Server) Start() error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("mockfcm: %w", err)
+	}
+	cln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("mockfcm: %w", err)
+	}
+	s.URL = "https://" + ln.Addr().String()
+	s.ControlURL = "http://" + cln.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	s.mu.Lock()
+	s.cancel = cancel
+	s.mu.Unlock()
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); s.Serve(ctx, ln) }()
+	go func() { defer s.wg.Done(); s.ServeControl(ctx, cln) }()
+	return nil
+}
+
+// Serve serves Handler over TLS on ln until ctx is done or Close.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if s.URL == "" {
+		s.URL = "https://" + ln.Addr().String()
+	}
+	return s.serve(ctx, ln, s.handler, true)
+}
+
+// ServeControl serves ControlHandler over plain HTTP on ln until ctx is done or Close.
+func (s *Server) ServeControl(ctx context.Context, ln net.Listener) error {
+	if s.ControlURL == "" {
+		s.ControlURL = "http://" + ln.Addr().String()
+	}
+	return s.serve(ctx, ln, s.control, false)
+}
+
+func (s *Server) serve(ctx context.Context, ln net.Listener, h http.Handler, useTLS bool) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return http.ErrServerClosed
+	}
+	s.servers[srv] = struct{}{}
+	s.mu.Unlock()
+	stop := context.AfterFunc(ctx, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+		srv.Close()
+	})
+	defer stop()
+	var err error
+	if useTLS {
+		srv.TLSConfig = s.TLSConfig()
+		err = srv.ServeTLS(ln, "", "")
+	} else {
+		err = srv.Serve(ln)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Close stops every listener at once.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	for srv := range s.servers {
+		srv.Close()
+	}
+	cancel := s.cancel
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	s.wg.Wait()
+}
+
+// Transport is an HTTP transport that trusts the server and connects every
+// request for Google's FCM, OAuth2 and IID hosts (and the server's own
+// address) to it: transparent mode, in process.
+func (s *Server) Transport() *http.Transport {
+	addr := strings.TrimPrefix(s.URL, "https://")
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	t := &http.Transport{
+		TLSClientConfig:     &tls.Config{RootCAs: s.CertPool(), MinVersion: tls.VersionTLS12},
+		ForceAttemptHTTP2:   true,
+		MaxIdleConnsPerHost: 100,
+		IdleConnTimeout:     90 * time.Second,
+		DialContext: func(ctx context.Context, network, a string) (net.Conn, error) {
+			switch a {
+			case "fcm.googleapis.com:443", "oauth2.googleapis.com:443", "iid.googleapis.com:443":
+				a = addr
+			}
+			return d.DialContext(ctx, network, a)
+		},
+	}
+	return t
+}
+
+// Client is an HTTP client using Transport.
+func (s *Server) Client() *http.Client { return &http.Client{Transport: s.Transport()} }
+
+// readBody reads a request body up to maxBody.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+}
+
+// record starts the inspection record of a request.
+func (s *Server) record(r *http.Request) *Recorded {
+	rec := &Recorded{At: s.now(), Method: r.Method, Path: r.URL.Path, Headers: map[string]string{}}
+	for _, h := range []string{"Content-Type", "User-Agent", "X-Firebase-Client", "X-Goog-Api-Client", "Access_token_auth"} {
+		if v := r.Header.Get(h); v != "" {
+			rec.Headers[strings.ToLower(h)] = v
+		}
+	}
+	rec.Headers["proto"] = r.Proto
+	return rec
+}
+
+// authorize checks the bearer access token.
+func (s *Server) authorize(r *http.Request, rec *Recorded) (*grant, *Error) {
+	h := r.Header.Get("Authorization")
+	scheme, tok, _ := strings.Cut(h, " ")
+	if h == "" || !strings.EqualFold(scheme, "Bearer") || tok == "" {
+		rec.Auth = map[string]any{"verdict": "missing"}
+		return nil, errMissingCredential
+	}
+	g, ok := s.auth.lookup(tok)
+	if !ok {
+		rec.Auth = map[string]any{"verdict": "unknown token"}
+		return nil, errInvalidCredential
+	}
+	rec.Auth = map[string]any{"client_email": g.acct.email, "project": g.acct.project, "key": g.acct.fingerprint, "expires": g.expires}
+	if !s.now().Before(g.expires) {
+		rec.Auth["verdict"] = "expired"
+		return nil, errInvalidCredential
+	}
+	rec.Auth["verdict"] = "ok"
+	return g, nil
+}
+
+// send serves POST /v1/projects/{project}/messages:send.
+func (s *Server) send(w http.ResponseWriter, r *http.Request) {
+	project := r.PathValue("project")
+	rec := s.record(r)
+	trace := ""
+	reject := func(e *Error) {
+		rec.Status, rec.Reason = e.HTTPStatus, e.FCMCode
+		if rec.Reason == "" {
+			rec.Reason = e.Status
+		}
+		s.rec.Add(*rec)
+		attrs := map[string]string{"project": project, "http_status": fmt.Sprint(e.HTTPStatus)}
+		if rec.Token != "" {
+			attrs["token"] = events.RedactToken(rec.Token)
+		}
+		s.bus.Publish(events.Event{TraceID: trace, Hop: events.ProviderRejected, Actor: Actor, Status: rec.Reason,
+			Detail: e.Message, Payload: events.Excerpt([]byte(rec.Body)), Attrs: attrs})
+		e.write(w)
+	}
+	g, aerr := s.authorize(r, rec)
+	if aerr != nil {
+		reject(aerr)
+		return
+	}
+	if !g.project(project) {
+		reject(errPermissionDenied(project))
+		return
+	}
+	if !g.canMessage() {
+		reject(&Error{HTTPStatus: 403, Status: StatusPermissionDenied, Message: "Request had insufficient authentication scopes."})
+		return
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			reject(invalid("", fmt.Sprintf("Request payload size exceeds the limit: %d bytes.", maxBody)))
+		} else {
+			reject(invalid("", "Could not read the request body."))
+		}
+		return
+	}
+	rec.Body = truncate(string(body), maxRecordedBody)
+	req, perr := ParseSendRequest(body)
+	if perr != nil {
+		reject(perr)
+		return
+	}
+	m := &req.Message
+	target := m.Token
+	switch {
+	case m.Topic != "":
+		target = "/topics/" + m.Topic
+	case m.Condition != "":
+		target = m.Condition
+	}
+	rec.Token = target
+	if id := m.Data["ack_id"]; id != "" {
+		trace = id
+	}
+	if f, ok := s.faults.Match(target); ok {
+		rec.Fault = f.ID
+		if ferr, done := s.applyFault(w, r, f, trace, rec); done {
+			if ferr != nil {
+				reject(ferr)
+			}
+			return
+		}
+	}
+	var reg Registration
+	if m.Token != "" {
+		var ok bool
+		reg, ok = s.reg.Lookup(m.Token)
+		switch {
+		case !ok && !looksLikeToken(m.Token):
+			reject(invalid("message.token", "The registration token is not a valid FCM registration token"))
+			return
+		case !ok || !reg.Installed:
+			reject(newError(Unregistered, ""))
+			return
+		case !g.project(reg.Env):
+			reject(newError(SenderIDMismatch, ""))
+			return
+		}
+	}
+	msgID := "fake_message_id"
+	if !req.ValidateOnly {
+		msgID = s.ids.messageID(s.now())
+	}
+	name := "projects/" + project + "/messages/" + msgID
+	if trace == "" {
+		trace = msgID
+	}
+	rec.Status, rec.ID = 200, name
+	s.rec.Add(*rec)
+	attrs := map[string]string{"project": project, "message_id": msgID, "target": redactTarget(m)}
+	if m.Priority != "" {
+		attrs["priority"] = m.Priority
+	}
+	if req.ValidateOnly {
+		attrs["validate_only"] = "true"
+	}
+	s.bus.Publish(events.Event{TraceID: trace, Hop: events.ProviderAccepted, Actor: Actor, Status: "200",
+		Detail: "FCM accepted the message", Payload: events.Excerpt(m.Payload), Attrs: attrs})
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	fmt.Fprintf(w, "{\n  \"name\": %q\n}\n", name)
+	if req.ValidateOnly {
+		return
+	}
+	s.deliver(g, m, msgID, trace)
+}
+
+func redactTarget(m *Message) string {
+	switch {
+	case m.Token != "":
+		return events.RedactToken(m.Token)
+	case m.Topic != "":
+		return "/topics/" + m.Topic
+	}
+	return m.Condition
+}
+
+// applyFault carries out a fault. done means the request was answered (or
+// aborted); a non-nil error is the answer to send.
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault, trace string, rec *Recorded) (*Error, bool) {
+	s.bus.Emit(trace, events.FaultInjected, Actor, string(f.Action), fmt.Sprintf("fault %s: %s %d %s", f.ID, f.Action, f.Status, f.Reason),
+		map[string]string{"fault": f.ID, "target": events.RedactToken(rec.Token)})
+	if f.Latency > 0 {
+		t := time.NewTimer(time.Duration(f.Latency))
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return nil, true
+		}
+	}
+	switch f.Action {
+	case Reset:
+		rec.Status, rec.Reason = 0, "reset"
+		s.rec.Add(*rec)
+		panic(http.ErrAbortHandler) // net/http resets the stream (h2) or closes the connection
+	case GoAway:
+		w.Header().Set("Connection", "close") // net/http's h2 server answers, then sends GOAWAY
+		return nil, false
+	case Respond:
+		code := f.Reason
+		if _, ok := fcmCodes[code]; !ok {
+			code = codeForStatus(f.Status)
+		}
+		e := newError(code, "")
+		if f.Status != 0 {
+			e.HTTPStatus = f.Status
+		}
+		e.RetryAfter = f.RetryAfter
+		if code == QuotaExceeded && e.RetryAfter == "" {
+			e.RetryAfter = "60"
+		}
+		return e, true
+	}
+	return nil, false // Delay: served normally
+}
+
+// deliver hands an accepted message to its device(s).
+func (s *Server) deliver(g *grant, m *Message, msgID, trace string) {
+	now := s.now()
+	d := Delivery{Provider: Provider, ID: msgID, Payload: m.Payload, CollapseKey: m.CollapseKey, AcceptedAt: now,
+		Headers: map[string]string{"from": g.acct.projectNumber}}
+	if d.Headers["from"] == "" {
+		d.Headers["from"] = g.acct.project
+	}
+	if m.Priority != "" {
+		d.Headers["priority"] = m.Priority
+	}
+	if m.HasTTL && m.TTL == 0 {
+		d.NowOrNever = true
+	} else {
+		d.Expiry = now.Add(m.TTL)
+	}
+	var tokens []string
+	switch {
+	case m.Token != "":
+		tokens = []string{m.Token}
+	case m.Topic != "":
+		d.Headers["from"] = "/topics/" + m.Topic
+		tokens = s.subs.audience(g.acct.project, m.Topic, nil)
+	default:
+		cond, err := ParseCondition(m.Condition)
+		if err != nil { // parsed once already
+			return
+		}
+		tokens = s.subs.audience(g.acct.project, "", cond)
+	}
+	for _, tok := range tokens {
+		reg, ok := s.reg.Lookup(tok)
+		if !ok || !reg.Installed {
+			continue
+		}
+		dd := d
+		dd.Token, dd.App = tok, reg.App
+		if m.RestrictedPackageName != "" && m.RestrictedPackageName != reg.App {
+			s.bus.Emit(trace, events.ProviderDropped, Actor, "restricted_package_name",
+				fmt.Sprintf("not delivered: restricted to %s, the token is %s's", m.RestrictedPackageName, reg.App),
+				map[string]string{"token": events.RedactToken(tok), "message_id": msgID})
+			continue
+		}
+		if s.hub.Send(dd) == mockkit.Stored {
+			s.bus.Emit(trace, events.ProviderStored, Actor, "stored", "the device is offline: FCM keeps the message until it comes back or the ttl passes",
+				map[string]string{"token": events.RedactToken(tok), "message_id": msgID, "expiry": dd.Expiry.UTC().Format(time.RFC3339)})
+		}
+	}
+}
+
+// onDrop reports what the hub discarded.
+func (s *Server) onDrop(d Delivery, reason string) {
+	var p struct {
+		Data map[string]string `json:"data"`
+	}
+	json.Unmarshal(d.Payload, &p)
+	trace := p.Data["ack_id"]
+	if trace == "" {
+		trace = d.ID
+	}
+	detail := map[string]string{
+		mockkit.DropCoalesced:  "replaced by a newer message with the same collapse key",
+		mockkit.DropExpired:    "its ttl passed while the device was offline",
+		mockkit.DropNowOrNever: "ttl 0 and the device was offline",
+		mockkit.DropOverflow:   "more than 100 messages stored: FCM discarded them all (onDeletedMessages)",
+		mockkit.DropForgotten:  "the app was uninstalled",
+	}[reason]
+	s.bus.Emit(trace, events.ProviderDropped, Actor, reason, detail,
+		map[string]string{"token": events.RedactToken(d.Token), "message_id": d.ID})
+}

@@ -1,0 +1,79 @@
+package mockfcm
+
+import (
+	"encoding/base64"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Registration tokens look like real FCM ones: a 22-character instance id, a
+// colon, then "APA91b" and base64url, 163 characters in all.
+const (
+	tokenInstanceLen = 22
+	tokenMarker      = ":APA91b"
+	tokenLen         = 163
+)
+
+// ids draws registration tokens and message ids from the seeded generator, so
+// a run with the same seed issues the same tokens in the same order.
+type ids struct {
+	mu  sync.Mutex
+	rng *rand.Rand
+	seq uint64
+}
+
+func newIDs(seed uint64) *ids {
+	return &ids{rng: rand.New(rand.NewPCG(seed, seed^0x5bd1e9955bd1e995))}
+}
+
+func (g *ids) bytes(n int) []byte {
+	b := make([]byte, n)
+	g.mu.Lock()
+	for i := 0; i < n; i += 8 {
+		v := g.rng.Uint64()
+		for j := 0; j < 8 && i+j < n; j++ {
+			b[i+j] = byte(v >> (8 * j))
+		}
+	}
+	g.mu.Unlock()
+	return b
+}
+
+// token makes a new registration token.
+func (g *ids) token() string {
+	inst := base64.RawURLEncoding.EncodeToString(g.bytes(16))[:tokenInstanceLen]
+	rest := base64.RawURLEncoding.EncodeToString(g.bytes(120))
+	t := inst + tokenMarker + rest
+	return t[:tokenLen]
+}
+
+// messageID makes an id shaped like FCM's ("0:1700000000000000%31bd1c9631bd1c96").
+func (g *ids) messageID(now time.Time) string {
+	g.mu.Lock()
+	g.seq++
+	v := g.rng.Uint64() ^ g.seq
+	g.mu.Unlock()
+	return "0:" + strconv.FormatInt(now.UnixMicro(), 10) + "%" + strconv.FormatUint(v, 16)
+}
+
+// looksLikeToken reports whether s has the shape of a registration token
+// (what FCM answers INVALID_ARGUMENT for when it does not).
+func looksLikeToken(s string) bool {
+	inst, rest, ok := strings.Cut(s, ":")
+	if !ok || len(inst) < 11 || len(rest) < 100 || len(s) > 4096 {
+		return false
+	}
+	return b64url(inst) && b64url(rest)
+}
+
+func b64url(s string) bool {
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
