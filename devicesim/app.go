@@ -1,6 +1,7 @@
 package devicesim
 
 import (
+	"crypto/ecdsa"
 	"fmt"
 
 	"github.com/pushlab/pushlab/internal/testpki"
@@ -131,4 +132,9 @@ func androidApp(set *testpki.Set, name, typ, pkg string) App {
 		a.AppID = "1:" + set.Firebase.ProjectNumber + ":android:" + fmt.Sprintf("%x", []byte(pkg))[:16]
 	}
 	return a
+}
+
+// PinnedKeys is the server signing key of set as the apps pin it, by kid.
+func PinnedKeys(set *testpki.Set) map[string]*ecdsa.PublicKey {
+	return map[string]*ecdsa.PublicKey{set.SigningKeyID: &set.Signing.PublicKey}
 }

@@ -327,6 +327,9 @@ func (d *Device) Handle(ctx context.Context, del mockkit.Delivery) (*Notificatio
 		}
 		d.emit(trace, events.DeviceDecrypted, "OK", "contents opened with key "+key.ID, false, nil)
 		applyContents(&n, c)
+		if n.Body == "" {
+			n.Body = GenericMessage // generic contents: names only
+		}
 		n.Decrypted = true
 	}
 	if in.IDLoaded {

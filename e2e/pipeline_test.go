@@ -1,0 +1,106 @@
+package e2e
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/pushlab/pushlab/devicesim"
+	"github.com/pushlab/pushlab/internal/events"
+)
+
+// The happy path, per platform and per contents mode, through the real proxy
+// and both mocks over TLS: delivered, signature verified, decrypted text
+// equal to what was sent, displayed, and the ack at the proxy.
+func TestPipeline(t *testing.T) {
+	l := startLab(t, Options{})
+	apps := []devicesim.App{l.IOSToken, l.IOSCert, l.Android, l.AndroidRN}
+	devs := make([]*devicesim.Device, len(apps))
+	for i, app := range apps {
+		d, err := l.Fleet.Add(testCtx(t), fmt.Sprintf("dev-%d", i), fmt.Sprintf("user-%d", i), app)
+		if err != nil {
+			t.Fatal(err)
+		}
+		devs[i] = d
+	}
+	type want struct{ title, subtitle, body string }
+	const channel, sender = "Town Square", "alice"
+	modes := []struct {
+		contents  devicesim.Contents
+		want      func(msg string) want
+		decrypted bool
+		fetched   bool
+	}{
+		{devicesim.ContentsFull, func(msg string) want { return want{channel, sender, msg} }, true, false},
+		{devicesim.ContentsGeneric, func(string) want { return want{channel, sender, devicesim.GenericMessage} }, true, false},
+		{devicesim.ContentsGenericNoChannel, func(string) want { return want{sender, "", devicesim.GenericMessage} }, true, false},
+		{devicesim.ContentsIDLoaded, func(msg string) want { return want{channel, sender, msg} }, false, true},
+	}
+	for _, mode := range modes {
+		for i, d := range devs {
+			t.Run(fmt.Sprintf("%s/%s", mode.contents, d.App.Name), func(t *testing.T) {
+				if err := l.Server.SetContents(mode.contents); err != nil {
+					t.Fatal(err)
+				}
+				msg := fmt.Sprintf("hello %s from %s ✓", d.Name, mode.contents)
+				r := send(t, l, devicesim.Message{UserID: fmt.Sprintf("user-%d", i), ChannelName: channel, SenderName: sender, Message: msg})
+				if err := resultErr(r); err != nil {
+					t.Fatalf("%v\n%s", err, dump(l, r.AckID))
+				}
+				h := requireHops(t, l, r.AckID, events.ServerSent, events.ProxyReceived, events.ProviderAccepted,
+					events.DeviceDelivered, events.DeviceSignatureOK, events.DeviceDisplayed, events.DeviceAcked, events.ProxyAcked)
+				if mode.decrypted {
+					requireHops(t, l, r.AckID, events.DeviceDecrypted)
+				} else {
+					forbidHops(t, l, r.AckID, events.DeviceDecrypted)
+				}
+				forbidHops(t, l, r.AckID, events.DeviceSignatureBad, events.DeviceDecryptFailed, events.DeviceRejected)
+				if e := h[events.ServerSent]; e.Plaintext {
+					t.Errorf("hpns server.sent is marked plaintext: %s", e.Detail)
+				}
+				n, ok := d.Last()
+				if !ok {
+					t.Fatal("nothing shown")
+				}
+				got := want{n.Title, n.Subtitle, n.Body}
+				if w := mode.want(msg); got != w {
+					t.Errorf("shown %+v, want %+v", got, w)
+				}
+				if n.AckID != r.AckID || !n.Verified || n.Decrypted != mode.decrypted || n.Fetched != mode.fetched || n.Fallback || n.Plaintext {
+					t.Errorf("shown %+v", n)
+				}
+				if n.Badge < 1 {
+					t.Errorf("badge %d, want the user's unread count", n.Badge)
+				}
+			})
+		}
+	}
+}
+
+// In clear (tpns) the contents travel unencrypted, and every event the server
+// and device emit for the push says so.
+func TestPipelinePlaintextProfile(t *testing.T) {
+	l := startLab(t, Options{Profile: devicesim.ProfileTPNS, Contents: devicesim.ContentsFull})
+	for _, app := range []devicesim.App{l.IOSToken, l.Android} {
+		t.Run(app.Name, func(t *testing.T) {
+			d, err := l.Fleet.Add(testCtx(t), "tpns-"+string(app.Platform), "u-"+string(app.Platform), app)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := send(t, l, devicesim.Message{UserID: d.User, ChannelName: "general", SenderName: "bob", Message: "in clear"})
+			if err := resultErr(r); err != nil {
+				t.Fatal(err)
+			}
+			requireHops(t, l, r.AckID, events.DeviceDisplayed, events.ProxyAcked)
+			forbidHops(t, l, r.AckID, events.DeviceDecrypted)
+			for _, e := range l.Bus.Trace(r.AckID) {
+				if (e.Actor == "server" || e.Actor == "device:"+d.Name) && e.Hop != events.DeviceAcked && !e.Plaintext {
+					t.Errorf("%s by %s is not marked plaintext", e.Hop, e.Actor)
+				}
+			}
+			n, _ := d.Last()
+			if n.Body != "in clear" || n.Title != "general" || !n.Plaintext || n.Decrypted {
+				t.Errorf("shown %+v", n)
+			}
+		})
+	}
+}
