@@ -817,3 +817,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func writeError(w http.ResponseWriter, status int, err error) {
 	writeJSON(w, status, map[string]string{"error": err.Error(), "status_code": strconv.Itoa(status)})
 }
+
+// ProxyClient is the HTTP client the server reaches the proxy with.
+func (s *Server) ProxyClient() *http.Client { return s.proxy }
