@@ -554,3 +554,7 @@ func TestSDKAccessTokenExpires(t *testing.T) {
 		t.Fatalf("message %q", err)
 	}
 }
+
+func msgTo(token string) *messaging.Message { return &messaging.Message{Token: token} }
+
+func isUnregistered(err error) bool { return messaging.IsUnregistered(err) }

@@ -1,0 +1,94 @@
+// Package mockfcm is a mock of Firebase Cloud Messaging for tests: the HTTP v1
+// send API (fcm.googleapis.com), Google's OAuth2 token endpoint
+// (oauth2.googleapis.com) and the Instance ID topic API (iid.googleapis.com),
+// served over real TLS with HTTP/2, answering as Google does, and delivering
+// what it accepts to simulated Android devices over the push channel it
+// shares with mockapns (internal/mockkit).
+//
+// # In a Go test
+//
+//	s, _ := mockfcm.New(mockfcm.Config{})
+//	s.Start()                                   // https://127.0.0.1:port + a control API
+//	defer s.Close()
+//	sa, _ := testpki.NewServiceAccount("my-project", s.TokenURL())
+//	s.RegisterServiceAccount(sa)
+//	reg, _ := s.RegisterDevice("my-project", "com.example.app", "pixel")
+//	s.Attach(reg.Token, mockfcm.ReceiverFunc(func(d mockfcm.Delivery) { … }))
+//
+//	ctx, opts, _ := s.SDKOptions(ctx, sa.JSON())
+//	app, _ := firebase.NewApp(ctx, nil, opts...)
+//	client, _ := app.Messaging(ctx)
+//	client.Send(ctx, &messaging.Message{Token: reg.Token, Data: …})
+//
+// # Pointing the firebase v4 SDK at the mock
+//
+// Nothing in the SDK changes; what differs is where its two HTTP clients go
+// and whom they trust (checked against firebase.google.com/go/v4 v4.19.0 and
+// google.golang.org/api v0.311.0):
+//
+//   - The access token: the service account file's token_uri names the token
+//     endpoint (s.TokenURL(), or Google's own in transparent mode). The request
+//     is made by golang.org/x/oauth2 with the oauth2.HTTPClient found in the
+//     context given to app.Messaging(ctx) (else http.DefaultClient), so that
+//     client must trust the mock's CA.
+//   - The FCM calls: option.WithEndpoint(s.Endpoint()) ("https://host:port/v1";
+//     the scheme and /v1 are required). messaging.NewClient builds its client
+//     with transport.NewHTTPClient, whose base transport is a clone of
+//     http.DefaultTransport: it trusts the system roots only, and
+//     option.WithHTTPClient, the only way to hand it another transport,
+//     switches authentication off.
+//
+// SDKOptions resolves the second point without giving up the real OAuth flow:
+// it builds the authenticating transport with google.golang.org/api's own
+// transport/http.NewTransport (the code NewHTTPClient runs: service-account
+// credentials, jwt-bearer exchange at token_uri, oauth2.Transport adding the
+// bearer) over a base transport that trusts the mock, and passes the result
+// with option.WithHTTPClient. An in-process proxy can do the same.
+//
+// An unmodified process (a proxy binary or container under test) needs no
+// code: set SSL_CERT_FILE to the pushlab CA, and either give it a service
+// account whose token_uri is the mock plus an FCM endpoint setting, or — the
+// transparent way — resolve fcm.googleapis.com, oauth2.googleapis.com and
+// iid.googleapis.com to the mock (container network aliases), whose
+// certificate is valid for those names. Topic management always goes to the
+// hard-coded https://iid.googleapis.com, so only the transparent way (or
+// s.Transport(), which dials the mock for Google's hosts) reaches it.
+//
+// # What it checks
+//
+// Token endpoint: grant_type jwt-bearer; an RS256 assertion verified with the
+// registered service account's key (kid = private_key_id), iss = its
+// client_email, aud = the token endpoint, exp at most an hour after iat,
+// scopes present; errors as Google words them (invalid_grant…, 400). Access
+// tokens are opaque, last an hour (expires_in 3599) and are bound to the
+// service account's project (id or number); FCM also wants the
+// firebase.messaging or cloud-platform scope.
+//
+// messages:send: bearer token (missing or expired → 401 UNAUTHENTICATED;
+// another project → 403 PERMISSION_DENIED, both without an FcmError detail as
+// Google sends them); the body as FCM parses it (ParseSendRequest): one target,
+// string data without reserved keys, 4096 bytes (2048 to topics and
+// conditions), android.priority, android.ttl; the token (malformed →
+// INVALID_ARGUMENT, unknown or uninstalled → UNREGISTERED, another project's →
+// SENDER_ID_MISMATCH). Errors are google.rpc.Status JSON with the
+// google.firebase.fcm.v1.FcmError detail, so the SDK's messaging.Is*
+// predicates answer as with Google. QUOTA_EXCEEDED, UNAVAILABLE, INTERNAL and
+// THIRD_PARTY_AUTH_ERROR, which no input provokes, come from the fault script
+// (a fault may name the FCM code alone: {"reason":"UNAVAILABLE"}).
+//
+// # Delivery
+//
+// An accepted message goes to each target device as a Delivery whose Payload
+// is {"data":…,"notification":…,"android":…} (no target), App the package,
+// ID the message id, Expiry from android.ttl (4 weeks by default; ttl 0 is
+// now-or-never), Headers "priority" and "from" (the sender id, or
+// /topics/NAME). An offline device gets up to 100 stored messages when it comes
+// back (mockkit.FCMStorage). Topic messages reach every subscriber in the
+// project; a condition reaches the devices subscribed to at least one topic
+// it names for which it holds.
+//
+// Every accept, rejection, storage, drop and injected fault is an event on the
+// bus (Actor "mockfcm", TraceID = data.ack_id, else the message id); the
+// control API (ControlHandler, mockkit.Control) scripts faults, registers
+// devices and shows the recorded requests.
+package mockfcm
