@@ -137,3 +137,12 @@ func newFakeServer(t testing.TB, cfg Config, f *fakeSender) (*Server, *[]time.Du
 	}
 	return s, waits
 }
+
+// get fetches path from the handler.
+func get(t testing.TB, h http.Handler, path string) (int, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	b, _ := io.ReadAll(rec.Result().Body)
+	return rec.Code, string(b)
+}
