@@ -41,6 +41,8 @@ type Key struct {
 	// topic-specific key (Apple lets a topic-specific key and its related key
 	// share one).
 	Related string
+
+	fingerprint string // of Public, computed once at registration
 }
 
 func (k *Key) topicSpecific() bool { return len(k.Topics) > 0 }
@@ -61,10 +63,11 @@ type credential struct {
 // these so that a connection pushing thousands of times with one token
 // verifies it once (as Apple does).
 type verifiedJWT struct {
-	key *Key
-	kid string
-	iss string
-	iat int64
+	key  *Key
+	kid  string
+	iss  string
+	iat  int64
+	info map[string]any // the recorder's view, built once; copied before changes
 }
 
 const jwtCacheMax = 4096
@@ -135,7 +138,7 @@ func parseJWT(bearer string, lookup func(kid string) *Key) (*verifiedJWT, map[st
 		info["error"] = fmt.Sprintf("unknown key id %q", hdr.Kid)
 		return nil, info, reject(ReasonInvalidProviderToken)
 	}
-	info["key_fingerprint"] = testpki.Fingerprint(key.Public)
+	info["key_fingerprint"] = key.fingerprint
 	if claims.Iss != key.TeamID {
 		info["error"] = fmt.Sprintf("iss %q is not the key's team", claims.Iss)
 		return nil, info, reject(ReasonInvalidProviderToken)
@@ -151,7 +154,14 @@ func parseJWT(bearer string, lookup func(kid string) *Key) (*verifiedJWT, map[st
 		info["error"] = "signature does not verify"
 		return nil, info, reject(ReasonInvalidProviderToken)
 	}
-	return &verifiedJWT{key: key, kid: hdr.Kid, iss: claims.Iss, iat: iat}, info, nil
+	v := &verifiedJWT{key: key, kid: hdr.Kid, iss: claims.Iss, iat: iat}
+	v.info = map[string]any{
+		"scheme":          "token",
+		"header":          map[string]string{"alg": "ES256", "kid": v.kid},
+		"claims":          map[string]any{"iss": v.iss, "iat": v.iat},
+		"key_fingerprint": key.fingerprint,
+	}
+	return v, v.info, nil
 }
 
 func decodeSegment(seg string, v any) error {
@@ -165,16 +175,6 @@ func decodeSegment(seg string, v any) error {
 		return fmt.Errorf("not JSON: %w", err)
 	}
 	return nil
-}
-
-// jwtInfo is the recorder's view of a cached token (no re-decoding per request).
-func jwtInfo(v *verifiedJWT) map[string]any {
-	return map[string]any{
-		"scheme":          "token",
-		"header":          map[string]string{"alg": "ES256", "kid": v.kid},
-		"claims":          map[string]any{"iss": v.iss, "iat": v.iat},
-		"key_fingerprint": testpki.Fingerprint(v.key.Public),
-	}
 }
 
 // connState is what the mock remembers about one client connection: the

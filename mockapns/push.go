@@ -188,8 +188,8 @@ func (s *Server) authenticate(x *exchange) *Error {
 
 func (s *Server) tokenAuth(x *exchange, bearer string) *Error {
 	v := s.jwts.get(bearer)
-	var info map[string]any
 	if v == nil {
+		var info map[string]any
 		var err *Error
 		v, info, err = parseJWT(bearer, s.key)
 		if err != nil {
@@ -197,26 +197,25 @@ func (s *Server) tokenAuth(x *exchange, bearer string) *Error {
 			return err
 		}
 		s.jwts.put(bearer, v)
-	} else {
-		info = jwtInfo(v)
 	}
-	x.cred = &credential{key: v.key, info: info}
+	x.cred = &credential{key: v.key, info: v.info}
+	fail := func(reason, why string) *Error {
+		x.cred.info = copyMap(v.info)
+		x.cred.info["error"] = why
+		return reject(reason)
+	}
 	now := s.now()
 	if now.Sub(time.Unix(v.iat, 0)) > TokenMaxAge {
-		info["error"] = "iat older than one hour"
-		return reject(ReasonExpiredProviderToken)
+		return fail(ReasonExpiredProviderToken, "iat older than one hour")
 	}
 	if time.Unix(v.iat, 0).Sub(now) > TokenMaxAge {
-		info["error"] = "iat more than an hour in the future"
-		return reject(ReasonInvalidProviderToken)
+		return fail(ReasonInvalidProviderToken, "iat more than an hour in the future")
 	}
 	if v.key.Environment != "" && v.key.Environment != x.env {
-		info["error"] = fmt.Sprintf("key is scoped to %s, this is %s", v.key.Environment, x.env)
-		return reject(ReasonBadEnvironmentKeyIDInToken)
+		return fail(ReasonBadEnvironmentKeyIDInToken, fmt.Sprintf("key is scoped to %s, this is %s", v.key.Environment, x.env))
 	}
 	if err := x.conn.admitToken(bearer, v, now); err != nil {
-		info["error"] = "connection: " + err.Reason
-		return err
+		return fail(err.Reason, "connection: "+err.Reason)
 	}
 	return nil
 }

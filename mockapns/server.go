@@ -28,6 +28,7 @@ type (
 	Receiver     = mockkit.Receiver
 	ReceiverFunc = mockkit.ReceiverFunc
 	Recorded     = mockkit.Recorded
+	Duration     = mockkit.Duration
 )
 
 // The fault actions (mockkit's), for Faults().Add.
@@ -110,8 +111,8 @@ type Server struct {
 	closing  atomic.Bool
 	inflight atomic.Int64 // APNs handlers running, so Close lets them finish
 	srvMu    sync.Mutex
-	servers map[*http.Server]struct{}
-	wg      sync.WaitGroup
+	servers  map[*http.Server]struct{}
+	wg       sync.WaitGroup
 }
 
 type window struct {
@@ -247,11 +248,12 @@ func (s *Server) RegisterKey(k Key) error {
 		return fmt.Errorf("mockapns: key %s: unknown environment %q", k.ID, k.Environment)
 	}
 	k.Topics = append([]string(nil), k.Topics...)
+	k.fingerprint = testpki.Fingerprint(k.Public)
 	s.keysMu.Lock()
 	s.keys[k.ID] = &k
 	s.keysMu.Unlock()
 	s.jwts.reset()
-	s.log.Info("key registered", "kid", k.ID, "team", k.TeamID, "fingerprint", testpki.Fingerprint(k.Public),
+	s.log.Info("key registered", "kid", k.ID, "team", k.TeamID, "fingerprint", k.fingerprint,
 		"topics", len(k.Topics), "env", k.Environment)
 	return nil
 }

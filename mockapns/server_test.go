@@ -367,3 +367,7 @@ func sized(n int) string {
 	const head, tail = `{"aps":{"alert":"`, `"}}`
 	return head + strings.Repeat("x", n-len(head)-len(tail)) + tail
 }
+
+func apnsTokenFor(k *testpki.APNsKey) *token.Token {
+	return &token.Token{AuthKey: k.Key, KeyID: k.KeyID, TeamID: k.TeamID}
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/mockapns"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+)
+
+func init() { rootCmd.AddCommand(newMockAPNsCmd()) }
+
+func newMockAPNsCmd() *cobra.Command {
+	var keys, listen, devListen, controlListen, env string
+	var seed uint64
+	cmd := &cobra.Command{
+		Use:   "mockapns",
+		Short: "Run the mock APNs provider API (HTTP/2 + TLS) and its control API",
+		Long: `mockapns answers as api.push.apple.com and api.sandbox.push.apple.com do.
+--listen serves requests naming no Apple host as --env (production by default);
+--dev-listen, if set, serves them as development. The Apple host names, by
+:authority or SNI, pick the environment on any listener. It trusts the key
+set's APNs key (team-wide, both environments) and its CA for client
+certificates. The control API (devices, faults, requests, /events, /push) is
+plain HTTP on --control-listen.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			set, err := testpki.Load(keys)
+			if err != nil {
+				return fmt.Errorf("--keys %s: %w (run pushlab keys init)", keys, err)
+			}
+			log := logger()
+			s, err := mockapns.New(mockapns.Config{Cert: set.Mock.TLS(), ClientCAs: set.CA.Pool(), Bus: events.NewBus(),
+				Logger: log, Seed: seed, Environment: testpki.Environment(env)})
+			if err != nil {
+				return err
+			}
+			if err := s.RegisterKey(mockapns.Key{ID: set.APNsKey.KeyID, TeamID: set.TeamID, Public: &set.APNsKey.Key.PublicKey}); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			g, ctx := errgroup.WithContext(ctx)
+			serve := func(addr, what string, run func(context.Context, net.Listener) error) error {
+				ln, err := net.Listen("tcp", addr)
+				if err != nil {
+					return fmt.Errorf("%s: %w", what, err)
+				}
+				log.Info("listening", "what", what, "addr", ln.Addr().String())
+				g.Go(func() error { return run(ctx, ln) })
+				return nil
+			}
+			if err := serve(listen, "apns", s.Serve); err != nil {
+				return err
+			}
+			if devListen != "" {
+				if err := serve(devListen, "apns-development", func(ctx context.Context, ln net.Listener) error {
+					return s.ServeEnv(ctx, ln, testpki.Development)
+				}); err != nil {
+					return err
+				}
+			}
+			if err := serve(controlListen, "control", s.ServeControl); err != nil {
+				return err
+			}
+			err = g.Wait()
+			s.Close()
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&keys, "keys", envOr("PUSHLAB_KEYS", "keys"), "key set directory written by pushlab keys init (env PUSHLAB_KEYS)")
+	f.StringVar(&listen, "listen", envOr("PUSHLAB_APNS_LISTEN", ":2197"), "APNs listener (TLS, HTTP/2 only)")
+	f.StringVar(&devListen, "dev-listen", envOr("PUSHLAB_APNS_DEV_LISTEN", ""), "APNs listener whose default environment is development (optional)")
+	f.StringVar(&controlListen, "control-listen", envOr("PUSHLAB_APNS_CONTROL_LISTEN", ":8197"), "control API listener (plain HTTP)")
+	f.StringVar(&env, "env", envOr("PUSHLAB_APNS_ENV", "production"), "environment of --listen for requests naming no Apple host: production or development")
+	f.Uint64Var(&seed, "seed", 1, "fault generator seed")
+	return cmd
+}

@@ -1,0 +1,93 @@
+package mockapns
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+
+	"github.com/pushlab/pushlab/internal/testpki"
+	"golang.org/x/net/http2"
+)
+
+// BenchmarkPush measures accepted pushes per second over one HTTP/2
+// connection (token auth, 16 concurrent streams), against mockapns and
+// against a bare Go HTTP/2 handler that only reads the body and answers 200
+// with an apns-id: the ratio of the two is the mock's cost.
+func BenchmarkPush(b *testing.B) {
+	set := testSet(b)
+	bare := func(b *testing.B) (string, *x509.CertPool, string, func()) {
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			w.Header().Set("apns-id", newAPNsID())
+			w.WriteHeader(200)
+		}), TLSConfig: &tls.Config{Certificates: []tls.Certificate{set.Mock.TLS()}, NextProtos: []string{"h2"}}}
+		srv.Protocols = new(http.Protocols)
+		srv.Protocols.SetHTTP2(true)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		go srv.ServeTLS(ln, "", "")
+		return "https://" + ln.Addr().String(), set.CA.Pool(), newDeviceToken(), func() { srv.Close() }
+	}
+	mock := func(b *testing.B) (string, *x509.CertPool, string, func()) {
+		s, err := New(Config{Cert: set.Mock.TLS(), ClientCAs: set.CA.Pool()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Start(); err != nil {
+			b.Fatal(err)
+		}
+		s.RegisterKey(Key{ID: set.APNsKey.KeyID, TeamID: set.TeamID, Public: &set.APNsKey.Key.PublicKey})
+		reg, err := s.RegisterDevice(set.BundleID, testpki.Production, "bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.Attach(reg.Token, ReceiverFunc(func(Delivery) {})) // online: every push is delivered
+		return s.URL, s.CertPool(), reg.Token, s.Close
+	}
+	for _, tc := range []struct {
+		name  string
+		start func(*testing.B) (string, *x509.CertPool, string, func())
+	}{{"mockapns", mock}, {"bare-h2", bare}} {
+		b.Run(tc.name, func(b *testing.B) {
+			url, pool, token, stop := tc.start(b)
+			defer stop()
+			tr := &http2.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+			defer tr.CloseIdleConnections()
+			client := &http.Client{Transport: tr}
+			bearer := goodBearer(b, set)
+			body := []byte(payload)
+			target := url + "/3/device/" + token
+			pushOnce := func() {
+				req, _ := http.NewRequest("POST", target, bytes.NewReader(body))
+				req.Header.Set("authorization", "bearer "+bearer)
+				req.Header.Set("apns-topic", set.BundleID)
+				req.Header.Set("apns-push-type", "alert")
+				req.Header.Set("apns-priority", "10")
+				res, err := client.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 {
+					b.Fatalf("status %d", res.StatusCode)
+				}
+			}
+			pushOnce() // one connection, opened before timing
+			b.SetParallelism(8)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					pushOnce()
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pushes/s")
+		})
+	}
+}

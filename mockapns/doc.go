@@ -1,0 +1,103 @@
+// Package mockapns is a mock of Apple's APNs provider API
+// (api.push.apple.com, api.sandbox.push.apple.com) that the real
+// sideshow/apns2 client, or any other APNs client, uses unmodified: only its
+// host and trusted CA change. It speaks HTTP/2 over TLS 1.2+ only (ALPN h2;
+// an HTTP/1.1 client gets no service, as with Apple), verifies token (ES256
+// JWT) and certificate auth, answers every reason Apple documents with its
+// status, keeps a registry of device tokens, and pushes what it accepts to
+// simulated devices.
+//
+// # From a Go test
+//
+//	s, _ := mockapns.New(mockapns.Config{})   // makes its own CA and certificate
+//	s.Start()
+//	defer s.Close()
+//	s.RegisterKey(mockapns.Key{ID: kid, TeamID: team, Public: &p8.PublicKey})
+//	reg, _ := s.RegisterDevice("com.example.app", testpki.Production, "iphone")
+//	s.Attach(reg.Token, mockapns.ReceiverFunc(func(d mockapns.Delivery) { … }))
+//
+//	client := apns2.NewTokenClient(tok)
+//	client.Host = s.URL                      // production; s.DevelopmentURL for the sandbox
+//	client.HTTPClient.Transport.(*http2.Transport).TLSClientConfig = &tls.Config{RootCAs: s.CertPool()}
+//
+// With testpki credentials pass Config{Cert: set.Mock.TLS(), ClientCAs: set.CA.Pool()}.
+//
+// # Environments
+//
+// A request's environment is decided, in order, by the Apple host name in
+// :authority, then by the TLS SNI (api.push.apple.com → production;
+// api.sandbox.push.apple.com and api.development.push.apple.com →
+// development), then by the listener: Start opens production at URL and
+// development at DevelopmentURL; Serve uses Config.Environment (default
+// production) and ServeEnv names it. So one listener can carry both names in
+// a container (transparent mode), and 127.0.0.1 uses two listeners.
+// Responses in development carry apns-unique-id.
+//
+// # Checks, in the order they are answered
+//
+//  1. a matching fault (see below); 503 Shutdown while closing;
+//  2. :path (404 BadPath, 400 MissingDeviceToken) and :method (405);
+//  3. headers: DuplicateHeaders, BadMessageId (apns-id not a UUID), InvalidPushType,
+//     BadTopic (not a bundle-id shape), BadPriority (not 10/5/1; 10 with background),
+//     BadExpirationDate, BadCollapseId (> 64 bytes);
+//  4. auth: bearer token first (Missing/Invalid/ExpiredProviderToken,
+//     BadEnvironmentKeyIdInToken, then per connection InvalidProviderToken for a
+//     second team, UnrelatedKeyIdInToken, TooManyProviderTokenUpdates), else the
+//     client certificate (BadCertificate, BadCertificateEnvironment);
+//  5. topic: MissingTopic (token auth; a certificate implies its topic),
+//     InvalidPushType when the topic suffix does not fit the push type (.voip,
+//     .complication, .pushkit.fileprovider, …; Apple names no reason for this),
+//     TopicDisallowed (outside a topic-specific key or the certificate's UID);
+//  6. payload: PayloadEmpty (also for a body that is not a JSON object with an
+//     aps dictionary: Apple documents no reason for that), PayloadTooLarge (4096
+//     bytes, 5120 for voip);
+//  7. device token: BadDeviceToken (not hex, unknown, or of the other
+//     environment), DeviceTokenNotForTopic, 410 Unregistered with the uninstall
+//     time as integer milliseconds;
+//  8. TooManyRequests past Config.TokenRate pushes to one token.
+//
+// Reasons with no input that produces them here (IdleTimeout, Forbidden,
+// ExpiredToken, InternalServerError, ServiceUnavailable, Shutdown while
+// running) are produced by faults. Tokens are verified once and cached; a
+// connection remembers its first key (pinning) and the time of its current
+// token. Served through Handler() on a server of your own, the connection
+// rules and the reset fault are off (there is no connection state).
+//
+// # The push channel
+//
+// An accepted notification becomes a mockkit.Delivery (Payload = the APNs
+// JSON as sent, App = the bundle id, Headers = apns-push-type, apns-priority,
+// apns-topic, apns-collapse-id, apns-expiration) handed to the device's
+// Receiver: in process via Attach, across processes via the control
+// listener's GET /push websocket (mockkit.DialGateway; frames
+// {"op":"attach","tokens":[…]} and {"op":"deliver","delivery":{…}}). An
+// offline device keeps only the last notification per app (earlier ones are
+// dropped as coalesced); apns-expiration 0 or past means now or never; a
+// stored one is dropped once its expiration passes.
+//
+// # Faults (Faults(), or POST /control/faults)
+//
+// Per token, per seeded percentage, or for the next Count requests:
+//   - respond: answers Status and Reason (a status alone takes its usual
+//     reason), with Retry-After if set, instead of the real verdict;
+//   - delay: waits Latency, then serves the request normally (Latency is
+//     added before any action);
+//   - goaway: serves the request normally, then sends HTTP/2 GOAWAY
+//     (NO_ERROR) and closes the connection once its streams finish;
+//   - reset: closes the TCP connection with SO_LINGER 0 (the client sees a
+//     reset; every stream on it fails) without answering.
+//
+// Close sends GOAWAY on every connection, lets requests in flight finish,
+// and closes.
+//
+// # Events and inspection
+//
+// Every request is an event on the spine (actor "mockapns"; trace id = the
+// payload's top-level ack_id, else the apns-id; attrs apns-id, redacted token,
+// topic, env, push_type): provider.accepted or provider.rejected (status =
+// reason), then device.delivered (handed to the push channel), provider.stored
+// or provider.dropped, plus fault.injected. Requests(since) and
+// GET /control/requests show each request's headers, payload and verdict, with
+// the JWT as decoded header and claims plus the key fingerprint: never a
+// raw token or key.
+package mockapns
