@@ -495,6 +495,7 @@ func (s *Server) sendOne(ctx context.Context, sess *Session, m Message, badge in
 	}
 	s.remember(pn.AckID, rec)
 	body, _ := json.Marshal(pn)
+	began := s.cfg.Now()
 	status, perr := s.post(ctx, "/api/v1/send_push", body)
 	res.Status, res.Error = status.Status, status.Error
 	if perr != nil {
@@ -513,7 +514,9 @@ func (s *Server) sendOne(ctx context.Context, sess *Session, m Message, badge in
 	if res.Error != "" {
 		detail += " (" + res.Error + ")"
 	}
-	s.publish(events.Event{TraceID: pn.AckID, Hop: events.ServerSent, Status: res.Status, Detail: detail,
+	// Stamped when the post began, so a timeline sorted by time shows the
+	// server first; the status is the proxy's verdict.
+	s.publish(events.Event{TraceID: pn.AckID, Hop: events.ServerSent, At: began, Status: res.Status, Detail: detail,
 		Payload: events.Excerpt(body), Plaintext: plain, Attrs: attrs})
 	s.log.Debug("push sent", "ack_id", pn.AckID, "status", res.Status, "device", sess.DeviceName)
 	if res.Status == StatusRemove {

@@ -47,6 +47,8 @@ type Lab struct {
 	ProxyURL string
 	Server   *devicesim.Server
 	Fleet    *devicesim.Fleet
+	// KeyDir holds the key files (ca.pem for clients).
+	KeyDir string
 
 	// The apps the proxy is configured for. IOSCert is the certificate-auth
 	// app; in-process it uses the production certificate, because the
@@ -59,7 +61,7 @@ type Lab struct {
 	done    chan struct{}
 }
 
-// Start brings a lab up. Close it.
+// Start brings a lab up; ctx bounds the start-up only. Close it.
 func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	log := opts.Logger
 	if log == nil {
@@ -75,7 +77,8 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 			return nil, err
 		}
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	// The actors live until Close, whatever becomes of ctx after start-up.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	l := &Lab{Set: set, Bus: bus, cancel: cancel, done: make(chan struct{})}
 	defer func() {
 		if err != nil {
@@ -113,6 +116,7 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 		}
 		l.tempDir = dir
 	}
+	l.KeyDir = dir
 	if err = set.Write(dir, true); err != nil {
 		return nil, err
 	}

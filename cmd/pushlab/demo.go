@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pushlab/pushlab/devicesim"
+	"github.com/pushlab/pushlab/e2e"
+	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/internal/timeline"
+	"github.com/spf13/cobra"
+)
+
+func init() { rootCmd.AddCommand(newDemoCmd()) }
+
+func newDemoCmd() *cobra.Command {
+	var (
+		once              bool
+		contents, profile string
+		user              string
+	)
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run mocks, proxy, server and devices in one process and show a notification's path",
+		Long: `demo starts mock APNs and FCM, the push proxy, the server simulator and three
+simulated phones (an iOS app on token auth, an iOS app on certificate auth, an
+Android app) on 127.0.0.1 with a fresh test PKI, sends each a first
+notification, and prints the timeline of every hop. It then keeps running,
+printing each new event, until Ctrl-C (--once exits after the first timeline,
+non-zero if a phone did not show its notification).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !rootCmd.PersistentFlags().Changed("log-level") && os.Getenv("PUSHLAB_LOG_LEVEL") == "" {
+				logLevel = "warn" // keep the timeline readable
+			}
+			c, err := devicesim.ParseContents(contents)
+			if err != nil {
+				return err
+			}
+			p, err := devicesim.ParseProfile(profile)
+			if err != nil {
+				return err
+			}
+			return runDemo(cmd, c, p, user, once)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&once, "once", false, "exit after the first timeline (CI smoke test)")
+	f.StringVar(&contents, "contents", string(devicesim.ContentsFull), "push contents: generic, generic_no_channel, full, id_loaded")
+	f.StringVar(&profile, "profile", string(devicesim.ProfileHPNS), "profile: hpns, eas (both encrypt), tpns (plaintext)")
+	f.StringVar(&user, "user", "alice", "the user the phones are logged in as")
+	return cmd
+}
+
+func runDemo(cmd *cobra.Command, contents devicesim.Contents, profile devicesim.Profile, user string, once bool) error {
+	ctx := cmd.Context()
+	out := cmd.OutOrStdout()
+	bus := events.NewBus()
+	log := logger()
+	fmt.Fprintln(out, "pushlab demo: making a test PKI and starting every actor on 127.0.0.1…")
+	set, err := testpki.NewSet(testpki.Options{})
+	if err != nil {
+		return err
+	}
+	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	lab, err := e2e.Start(startCtx, e2e.Options{Set: set, Contents: contents, Profile: profile, Bus: bus, Logger: log})
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer lab.Close()
+	for _, u := range lab.URLs() {
+		fmt.Fprintf(out, "  %-24s %s\n", u[0], u[1])
+	}
+	fmt.Fprintf(out, "  %-24s %s (pinned by the apps: %s)\n", "server signing key", set.SigningKeyID, testpki.Fingerprint(set.Signing.Public()))
+	fmt.Fprintf(out, "  %-24s %s, profile %s\n\n", "push contents", contents, profile)
+
+	phones := []struct {
+		name string
+		app  devicesim.App
+	}{{"iphone-token", lab.IOSToken}, {"iphone-cert", lab.IOSCert}, {"pixel", lab.Android}}
+	for _, ph := range phones {
+		d, err := lab.Fleet.Add(ctx, ph.name, user, ph.app)
+		if err != nil {
+			return err
+		}
+		st := d.State()
+		fmt.Fprintf(out, "  phone %-13s %-15s %-22s token %s, session %s\n", d.Name, ph.app.Name, ph.app.ID(), st.Token, st.Session)
+	}
+	fmt.Fprintln(out)
+
+	res, err := lab.Server.Send(ctx, devicesim.Message{UserID: user, ChannelName: "Town Square", SenderName: "pushlab",
+		Message: "Hello from pushlab 👋"})
+	if err != nil {
+		return err
+	}
+	lab.Fleet.Wait()
+	var problems []string
+	for _, r := range res {
+		if err := timeline.WriteTrace(out, timeline.Trace{ID: r.AckID, Events: lab.Bus.Trace(r.AckID)}, timeline.Options{}); err != nil {
+			return err
+		}
+		d, _ := lab.Fleet.Device(r.DeviceName)
+		n, ok := d.Last()
+		if r.Status != devicesim.StatusOK || !ok || n.AckID != r.AckID {
+			problems = append(problems, fmt.Sprintf("%s: proxy %s %s, nothing shown", r.DeviceName, r.Status, r.Error))
+			continue
+		}
+		fmt.Fprintf(out, "  %s shows: %q / %q — %q (verified %v, decrypted %v)\n\n", d.Name, n.Title, n.Subtitle, n.Body, n.Verified, n.Decrypted)
+	}
+	if len(problems) > 0 {
+		return errors.New("demo: " + strings.Join(problems, "; "))
+	}
+	if once {
+		return nil
+	}
+
+	ca := filepath.Join(lab.KeyDir, testpki.FileCA)
+	fmt.Fprintf(out, "Running until Ctrl-C. Send another:\n  curl --cacert %s -X POST %s/control/send -d '{\"user_id\":%q,\"channel_name\":\"random\",\"message\":\"hi\"}'\n\n",
+		ca, lab.Server.URL, user)
+	sub, _ := bus.Subscribe(0, false)
+	defer sub.Close()
+	for {
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(out, "\nstopping.")
+			return nil
+		case e, ok := <-sub.C():
+			if !ok {
+				return nil
+			}
+			trace := e.TraceID
+			if len(trace) > 8 {
+				trace = trace[:8]
+			}
+			plain := ""
+			if e.Plaintext {
+				plain = " ⚠PLAINTEXT"
+			}
+			fmt.Fprintf(out, "%s %-8s %-16s %-22s %-14s %s%s\n", e.At.Format("15:04:05.000"), trace, e.Actor, e.Hop, e.Status, e.Detail, plain)
+		}
+	}
+}
