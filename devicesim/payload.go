@@ -186,16 +186,16 @@ func isEnvelope(s string) bool {
 // takeEnvelope moves an envelope carried in the message text (see
 // EnvelopeInMessage) to Encrypted, so that it is never shown.
 func (in *inbound) takeEnvelope() {
-	if in.Encrypted != "" {
-		return
-	}
-	switch {
-	case isEnvelope(in.Message):
-		in.Encrypted, in.Message = in.Message, ""
-		if in.Body == in.Encrypted {
-			in.Body = ""
+	if isEnvelope(in.Message) {
+		if in.Encrypted == "" {
+			in.Encrypted = in.Message
 		}
-	case isEnvelope(in.Body):
-		in.Encrypted, in.Body = in.Body, ""
+		in.Message = ""
+	}
+	if isEnvelope(in.Body) {
+		if in.Encrypted == "" {
+			in.Encrypted = in.Body
+		}
+		in.Body = "" // never shown, whichever envelope it was
 	}
 }

@@ -1,0 +1,206 @@
+package devicesim
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/internal/mockkit"
+)
+
+func TestDeviceRoundTrip(t *testing.T) {
+	for _, envField := range []string{EnvelopeInMessage, EnvelopeInField} {
+		r := newRig(t, ServerConfig{Contents: ContentsFull, EnvelopeField: envField})
+		for _, app := range []App{r.ios, r.droid} {
+			t.Run(envField+"/"+string(app.Platform), func(t *testing.T) {
+				d := r.add("d-"+envField+string(app.Platform), app)
+				res := r.send(Message{UserID: d.User, ChannelName: "chan", SenderName: "bob", Message: "secret words"})
+				n, ok := d.Last()
+				if !ok || n.Body != "secret words" || n.Title != "chan" || n.Subtitle != "bob" || !n.Decrypted || !n.Verified {
+					t.Fatalf("shown %+v", n)
+				}
+				sent, _ := r.last(res.AckID, events.ServerSent)
+				if strings.Contains(sent.Payload, "secret words") {
+					t.Errorf("the proxy could read the contents: %s", sent.Payload)
+				}
+				if _, ok := r.last(res.AckID, events.DeviceAcked); !ok {
+					t.Error("no ack")
+				}
+				r.mu.Lock()
+				defer r.mu.Unlock()
+				if a := r.acks[len(r.acks)-1]; a.ID != res.AckID || a.Platform != app.ProxyType || a.Type != PushMessage {
+					t.Errorf("proxy got ack %+v", a)
+				}
+			})
+		}
+	}
+}
+
+// The device's own checks, each with its reason and event.
+func TestDeviceRejects(t *testing.T) {
+	r := newRig(t, ServerConfig{Contents: ContentsFull})
+	ios := r.add("ios", r.ios)
+	good := func() mockkit.Delivery {
+		ios.GoOffline()
+		r.send(Message{UserID: ios.User, ChannelName: "c", Message: "m"})
+		p := r.apns.Pending(ios.Token())
+		r.apns.Forget(ios.Token())
+		ios.GoOnline()
+		return p[0]
+	}
+	edit := func(del mockkit.Delivery, f func(m map[string]any)) mockkit.Delivery {
+		var m map[string]any
+		json.Unmarshal(del.Payload, &m)
+		f(m)
+		del.Payload, _ = json.Marshal(m)
+		return del
+	}
+	tests := []struct {
+		name   string
+		del    func() mockkit.Delivery
+		hop    events.Hop
+		reason Reason
+		pred   func(error) bool
+	}{
+		{"not JSON", func() mockkit.Delivery { d := good(); d.Payload = []byte("{"); return d }, events.DeviceRejected, ReasonMalformedPayload, nil},
+		{"other app", func() mockkit.Delivery { d := good(); d.App = "com.evil"; return d }, events.DeviceRejected, ReasonWrongApp, IsWrongApp},
+		{"other server", func() mockkit.Delivery {
+			return edit(good(), func(m map[string]any) { m["server_id"] = "elsewhere" })
+		}, events.DeviceRejected, ReasonWrongServer, nil},
+		{"unsigned", func() mockkit.Delivery {
+			return edit(good(), func(m map[string]any) { m["signature"] = "NO_SIGNATURE" })
+		}, events.DeviceSignatureBad, ReasonUnsigned, IsSignatureFailure},
+		{"garbage signature", func() mockkit.Delivery {
+			return edit(good(), func(m map[string]any) { m["signature"] = "a.b.c" })
+		}, events.DeviceSignatureBad, ReasonMalformedSig, IsSignatureFailure},
+		{"signature of another push", func() mockkit.Delivery {
+			return edit(good(), func(m map[string]any) { m["ack_id"] = "another-ack" })
+		}, events.DeviceSignatureBad, ReasonWrongNotification, IsReplay},
+		{"envelope not base64", func() mockkit.Delivery {
+			return edit(good(), func(m map[string]any) {
+				m["aps"].(map[string]any)["alert"] = "v1." + strings.Repeat("A", 130) + "!"
+				m["encrypted"] = "v1.!!!!"
+			})
+		}, events.DeviceDecryptFailed, ReasonMalformedEnvelope, IsDecryptFailure},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			del := tt.del()
+			_, err := ios.Handle(context.Background(), del)
+			if ReasonOf(err) != tt.reason {
+				t.Fatalf("err %v, want reason %s", err, tt.reason)
+			}
+			if tt.pred != nil && !tt.pred(err) {
+				t.Errorf("predicate false for %v", err)
+			}
+			var re *RejectError
+			if !asReject(err, &re) || re.Device != "ios" {
+				t.Errorf("not a *RejectError for the device: %#v", err)
+			}
+			evs := r.bus.History()
+			last := evs[len(evs)-1]
+			if last.Hop == events.DeviceDisplayed { // iOS puts the generic alert up after a crypto failure
+				if last.Status != "fallback" {
+					t.Errorf("shown after a rejection: %s", last.Detail)
+				}
+				last = evs[len(evs)-2]
+			}
+			if last.Hop != tt.hop || last.Status != string(tt.reason) {
+				t.Errorf("last event %s %s, want %s %s", last.Hop, last.Status, tt.hop, tt.reason)
+			}
+		})
+	}
+}
+
+func asReject(err error, re **RejectError) bool {
+	x, ok := err.(*RejectError)
+	*re = x
+	return ok
+}
+
+func TestDeviceOSBehaviour(t *testing.T) {
+	r := newRig(t, ServerConfig{Contents: ContentsFull})
+	ios := r.add("ios", r.ios)
+	droid := r.add("droid", r.droid)
+
+	t.Run("iOS shows an alert without mutable-content itself, unverified", func(t *testing.T) {
+		del := mockkit.Delivery{Provider: "apns", App: r.ios.BundleID, Token: ios.Token(),
+			Payload: json.RawMessage(`{"aps":{"alert":{"title":"T","body":"B"},"badge":3},"ack_id":"x1","server_id":"` + r.server.ID() + `"}`)}
+		n, err := ios.Handle(context.Background(), del)
+		if err != nil || n == nil || n.Verified || n.Body != "B" || n.Badge != 3 {
+			t.Fatalf("n %+v err %v", n, err)
+		}
+	})
+	t.Run("Android shows a notification block itself, unverified", func(t *testing.T) {
+		del := mockkit.Delivery{Provider: "fcm", App: r.droid.Package, Token: droid.Token(),
+			Payload: json.RawMessage(`{"notification":{"title":"T","body":"B"},"data":{"server_id":"` + r.server.ID() + `"}}`)}
+		n, err := droid.Handle(context.Background(), del)
+		if err != nil || n == nil || n.Verified || n.Title != "T" {
+			t.Fatalf("n %+v err %v", n, err)
+		}
+	})
+	for _, d := range []*Device{ios, droid} {
+		t.Run(string(d.App.Platform)+" clear removes the channel's notifications and sets the badge", func(t *testing.T) {
+			a := r.send(Message{UserID: d.User, ChannelID: "c1", ChannelName: "one", Message: "1"})
+			r.send(Message{UserID: d.User, ChannelID: "c2", ChannelName: "two", Message: "2"})
+			if d.State().Badge != 2 {
+				t.Fatalf("badge %d, want 2", d.State().Badge)
+			}
+			zero := 0
+			c := r.send(Message{UserID: d.User, Type: PushClear, ChannelID: "c1", Badge: &zero})
+			for _, n := range d.Shown() {
+				if n.ChannelID == "c1" {
+					t.Errorf("c1 still shown: %+v", n)
+				}
+			}
+			if e, _ := r.last(c.AckID, events.DeviceDisplayed); e.Status != "cleared" {
+				t.Errorf("clear event %+v", e)
+			}
+			if _, ok := r.last(a.AckID, events.DeviceDisplayed); !ok {
+				t.Error("first message never shown")
+			}
+			if d.State().Badge != 0 {
+				t.Errorf("badge %d after clear", d.State().Badge)
+			}
+			five := 5
+			r.send(Message{UserID: d.User, Type: PushUpdateBadge, Badge: &five})
+			if d.State().Badge != 5 {
+				t.Errorf("badge %d after update_badge 5", d.State().Badge)
+			}
+		})
+	}
+	t.Run("uninstalled app takes nothing", func(t *testing.T) {
+		d := r.add("gone", r.ios)
+		tok := d.Token()
+		d.Uninstall(context.Background())
+		_, err := d.Handle(context.Background(), mockkit.Delivery{App: r.ios.BundleID, Token: tok, Payload: json.RawMessage(`{"aps":{}}`)})
+		if ReasonOf(err) != ReasonNotInstalled {
+			t.Errorf("err %v", err)
+		}
+		if _, ok := r.apnsR.Lookup(tok); !ok {
+			t.Error("token unknown to the provider")
+		} else if reg, _ := r.apnsR.Lookup(tok); reg.Installed {
+			t.Error("the provider still thinks the app is installed")
+		}
+	})
+}
+
+func TestIDLoadedAndTestPush(t *testing.T) {
+	r := newRig(t, ServerConfig{Contents: ContentsIDLoaded})
+	d := r.add("droid", r.droid)
+	res := r.send(Message{UserID: d.User, ChannelName: "ch", SenderName: "carol", Message: "fetched later"})
+	n, _ := d.Last()
+	if n.Body != "fetched later" || !n.Fetched || n.Title != "ch" {
+		t.Errorf("shown %+v", n)
+	}
+	sent, _ := r.last(res.AckID, events.ServerSent)
+	if strings.Contains(sent.Payload, "fetched later") || strings.Contains(sent.Payload, "carol") {
+		t.Errorf("id-loaded push carried contents: %s", sent.Payload)
+	}
+	r.send(Message{SessionID: d.SessionID(), Type: PushTest})
+	if n, _ := d.Last(); n.Body != TestMessage || n.Type != PushTest {
+		t.Errorf("test push shown as %+v", n)
+	}
+}

@@ -1,0 +1,147 @@
+package devicesim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/pushlab/pushlab/internal/events"
+)
+
+func TestServerHTTP(t *testing.T) {
+	r := newRig(t, ServerConfig{})
+	d := r.add("phone", r.ios)
+	srv := httptest.NewServer(r.server.Handler())
+	t.Cleanup(srv.Close)
+	res := r.send(Message{UserID: d.User, Message: "x"})
+
+	do := func(method, path, auth, body string) (int, string) {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		if auth != "" {
+			req.Header.Set("Authorization", "Bearer "+auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	// The session token the device got, through the in-process link.
+	tok := d.session.Token
+	ack := `{"id":"` + res.AckID + `","platform":"apple","type":"message"}`
+	tests := []struct {
+		name, method, path, auth, body string
+		status                         int
+		contains                       string
+	}{
+		{"ping", "GET", "/api/v4/system/ping", "", "", 200, r.server.ID()},
+		{"attach: not JSON", "PUT", "/api/v4/users/sessions/device", "", "{", 400, "bad JSON"},
+		{"attach: no platform prefix", "PUT", "/api/v4/users/sessions/device", "", `{"user_id":"u","device_id":"abc"}`, 400, "platform"},
+		{"attach: unknown platform", "PUT", "/api/v4/users/sessions/device", "", `{"user_id":"u","device_id":"nokia:abc"}`, 400, "unknown platform"},
+		{"attach: no user", "PUT", "/api/v4/users/sessions/device", "", `{"device_id":"apple:abc"}`, 400, "user_id"},
+		{"attach: bad key", "PUT", "/api/v4/users/sessions/device", "", `{"user_id":"u","device_id":"apple:abc","device_key":{"key_id":"k","p256dh":"AAAA","auth":"AAAA"}}`, 400, "invalid key"},
+		{"attach: too large", "PUT", "/api/v4/users/sessions/device", "", `{"user_id":"` + strings.Repeat("u", 70<<10) + `"}`, 413, ""},
+		{"ack: missing type", "POST", "/api/v4/notifications/ack", tok, `{"id":"x","platform":"apple"}`, 400, "type"},
+		{"ack: unknown id", "POST", "/api/v4/notifications/ack", tok, `{"id":"nope","platform":"apple","type":"message"}`, 404, "unknown ack"},
+		{"ack: another session", "POST", "/api/v4/notifications/ack", "not-the-token", ack, 403, "not for this session"},
+		{"ack: ok", "POST", "/api/v4/notifications/ack", tok, ack, 200, `"proxy_status":"OK"`},
+		{"send: nobody", "POST", "/control/send", "", `{"user_id":"ghost","message":"x"}`, 404, "no such device session"},
+		{"send: no target", "POST", "/control/send", "", `{"message":"x"}`, 400, "user_id"},
+		{"send: bad type", "POST", "/control/send", "", `{"user_id":"user-phone","type":"bogus"}`, 400, "unknown type"},
+		{"send: ok", "POST", "/control/send", "", `{"user_id":"user-phone","message":"hi"}`, 200, `"status":"OK"`},
+		{"contents: bad", "PUT", "/control/contents", "", `{"contents":"everything"}`, 400, "unknown push contents"},
+		{"contents: ok", "PUT", "/control/contents", "", `{"contents":"full"}`, 200, `"full"`},
+		{"sessions", "GET", "/control/sessions", "", "", 200, `"device_name":"phone"`},
+		{"delete unknown session", "DELETE", "/control/sessions/nope", "", "", 404, ""},
+		{"logout without token", "DELETE", "/api/v4/users/sessions/device", "", "", 401, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := do(tt.method, tt.path, tt.auth, tt.body)
+			if status != tt.status || !strings.Contains(body, tt.contains) {
+				t.Errorf("%s %s: %d %s, want %d containing %q", tt.method, tt.path, status, body, tt.status, tt.contains)
+			}
+		})
+	}
+	r.fleet.Wait()
+	for _, e := range r.bus.History() {
+		if strings.Contains(e.Detail+e.Payload, tok) {
+			t.Errorf("an event carries the session secret: %s %s", e.Hop, e.Detail)
+		}
+	}
+}
+
+func TestServerProxyVerdicts(t *testing.T) {
+	tests := []struct {
+		name, answer string
+		status       string
+		removed      bool
+	}{
+		{"REMOVE deletes the session", `{"status":"REMOVE"}`, StatusRemove, true},
+		{"FAIL keeps it", `{"status":"FAIL","error":"unknown send response error: TooManyRequests"}`, StatusFail, false},
+		{"not JSON is a FAIL", `<html>`, StatusFail, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, ServerConfig{})
+			d := r.add("p", r.droid)
+			r.answer = tt.answer
+			res := r.send(Message{UserID: d.User, Message: "x"})
+			if res.Status != tt.status || res.Removed != tt.removed {
+				t.Errorf("result %+v", res)
+			}
+			_, still := r.server.Session(d.SessionID())
+			if still == tt.removed {
+				t.Errorf("session still there: %v", still)
+			}
+			_, ev := r.last(res.AckID, events.ServerRemoved)
+			if ev != tt.removed {
+				t.Errorf("server.session_removed event: %v", ev)
+			}
+		})
+	}
+	t.Run("proxy down is a FAIL", func(t *testing.T) {
+		r := newRig(t, ServerConfig{})
+		d := r.add("p", r.ios)
+		r.server.cfg.ProxyURL = "http://127.0.0.1:1"
+		res := r.send(Message{UserID: d.User, Message: "x"})
+		if res.Status != StatusFail || res.Error == "" {
+			t.Errorf("result %+v", res)
+		}
+	})
+}
+
+func TestServerConfig(t *testing.T) {
+	r := newRig(t, ServerConfig{})
+	good := r.server.cfg
+	tests := []struct {
+		name string
+		edit func(*ServerConfig)
+	}{
+		{"no proxy", func(c *ServerConfig) { c.ProxyURL = "" }},
+		{"no key", func(c *ServerConfig) { c.SigningKey = nil }},
+		{"bad contents", func(c *ServerConfig) { c.Contents = "all" }},
+		{"bad profile", func(c *ServerConfig) { c.Profile = "xpns" }},
+	}
+	for _, tt := range tests {
+		c := good
+		tt.edit(&c)
+		if _, err := NewServer(c); err == nil {
+			t.Errorf("%s: accepted", tt.name)
+		}
+	}
+	if _, err := r.server.Send(context.Background(), Message{UserID: "nobody"}); !errors.Is(err, ErrNoSession) {
+		t.Errorf("send to nobody: %v", err)
+	}
+	var m Message
+	if err := json.Unmarshal([]byte(`{"user_id":"u","badge":0}`), &m); err != nil || m.Badge == nil || *m.Badge != 0 {
+		t.Errorf("badge 0 must be distinguishable from absent: %+v %v", m, err)
+	}
+}
