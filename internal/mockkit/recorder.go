@@ -61,10 +61,8 @@ func (rc *Recorder) Add(r Recorded) {
 func (rc *Recorder) Since(since uint64) []Recorded {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
+	// Until the ring is full next is 0, so this is oldest-first either way.
 	all := append(append([]Recorded{}, rc.ring[rc.next:]...), rc.ring[:rc.next]...)
-	if len(rc.ring) < cap(rc.ring) {
-		all = append([]Recorded{}, rc.ring...)
-	}
 	out := all[:0]
 	for _, r := range all {
 		if r.Seq > since {

@@ -1,0 +1,283 @@
+package mockkit
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+type inbox struct {
+	mu  sync.Mutex
+	got []Delivery
+}
+
+func (b *inbox) Deliver(d Delivery) {
+	b.mu.Lock()
+	b.got = append(b.got, d)
+	b.mu.Unlock()
+}
+
+func (b *inbox) ids() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var ids []string
+	for _, d := range b.got {
+		ids = append(ids, d.ID)
+	}
+	return ids
+}
+
+func TestHubStoragePolicies(t *testing.T) {
+	start := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
+	type send struct {
+		id, collapse string
+		ttl          time.Duration // 0: no expiry
+		nowOrNever   bool
+	}
+	cases := []struct {
+		name      string
+		policy    StoragePolicy
+		sends     []send
+		advance   time.Duration
+		want      []string
+		wantDrops map[string]string
+	}{
+		{
+			name:      "apns keeps only the last",
+			policy:    APNsStorage,
+			sends:     []send{{id: "a"}, {id: "b"}, {id: "c"}},
+			want:      []string{"c"},
+			wantDrops: map[string]string{"a": DropCoalesced, "b": DropCoalesced},
+		},
+		{
+			name:      "apns now-or-never is dropped offline",
+			policy:    APNsStorage,
+			sends:     []send{{id: "a"}, {id: "b", nowOrNever: true}},
+			want:      []string{"a"},
+			wantDrops: map[string]string{"b": DropNowOrNever},
+		},
+		{
+			name:      "expired while offline",
+			policy:    APNsStorage,
+			sends:     []send{{id: "a", ttl: time.Minute}},
+			advance:   2 * time.Minute,
+			want:      nil,
+			wantDrops: map[string]string{"a": DropExpired},
+		},
+		{
+			name:    "fcm keeps up to 100 in order",
+			policy:  FCMStorage,
+			sends:   []send{{id: "a"}, {id: "b", ttl: time.Hour}, {id: "c"}},
+			advance: time.Minute,
+			want:    []string{"a", "b", "c"},
+		},
+		{
+			name:      "fcm collapse key replaces",
+			policy:    FCMStorage,
+			sends:     []send{{id: "a", collapse: "k"}, {id: "b"}, {id: "c", collapse: "k"}},
+			want:      []string{"b", "c"},
+			wantDrops: map[string]string{"a": DropCoalesced},
+		},
+		{
+			name:      "fcm at most four collapse keys",
+			policy:    FCMStorage,
+			sends:     []send{{id: "1", collapse: "k1"}, {id: "2", collapse: "k2"}, {id: "3", collapse: "k3"}, {id: "4", collapse: "k4"}, {id: "5", collapse: "k5"}},
+			want:      []string{"2", "3", "4", "5"},
+			wantDrops: map[string]string{"1": DropCoalesced},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &clock{start}
+			h := NewHub(tc.policy, c.now)
+			drops := map[string]string{}
+			h.OnDrop = func(d Delivery, why string) { drops[d.ID] = why }
+			for _, s := range tc.sends {
+				d := Delivery{Token: "tok", ID: s.id, CollapseKey: s.collapse, NowOrNever: s.nowOrNever}
+				if s.ttl > 0 {
+					d.Expiry = c.t.Add(s.ttl)
+				}
+				h.Send(d)
+			}
+			c.t = c.t.Add(tc.advance)
+			in := &inbox{}
+			if n := h.Attach("tok", in); n != len(tc.want) {
+				t.Fatalf("Attach handed over %d, want %d", n, len(tc.want))
+			}
+			if got := in.ids(); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Fatalf("delivered %v, want %v", got, tc.want)
+			}
+			for _, d := range in.got {
+				if !d.Stored {
+					t.Fatalf("%s: a handed-over delivery must be marked Stored", d.ID)
+				}
+			}
+			if fmt.Sprint(drops) != fmt.Sprint(orEmpty(tc.wantDrops)) {
+				t.Fatalf("drops %v, want %v", drops, tc.wantDrops)
+			}
+		})
+	}
+}
+
+func orEmpty(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+func TestHubFCMOverflowDiscardsAll(t *testing.T) {
+	h := NewHub(FCMStorage, nil)
+	dropped := 0
+	h.OnDrop = func(_ Delivery, why string) {
+		if why == DropOverflow {
+			dropped++
+		}
+	}
+	for i := range 101 {
+		h.Send(Delivery{Token: "tok", ID: fmt.Sprint(i)})
+	}
+	if got := len(h.Pending("tok")); got != 0 {
+		t.Fatalf("%d pending after overflow, want 0 (FCM discards all)", got)
+	}
+	if dropped != 101 {
+		t.Fatalf("dropped %d, want 101", dropped)
+	}
+}
+
+func TestHubOnlineDeliversAndForget(t *testing.T) {
+	h := NewHub(APNsStorage, nil)
+	in := &inbox{}
+	h.Attach("tok", in)
+	if got := h.Send(Delivery{Token: "tok", ID: "x"}); got != Delivered {
+		t.Fatalf("outcome %s", got)
+	}
+	h.Detach("tok")
+	if got := h.Send(Delivery{Token: "tok", ID: "y"}); got != Stored {
+		t.Fatalf("outcome %s", got)
+	}
+	h.Forget("tok")
+	if len(h.Pending("tok")) != 0 || h.Online("tok") {
+		t.Fatal("Forget must drop the outbox and take the token offline")
+	}
+	if got := in.ids(); fmt.Sprint(got) != "[x]" {
+		t.Fatalf("delivered %v", got)
+	}
+}
+
+func TestGatewayMultiplexesDevices(t *testing.T) {
+	h := NewHub(APNsStorage, nil)
+	h.Send(Delivery{Token: "t2", ID: "stored-for-t2", Payload: []byte(`{"aps":{}}`)})
+	srv := httptest.NewServer(h.GatewayHandler(nil))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	gc, err := DialGateway(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in1, in2 := &inbox{}, &inbox{}
+	gc.Attach("t1", in1)
+	gc.Attach("t2", in2)
+	waitFor(t, func() bool { return h.Online("t1") && h.Online("t2") })
+	h.Send(Delivery{Token: "t1", ID: "live-for-t1"})
+	waitFor(t, func() bool { return len(in1.ids()) == 1 && len(in2.ids()) == 1 })
+	if in1.ids()[0] != "live-for-t1" || in2.ids()[0] != "stored-for-t2" || string(in2.got[0].Payload) != `{"aps":{}}` {
+		t.Fatalf("t1 got %v, t2 got %v", in1.ids(), in2.ids())
+	}
+	gc.Detach("t1")
+	waitFor(t, func() bool { return !h.Online("t1") })
+	gc.Close()
+	waitFor(t, func() bool { return !h.Online("t2") })
+	if got := h.Send(Delivery{Token: "t2", ID: "later"}); got != Stored {
+		t.Fatalf("after the gateway closed, outcome %s, want stored", got)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 10s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestFaultsScript(t *testing.T) {
+	f := NewFaults(42)
+	if _, err := f.Add(Fault{Status: 700}); err == nil {
+		t.Fatal("status 700 accepted")
+	}
+	if _, err := f.Add(Fault{Action: "explode"}); err == nil {
+		t.Fatal("unknown action accepted")
+	}
+	if _, err := f.Add(Fault{Status: 503, Percent: 120}); err == nil {
+		t.Fatal("percent 120 accepted")
+	}
+	only, _ := f.Add(Fault{Token: "dead", Status: 410, Reason: "Unregistered"})
+	next2, _ := f.Add(Fault{Status: 503, Reason: "ServiceUnavailable", RetryAfter: "1", Count: 2})
+	if only.Action != Respond || next2.ID == only.ID {
+		t.Fatalf("faults %+v %+v", only, next2)
+	}
+	if got, ok := f.Match("dead"); !ok || got.Status != 410 {
+		t.Fatalf("token fault: %+v %v", got, ok)
+	}
+	for i := range 2 {
+		if got, ok := f.Match("other"); !ok || got.ID != next2.ID {
+			t.Fatalf("request %d: %+v %v", i, got, ok)
+		}
+	}
+	if _, ok := f.Match("other"); ok {
+		t.Fatal("a count-2 fault fired a third time")
+	}
+	if len(f.List()) != 1 || f.List()[0].Hits != 1 {
+		t.Fatalf("list %+v", f.List())
+	}
+}
+
+func TestFaultsPercentIsReproducible(t *testing.T) {
+	run := func(seed uint64) string {
+		f := NewFaults(seed)
+		f.Add(Fault{Status: 500, Percent: 30})
+		var b strings.Builder
+		for range 200 {
+			_, ok := f.Match("t")
+			b.WriteString(map[bool]string{true: "x", false: "."}[ok])
+		}
+		return b.String()
+	}
+	a, b := run(7), run(7)
+	if a != b {
+		t.Fatal("the same seed gave two sequences")
+	}
+	if a == run(8) {
+		t.Fatal("another seed gave the same sequence")
+	}
+	if n := strings.Count(a, "x"); n < 30 || n > 90 {
+		t.Fatalf("30%% fault fired %d/200 times", n)
+	}
+}
+
+func TestRecorderKeepsLastN(t *testing.T) {
+	r := NewRecorder(3)
+	for i := range 5 {
+		r.Add(Recorded{Path: fmt.Sprint(i)})
+	}
+	got := r.Since(0)
+	if len(got) != 3 || got[0].Path != "2" || got[2].Seq != 5 {
+		t.Fatalf("kept %+v", got)
+	}
+	if got := r.Since(4); len(got) != 1 || got[0].Path != "4" {
+		t.Fatalf("since 4: %+v", got)
+	}
+}
