@@ -14,7 +14,9 @@ func TestParseAPNs(t *testing.T) {
 		check         func(inbound) bool
 	}{
 		{"string alert", `{"aps":{"alert":"hi","mutable-content":1},"ack_id":"a"}`, true,
-			func(in inbound) bool { return in.Body == "hi" && in.HasAlert && in.MutableContent && in.AckID == "a" && in.Badge == -1 }},
+			func(in inbound) bool {
+				return in.Body == "hi" && in.HasAlert && in.MutableContent && in.AckID == "a" && in.Badge == -1
+			}},
 		{"dict alert, badge, thread", `{"aps":{"alert":{"title":"T","subtitle":"S","body":"B"},"badge":4,"thread-id":"th","category":"CAN_REPLY"}}`, true,
 			func(in inbound) bool {
 				return in.Title == "T" && in.Subtitle == "S" && in.Body == "B" && in.Badge == 4 && in.Thread == "th" && in.Category == "CAN_REPLY"

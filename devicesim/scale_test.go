@@ -1,0 +1,160 @@
+package devicesim
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pushlab/pushlab/internal/mockkit"
+	"github.com/pushlab/pushlab/internal/pushcrypto"
+)
+
+// nullLink is a server that accepts everything at no cost, so the figures
+// are the devices' own.
+type nullLink struct{}
+
+func (nullLink) AttachDevice(_ context.Context, req SessionRequest) (SessionResponse, error) {
+	return SessionResponse{SessionID: "s", Token: "t", ServerID: "srv"}, nil
+}
+func (nullLink) Ack(context.Context, string, Ack) (AckResponse, error) {
+	return AckResponse{Status: StatusOK, ProxyStatus: StatusOK}, nil
+}
+
+func scaleFleet(tb testing.TB) (*Fleet, *mockkit.Hub, *ecdsa.PrivateKey) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	n := 0
+	reg := mockkit.NewRegistry(func() string { n++; return fmt.Sprintf("%064x", n) }, nil)
+	hub := mockkit.NewHub(mockkit.APNsStorage, nil)
+	f, err := NewFleet(FleetConfig{Server: nullLink{}, ServerID: "srv", Pinned: map[string]*ecdsa.PublicKey{"k": &key.PublicKey},
+		APNs: HubProvider(hub, reg), FCM: HubProvider(mockkit.NewHub(mockkit.FCMStorage, nil), reg)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return f, hub, key
+}
+
+var scaleApp = App{Name: "ios", Platform: IOS, ProxyType: TypeApple, BundleID: "com.example.app", Environment: "production"}
+
+// 10,000 devices in one process hold no goroutine while idle, and handle
+// pushes on goroutines that end with them.
+func TestTenThousandDevices(t *testing.T) {
+	if testing.Short() {
+		t.Skip("10,000 devices")
+	}
+	f, hub, key := scaleFleet(t)
+	before := runtime.NumGoroutine()
+	ctx := context.Background()
+	const n = 10_000
+	for i := range n {
+		if _, err := f.Add(ctx, "d"+strconv.Itoa(i), "u", scaleApp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if g := runtime.NumGoroutine(); g > before+5 {
+		t.Fatalf("%d goroutines after adding %d devices (was %d): devices must not own goroutines", g, n, before)
+	}
+	// Push to every 100th device; all are handled, then the goroutines are gone.
+	signer := pushcrypto.NewSigner(key, "k")
+	devs := f.Devices()
+	for i := 0; i < n; i += 100 {
+		d := devs[i]
+		ack := "ack" + strconv.Itoa(i)
+		sig, _ := signer.Sign(ack, d.Token(), time.Now())
+		hub.Send(mockkit.Delivery{Provider: "apns", Token: d.Token(), App: scaleApp.BundleID,
+			Payload: []byte(`{"aps":{"alert":"hi","mutable-content":1},"ack_id":"` + ack + `","server_id":"srv","signature":"` + sig + `"}`)})
+	}
+	f.Wait()
+	for i := 0; i < n; i += 100 {
+		if st := devs[i].State(); st.Stats.Displayed != 1 || st.Stats.Acked != 1 {
+			t.Fatalf("device %d: %+v", i, st.Stats)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before+5 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond) // handler goroutines are finishing their return
+	}
+	if g := runtime.NumGoroutine(); g > before+5 {
+		t.Errorf("%d goroutines after the pushes were handled (was %d)", g, before)
+	}
+}
+
+// BenchmarkDevices adds b.N devices (run with -benchtime=10000x) and reports
+// what one costs: heap and RSS per device, and the goroutines they hold.
+func BenchmarkDevices(b *testing.B) {
+	f, _, _ := scaleFleet(b)
+	ctx := context.Background()
+	runtime.GC()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	rss0 := rss()
+	g0 := runtime.NumGoroutine()
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := f.Add(ctx, "d"+strconv.Itoa(i), "u", scaleApp); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	b.ReportMetric(float64(m1.HeapAlloc-m0.HeapAlloc)/float64(b.N), "heap-B/device")
+	if rss0 > 0 {
+		b.ReportMetric(float64(rss()-rss0)/float64(b.N), "RSS-B/device")
+	}
+	b.ReportMetric(float64(runtime.NumGoroutine()-g0), "goroutines-held")
+	b.ReportMetric(float64(f.Len()), "devices")
+}
+
+// BenchmarkHandle is one push through a device: parse, verify, decrypt,
+// show, ack (to a server that costs nothing).
+func BenchmarkHandle(b *testing.B) {
+	f, _, key := scaleFleet(b)
+	d, err := f.Add(context.Background(), "d", "u", scaleApp)
+	if err != nil {
+		b.Fatal(err)
+	}
+	d.mu.Lock()
+	rcpt := d.key.Recipient()
+	d.mu.Unlock()
+	env, _ := pushcrypto.SealContents(rcpt, pushcrypto.Contents{Message: "hello", ChannelName: "c"}, nil)
+	signer := pushcrypto.NewSigner(key, "k")
+	dels := make([]mockkit.Delivery, b.N)
+	for i := range dels {
+		ack := "a" + strconv.Itoa(i)
+		sig, _ := signer.Sign(ack, d.Token(), time.Now())
+		dels[i] = mockkit.Delivery{Provider: "apns", Token: d.Token(), App: scaleApp.BundleID,
+			Payload: []byte(`{"aps":{"alert":"` + env + `","mutable-content":1},"ack_id":"` + ack + `","server_id":"srv","signature":"` + sig + `"}`)}
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		if n, err := d.Handle(context.Background(), dels[i]); err != nil || n.Body != "hello" {
+			b.Fatalf("%v %+v", err, n)
+		}
+	}
+}
+
+// rss is the process's resident set in bytes (Linux; 0 elsewhere).
+func rss() uint64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
