@@ -7,6 +7,9 @@ import (
 	"github.com/pushlab/pushlab/internal/pushcrypto"
 )
 
+// ErrNoDevice: no device of that name in the fleet.
+var ErrNoDevice = errors.New("devicesim: no such device")
+
 // Reason is why a device refused a push, or what went wrong with it. It is the
 // Status of the device.rejected, device.signature_bad and device.decrypt_failed
 // events.

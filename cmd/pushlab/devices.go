@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/pushlab/pushlab/devicesim"
+	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/spf13/cobra"
+)
+
+func init() { rootCmd.AddCommand(newDevicesCmd()) }
+
+func newDevicesCmd() *cobra.Command {
+	var (
+		keysDir, serverURL, apnsControl, fcmControl, listen, user, certEnv string
+		ios, iosCert, android, androidRN                                   int
+	)
+	cmd := &cobra.Command{
+		Use:   "devices",
+		Short: "Run simulated iOS and Android phones against running mocks and a server simulator",
+		Long: `devices runs simulated phones in one process. Each gets a token from the mock APNs or
+FCM (through its control API; pushes arrive over one multiplexed gateway websocket per
+mock), attaches to --user's session on the server with its content key, and then
+verifies, decrypts, shows and acks every push. The apps are the key set's: an iOS app on
+token auth (production), an iOS app on certificate auth (--cert-env), and the two
+Android apps. The control API on --listen lists devices (GET /devices), drives them
+(POST /devices/{name}/online|offline|uninstall|reinstall, PUT /devices/{name}/skew) and
+streams their events (GET /events).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			set, err := testpki.Load(keysDir)
+			if err != nil {
+				return fmt.Errorf("%w (make a key set with `pushlab keys init --dir %s`)", err, keysDir)
+			}
+			ctx := cmd.Context()
+			log := logger()
+			bus := events.NewBus()
+			tlsCfg := &tls.Config{RootCAs: set.CA.Pool(), MinVersion: tls.VersionTLS12}
+			cfg := devicesim.FleetConfig{
+				Server: devicesim.RemoteServer(serverURL, trustingClient(set)),
+				Pinned: devicesim.PinnedKeys(set), Bus: bus, Logger: log,
+			}
+			dial := func(url string) (*devicesim.Remote, error) {
+				dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				defer cancel()
+				return devicesim.DialRemote(dctx, url, tlsCfg)
+			}
+			if ios+iosCert > 0 {
+				r, err := dial(apnsControl)
+				if err != nil {
+					return err
+				}
+				defer r.Close()
+				cfg.APNs = r
+			}
+			if android+androidRN > 0 {
+				r, err := dial(fcmControl)
+				if err != nil {
+					return err
+				}
+				defer r.Close()
+				cfg.FCM = r
+			}
+			fleet, err := devicesim.NewFleet(cfg)
+			if err != nil {
+				return err
+			}
+			defer fleet.Close()
+			certApp := devicesim.IOSCertApp(set)
+			certApp.Environment = testpki.Environment(certEnv)
+			groups := []struct {
+				prefix string
+				n      int
+				app    devicesim.App
+			}{
+				{"ios", ios, devicesim.IOSTokenApp(set)}, {"ios-cert", iosCert, certApp},
+				{"android", android, devicesim.AndroidApp(set)}, {"android-rn", androidRN, devicesim.AndroidRNApp(set)},
+			}
+			out := cmd.OutOrStdout()
+			for _, g := range groups {
+				for i := 1; i <= g.n; i++ {
+					d, err := fleet.Add(ctx, fmt.Sprintf("%s-%d", g.prefix, i), user, g.app)
+					if err != nil {
+						return err
+					}
+					st := d.State()
+					fmt.Fprintf(out, "devices: %-14s %-15s %-24s token %s session %s\n", d.Name, g.app.Name, g.app.ID(), st.Token, st.Session)
+				}
+			}
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "devices: %d phone(s) of user %q; control API http://%s\n", fleet.Len(), user, ln.Addr())
+			srv := &http.Server{Handler: fleet.Handler(), ReadHeaderTimeout: 10 * time.Second}
+			go func() {
+				select {
+				case <-ctx.Done():
+				case <-remoteDone(cfg.APNs):
+					log.Error("devices: the mock APNs push gateway closed")
+				case <-remoteDone(cfg.FCM):
+					log.Error("devices: the mock FCM push gateway closed")
+				}
+				srv.Close()
+			}()
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			if ctx.Err() == nil {
+				return errors.New("devices: a push gateway closed; phones are offline")
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&keysDir, "keys", envOr("PUSHLAB_KEYS", "keys"), "key set directory written by `pushlab keys init` (env PUSHLAB_KEYS)")
+	f.StringVar(&serverURL, "server", envOr("PUSHLAB_SERVER_URL", "https://localhost:8065"), "server simulator URL (env PUSHLAB_SERVER_URL)")
+	f.StringVar(&apnsControl, "apns-control", envOr("PUSHLAB_APNS_CONTROL", "http://localhost:8197"), "mock APNs control URL (env PUSHLAB_APNS_CONTROL)")
+	f.StringVar(&fcmControl, "fcm-control", envOr("PUSHLAB_FCM_CONTROL", "http://localhost:4444"), "mock FCM control URL (env PUSHLAB_FCM_CONTROL)")
+	f.StringVar(&listen, "listen", envOr("PUSHLAB_DEVICES_LISTEN", ":8070"), "control API address (env PUSHLAB_DEVICES_LISTEN)")
+	f.StringVar(&user, "user", "alice", "the user every phone is logged in as")
+	f.StringVar(&certEnv, "cert-env", string(testpki.Development), "aps-environment of the certificate-auth iOS app (development, production)")
+	f.IntVar(&ios, "ios", 1, "iOS phones with the token-auth app")
+	f.IntVar(&iosCert, "ios-cert", 1, "iOS phones with the certificate-auth app")
+	f.IntVar(&android, "android", 1, "Android phones with the \"android\" app")
+	f.IntVar(&androidRN, "android-rn", 0, "Android phones with the \"android_rn\" app")
+	return cmd
+}
+
+func remoteDone(p devicesim.Provider) <-chan struct{} {
+	if r, ok := p.(*devicesim.Remote); ok && r != nil {
+		return r.Done()
+	}
+	return nil
+}

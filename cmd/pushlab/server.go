@@ -1,0 +1,98 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/pushlab/pushlab/devicesim"
+	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/spf13/cobra"
+)
+
+func init() { rootCmd.AddCommand(newServerCmd()) }
+
+func newServerCmd() *cobra.Command {
+	var (
+		keysDir, listen, proxyURL, contents, profile, serverID, envelope, hosts string
+	)
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the server simulator: a Mattermost-like server that signs, seals and posts pushes to the proxy",
+		Long: `server behaves like a Mattermost server towards the push proxy. Devices attach
+their push token and content key to a user's session (PUT /api/v4/users/sessions/device)
+and ack pushes (POST /api/v4/notifications/ack); the server signs every push with the key
+set's signing key, seals the contents to the device key (not in the tpns profile), posts to
+--proxy over HTTPS, deletes a session the proxy answers REMOVE for, and forwards acks to
+the proxy. Send with POST /control/send {"user_id":…,"message":…,"channel_name":…}
+(type clear, update_badge, test too); change the admin's push contents with
+PUT /control/contents. Serves TLS with a certificate from the key set's CA for --hosts.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			set, err := testpki.Load(keysDir)
+			if err != nil {
+				return fmt.Errorf("%w (make a key set with `pushlab keys init --dir %s`)", err, keysDir)
+			}
+			c, err := devicesim.ParseContents(contents)
+			if err != nil {
+				return err
+			}
+			p, err := devicesim.ParseProfile(profile)
+			if err != nil {
+				return err
+			}
+			leaf, err := set.CA.IssueServer(strings.Split(hosts, ",")...)
+			if err != nil {
+				return err
+			}
+			log := logger()
+			s, err := devicesim.NewServer(devicesim.ServerConfig{
+				ID: serverID, ProxyURL: proxyURL, ProxyClient: trustingClient(set),
+				SigningKey: set.Signing, SigningKeyID: set.SigningKeyID,
+				Contents: c, Profile: p, EnvelopeField: envelope,
+				TLS: &tls.Config{Certificates: []tls.Certificate{leaf.TLS()}, MinVersion: tls.VersionTLS12},
+				Bus: events.NewBus(), Logger: log,
+			})
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "server: https://%s (server_id %s, proxy %s, contents %s, profile %s, signing key %s %s)\n",
+				ln.Addr(), s.ID(), proxyURL, c, p, set.SigningKeyID, testpki.Fingerprint(set.Signing.Public()))
+			if p == devicesim.ProfileTPNS {
+				fmt.Fprintln(cmd.OutOrStdout(), "server: WARNING profile tpns: push contents travel in PLAINTEXT")
+			}
+			return s.Serve(cmd.Context(), ln)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&keysDir, "keys", envOr("PUSHLAB_KEYS", "keys"), "key set directory written by `pushlab keys init` (env PUSHLAB_KEYS)")
+	f.StringVar(&listen, "listen", envOr("PUSHLAB_SERVER_LISTEN", ":8065"), "TLS address (env PUSHLAB_SERVER_LISTEN)")
+	f.StringVar(&proxyURL, "proxy", envOr("PUSHLAB_PROXY_URL", "https://localhost:8066"), "push proxy URL (env PUSHLAB_PROXY_URL)")
+	f.StringVar(&contents, "contents", envOr("PUSHLAB_CONTENTS", string(devicesim.ContentsGeneric)), "push contents: generic, generic_no_channel, full, id_loaded (env PUSHLAB_CONTENTS)")
+	f.StringVar(&profile, "profile", envOr("PUSHLAB_PROFILE", string(devicesim.ProfileHPNS)), "profile: hpns, eas (contents sealed), tpns (plaintext) (env PUSHLAB_PROFILE)")
+	f.StringVar(&serverID, "server-id", envOr("PUSHLAB_SERVER_ID", ""), "server_id put in every push (random if empty)")
+	f.StringVar(&envelope, "envelope", devicesim.EnvelopeInMessage, `where sealed contents travel: "message" (any proxy carries it) or "encrypted" (a proxy that passes that field)`)
+	f.StringVar(&hosts, "hosts", envOr("PUSHLAB_SERVER_HOSTS", "server,localhost,127.0.0.1"), "names the server's TLS certificate is valid for, comma-separated")
+	return cmd
+}
+
+// trustingClient trusts the system roots and the key set's CA (the proxy's
+// and the mocks' certificates come from it).
+func trustingClient(set *testpki.Set) *http.Client {
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	pool.AddCert(set.CA.Cert)
+	return &http.Client{Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 64,
+	}}
+}

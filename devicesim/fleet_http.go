@@ -1,0 +1,94 @@
+package devicesim
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/pushlab/pushlab/internal/events"
+)
+
+// Handler is the control API of a devicesim process:
+//
+//	GET  /healthz
+//	GET  /events                      the devices' event stream (websocket)
+//	GET  /devices                     []State
+//	GET  /devices/{name}              {"state":State,"shown":[]Notification}
+//	POST /devices/{name}/online       connect to the push service
+//	POST /devices/{name}/offline      disconnect (pushes are stored)
+//	POST /devices/{name}/uninstall    delete the app: the token dies
+//	POST /devices/{name}/reinstall    install again: new token, key and session
+//	PUT  /devices/{name}/skew         {"skew":"-1h"}: the device clock's offset
+func (f *Fleet) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+	mux.Handle("GET /events", events.Handler(f.cfg.Bus))
+	mux.HandleFunc("GET /devices", func(w http.ResponseWriter, _ *http.Request) {
+		devs := f.Devices()
+		out := make([]State, len(devs))
+		for i, d := range devs {
+			out[i] = d.State()
+		}
+		writeJSON(w, 200, out)
+	})
+	device := func(w http.ResponseWriter, r *http.Request) *Device {
+		d, ok := f.Device(r.PathValue("name"))
+		if !ok {
+			writeError(w, http.StatusNotFound, ErrNoDevice)
+		}
+		return d
+	}
+	mux.HandleFunc("GET /devices/{name}", func(w http.ResponseWriter, r *http.Request) {
+		if d := device(w, r); d != nil {
+			writeJSON(w, 200, map[string]any{"state": d.State(), "shown": d.Shown()})
+		}
+	})
+	mux.HandleFunc("POST /devices/{name}/{action}", func(w http.ResponseWriter, r *http.Request) {
+		d := device(w, r)
+		if d == nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+		defer cancel()
+		var err error
+		switch r.PathValue("action") {
+		case "online":
+			err = d.GoOnline()
+		case "offline":
+			err = d.GoOffline()
+		case "uninstall":
+			err = d.Uninstall(ctx)
+		case "reinstall":
+			err = d.Reinstall(ctx)
+		default:
+			writeError(w, http.StatusNotFound, ErrBadRequest)
+			return
+		}
+		if err != nil {
+			writeError(w, http.StatusBadGateway, err)
+			return
+		}
+		writeJSON(w, 200, d.State())
+	})
+	mux.HandleFunc("PUT /devices/{name}/skew", func(w http.ResponseWriter, r *http.Request) {
+		d := device(w, r)
+		if d == nil {
+			return
+		}
+		var req struct {
+			Skew string `json:"skew"`
+		}
+		if !readJSON(w, r, &req) {
+			return
+		}
+		skew, err := time.ParseDuration(req.Skew)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err)
+			return
+		}
+		d.SetClockSkew(skew)
+		writeJSON(w, 200, d.State())
+	})
+	return mux
+}
