@@ -296,14 +296,14 @@ func (d *Device) Handle(ctx context.Context, del mockkit.Delivery) (*Notificatio
 	case PushClear:
 		cleared := d.clear(in.ChannelID, in.Badge)
 		d.emit(trace, events.DeviceDisplayed, "cleared", fmt.Sprintf("cleared %d notification(s) of channel %s, badge %d", cleared, in.ChannelID, in.Badge), false, nil)
-		d.ack(ctx, trace, in, now, session)
+		d.ack(ctx, trace, in, now, session, plain)
 		return nil, nil
 	case PushUpdateBadge:
 		d.mu.Lock()
 		d.badge = in.Badge
 		d.mu.Unlock()
 		d.emit(trace, events.DeviceDisplayed, "badge", fmt.Sprintf("badge set to %d", in.Badge), false, nil)
-		d.ack(ctx, trace, in, now, session)
+		d.ack(ctx, trace, in, now, session, plain)
 		return nil, nil
 	}
 
@@ -333,7 +333,7 @@ func (d *Device) Handle(ctx context.Context, del mockkit.Delivery) (*Notificatio
 		n.Decrypted = true
 	}
 	if in.IDLoaded {
-		ans, ok := d.ack(ctx, trace, in, now, session)
+		ans, ok := d.ack(ctx, trace, in, now, session, plain)
 		if !ok {
 			return nil, nil
 		}
@@ -342,7 +342,7 @@ func (d *Device) Handle(ctx context.Context, del mockkit.Delivery) (*Notificatio
 		return d.show(trace, n, "shown", "id-loaded message fetched from the server", false), nil
 	}
 	shown := d.show(trace, n, "shown", "", plain)
-	d.ack(ctx, trace, in, now, session)
+	d.ack(ctx, trace, in, now, session, plain)
 	return shown, nil
 }
 
@@ -446,12 +446,12 @@ func (d *Device) clear(channel string, badge int) int {
 }
 
 // ack tells the server the push arrived; the server forwards it to the proxy.
-func (d *Device) ack(ctx context.Context, trace string, in inbound, now time.Time, session SessionResponse) (AckResponse, bool) {
+func (d *Device) ack(ctx context.Context, trace string, in inbound, now time.Time, session SessionResponse, plain bool) (AckResponse, bool) {
 	a := Ack{ID: in.AckID, ReceivedAt: now.UnixMilli(), Platform: d.App.ProxyType, Type: typeOr(in.Type),
 		PostID: in.PostID, IsIDLoaded: in.IDLoaded}
 	ans, err := d.fleet.cfg.Server.Ack(ctx, session.Token, a)
 	if err != nil {
-		d.emit(trace, events.DeviceAcked, "FAIL", "ack failed: "+err.Error(), false, nil)
+		d.emit(trace, events.DeviceAcked, "FAIL", "ack failed: "+err.Error(), plain, nil)
 		return ans, false
 	}
 	d.mu.Lock()
@@ -461,7 +461,7 @@ func (d *Device) ack(ctx context.Context, trace string, in inbound, now time.Tim
 	if ans.ProxyError != "" {
 		detail += " (" + ans.ProxyError + ")"
 	}
-	d.emit(trace, events.DeviceAcked, ans.Status, detail, false, map[string]string{"proxy_status": ans.ProxyStatus})
+	d.emit(trace, events.DeviceAcked, ans.Status, detail, plain, map[string]string{"proxy_status": ans.ProxyStatus})
 	return ans, true
 }
 
