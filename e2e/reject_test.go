@@ -181,3 +181,38 @@ func TestOfflineThenOnline(t *testing.T) {
 		})
 	}
 }
+
+// An app whose identity does not match the proxy's credentials for its type:
+// the provider refuses (DeviceTokenNotForTopic / SENDER_ID_MISMATCH), the
+// proxy says REMOVE and the session goes.
+func TestWrongAppIdentityAtProvider(t *testing.T) {
+	l := startLab(t, Options{})
+	ios := l.IOSToken
+	ios.Name, ios.ProxyType = "iOS announcing the other app's type", devicesim.TypeAppleRN // topic will be CertBundleID
+	droid := l.Android
+	droid.Name, droid.ProjectID = "Android of another Firebase project", "someone-elses-project"
+	tests := []struct {
+		app    devicesim.App
+		reason string
+	}{
+		{ios, "DeviceTokenNotForTopic"},
+		{droid, "SENDER_ID_MISMATCH"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.app.Name, func(t *testing.T) {
+			d, err := l.Fleet.Add(testCtx(t), tt.app.Name, tt.app.Name, tt.app)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := send(t, l, devicesim.Message{UserID: d.User, Message: "x"})
+			if r.Status != devicesim.StatusRemove || !r.Removed {
+				t.Fatalf("result %+v\n%s", r, dump(l, r.AckID))
+			}
+			h := requireHops(t, l, r.AckID, events.ProviderRejected, events.ServerRemoved)
+			if got := h[events.ProviderRejected].Status; got != tt.reason {
+				t.Errorf("provider said %q, want %q", got, tt.reason)
+			}
+			forbidHops(t, l, r.AckID, events.DeviceDelivered)
+		})
+	}
+}
