@@ -63,7 +63,10 @@ func newAPNsSender(s ApplePushSettings, cfg *Config, m *metrics, log *slog.Logge
 	} else {
 		client.Production()
 	}
-	if cfg.APNsHost != "" {
+	switch {
+	case s.ApplePushUseDevelopment && cfg.APNsDevelopmentHost != "":
+		client.Host = strings.TrimRight(cfg.APNsDevelopmentHost, "/")
+	case cfg.APNsHost != "":
 		client.Host = strings.TrimRight(cfg.APNsHost, "/")
 	}
 	pool, err := cfg.rootCAs()

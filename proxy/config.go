@@ -59,6 +59,10 @@ type Config struct {
 	// APNsHost replaces the APNs host of every Apple app type, e.g.
 	// "https://127.0.0.1:8443" for a mock. Empty: Apple's real hosts.
 	APNsHost string `json:",omitempty"`
+	// APNsDevelopmentHost, if set, replaces the host of the app types with
+	// ApplePushUseDevelopment (else APNsHost does), for a mock that tells the
+	// environments apart by listener.
+	APNsDevelopmentHost string `json:",omitempty"`
 	// FCMEndpoint replaces the FCM v1 endpoint, scheme and /v1 included, e.g.
 	// "https://127.0.0.1:8444/v1". Empty: https://fcm.googleapis.com/v1. The
 	// OAuth token endpoint is the service account file's token_uri.
@@ -74,6 +78,10 @@ type Config struct {
 	// RetryBackoffMs is the wait before the second try (default 1000); it
 	// doubles for each later try. A longer Retry-After from the provider wins.
 	RetryBackoffMs int `json:",omitempty"`
+	// RetryUnconfirmed retries a try whose request was sent in full and got
+	// no answer, as upstream does: a lost notification is then less likely,
+	// a duplicate possible. Off by default (see the package doc).
+	RetryUnconfirmed bool `json:",omitempty"`
 	// ShutdownTimeoutSec bounds the drain of in-flight requests when Serve's
 	// context ends (default SendTimeoutSec + 5).
 	ShutdownTimeoutSec int `json:",omitempty"`

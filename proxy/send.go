@@ -114,6 +114,9 @@ func (s *Server) deliver(ctx context.Context, t *target, n *PushNotification, d 
 		tcancel()
 		o = refine(o, a, timedOut)
 		v = judge(p, o)
+		if o.Kind == kindUnconfirmed && s.cfg.RetryUnconfirmed {
+			v.Retry = RetryByProxy
+		}
 		s.metrics.sendSeconds.WithLabelValues(string(p)).Observe(time.Since(start).Seconds())
 		if s.bus != nil {
 			s.bus.Publish(events.Event{TraceID: n.AckID, Hop: events.ProxyForwarded, Actor: actor,
