@@ -295,7 +295,11 @@ func (d *Device) Handle(ctx context.Context, del mockkit.Delivery) (*Notificatio
 	switch in.Type {
 	case PushClear:
 		cleared := d.clear(in.ChannelID, in.Badge)
-		d.emit(trace, events.DeviceDisplayed, "cleared", fmt.Sprintf("cleared %d notification(s) of channel %s, badge %d", cleared, in.ChannelID, in.Badge), false, nil)
+		where := "of every channel"
+		if in.ChannelID != "" {
+			where = "of channel " + in.ChannelID
+		}
+		d.emit(trace, events.DeviceDisplayed, "cleared", fmt.Sprintf("cleared %d notification(s) %s, badge %d", cleared, where, in.Badge), false, nil)
 		d.ack(ctx, trace, in, now, session, plain)
 		return nil, nil
 	case PushUpdateBadge:

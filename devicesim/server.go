@@ -485,7 +485,9 @@ func (s *Server) sendOne(ctx context.Context, sess *Session, m Message, badge in
 	res := SendResult{SessionID: sess.ID, UserID: sess.UserID, DeviceName: sess.DeviceName, Platform: sess.Platform, PostID: m.PostID}
 	pn, rec, err := s.build(sess, m, badge, contents)
 	res.AckID = pn.AckID
-	plain := s.cfg.Profile == ProfileTPNS || (rec != nil && rec.plain)
+	// Plaintext: contents travelled in clear (tpns, or a device that
+	// registered no key); a clear or badge push carries no contents.
+	plain := rec != nil && rec.plain
 	attrs := map[string]string{"platform": sess.Platform, "token": sess.TokenShown, "session": sess.ID,
 		"device": sess.DeviceName, "type": m.Type, "contents": string(contents), "profile": string(s.cfg.Profile)}
 	if err != nil {
