@@ -19,7 +19,7 @@ import (
 )
 
 // assertion signs a JWT-bearer assertion for sa, changed by edit.
-func assertion(t *testing.T, sa *testpki.ServiceAccount, aud string, now time.Time, edit func(h map[string]any, c jwt.MapClaims) any) string {
+func assertion(t testing.TB, sa *testpki.ServiceAccount, aud string, now time.Time, edit func(h map[string]any, c jwt.MapClaims) any) string {
 	t.Helper()
 	iat := now.Add(-10 * time.Second)
 	c := jwt.MapClaims{"iss": sa.ClientEmail, "scope": mockfcm.ScopeMessaging, "aud": aud, "iat": iat.Unix(), "exp": iat.Add(time.Hour).Unix()}
@@ -42,7 +42,7 @@ func assertion(t *testing.T, sa *testpki.ServiceAccount, aud string, now time.Ti
 	return s
 }
 
-func postForm(t *testing.T, f *fixture, form url.Values) (int, map[string]any) {
+func postForm(t testing.TB, f *fixture, form url.Values) (int, map[string]any) {
 	t.Helper()
 	resp, err := f.s.Client().PostForm(f.s.TokenURL(), form)
 	if err != nil {
@@ -120,7 +120,7 @@ func TestTokenEndpoint(t *testing.T) {
 }
 
 // accessToken gets a token for sa straight from the endpoint.
-func accessToken(t *testing.T, f *fixture, sa *testpki.ServiceAccount, scope string) string {
+func accessToken(t testing.TB, f *fixture, sa *testpki.ServiceAccount, scope string) string {
 	t.Helper()
 	status, body := postForm(t, f, url.Values{"grant_type": {mockfcm.GrantTypeJWTBearer}, "assertion": {assertion(t, sa, f.s.TokenURL(), f.clock.Now(),
 		func(_ map[string]any, c jwt.MapClaims) any {

@@ -64,6 +64,13 @@ type grant struct {
 	acct    *account
 	scopes  []string
 	expires time.Time
+	ok      map[string]any // describe("ok"), made once: requests share it
+}
+
+// describe is the grant as the inspection record shows it: who, never the token.
+func (g *grant) describe(verdict string) map[string]any {
+	return map[string]any{"client_email": g.acct.email, "project": g.acct.project, "key": g.acct.fingerprint,
+		"expires": g.expires, "verdict": verdict}
 }
 
 // authority is the OAuth2 side of the mock: service accounts and the access
@@ -197,6 +204,7 @@ func (a *authority) exchange(assertion, audience string) (string, *grant, map[st
 	}
 	token := newAccessToken()
 	g := &grant{acct: acct, scopes: scopes, expires: now.Add(AccessTokenLifetime)}
+	g.ok = g.describe("ok")
 	a.mu.Lock()
 	a.issued++
 	if a.issued%1024 == 0 { // forget expired tokens now and then

@@ -50,7 +50,7 @@ type clock struct{ ns atomic.Int64 }
 
 func newClock() *clock {
 	c := &clock{}
-	c.ns.Store(time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC).UnixNano())
+	c.ns.Store(time.Now().UnixNano())
 	return c
 }
 func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
@@ -67,7 +67,7 @@ type fixture struct {
 // newFixture starts a mock with both projects registered and a firebase
 // messaging client for project A whose token_uri is tokenURI ("" = the mock's
 // own TokenURL; testpki.GoogleTokenURI exercises transparent mode).
-func newFixture(t *testing.T, transparent bool) *fixture {
+func newFixture(t testing.TB, transparent bool) *fixture {
 	t.Helper()
 	a, b := accounts(t)
 	f := &fixture{bus: events.NewBus(), clock: newClock()}
@@ -90,7 +90,7 @@ func newFixture(t *testing.T, transparent bool) *fixture {
 }
 
 // sdk builds a real firebase messaging client for sa against the mock.
-func (f *fixture) sdk(t *testing.T, sa *testpki.ServiceAccount, transparent bool) *messaging.Client {
+func (f *fixture) sdk(t testing.TB, sa *testpki.ServiceAccount, transparent bool) *messaging.Client {
 	t.Helper()
 	c := *sa
 	c.TokenURI = f.s.TokenURL()
@@ -119,7 +119,7 @@ type device struct {
 	got chan mockfcm.Delivery
 }
 
-func (f *fixture) device(t *testing.T, project, pkg string, online bool) *device {
+func (f *fixture) device(t testing.TB, project, pkg string, online bool) *device {
 	t.Helper()
 	reg, err := f.s.RegisterDevice(project, pkg, "phone")
 	if err != nil {

@@ -400,12 +400,16 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 }
 
+// recordedHeaders are the request headers kept for inspection (canonical, shown).
+var recordedHeaders = [][2]string{{"Content-Type", "content-type"}, {"User-Agent", "user-agent"},
+	{"X-Firebase-Client", "x-firebase-client"}, {"X-Goog-Api-Client", "x-goog-api-client"}, {"Access_token_auth", "access_token_auth"}}
+
 // record starts the inspection record of a request.
 func (s *Server) record(r *http.Request) *Recorded {
-	rec := &Recorded{At: s.now(), Method: r.Method, Path: r.URL.Path, Headers: map[string]string{}}
-	for _, h := range []string{"Content-Type", "User-Agent", "X-Firebase-Client", "X-Goog-Api-Client", "Access_token_auth"} {
-		if v := r.Header.Get(h); v != "" {
-			rec.Headers[strings.ToLower(h)] = v
+	rec := &Recorded{At: s.now(), Method: r.Method, Path: r.URL.Path, Headers: make(map[string]string, len(recordedHeaders)+1)}
+	for _, h := range recordedHeaders {
+		if v := r.Header[h[0]]; len(v) > 0 {
+			rec.Headers[h[1]] = v[0]
 		}
 	}
 	rec.Headers["proto"] = r.Proto
@@ -425,12 +429,11 @@ func (s *Server) authorize(r *http.Request, rec *Recorded) (*grant, *Error) {
 		rec.Auth = map[string]any{"verdict": "unknown token"}
 		return nil, errInvalidCredential
 	}
-	rec.Auth = map[string]any{"client_email": g.acct.email, "project": g.acct.project, "key": g.acct.fingerprint, "expires": g.expires}
 	if !s.now().Before(g.expires) {
-		rec.Auth["verdict"] = "expired"
+		rec.Auth = g.describe("expired")
 		return nil, errInvalidCredential
 	}
-	rec.Auth["verdict"] = "ok"
+	rec.Auth = g.ok // shared, never written after the grant is made
 	return g, nil
 }
 

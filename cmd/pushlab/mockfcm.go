@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/mockfcm"
+)
+
+func init() { rootCmd.AddCommand(newMockFCMCmd()) }
+
+func newMockFCMCmd() *cobra.Command {
+	var (
+		keysDir, listen, controlListen string
+		seed                           uint64
+		extraAccounts                  []string
+	)
+	cmd := &cobra.Command{
+		Use:   "mockfcm",
+		Short: "Run the mock FCM: HTTP v1 send API, OAuth2 token endpoint, IID topics, control API",
+		Long: `mockfcm answers as fcm.googleapis.com, oauth2.googleapis.com and iid.googleapis.com
+do, over TLS (h2 and http/1.1) on --listen, with the certificate of the key set in --keys
+(valid for Google's names, so a proxy resolving them here and trusting the pushlab CA
+needs no change). The key set's Firebase service account is registered; --service-account
+adds others (the eas profile: your own file). The control API (faults, devices, recorded
+requests, /events, the /push device gateway) is served over plain HTTP on --control-listen.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			set, err := testpki.Load(keysDir)
+			if err != nil {
+				return fmt.Errorf("%w (make a key set with `pushlab keys init --dir %s`)", err, keysDir)
+			}
+			log := logger().With("actor", mockfcm.Actor)
+			s, err := mockfcm.New(mockfcm.Config{Cert: set.Mock.TLS(), Bus: events.NewBus(), Logger: log, Seed: seed})
+			if err != nil {
+				return err
+			}
+			if err := s.RegisterServiceAccount(set.Firebase); err != nil {
+				return err
+			}
+			for _, file := range extraAccounts {
+				b, err := os.ReadFile(file)
+				if err != nil {
+					return err
+				}
+				sa, err := testpki.ParseServiceAccount(b)
+				if err != nil {
+					return err
+				}
+				if err := s.RegisterServiceAccount(sa); err != nil {
+					return fmt.Errorf("%s: %w", file, err)
+				}
+			}
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return err
+			}
+			cln, err := net.Listen("tcp", controlListen)
+			if err != nil {
+				ln.Close()
+				return err
+			}
+			log.Info("mockfcm: serving", "fcm", "https://"+ln.Addr().String()+"/v1", "token_uri", "https://"+ln.Addr().String()+"/token",
+				"control", "http://"+cln.Addr().String(), "project", set.Firebase.ProjectID, "tls", testpki.Fingerprint(set.Mock.Key.Public()))
+			fmt.Fprintf(cmd.OutOrStdout(), "mockfcm: FCM https://%s/v1 (token_uri https://%s/token), control http://%s\n",
+				ln.Addr(), ln.Addr(), cln.Addr())
+			g, ctx := errgroup.WithContext(cmd.Context())
+			g.Go(func() error { return s.Serve(ctx, ln) })
+			g.Go(func() error { return s.ServeControl(ctx, cln) })
+			g.Go(func() error { <-ctx.Done(); s.Close(); return nil })
+			err = g.Wait()
+			if err == nil || err == context.Canceled {
+				return nil
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&keysDir, "keys", envOr("PUSHLAB_KEYS", "keys"), "key set directory written by `pushlab keys init` (env PUSHLAB_KEYS)")
+	f.StringVar(&listen, "listen", envOr("PUSHLAB_MOCKFCM_LISTEN", ":4443"), "TLS address for FCM, OAuth2 and IID (env PUSHLAB_MOCKFCM_LISTEN)")
+	f.StringVar(&controlListen, "control-listen", envOr("PUSHLAB_MOCKFCM_CONTROL", ":4444"), "plain-HTTP address of the control API (env PUSHLAB_MOCKFCM_CONTROL)")
+	defSeed, _ := strconv.ParseUint(envOr("PUSHLAB_SEED", "1"), 10, 64)
+	f.Uint64Var(&seed, "seed", defSeed, "seed for tokens, message ids and percentage faults (env PUSHLAB_SEED)")
+	f.StringArrayVar(&extraAccounts, "service-account", nil, "another service-account JSON file to accept (repeatable)")
+	return cmd
+}
