@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,6 +83,21 @@ func newAPNsSender(s ApplePushSettings, cfg *Config, m *metrics, log *slog.Logge
 			t.TLSClientConfig = &tls.Config{}
 		}
 		t.TLSClientConfig.RootCAs = pool
+	}
+	if dial := cfg.DialContext; dial != nil {
+		t.DialTLS = nil
+		t.DialTLSContext = func(ctx context.Context, network, addr string, tc *tls.Config) (net.Conn, error) {
+			raw, err := dial(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			conn := tls.Client(raw, tc)
+			if err := conn.HandshakeContext(ctx); err != nil {
+				raw.Close()
+				return nil, err
+			}
+			return conn, nil
+		}
 	}
 	client.HTTPClient.Transport = &observer{base: t, provider: APNs, m: m}
 	return &apnsSender{settings: s, client: client}, nil

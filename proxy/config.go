@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"reflect"
 	"strconv"
@@ -91,6 +93,10 @@ type Config struct {
 	// RootCAs, if set, is the only pool trusted for APNs, FCM and OAuth
 	// (CAFile is then ignored). Tests pass their mock CA here.
 	RootCAs *x509.CertPool `json:"-"`
+	// DialContext, if set, opens every connection to APNs, FCM and the OAuth
+	// endpoint: in process, it is DNS for the transparent way (Apple's and
+	// Google's real hostnames reaching the mocks).
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error) `json:"-"`
 	// TLSConfig, if set, serves HTTPS with it (TLSCert and TLSKey are ignored).
 	TLSConfig *tls.Config `json:"-"`
 	// Bus receives the proxy's hops (received, forwarded, responded, acked).

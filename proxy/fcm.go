@@ -83,6 +83,9 @@ func newFCMSender(s AndroidPushSettings, cfg *Config, m *metrics, log *slog.Logg
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	base.ForceAttemptHTTP2 = true
+	if cfg.DialContext != nil {
+		base.DialContext = cfg.DialContext
+	}
 
 	// The token source keeps this context for every refresh.
 	tokenCtx := context.WithValue(context.Background(), oauth2.HTTPClient,

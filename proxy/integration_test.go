@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -719,5 +720,63 @@ func TestIntegrationFCMAuthRefused(t *testing.T) {
 	}
 	if len(l.recordedWaits()) != 0 {
 		t.Fatalf("retried: waits %v", l.recordedWaits())
+	}
+}
+
+// The transparent way: no host or endpoint override at all. The proxy dials
+// Apple's and Google's real hostnames (token_uri included), the lab's "DNS"
+// sends them to the mocks, whose certificate is valid for those names and
+// whose CA the proxy trusts (as SSL_CERT_FILE does for a process).
+func TestIntegrationTransparent(t *testing.T) {
+	l := newLab(t, nil)
+	sa := *l.sa
+	sa.TokenURI = testpki.GoogleTokenURI
+	if err := l.fcm.RegisterServiceAccount(&sa); err != nil {
+		t.Fatal(err)
+	}
+	saFile := filepath.Join(l.dir, "google-token-uri.json")
+	if err := os.WriteFile(saFile, sa.JSON(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hostOf := func(u string) string { return strings.TrimPrefix(u, "https://") }
+	routes := map[string]string{
+		"api.push.apple.com:443":         hostOf(l.apns.URL),
+		"api.sandbox.push.apple.com:443": hostOf(l.apns.DevelopmentURL),
+		"fcm.googleapis.com:443":         hostOf(l.fcm.URL),
+		"oauth2.googleapis.com:443":      hostOf(l.fcm.URL),
+	}
+	var mu sync.Mutex
+	dialled := map[string]bool{}
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		to, ok := routes[addr]
+		if !ok {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: errors.New("no route to " + addr)}
+		}
+		mu.Lock()
+		dialled[addr] = true
+		mu.Unlock()
+		var d net.Dialer
+		return d.DialContext(ctx, network, to)
+	}
+	cfg := l.proxy.cfg
+	cfg.APNsHost, cfg.APNsDevelopmentHost, cfg.FCMEndpoint = "", "", ""
+	cfg.DialContext = dial
+	cfg.AndroidPushSettings = []AndroidPushSettings{{Type: typeAndroid, ServiceFileLocation: saFile}}
+	cfg.Registerer, cfg.Gatherer = nil, nil
+	l.start(cfg)
+	for appType, tok := range map[string]string{
+		typeAppleToken: l.iphone(typeAppleToken), typeAppleP12: l.iphone(typeAppleP12), typeAndroid: l.pixel(typeAndroid),
+	} {
+		if body := l.push(msg(appType, tok, "ack-"+appType)); body != okBody {
+			t.Errorf("%s: %q", appType, body)
+		}
+		if len(l.deliveries(tok)) != 1 {
+			t.Errorf("%s: not delivered", appType)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(dialled) != len(routes) {
+		t.Fatalf("dialled %v, want every real hostname", dialled)
 	}
 }
