@@ -3,36 +3,19 @@ package devicesim
 import (
 	"fmt"
 	"time"
+
+	"github.com/pushlab/pushlab/proxy"
 )
 
 // PushNotification is what the server simulator posts to the proxy's
-// /api/v1/send_push: Mattermost's model.PushNotification, plus Encrypted.
+// /api/v1/send_push: Mattermost's model.PushNotification (the proxy's type,
+// one definition of the wire format) plus Encrypted.
 type PushNotification struct {
-	AckID            string `json:"ack_id"`
-	Platform         string `json:"platform"`
-	ServerID         string `json:"server_id"`
-	DeviceID         string `json:"device_id"`
-	PostID           string `json:"post_id"`
-	Category         string `json:"category,omitempty"`
-	Sound            string `json:"sound,omitempty"`
-	Message          string `json:"message,omitempty"`
-	Badge            int    `json:"badge,omitempty"`
-	ContentAvailable int    `json:"cont_ava,omitempty"`
-	TeamID           string `json:"team_id,omitempty"`
-	ChannelID        string `json:"channel_id,omitempty"`
-	RootID           string `json:"root_id,omitempty"`
-	ChannelName      string `json:"channel_name,omitempty"`
-	Type             string `json:"type,omitempty"`
-	SubType          string `json:"sub_type,omitempty"`
-	SenderID         string `json:"sender_id,omitempty"`
-	SenderName       string `json:"sender_name,omitempty"`
-	Version          string `json:"version,omitempty"`
-	IsCRTEnabled     bool   `json:"is_crt_enabled"`
-	IsIDLoaded       bool   `json:"is_id_loaded"`
-	Signature        string `json:"signature"`
-	// Encrypted is the sealed contents (pushcrypto envelope, "v1.…"): the
-	// field pushlab adds to Mattermost's. The proxy must carry it through as
-	// the APNs custom key and the FCM data key PayloadKeyEncrypted.
+	proxy.PushNotification
+	// Encrypted is the sealed contents (pushcrypto envelope, "v1.…") when
+	// the server runs with EnvelopeInField: the field pushlab adds to
+	// Mattermost's. Only a proxy that copies it into the payload (APNs
+	// custom key and FCM data key PayloadKeyEncrypted) delivers it.
 	Encrypted string `json:"encrypted,omitempty"`
 }
 
@@ -55,11 +38,11 @@ const PayloadKeyEncrypted = "encrypted"
 
 // Notification types (PushNotification.Type).
 const (
-	PushMessage     = "message"
-	PushClear       = "clear"
-	PushUpdateBadge = "update_badge"
-	PushSession     = "session"
-	PushTest        = "test"
+	PushMessage     = proxy.TypeMessage
+	PushClear       = proxy.TypeClear
+	PushUpdateBadge = proxy.TypeUpdateBadge
+	PushSession     = proxy.TypeSession
+	PushTest        = proxy.TypeTest
 )
 
 // Texts a device shows when it may not, or cannot, show the contents.
@@ -159,11 +142,4 @@ type Notification struct {
 
 // Ack is the body of the server's POST /api/v4/notifications/ack, and of the
 // proxy's /api/v1/ack to which the server forwards it.
-type Ack struct {
-	ID         string `json:"id"`
-	ReceivedAt int64  `json:"received_at"` // ms since the epoch
-	Platform   string `json:"platform"`
-	Type       string `json:"type"`
-	PostID     string `json:"post_id,omitempty"`
-	IsIDLoaded bool   `json:"is_id_loaded"`
-}
+type Ack = proxy.Ack

@@ -22,6 +22,7 @@ import (
 
 	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/internal/pushcrypto"
+	"github.com/pushlab/pushlab/proxy"
 )
 
 // ServerConfig configures the server simulator.
@@ -164,9 +165,9 @@ type SendResult struct {
 
 // Proxy verdicts.
 const (
-	StatusOK     = "OK"
-	StatusRemove = "REMOVE"
-	StatusFail   = "FAIL"
+	StatusOK     = proxy.StatusOK
+	StatusRemove = proxy.StatusRemove // the token is dead: the session is deleted
+	StatusFail   = proxy.StatusFail
 )
 
 // Server errors.
@@ -420,11 +421,11 @@ func (s *Server) Send(ctx context.Context, m Message) ([]SendResult, error) {
 // build makes the PushNotification for one session and the contents the
 // server may reveal later (id-loaded).
 func (s *Server) build(sess *Session, m Message, badge int, contents Contents) (PushNotification, *sentPush, error) {
-	pn := PushNotification{
+	pn := PushNotification{PushNotification: proxy.PushNotification{
 		AckID: s.newID(), Platform: sess.Platform, ServerID: s.cfg.ID, DeviceID: sess.Token,
 		PostID: m.PostID, Type: m.Type, TeamID: m.TeamID, ChannelID: m.ChannelID, RootID: m.RootID,
-		SenderID: m.SenderID, Version: "v2", Badge: badge,
-	}
+		SenderID: m.SenderID, Version: proxy.MessageV2, Badge: badge,
+	}}
 	full := pushcrypto.Contents{Message: m.Message, ChannelName: m.ChannelName, SenderName: m.SenderName,
 		RootID: m.RootID, PostID: m.PostID}
 	rec := &sentPush{session: sess.ID, typ: m.Type, postID: m.PostID, contents: full, channel: m.ChannelID}
@@ -531,27 +532,21 @@ func (s *Server) sendOne(ctx context.Context, sess *Session, m Message, badge in
 	return res
 }
 
-// proxyAnswer is the proxy's {"status":…,"error":…}.
-type proxyAnswer struct {
-	Status string `json:"status"`
-	Error  string `json:"error,omitempty"`
-}
-
 // post sends body to the proxy and reads its verdict. A non-200 answer (429
 // from the throttle) or an unreadable body is a FAIL with the reason.
-func (s *Server) post(ctx context.Context, path string, body []byte) (proxyAnswer, error) {
+func (s *Server) post(ctx context.Context, path string, body []byte) (proxy.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.ProxyURL+path, bytes.NewReader(body))
 	if err != nil {
-		return proxyAnswer{}, err
+		return proxy.Response{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := s.proxy.Do(req)
 	if err != nil {
-		return proxyAnswer{}, fmt.Errorf("proxy %s: %w", path, err)
+		return proxy.Response{}, fmt.Errorf("proxy %s: %w", path, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	var a proxyAnswer
+	var a proxy.Response
 	if resp.StatusCode != http.StatusOK {
 		return a, fmt.Errorf("proxy %s: HTTP %d %s", path, resp.StatusCode, strings.TrimSpace(string(b)))
 	}
