@@ -154,6 +154,18 @@ const (
 	defaultShutdownSlackSec = 5
 )
 
+// DefaultConfig is upstream's sample configuration without its app types:
+// what a proxy started without a config file runs with.
+func DefaultConfig() Config {
+	c := Config{
+		ListenAddress: ":8066", ThrottlePerSec: 300, ThrottleMemoryStoreSize: DefaultMemoryStoreSize,
+		ThrottleVaryByHeader: "X-Forwarded-For", SendTimeoutSec: DefaultSendTimeoutSec,
+		RetryTimeoutSec: DefaultRetryTimeoutSec, EnableConsoleLog: true, LogFormat: "plain", LogLevel: "info",
+	}
+	c.applyDefaults()
+	return c
+}
+
 // LoadConfig reads a mattermost-push-proxy.json (upstream's format) and
 // applies upstream's defaults. Unknown keys are ignored, as upstream does.
 func LoadConfig(path string) (Config, error) {
