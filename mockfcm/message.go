@@ -141,7 +141,6 @@ func parseMessage(raw json.RawMessage, m *Message) *Error {
 		return err
 	}
 	var android json.RawMessage
-	targets := 0
 	for k, v := range fields {
 		var err *Error
 		switch fieldName(k) {
@@ -149,13 +148,10 @@ func parseMessage(raw json.RawMessage, m *Message) *Error {
 			// Accepted and not inspected: output-only name, other platforms, analytics label.
 		case "token":
 			m.Token, err = str(v, "message.token")
-			targets += count(m.Token)
 		case "topic":
 			m.Topic, err = str(v, "message.topic")
-			targets += count(m.Topic)
 		case "condition":
 			m.Condition, err = str(v, "message.condition")
-			targets += count(m.Condition)
 		case "fid":
 			var fid string
 			fid, err = str(v, "message.fid")
@@ -181,6 +177,7 @@ func parseMessage(raw json.RawMessage, m *Message) *Error {
 			return err
 		}
 	}
+	targets := count(m.Token) + count(m.Topic) + count(m.Condition)
 	return finish(m, targets, android)
 }
 

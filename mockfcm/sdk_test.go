@@ -18,6 +18,7 @@ import (
 	"firebase.google.com/go/v4/messaging"
 
 	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/internal/mockkit"
 	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/mockfcm"
 )
@@ -558,3 +559,38 @@ func TestSDKAccessTokenExpires(t *testing.T) {
 func msgTo(token string) *messaging.Message { return &messaging.Message{Token: token} }
 
 func isUnregistered(err error) bool { return messaging.IsUnregistered(err) }
+
+// TestGatewayDevice: a device in another process reaches the mock through the
+// control API's /push websocket; a message stored while it was away follows
+// when it attaches.
+func TestGatewayDevice(t *testing.T) {
+	f := newFixture(t, false)
+	dev := f.device(t, testProjectA, "com.example", false)
+	if _, err := f.client.Send(f.ctx, &messaging.Message{Token: dev.reg.Token, Data: map[string]string{"n": "stored"}}); err != nil {
+		t.Fatal(err)
+	}
+	gw, err := mockkit.DialGateway(context.Background(), "ws"+strings.TrimPrefix(f.s.ControlURL, "http")+"/push", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Close()
+	if err := gw.Attach(dev.reg.Token, mockfcm.ReceiverFunc(func(d mockfcm.Delivery) { dev.got <- d })); err != nil {
+		t.Fatal(err)
+	}
+	if got := dev.next(t); !got.Stored || !strings.Contains(string(got.Payload), "stored") {
+		t.Fatalf("first %+v", got)
+	}
+	// Attach is asynchronous on the wire: wait until the mock sees the device online.
+	for i := 0; !f.s.Hub().Online(dev.reg.Token); i++ {
+		if i > 500 {
+			t.Fatal("never online")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := f.client.Send(f.ctx, &messaging.Message{Token: dev.reg.Token, Data: map[string]string{"n": "live"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := dev.next(t); got.Stored || !strings.Contains(string(got.Payload), "live") || got.App != "com.example" {
+		t.Fatalf("second %+v", got)
+	}
+}
