@@ -1,0 +1,53 @@
+# pushlab — see README.md. Every target works on a fresh machine with Go and Docker.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+GO        ?= go
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+IMAGE     ?= pushlab:dev
+BIN       := bin/pushlab
+
+# testcontainers-go against this Docker engine: no reaper image can be pulled,
+# and the engine's containers are reached on loopback, never the default gateway.
+export TESTCONTAINERS_RYUK_DISABLED := true
+export TESTCONTAINERS_HOST_OVERRIDE := 127.0.0.1
+
+.PHONY: build test demo lint keys image bench fuzz clean
+
+build: ## the pushlab binary, static
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/pushlab
+
+test: lint ## everything CI runs: vet, gofmt, race tests (in-process, containers, browser as they land)
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+demo: build ## start everything in one process and print each notification's timeline
+	./$(BIN) demo $(DEMO_FLAGS)
+
+lint: ## gofmt + go vet
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+keys: build ## test credentials in keys/ (kept if present; see README)
+	./$(BIN) keys init --dir keys
+
+image: keys ## the FROM scratch image $(IMAGE): the static binary and the CA of keys/
+	rm -rf dist && mkdir -p dist
+	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/pushlab ./cmd/pushlab
+	cp keys/ca.pem dist/ca.pem
+	docker build -t $(IMAGE) -f Dockerfile dist
+
+bench: ## Go benchmarks of every package, with figures
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./...
+
+fuzz: ## each fuzz target for 20s
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list='^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=20s $$pkg; \
+	  done; \
+	done
+
+clean:
+	rm -rf bin dist
