@@ -50,10 +50,9 @@ type Lab struct {
 	// KeyDir holds the key files (ca.pem for clients).
 	KeyDir string
 
-	// The apps the proxy is configured for. IOSCert is the certificate-auth
-	// app; in-process it uses the production certificate, because the
-	// proxy's APNsHost override points every Apple app type at one mock
-	// listener, which serves one environment.
+	// The apps the proxy is configured for (testpki's proxy config):
+	// IOSToken on token auth against production, IOSCert on certificate
+	// auth against development (the sandbox listener of the mock).
 	IOSToken, IOSCert, Android, AndroidRN devicesim.App
 
 	cancel  context.CancelFunc
@@ -124,13 +123,8 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	if err != nil {
 		return nil, err
 	}
-	for i := range pcfg.ApplePushSettings {
-		if a := &pcfg.ApplePushSettings[i]; a.Type == devicesim.TypeAppleRN {
-			a.ApplePushUseDevelopment = false
-			a.ApplePushCertPrivate = dir + "/" + testpki.FileAPNsProdP12
-		}
-	}
 	pcfg.APNsHost = l.APNs.URL
+	pcfg.APNsDevelopmentHost = l.APNs.DevelopmentURL
 	pcfg.FCMEndpoint = l.FCM.Endpoint()
 	pcfg.RootCAs = set.CA.Pool()
 	pcfg.TLSConfig = &tls.Config{Certificates: []tls.Certificate{set.Proxy.TLS()}, MinVersion: tls.VersionTLS12}
@@ -172,7 +166,6 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 
 	// The devices' side.
 	l.IOSToken, l.IOSCert = devicesim.IOSTokenApp(set), devicesim.IOSCertApp(set)
-	l.IOSCert.Environment = testpki.Production
 	l.Android, l.AndroidRN = devicesim.AndroidApp(set), devicesim.AndroidRNApp(set)
 	if l.Fleet, err = devicesim.NewFleet(devicesim.FleetConfig{
 		Server: devicesim.RemoteServer(l.Server.URL, trust),
@@ -189,6 +182,7 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 func (l *Lab) URLs() [][2]string {
 	return [][2]string{
 		{"mock APNs (production)", l.APNs.URL},
+		{"mock APNs (development)", l.APNs.DevelopmentURL},
 		{"mock APNs control", l.APNs.ControlURL},
 		{"mock FCM", l.FCM.URL},
 		{"mock FCM control", l.FCM.ControlURL},

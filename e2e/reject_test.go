@@ -9,6 +9,7 @@ import (
 
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/internal/testpki"
 )
 
 // Each attack or mistake is refused by the device with the event that names it.
@@ -188,7 +189,11 @@ func TestOfflineThenOnline(t *testing.T) {
 func TestWrongAppIdentityAtProvider(t *testing.T) {
 	l := startLab(t, Options{})
 	ios := l.IOSToken
-	ios.Name, ios.ProxyType = "iOS announcing the other app's type", devicesim.TypeAppleRN // topic will be CertBundleID
+	// Announces the type whose topic is CertBundleID (development): the
+	// sandbox token is fine, the topic is not the app's.
+	ios.Name, ios.ProxyType, ios.Environment = "iOS announcing the other app's type", devicesim.TypeAppleRN, testpki.Development
+	prod := l.IOSToken
+	prod.Name, prod.ProxyType = "iOS production token sent to the sandbox", devicesim.TypeAppleRN
 	droid := l.Android
 	droid.Name, droid.ProjectID = "Android of another Firebase project", "someone-elses-project"
 	tests := []struct {
@@ -196,6 +201,7 @@ func TestWrongAppIdentityAtProvider(t *testing.T) {
 		reason string
 	}{
 		{ios, "DeviceTokenNotForTopic"},
+		{prod, "BadDeviceToken"},
 		{droid, "SENDER_ID_MISMATCH"},
 	}
 	for _, tt := range tests {
