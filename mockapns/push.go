@@ -389,20 +389,15 @@ func (s *Server) accept(w http.ResponseWriter, x *exchange, reg mockkit.Registra
 	trace := x.traceID()
 	s.bus.Publish(events.Event{TraceID: trace, Hop: events.ProviderAccepted, Actor: Actor, Status: "200",
 		Detail: "accepted", Payload: events.Excerpt(x.body), Attrs: attrs})
-	switch s.hub.Send(d) {
-	case mockkit.Delivered:
-		s.bus.Emit(trace, events.DeviceDelivered, Actor, "delivered", "handed to the device's push channel", attrs)
-	case mockkit.Stored:
+	// An online device reports device.delivered itself; the mock speaks only
+	// for what happens inside Apple.
+	if s.hub.Send(d) == mockkit.Stored {
 		s.bus.Emit(trace, events.ProviderStored, Actor, "stored", "device offline: kept as its app's last notification", attrs)
 	}
 }
 
 func (s *Server) onDrop(d mockkit.Delivery, reason string) {
 	s.bus.Emit(traceOf(d), events.ProviderDropped, Actor, reason, "stored notification discarded: "+reason, deliveryAttrs(d))
-}
-
-func (s *Server) onFlush(d mockkit.Delivery) {
-	s.bus.Emit(traceOf(d), events.DeviceDelivered, Actor, "delivered", "stored notification handed over as the device came online", deliveryAttrs(d))
 }
 
 func traceOf(d mockkit.Delivery) string {
