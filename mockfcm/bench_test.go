@@ -22,7 +22,7 @@ import (
 // gives mockfcm/bare.
 func BenchmarkSend(b *testing.B) {
 	a, _ := accounts(b)
-	f := newFixture(b, false)
+	f := newFixture(b, false, func(c *mockfcm.Config) { c.DeviceRatePerMinute = -1 })
 	s := f.s
 	reg, _ := s.RegisterDevice(a.ProjectID, "com.example", "bench")
 	s.Attach(reg.Token, mockfcm.ReceiverFunc(func(mockfcm.Delivery) {}))

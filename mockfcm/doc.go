@@ -52,7 +52,9 @@
 // iid.googleapis.com to the mock (container network aliases), whose
 // certificate is valid for those names. Topic management always goes to the
 // hard-coded https://iid.googleapis.com, so only the transparent way (or
-// s.Transport(), which dials the mock for Google's hosts) reaches it.
+// s.Transport(), which dials the mock for Google's hosts) reaches it; the
+// mock's certificate must then name iid.googleapis.com too (New's throwaway
+// certificate does).
 //
 // # What it checks
 //
@@ -70,11 +72,13 @@
 // string data without reserved keys, 4096 bytes (2048 to topics and
 // conditions), android.priority, android.ttl; the token (malformed →
 // INVALID_ARGUMENT, unknown or uninstalled → UNREGISTERED, another project's →
-// SENDER_ID_MISMATCH). Errors are google.rpc.Status JSON with the
-// google.firebase.fcm.v1.FcmError detail, so the SDK's messaging.Is*
-// predicates answer as with Google. QUOTA_EXCEEDED, UNAVAILABLE, INTERNAL and
-// THIRD_PARTY_AUTH_ERROR, which no input provokes, come from the fault script
-// (a fault may name the FCM code alone: {"reason":"UNAVAILABLE"}).
+// SENDER_ID_MISMATCH); the device message rate (more than 240 a minute to one
+// token → 429 QUOTA_EXCEEDED with Retry-After; Config.DeviceRatePerMinute).
+// Errors are google.rpc.Status JSON with the google.firebase.fcm.v1.FcmError
+// detail, so the SDK's messaging.Is* predicates answer as with Google.
+// UNAVAILABLE, INTERNAL and THIRD_PARTY_AUTH_ERROR, which no input provokes,
+// come from the fault script (a fault may name the FCM code alone:
+// {"reason":"UNAVAILABLE"}).
 //
 // # Delivery
 //

@@ -68,11 +68,15 @@ type fixture struct {
 // newFixture starts a mock with both projects registered and a firebase
 // messaging client for project A whose token_uri is tokenURI ("" = the mock's
 // own TokenURL; testpki.GoogleTokenURI exercises transparent mode).
-func newFixture(t testing.TB, transparent bool) *fixture {
+func newFixture(t testing.TB, transparent bool, opts ...func(*mockfcm.Config)) *fixture {
 	t.Helper()
 	a, b := accounts(t)
 	f := &fixture{bus: events.NewBus(), clock: newClock()}
-	s, err := mockfcm.New(mockfcm.Config{Bus: f.bus, Seed: 7, Now: f.clock.Now, Logger: slog.New(slog.DiscardHandler)})
+	cfg := mockfcm.Config{Bus: f.bus, Seed: 7, Now: f.clock.Now, Logger: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s, err := mockfcm.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -592,5 +596,31 @@ func TestGatewayDevice(t *testing.T) {
 	}
 	if got := dev.next(t); got.Stored || !strings.Contains(string(got.Payload), "live") || got.App != "com.example" {
 		t.Fatalf("second %+v", got)
+	}
+}
+
+func TestDeviceRateLimit(t *testing.T) {
+	f := newFixture(t, false, func(c *mockfcm.Config) { c.DeviceRatePerMinute = 3 })
+	dev := f.device(t, testProjectA, "com.example", true)
+	other := f.device(t, testProjectA, "com.example", true)
+	for i := range 3 {
+		if _, err := f.client.Send(f.ctx, msgTo(dev.reg.Token)); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+	}
+	f.clock.Advance(20 * time.Second)
+	_, err := f.client.Send(f.ctx, msgTo(dev.reg.Token))
+	if !messaging.IsQuotaExceeded(err) {
+		t.Fatalf("4th send in a minute: %v", err)
+	}
+	if r := errorutils.HTTPResponse(err); r == nil || r.StatusCode != 429 || r.Header.Get("Retry-After") != "40" {
+		t.Fatalf("response %+v", r)
+	}
+	if _, err := f.client.Send(f.ctx, msgTo(other.reg.Token)); err != nil {
+		t.Fatalf("another device is not limited: %v", err)
+	}
+	f.clock.Advance(40 * time.Second)
+	if _, err := f.client.Send(f.ctx, msgTo(dev.reg.Token)); err != nil {
+		t.Fatalf("a minute later: %v", err)
 	}
 }

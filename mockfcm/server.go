@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -59,6 +60,10 @@ type Config struct {
 	// Seed makes tokens, message ids and percentage faults reproducible.
 	Seed uint64
 	Now  func() time.Time // nil: time.Now
+	// DeviceRatePerMinute is how many messages one device token may be sent
+	// in a minute before FCM answers QUOTA_EXCEEDED: 0 takes FCM's
+	// DefaultDeviceRate, a negative value switches the limit off (load tests).
+	DeviceRatePerMinute int
 }
 
 // Server is a mock of fcm.googleapis.com (HTTP v1), oauth2.googleapis.com
@@ -83,6 +88,7 @@ type Server struct {
 	auth   *authority
 	subs   *subscriptions
 	ids    *ids
+	rate   *deviceRate
 
 	handler, control http.Handler
 
@@ -129,6 +135,7 @@ func New(cfg Config) (*Server, error) {
 	s.rec = mockkit.NewRecorder(0)
 	s.auth = newAuthority(s.now)
 	s.subs = newSubscriptions()
+	s.rate = newDeviceRate(cfg.DeviceRatePerMinute)
 
 	mux := http.NewServeMux()
 	for _, p := range []string{"/token", "/o/oauth2/token", "/oauth2/v4/token"} {
@@ -521,6 +528,12 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 			reject(newError(SenderIDMismatch, ""))
 			return
 		}
+		if wait, ok := s.rate.allow(m.Token, s.now()); !ok {
+			e := newError(QuotaExceeded, "Sending limit exceeded for the message target: device message rate exceeded.")
+			e.RetryAfter = strconv.Itoa(int((wait + time.Second - 1) / time.Second))
+			reject(e)
+			return
+		}
 	}
 	msgID := "fake_message_id"
 	if !req.ValidateOnly {
@@ -668,4 +681,54 @@ func (s *Server) onDrop(d Delivery, reason string) {
 	}[reason]
 	s.bus.Emit(trace, events.ProviderDropped, Actor, reason, detail,
 		map[string]string{"token": events.RedactToken(d.Token), "message_id": d.ID})
+}
+
+// DefaultDeviceRate: FCM lets a sender reach one device with up to 240
+// messages a minute; past that it answers QUOTA_EXCEEDED.
+const DefaultDeviceRate = 240
+
+// deviceRate counts messages per token in one-minute windows that start with
+// the first message (FCM's minutes are not aligned to the clock).
+type deviceRate struct {
+	limit int
+	mu    sync.Mutex
+	win   map[string]*rateWindow
+}
+
+type rateWindow struct {
+	start time.Time
+	n     int
+}
+
+func newDeviceRate(limit int) *deviceRate {
+	if limit == 0 {
+		limit = DefaultDeviceRate
+	}
+	return &deviceRate{limit: limit, win: map[string]*rateWindow{}}
+}
+
+// allow counts one message to token, or says how long until it may be sent.
+func (d *deviceRate) allow(token string, now time.Time) (time.Duration, bool) {
+	if d.limit < 0 {
+		return 0, true
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	w := d.win[token]
+	if w == nil || now.Sub(w.start) >= time.Minute {
+		if len(d.win) > 100_000 { // forget finished windows now and then
+			for t, old := range d.win {
+				if now.Sub(old.start) >= time.Minute {
+					delete(d.win, t)
+				}
+			}
+		}
+		d.win[token] = &rateWindow{start: now, n: 1}
+		return 0, true
+	}
+	if w.n >= d.limit {
+		return w.start.Add(time.Minute).Sub(now), false
+	}
+	w.n++
+	return 0, true
 }

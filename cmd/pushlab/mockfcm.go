@@ -21,6 +21,7 @@ func newMockFCMCmd() *cobra.Command {
 	var (
 		keysDir, listen, controlListen string
 		seed                           uint64
+		deviceRate                     int
 		extraAccounts                  []string
 	)
 	cmd := &cobra.Command{
@@ -39,7 +40,7 @@ requests, /events, the /push device gateway) is served over plain HTTP on --cont
 				return fmt.Errorf("%w (make a key set with `pushlab keys init --dir %s`)", err, keysDir)
 			}
 			log := logger().With("actor", mockfcm.Actor)
-			s, err := mockfcm.New(mockfcm.Config{Cert: set.Mock.TLS(), Bus: events.NewBus(), Logger: log, Seed: seed})
+			s, err := mockfcm.New(mockfcm.Config{Cert: set.Mock.TLS(), Bus: events.NewBus(), Logger: log, Seed: seed, DeviceRatePerMinute: deviceRate})
 			if err != nil {
 				return err
 			}
@@ -89,6 +90,7 @@ requests, /events, the /push device gateway) is served over plain HTTP on --cont
 	f.StringVar(&controlListen, "control-listen", envOr("PUSHLAB_MOCKFCM_CONTROL", ":4444"), "plain-HTTP address of the control API (env PUSHLAB_MOCKFCM_CONTROL)")
 	defSeed, _ := strconv.ParseUint(envOr("PUSHLAB_SEED", "1"), 10, 64)
 	f.Uint64Var(&seed, "seed", defSeed, "seed for tokens, message ids and percentage faults (env PUSHLAB_SEED)")
+	f.IntVar(&deviceRate, "device-rate", 0, "messages a minute one device may be sent before QUOTA_EXCEEDED (0: FCM's 240; negative: no limit)")
 	f.StringArrayVar(&extraAccounts, "service-account", nil, "another service-account JSON file to accept (repeatable)")
 	return cmd
 }
