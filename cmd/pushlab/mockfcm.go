@@ -85,7 +85,7 @@ requests, /events, the /push device gateway) is served over plain HTTP on --cont
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&keysDir, "keys", envOr("PUSHLAB_KEYS", "keys"), "key set directory written by `pushlab keys init` (env PUSHLAB_KEYS)")
+	f.StringVar(&keysDir, "keys", envOr("PUSHLAB_KEYS", "keys"), "directory of the key set written by 'pushlab keys init' (env PUSHLAB_KEYS)")
 	f.StringVar(&listen, "listen", envOr("PUSHLAB_MOCKFCM_LISTEN", ":4443"), "TLS address for FCM, OAuth2 and IID (env PUSHLAB_MOCKFCM_LISTEN)")
 	f.StringVar(&controlListen, "control-listen", envOr("PUSHLAB_MOCKFCM_CONTROL", ":4444"), "plain-HTTP address of the control API (env PUSHLAB_MOCKFCM_CONTROL)")
 	defSeed, _ := strconv.ParseUint(envOr("PUSHLAB_SEED", "1"), 10, 64)
