@@ -131,12 +131,14 @@ type SessionResponse struct {
 	SigningKeyID string `json:"signing_key_id"`
 }
 
-// Message is something to push. Type defaults to message; UserID or
-// SessionID chooses the sessions.
+// Message is something to push. Type defaults to message; SessionID, Device
+// (a session's device name) or UserID (all the user's sessions) chooses the
+// sessions.
 type Message struct {
 	Type        string `json:"type,omitempty"`
 	UserID      string `json:"user_id,omitempty"`
 	SessionID   string `json:"session_id,omitempty"`
+	Device      string `json:"device,omitempty"`
 	TeamID      string `json:"team_id,omitempty"`
 	ChannelID   string `json:"channel_id,omitempty"`
 	ChannelName string `json:"channel_name,omitempty"`
@@ -380,6 +382,12 @@ func (s *Server) Send(ctx context.Context, m Message) ([]SendResult, error) {
 		if x, ok := s.sessions[m.SessionID]; ok {
 			targets = append(targets, x)
 		}
+	case m.Device != "":
+		for _, x := range s.sessions {
+			if x.DeviceName == m.Device {
+				targets = append(targets, x)
+			}
+		}
 	case m.UserID != "":
 		for _, x := range s.sessions {
 			if x.UserID == m.UserID {
@@ -388,11 +396,11 @@ func (s *Server) Send(ctx context.Context, m Message) ([]SendResult, error) {
 		}
 	default:
 		s.mu.Unlock()
-		return nil, fmt.Errorf("%w: name a user_id or a session_id", ErrBadRequest)
+		return nil, fmt.Errorf("%w: name a user_id, a device or a session_id", ErrBadRequest)
 	}
 	if len(targets) == 0 {
 		s.mu.Unlock()
-		return nil, fmt.Errorf("%w: user %q session %q", ErrNoSession, m.UserID, m.SessionID)
+		return nil, fmt.Errorf("%w: user %q device %q session %q", ErrNoSession, m.UserID, m.Device, m.SessionID)
 	}
 	slices.SortFunc(targets, func(a, b *Session) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	user := targets[0].UserID
@@ -405,7 +413,7 @@ func (s *Server) Send(ctx context.Context, m Message) ([]SendResult, error) {
 	case m.Type == PushClear:
 		badge = 0
 	}
-	if m.SessionID == "" {
+	if m.SessionID == "" && m.Device == "" {
 		s.badges[user] = badge
 	}
 	contents := s.contents

@@ -56,6 +56,8 @@ func TestServerHTTP(t *testing.T) {
 		{"send: no target", "POST", "/control/send", "", `{"message":"x"}`, 400, "user_id"},
 		{"send: bad type", "POST", "/control/send", "", `{"user_id":"user-phone","type":"bogus"}`, 400, "unknown type"},
 		{"send: ok", "POST", "/control/send", "", `{"user_id":"user-phone","message":"hi"}`, 200, `"status":"OK"`},
+		{"send: to a device", "POST", "/control/send", "", `{"device":"phone","type":"test"}`, 200, `"device_name":"phone"`},
+		{"send: to an unknown device", "POST", "/control/send", "", `{"device":"brick","type":"test"}`, 404, "brick"},
 		{"contents: bad", "PUT", "/control/contents", "", `{"contents":"everything"}`, 400, "unknown push contents"},
 		{"contents: ok", "PUT", "/control/contents", "", `{"contents":"full"}`, 200, `"full"`},
 		{"sessions", "GET", "/control/sessions", "", "", 200, `"device_name":"phone"`},

@@ -29,7 +29,8 @@ and ack pushes (POST /api/v4/notifications/ack); the server signs every push wit
 set's signing key, seals the contents to the device key (not in the tpns profile), posts to
 --proxy over HTTPS, deletes a session the proxy answers REMOVE for, and forwards acks to
 the proxy. Send with POST /control/send {"user_id":…,"message":…,"channel_name":…}
-(type clear, update_badge, test too); change the admin's push contents with
+(or "device":<name> / "session_id":… for one device;
+"type": clear, update_badge, test too); change the admin's push contents with
 PUT /control/contents. Serves TLS with a certificate from the key set's CA for --hosts.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
