@@ -208,9 +208,9 @@ func (d *Device) State() State {
 // Deliver implements mockkit.Receiver: it returns at once; the push is
 // handled on a goroutine that ends with it.
 func (d *Device) Deliver(del mockkit.Delivery) {
-	d.fleet.inflight.Add(1)
+	d.fleet.begin()
 	go func() {
-		defer d.fleet.inflight.Done()
+		defer d.fleet.end()
 		d.Handle(context.Background(), del)
 	}()
 }

@@ -46,7 +46,11 @@ type Fleet struct {
 	verifier *pushcrypto.Verifier
 	log      *slog.Logger
 
-	inflight sync.WaitGroup
+	// Pushes being handled. Not a WaitGroup: pushes arrive at any time,
+	// also while someone waits, which a WaitGroup forbids.
+	busyMu sync.Mutex
+	busy   int
+	idle   *sync.Cond
 
 	mu      sync.RWMutex
 	devices map[string]*Device
@@ -74,7 +78,9 @@ func NewFleet(cfg FleetConfig) (*Fleet, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Fleet{cfg: cfg, verifier: v, log: cfg.Logger, devices: map[string]*Device{}}, nil
+	f := &Fleet{cfg: cfg, verifier: v, log: cfg.Logger, devices: map[string]*Device{}}
+	f.idle = sync.NewCond(&f.busyMu)
+	return f, nil
 }
 
 // ErrDuplicateName: a fleet's device names are unique.
@@ -145,7 +151,28 @@ func (f *Fleet) Len() int {
 // Wait returns once no push is being handled. In-process a push is handed
 // to its device before the mock answers the proxy, so after the server's
 // Send returns, Wait covers everything the push caused on the device.
-func (f *Fleet) Wait() { f.inflight.Wait() }
+func (f *Fleet) Wait() {
+	f.busyMu.Lock()
+	for f.busy > 0 {
+		f.idle.Wait()
+	}
+	f.busyMu.Unlock()
+}
+
+func (f *Fleet) begin() {
+	f.busyMu.Lock()
+	f.busy++
+	f.busyMu.Unlock()
+}
+
+func (f *Fleet) end() {
+	f.busyMu.Lock()
+	f.busy--
+	if f.busy == 0 {
+		f.idle.Broadcast()
+	}
+	f.busyMu.Unlock()
+}
 
 // Close takes every device offline and waits for pushes in flight.
 func (f *Fleet) Close() {
