@@ -219,6 +219,19 @@ func (a *authority) exchange(assertion, audience string) (string, *grant, map[st
 	return token, g, info, nil
 }
 
+// projectID maps a project number of a registered service account to its
+// project id; anything else is returned as is.
+func (a *authority) projectID(p string) string {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	for _, acct := range a.byMail {
+		if acct.projectNumber != "" && acct.projectNumber == p {
+			return acct.project
+		}
+	}
+	return p
+}
+
 // lookup finds the grant of an access token.
 func (a *authority) lookup(token string) (*grant, bool) {
 	a.mu.RLock()

@@ -624,3 +624,26 @@ func TestDeviceRateLimit(t *testing.T) {
 		t.Fatalf("a minute later: %v", err)
 	}
 }
+
+func TestRegisterByProjectNumber(t *testing.T) {
+	f := newFixture(t, false)
+	a, _ := accounts(t)
+	sa := *a
+	sa.ProjectNumber = "998877665544"
+	if err := f.s.RegisterServiceAccount(&sa); err != nil {
+		t.Fatal(err)
+	}
+	dev := f.device(t, "998877665544", "com.example", true)
+	if dev.reg.Env != testProjectA {
+		t.Fatalf("env %q, want the project id", dev.reg.Env)
+	}
+	if err := f.s.Subscribe(dev.reg.Token, "news"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.client.Send(f.ctx, &messaging.Message{Topic: "news"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := dev.next(t); got.Headers["from"] != "/topics/news" {
+		t.Fatalf("delivery %+v", got)
+	}
+}

@@ -225,11 +225,13 @@ func (s *Server) RegisterServiceAccount(sa *testpki.ServiceAccount) error {
 }
 
 // RegisterDevice issues a registration token to the app packageName of
-// Firebase project projectID on device.
+// Firebase project projectID (or its number, once a service account names
+// it) on device.
 func (s *Server) RegisterDevice(projectID, packageName, device string) (Registration, error) {
 	if projectID == "" || packageName == "" {
 		return Registration{}, errors.New("mockfcm: a registration needs a project id and a package name")
 	}
+	projectID = s.auth.projectID(projectID) // a device may know its project by number (sender id)
 	reg := s.reg.Register(packageName, projectID, device)
 	s.bus.Emit("", events.DeviceRegistered, Actor, "registered", fmt.Sprintf("%s on %s got an FCM token for project %s", packageName, device, projectID),
 		map[string]string{"token": events.RedactToken(reg.Token), "app": packageName, "project": projectID, "device": device})
