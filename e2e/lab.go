@@ -33,6 +33,9 @@ type Options struct {
 	Profile  devicesim.Profile
 	// EnvelopeField: where the server puts sealed contents (devicesim.EnvelopeIn…).
 	EnvelopeField string
+	// FCMDeviceRate is mockfcm's per-device limit a minute (0: FCM's 240;
+	// negative: none, for load).
+	FCMDeviceRate int
 	Bus           *events.Bus  // nil: a new bus
 	Logger        *slog.Logger // nil: discard
 }
@@ -95,7 +98,7 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	if err = l.APNs.RegisterKey(mockapns.Key{ID: set.APNsKey.KeyID, TeamID: set.TeamID, Public: &set.APNsKey.Key.PublicKey}); err != nil {
 		return nil, err
 	}
-	if l.FCM, err = mockfcm.New(mockfcm.Config{Cert: set.Mock.TLS(), Bus: bus, Logger: log}); err != nil {
+	if l.FCM, err = mockfcm.New(mockfcm.Config{Cert: set.Mock.TLS(), Bus: bus, Logger: log, DeviceRatePerMinute: opts.FCMDeviceRate}); err != nil {
 		return nil, err
 	}
 	if err = l.FCM.Start(); err != nil {
