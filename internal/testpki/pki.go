@@ -49,7 +49,7 @@ var (
 // by DNS alone) and loopback.
 var MockHosts = []string{
 	"api.push.apple.com", "api.sandbox.push.apple.com", "api.development.push.apple.com",
-	"fcm.googleapis.com", "oauth2.googleapis.com",
+	"fcm.googleapis.com", "oauth2.googleapis.com", "iid.googleapis.com",
 	"localhost", "127.0.0.1", "::1",
 }
 
