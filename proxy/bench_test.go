@@ -1,0 +1,78 @@
+package proxy
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// BenchmarkSendPush measures whole round trips: the server's send_push over
+// TLS to the proxy, the proxy's push to mock APNs (HTTP/2, JWT) or mock FCM
+// (HTTP/2, OAuth), the mock's delivery to the device, the answer back.
+func BenchmarkSendPush(b *testing.B) {
+	for _, c := range []struct {
+		name    string
+		appType string
+	}{
+		{"apns-token", typeAppleToken},
+		{"apns-cert", typeApplePEM},
+		{"fcm", typeAndroid},
+	} {
+		for _, parallel := range []bool{false, true} {
+			name := c.name
+			if parallel {
+				name += "-parallel"
+			}
+			b.Run(name, func(b *testing.B) {
+				l := newLab(b, func(cfg *Config) {
+					cfg.Logger = slog.New(slog.DiscardHandler)
+					cfg.Bus = nil
+				})
+				l.client = &http.Client{Transport: &http.Transport{
+					TLSClientConfig:     &tls.Config{RootCAs: l.set.CA.Pool()},
+					MaxIdleConnsPerHost: 64, ForceAttemptHTTP2: true,
+				}}
+				var tok string
+				if strings.HasPrefix(c.appType, "android") {
+					tok = l.pixel(c.appType)
+				} else {
+					tok = l.iphone(c.appType)
+				}
+				body, _ := json.Marshal(msg(c.appType, tok, "ack-bench"))
+				pushOnce := func() {
+					resp, err := l.client.Post(l.url+"/api/v1/send_push", "application/json", strings.NewReader(string(body)))
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					got, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if string(got) != okBody {
+						b.Errorf("answer %q", got)
+					}
+				}
+				pushOnce() // connections up, OAuth token fetched
+				start := time.Now()
+				b.ResetTimer()
+				if parallel {
+					b.SetParallelism(8)
+					b.RunParallel(func(pb *testing.PB) {
+						for pb.Next() {
+							pushOnce()
+						}
+					})
+				} else {
+					for b.Loop() {
+						pushOnce()
+					}
+				}
+				b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "pushes/s")
+			})
+		}
+	}
+}

@@ -1,0 +1,49 @@
+package proxy
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzSendPushBody: whatever the body, send_push and ack answer 200 with one
+// of upstream's JSON answers, and a body that parses comes out normalized.
+func FuzzSendPushBody(f *testing.F) {
+	for _, seed := range []string{
+		`{"platform":"fake","server_id":"s","device_id":"d","message":"hi"}`,
+		`{"platform":"fake-v2","server_id":"s","device_id":"d","type":"clear","badge":-1}`,
+		`{"platform":"fake-vX","server_id":"s","device_id":"d","is_id_loaded":true,"signature":""}`,
+		`{"platform":"apple","server_id":"","device_id":"d"}`,
+		`{"id":"a","received_at":1,"platform":"apple","type":"message"}`,
+		`{"badge":"1"}`, `[]`, `null`, ``, `{`, `{"message":"` + string(bytes.Repeat([]byte("é"), 1100)) + `"}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	s, _ := newFakeServer(f, Config{Logger: slog.New(slog.DiscardHandler)}, &fakeSender{p: APNs, tries: []outcome{{Kind: kindAnswer, Status: 200}}})
+	h := s.Handler()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if n, _, err := ParseSendPush(bytes.NewReader(body)); err == nil {
+			if len(n.Message) > maxMessage || len(n.ChannelName) > maxChannelName || n.ServerID == "" || n.DeviceID == "" {
+				t.Fatalf("not normalized: %+v", n)
+			}
+		}
+		for _, path := range []string{"/api/v1/send_push", "/api/v1/ack"} {
+			code, out := post(t, h, path, string(body))
+			if code != 200 {
+				t.Fatalf("%s: HTTP %d", path, code)
+			}
+			var r Response
+			if err := json.Unmarshal([]byte(out), &r); err != nil || !utf8.ValidString(out) {
+				t.Fatalf("%s: answer %q is not JSON: %v", path, out, err)
+			}
+			switch {
+			case r.Status == StatusOK && r.Error == "":
+			case r.Status == StatusFail && r.Error != "":
+			default:
+				t.Fatalf("%s: answer %q", path, out)
+			}
+		}
+	})
+}
