@@ -451,7 +451,8 @@ func (d *Device) clear(channel string, badge int) int {
 
 // ack tells the server the push arrived; the server forwards it to the proxy.
 func (d *Device) ack(ctx context.Context, trace string, in inbound, now time.Time, session SessionResponse, plain bool) (AckResponse, bool) {
-	a := Ack{ID: in.AckID, ReceivedAt: now.UnixMilli(), Platform: d.App.ProxyType, Type: typeOr(in.Type),
+	// The app reports its OS, as Mattermost's does (Platform.OS).
+	a := Ack{ID: in.AckID, ReceivedAt: now.UnixMilli(), Platform: string(d.App.Platform), Type: typeOr(in.Type),
 		PostID: in.PostID, IsIDLoaded: in.IDLoaded}
 	ans, err := d.fleet.cfg.Server.Ack(ctx, session.Token, a)
 	if err != nil {

@@ -30,7 +30,7 @@ func TestDeviceRoundTrip(t *testing.T) {
 				}
 				r.mu.Lock()
 				defer r.mu.Unlock()
-				if a := r.acks[len(r.acks)-1]; a.ID != res.AckID || a.Platform != app.ProxyType || a.Type != PushMessage {
+				if a := r.acks[len(r.acks)-1]; a.ID != res.AckID || a.Platform != string(app.Platform) || a.Type != PushMessage {
 					t.Errorf("proxy got ack %+v", a)
 				}
 			})

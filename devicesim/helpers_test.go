@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -119,7 +120,7 @@ func (r *rig) fakeProxy(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 		d := mockkit.Delivery{Token: pn.DeviceID, ID: "id-" + pn.AckID, AcceptedAt: time.Now()}
-		if pn.Platform == TypeApple || pn.Platform == TypeAppleRN {
+		if strings.HasPrefix(pn.Platform, TypeApple) {
 			d.Provider, d.App, d.Payload = "apns", r.ios.BundleID, apnsPayload(pn)
 			r.apns.Send(d)
 		} else {

@@ -429,8 +429,14 @@ func (s *Server) Send(ctx context.Context, m Message) ([]SendResult, error) {
 // build makes the PushNotification for one session and the contents the
 // server may reveal later (id-loaded).
 func (s *Server) build(sess *Session, m Message, badge int, contents Contents) (PushNotification, *sentPush, error) {
+	// Mattermost splits the session's device id at ":", so the platform
+	// keeps the app-version suffix ("apple_rn-v2") for the proxy to read.
+	platform := sess.Platform
+	if sess.Version != "" {
+		platform += "-" + sess.Version
+	}
 	pn := PushNotification{PushNotification: proxy.PushNotification{
-		AckID: s.newID(), Platform: sess.Platform, ServerID: s.cfg.ID, DeviceID: sess.Token,
+		AckID: s.newID(), Platform: platform, ServerID: s.cfg.ID, DeviceID: sess.Token,
 		PostID: m.PostID, Type: m.Type, TeamID: m.TeamID, ChannelID: m.ChannelID, RootID: m.RootID,
 		SenderID: m.SenderID, Version: proxy.MessageV2, Badge: badge,
 	}}

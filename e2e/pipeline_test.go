@@ -104,3 +104,41 @@ func TestPipelinePlaintextProfile(t *testing.T) {
 		})
 	}
 }
+
+// Clear, badge and test pushes through the real proxy: no alert, the app
+// wakes, acts and acks.
+func TestPipelineOtherTypes(t *testing.T) {
+	l := startLab(t, Options{Contents: devicesim.ContentsFull})
+	for _, app := range []devicesim.App{l.IOSToken, l.IOSCert, l.Android} {
+		t.Run(app.Name, func(t *testing.T) {
+			d, err := l.Fleet.Add(testCtx(t), "types-"+app.Name, "types-"+app.Name, app)
+			if err != nil {
+				t.Fatal(err)
+			}
+			send(t, l, devicesim.Message{UserID: d.User, ChannelID: "chan-a", ChannelName: "a", Message: "one"})
+			send(t, l, devicesim.Message{UserID: d.User, ChannelID: "chan-b", ChannelName: "b", Message: "two"})
+			if n := len(d.Shown()); n != 2 {
+				t.Fatalf("%d shown, want 2", n)
+			}
+			r := send(t, l, devicesim.Message{UserID: d.User, Type: devicesim.PushClear, ChannelID: "chan-a"})
+			h := requireHops(t, l, r.AckID, events.DeviceSignatureOK, events.DeviceDisplayed, events.ProxyAcked)
+			if e := h[events.DeviceDisplayed]; e.Status != "cleared" {
+				t.Errorf("clear: %s %s", e.Status, e.Detail)
+			}
+			if shown := d.Shown(); len(shown) != 1 || shown[0].ChannelID != "chan-b" {
+				t.Errorf("after clearing chan-a: %+v", shown)
+			}
+			seven := 7
+			r = send(t, l, devicesim.Message{UserID: d.User, Type: devicesim.PushUpdateBadge, Badge: &seven})
+			requireHops(t, l, r.AckID, events.DeviceSignatureOK, events.ProxyAcked)
+			if b := d.State().Badge; b != 7 {
+				t.Errorf("badge %d after update_badge 7", b)
+			}
+			r = send(t, l, devicesim.Message{Device: d.Name, Type: devicesim.PushTest})
+			requireHops(t, l, r.AckID, events.DeviceDisplayed, events.ProxyAcked)
+			if n, _ := d.Last(); n.Body != devicesim.TestMessage || !n.Verified {
+				t.Errorf("test push shown as %+v", n)
+			}
+		})
+	}
+}
