@@ -11,18 +11,17 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
-	"encoding/hex"
 	"encoding/pem"
 	"fmt"
 	"math/big"
 	"net"
 	"time"
 
+	"github.com/pushlab/pushlab/internal/pushcrypto"
 	pkcs12 "software.sslmate.com/src/go-pkcs12"
 )
 
@@ -269,16 +268,10 @@ func AppleID() string {
 	return string(b)
 }
 
-// Fingerprint identifies a public key without revealing it: "SHA256:" and the
-// hex SHA-256 of its SubjectPublicKeyInfo. Logs and the UI show this, never keys.
-func Fingerprint(pub crypto.PublicKey) string {
-	der, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		return "SHA256:?"
-	}
-	sum := sha256.Sum256(der)
-	return "SHA256:" + hex.EncodeToString(sum[:])
-}
+// Fingerprint identifies a public key without revealing it, in pushlab's one
+// format ("SHA256:" and the base64 SHA-256 of the SubjectPublicKeyInfo, as
+// OpenSSH shows keys). Logs and the UI show this, never keys.
+func Fingerprint(pub crypto.PublicKey) string { return pushcrypto.KeyFingerprint(pub) }
 
 func certPEM(c *x509.Certificate) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})

@@ -245,7 +245,7 @@ func TestProxyConfigIsUpstreamFormat(t *testing.T) {
 func TestFingerprintNamesKeyNotContents(t *testing.T) {
 	s := newSet(t)
 	fp := Fingerprint(s.APNsKey.Key.Public())
-	if len(fp) != len("SHA256:")+64 || fp[:7] != "SHA256:" {
+	if len(fp) != len("SHA256:")+43 || fp[:7] != "SHA256:" {
 		t.Fatalf("fingerprint %q", fp)
 	}
 	if fp == Fingerprint(s.Signing.Public()) {
