@@ -259,6 +259,15 @@ func (d *Device) Handle(ctx context.Context, del mockkit.Delivery) (*Notificatio
 	case del.App != d.App.ID():
 		return reject(events.DeviceRejected, ReasonWrongApp, nil, fmt.Sprintf("push for %q reached the app %q", del.App, d.App.ID()))
 	}
+	// iOS shows an alert by itself unless the service extension may run
+	// (mutable-content and some alert text); Android shows a notification
+	// block by itself when the app is in the background. The app does not
+	// run, so nothing below (server, replay, signature) is checked.
+	if (d.App.Platform == IOS && in.HasAlert && !in.MutableContent) || (d.App.Platform == Android && in.SystemNotification) {
+		n := d.render(in, now)
+		return d.show(trace, n, "unverified", "shown by the OS without the app: not verified", plain), nil
+	}
+
 	serverID := d.fleet.cfg.ServerID
 	if serverID == "" {
 		serverID = session.ServerID
@@ -270,14 +279,6 @@ func (d *Device) Handle(ctx context.Context, del mockkit.Delivery) (*Notificatio
 		return reject(events.DeviceRejected, ReasonWrongServer, nil, fmt.Sprintf("server_id %q, the app is logged into %q", in.ServerID, serverID))
 	}
 
-	// iOS shows an alert by itself unless the service extension may run
-	// (mutable-content and some alert text); Android shows a notification
-	// block by itself when the app is in the background. Neither verifies.
-	if (d.App.Platform == IOS && in.HasAlert && !in.MutableContent) || (d.App.Platform == Android && in.SystemNotification) {
-		n := d.render(in, now)
-		return d.show(trace, n, "unverified", "shown by the OS without the app: not verified", plain), nil
-	}
-
 	if d.seenBefore(trace) {
 		return reject(events.DeviceRejected, ReasonDuplicate, nil, "ack_id already handled: a replay")
 	}
@@ -286,8 +287,8 @@ func (d *Device) Handle(ctx context.Context, del mockkit.Delivery) (*Notificatio
 		if r == ReasonWrongNotification && signedDevice(in.Signature) != token {
 			r = ReasonWrongDevice
 		}
-		n, rerr := reject(events.DeviceSignatureBad, r, err, "")
-		return d.fallback(trace, in, now, plain, n), rerr
+		_, rerr := reject(events.DeviceSignatureBad, r, err, "")
+		return d.fallback(trace, in, now, plain), rerr
 	}
 	d.remember(trace)
 	d.emit(trace, events.DeviceSignatureOK, "OK", "signed by the pinned server key", plain, nil)
@@ -326,8 +327,8 @@ func (d *Device) Handle(ctx context.Context, del mockkit.Delivery) (*Notificatio
 			if errors.Is(err, pushcrypto.ErrMalformedEnvelope) && !errors.Is(err, pushcrypto.ErrDecrypt) && looksDecrypted(err) {
 				r = ReasonBadContents
 			}
-			none, rerr := reject(events.DeviceDecryptFailed, r, err, "")
-			return d.fallback(trace, in, now, plain, none), rerr
+			_, rerr := reject(events.DeviceDecryptFailed, r, err, "")
+			return d.fallback(trace, in, now, plain), rerr
 		}
 		d.emit(trace, events.DeviceDecrypted, "OK", "contents opened with key "+key.ID, false, nil)
 		applyContents(&n, c)
@@ -397,7 +398,7 @@ func applyContents(n *Notification, c pushcrypto.Contents) {
 // fallback is what a failed push leaves on screen: on iOS the service
 // extension replaces it with the generic alert (else iOS would show the
 // payload as it arrived); an Android app shows nothing.
-func (d *Device) fallback(trace string, in inbound, now time.Time, plain bool, _ *Notification) *Notification {
+func (d *Device) fallback(trace string, in inbound, now time.Time, plain bool) *Notification {
 	if d.App.Platform != IOS || !in.HasAlert {
 		return nil
 	}
