@@ -5,7 +5,8 @@
 // for APNs, firebase-admin-go v4 for FCM).
 //
 //	cfg, _ := proxy.LoadConfig("mattermost-push-proxy.json")
-//	cfg.APNsHost = mock.URL          // or leave empty and trust the mock's CA
+//	cfg.APNsHost = mock.URL          // or leave it empty: the transparent way
+//	cfg.RootCAs = set.CA.Pool()      // trust the mocks (a process: SSL_CERT_FILE or CAFile)
 //	srv, _ := proxy.New(cfg)
 //	defer srv.Close()
 //	go srv.Serve(ctx, ln)            // HTTPS when cfg has a certificate
@@ -32,7 +33,8 @@
 //   - FAIL errors for APNs name the reason ("unknown send response error:
 //     TopicDisallowed"), where upstream says only "unknown send response error".
 //   - Upstream retries any APNs transport error and any timeout, accepting
-//     duplicates; pushlab does not resend what may have been delivered.
+//     duplicates; pushlab does not resend what may have been delivered
+//     (RetryUnconfirmed restores upstream's choice).
 //   - Throttling keys a client by its vary-by header values and, when the
 //     request has none, by its remote IP; upstream then puts every such
 //     client in one shared bucket. ThrottlePerSec 0 disables throttling and
@@ -40,6 +42,10 @@
 //   - ApplePushCertPrivate may be a .p12 as well as a PEM file.
 //   - Request bodies are limited to 1 MiB; an unknown method on a known path
 //     gets 405 from net/http's mux (upstream's gorilla/mux: 405, empty body).
+//   - pushlab settings upstream lacks: APNsHost, APNsDevelopmentHost,
+//     FCMEndpoint, TLSCert/TLSKey, CAFile, MaxTries, RetryBackoffMs,
+//     RetryUnconfirmed, ShutdownTimeoutSec; every setting can be given as a
+//     PUSHLAB_… variable (see Settings).
 //   - GET /version carries upstream's build fields plus "version" and "hash";
 //     GET /healthz is pushlab's (not throttled).
 //   - FCM OAuth refusals (token endpoint 4xx) fail the try at once instead of

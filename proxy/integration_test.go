@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -245,20 +246,10 @@ func (l *lab) metrics() string {
 	return string(b)
 }
 
-// apnsRequests counts the requests mock APNs received for token.
-func (l *lab) apnsRequests(token string) int {
+// requests counts the requests the mocks received for token.
+func (l *lab) requests(token string) int {
 	n := 0
-	for _, r := range l.apns.Requests(0) {
-		if r.Token == token {
-			n++
-		}
-	}
-	return n
-}
-
-func (l *lab) fcmRequests(token string) int {
-	n := 0
-	for _, r := range l.fcm.Requests(0) {
+	for _, r := range append(l.apns.Requests(0), l.fcm.Requests(0)...) {
 		if r.Token == token {
 			n++
 		}
@@ -463,7 +454,7 @@ func TestIntegrationFail(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			before := l.apnsRequests(c.n.DeviceID) + l.fcmRequests(c.n.DeviceID)
+			before := l.requests(c.n.DeviceID)
 			body := l.push(c.n)
 			if c.want != "" && body != c.want+"\n" {
 				t.Fatalf("answer %q, want %q", body, c.want)
@@ -471,7 +462,7 @@ func TestIntegrationFail(t *testing.T) {
 			if !strings.Contains(body, `"status":"FAIL"`) {
 				t.Fatalf("answer %q", body)
 			}
-			if n := l.apnsRequests(c.n.DeviceID) + l.fcmRequests(c.n.DeviceID) - before; n != 1 {
+			if n := l.requests(c.n.DeviceID) - before; n != 1 {
 				t.Fatalf("%d requests reached the provider, want 1 (a 4xx is final)", n)
 			}
 		})
@@ -539,11 +530,11 @@ func TestIntegrationRetries(t *testing.T) {
 			if body := l.push(msg(appType, tok, "ack-retry")); body != c.wantBody {
 				t.Fatalf("answer %q, want %q", body, c.wantBody)
 			}
-			reqs := l.apnsRequests(tok) + l.fcmRequests(tok)
+			reqs := l.requests(tok)
 			if reqs != c.wantReqs {
 				t.Fatalf("%d requests at the provider, want %d", reqs, c.wantReqs)
 			}
-			if got := l.recordedWaits(); !equalDurations(got, c.wantWaits) {
+			if got := l.recordedWaits(); !slices.Equal(got, c.wantWaits) {
 				t.Fatalf("waits %v, want %v", got, c.wantWaits)
 			}
 			want := 0
@@ -586,7 +577,7 @@ func TestIntegrationNoBlindResend(t *testing.T) {
 					t.Fatal(err)
 				}
 				body := l.push(msg(appType, tok, "ack-blind"))
-				reqs := l.apnsRequests(tok) + l.fcmRequests(tok)
+				reqs := l.requests(tok)
 				if !retryUnconfirmed {
 					if !strings.Contains(body, `"status":"FAIL"`) || reqs > 1 {
 						t.Fatalf("answer %q after %d requests; want FAIL after one", body, reqs)
@@ -716,7 +707,7 @@ func TestIntegrationFCMAuthRefused(t *testing.T) {
 	if !strings.Contains(body, `"status":"FAIL"`) || !strings.Contains(body, "oauth2") {
 		t.Fatalf("answer %q", body)
 	}
-	if n := l.fcmRequests(tok); n != 0 {
+	if n := l.requests(tok); n != 0 {
 		t.Fatalf("%d sends reached FCM without a token", n)
 	}
 	if len(l.recordedWaits()) != 0 {

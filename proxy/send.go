@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pushlab/pushlab/internal/events"
@@ -110,6 +111,7 @@ func (s *Server) deliver(ctx context.Context, t *target, n *PushNotification, d 
 		tctx, tcancel := context.WithTimeout(withAttempts(ctx, a), s.cfg.retryTimeout())
 		start := time.Now()
 		o = d.send(tctx)
+		o.Message = redact(o.Message, n.DeviceID) // apns2's errors quote the URL, token included
 		timedOut := tctx.Err() != nil
 		tcancel()
 		o = refine(o, a, timedOut)
@@ -179,6 +181,14 @@ func forwardedStatus(o outcome) string {
 	default:
 		return o.reason()
 	}
+}
+
+// redact replaces a device token in text by its redacted form.
+func redact(text, token string) string {
+	if len(token) < 8 {
+		return text // too short to be a real token, and to replace safely
+	}
+	return strings.ReplaceAll(text, token, events.RedactToken(token))
 }
 
 // sleepCtx waits d or until ctx ends.

@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -151,7 +152,7 @@ func TestRetryLoop(t *testing.T) {
 			if f.count() != c.wantTries {
 				t.Fatalf("tries = %d, want %d", f.count(), c.wantTries)
 			}
-			if len(*waits) != len(c.wantWaits) || (len(c.wantWaits) > 0 && !equalDurations(*waits, c.wantWaits)) {
+			if len(*waits) != len(c.wantWaits) || (len(c.wantWaits) > 0 && !slices.Equal(*waits, c.wantWaits)) {
 				t.Fatalf("waits = %v, want %v", *waits, c.wantWaits)
 			}
 			// The trace: received, one forwarded per try, responded.
@@ -196,18 +197,6 @@ func TestSendAPI(t *testing.T) {
 	}
 }
 
-func equalDurations(a, b []time.Duration) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func hops(tr []events.Event) []events.Hop {
 	var out []events.Hop
 	for _, e := range tr {
@@ -215,3 +204,35 @@ func hops(tr []events.Event) []events.Hop {
 	}
 	return out
 }
+
+// A transport error that quotes the request URL (apns2's do) reaches the
+// logs, the events and the answer with the token redacted.
+func TestTokenRedactedInErrors(t *testing.T) {
+	const tok = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+	f := &fakeSender{p: APNs, tries: []outcome{{Kind: kindTransport,
+		Message: `Post "https://api.push.apple.com/3/device/` + tok + `": dial tcp: no such host`}}}
+	bus := events.NewBus()
+	var logs *logBuffer
+	cfg := Config{Bus: bus, MaxTries: 1}
+	cfg.Logger, logs = testLogger(t)
+	s, _ := newFakeServer(t, cfg, f)
+	s.targets["fake"].sender = &echoSender{f}
+	_, body := post(t, s.Handler(), "/api/v1/send_push", `{"ack_id":"A","platform":"fake","server_id":"s","device_id":"`+tok+`"}`)
+	var evs strings.Builder
+	for _, e := range bus.History() {
+		evs.Write(e.JSON())
+	}
+	for where, text := range map[string]string{"answer": body, "logs": logs.String(), "events": evs.String()} {
+		if strings.Contains(text, tok) {
+			t.Errorf("%s carry the whole token:\n%s", where, text)
+		}
+	}
+	if !strings.Contains(body, "a1b2…8f90") {
+		t.Errorf("answer %q lacks the redacted token", body)
+	}
+}
+
+// echoSender answers FAIL with the outcome's message, as the FCM sender does.
+type echoSender struct{ *fakeSender }
+
+func (e *echoSender) failText(o outcome) string { return o.Message }
