@@ -129,9 +129,8 @@ func decryptReason(err error) Reason {
 		return ReasonWrongKey
 	case errors.Is(err, pushcrypto.ErrDecrypt):
 		return ReasonTampered
-	case errors.Is(err, pushcrypto.ErrUnsupportedVersion):
-		return ReasonMalformedEnvelope
-	default:
+	default: // malformed, or a version this app does not know
+
 		return ReasonMalformedEnvelope
 	}
 }

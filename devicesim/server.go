@@ -83,7 +83,6 @@ type Server struct {
 	// URL is set by Start.
 	URL string
 	srv *http.Server
-	ln  net.Listener
 }
 
 // Session is a user's device session, as the server keeps it.
@@ -758,16 +757,29 @@ func (s *Server) Start() error {
 		scheme = "https"
 	}
 	s.URL = scheme + "://" + ln.Addr().String()
-	go s.Serve(context.Background(), ln)
+	srv := s.httpServer()
+	go s.serve(context.Background(), srv, ln)
 	return nil
 }
 
 // Serve serves Handler on ln until ctx ends (TLS with HTTP/2 if cfg.TLS is set).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	return s.serve(ctx, s.httpServer(), ln)
+}
+
+// httpServer makes the http.Server and records it for Close.
+func (s *Server) httpServer() *http.Server {
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	if s.cfg.TLS != nil {
+		srv.TLSConfig = s.cfg.TLS.Clone()
+	}
 	s.mu.Lock()
-	s.srv, s.ln = srv, ln
+	s.srv = srv
 	s.mu.Unlock()
+	return srv
+}
+
+func (s *Server) serve(ctx context.Context, srv *http.Server, ln net.Listener) error {
 	stop := context.AfterFunc(ctx, func() {
 		c, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
@@ -775,8 +787,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	})
 	defer stop()
 	var err error
-	if s.cfg.TLS != nil {
-		srv.TLSConfig = s.cfg.TLS.Clone()
+	if srv.TLSConfig != nil {
 		err = srv.ServeTLS(ln, "", "")
 	} else {
 		err = srv.Serve(ln)
