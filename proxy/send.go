@@ -130,7 +130,7 @@ func (s *Server) deliver(ctx context.Context, t *target, n *PushNotification, d 
 		if v.Retry != RetryByProxy || tries >= s.cfg.MaxTries {
 			break
 		}
-		wait := backoff << (tries - 1)
+		wait := backoff << min(tries-1, 16) // the deadline check below bounds it anyway
 		if o.RetryAfter > wait {
 			wait = o.RetryAfter
 		}

@@ -94,6 +94,9 @@ SIGTERM or SIGINT stops accepting and finishes the sends in flight.`,
 				return err
 			}
 			defer srv.Close()
+			if len(cfg.ApplePushSettings)+len(cfg.AndroidPushSettings) == 0 {
+				fmt.Fprintln(cmd.ErrOrStderr(), "pushlab proxy: no app types configured (--config, or --apple-push-settings / --android-push-settings): every send_push will FAIL")
+			}
 			for typ, err := range srv.InitErrors() {
 				fmt.Fprintf(cmd.ErrOrStderr(), "pushlab proxy: app type %s is not served: %v\n", typ, err)
 			}
