@@ -96,14 +96,14 @@ func (s *Server) send(ctx context.Context, n *PushNotification, appVersion int) 
 // provider's Retry-After if longer; a wait that would outlast the total
 // deadline is not started. Only outcomes the verdict table marks RetryByProxy
 // are tried again.
-func (s *Server) deliver(ctx context.Context, t *target, n *PushNotification, d delivery, log *slog.Logger) (outcome, Verdict, int) {
+func (s *Server) deliver(ctx context.Context, t *target, n *PushNotification, d delivery, log *slog.Logger) (outcome, verdict, int) {
 	p := t.sender.provider()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.sendTimeout())
 	defer cancel()
 	backoff := s.cfg.retryBackoff()
 	var (
 		o     outcome
-		v     Verdict
+		v     verdict
 		tries int
 	)
 	for tries = 1; ; tries++ {

@@ -135,21 +135,21 @@ var verdictTable = []rule{
 	{Kind: kindTimeout, Result: StatusFail, Retry: RetryByProxy},
 }
 
-// Verdict is the table's judgement of one try.
-type Verdict struct {
+// verdict is the table's judgement of one try.
+type verdict struct {
 	Status string // StatusOK, StatusRemove or StatusFail
 	Reason string // what the provider (or the transport) said
 	Retry  Retry
 }
 
 // judge applies the verdict table.
-func judge(p Provider, o outcome) Verdict {
+func judge(p Provider, o outcome) verdict {
 	for _, r := range verdictTable {
 		if r.matches(p, o) {
-			return Verdict{Status: r.Result, Reason: o.reason(), Retry: r.Retry}
+			return verdict{Status: r.Result, Reason: o.reason(), Retry: r.Retry}
 		}
 	}
-	return Verdict{Status: StatusFail, Reason: o.reason(), Retry: NoRetry}
+	return verdict{Status: StatusFail, Reason: o.reason(), Retry: NoRetry}
 }
 
 func (r rule) matches(p Provider, o outcome) bool {
