@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/internal/pushcrypto"
@@ -473,7 +474,7 @@ func (s *Server) build(sess *Session, m Message, badge int, contents Contents) (
 	}
 	if secret != (pushcrypto.Contents{}) {
 		if s.cfg.Profile.Encrypts() && sess.key != nil {
-			env, err := pushcrypto.SealContents(*sess.key, secret, s.cfg.Rand)
+			env, err := s.seal(*sess.key, secret)
 			if err != nil {
 				return pn, nil, err
 			}
@@ -493,6 +494,29 @@ func (s *Server) build(sess *Session, m Message, badge int, contents Contents) (
 	}
 	pn.Signature = sig
 	return pn, rec, nil
+}
+
+// seal encrypts contents for a device. When the envelope travels in message,
+// a proxy cuts anything past proxy.MaxMessage bytes — which would leave the
+// phone a ciphertext it cannot open — so an over-long message is shortened
+// (as Mattermost shortens push text) until the envelope fits.
+func (s *Server) seal(to pushcrypto.Recipient, c pushcrypto.Contents) (string, error) {
+	for {
+		env, err := pushcrypto.SealContents(to, c, s.cfg.Rand)
+		if err != nil || s.cfg.EnvelopeField == EnvelopeInField || len(env) <= proxy.MaxMessage {
+			return env, err
+		}
+		// base64 grows 4/3; cut the excess in plaintext bytes plus a margin
+		// for padding, on a rune boundary.
+		cut := len(c.Message) - (len(env)-proxy.MaxMessage)*3/4 - 32
+		if cut <= 0 {
+			return "", fmt.Errorf("%w: sealed contents do not fit a push even without the message", ErrBadRequest)
+		}
+		for cut > 0 && !utf8.RuneStart(c.Message[cut]) {
+			cut--
+		}
+		c.Message = c.Message[:cut] + "…"
+	}
 }
 
 func (s *Server) sendOne(ctx context.Context, sess *Session, m Message, badge int, contents Contents) SendResult {

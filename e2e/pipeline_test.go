@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"fmt"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/internal/events"
@@ -140,5 +142,30 @@ func TestPipelineOtherTypes(t *testing.T) {
 				t.Errorf("test push shown as %+v", n)
 			}
 		})
+	}
+}
+
+// A proxy cuts message past proxy.MaxMessage bytes; sealed contents travel in
+// message, so the server shortens a long post until its envelope fits, and
+// every phone still verifies, decrypts and shows it.
+func TestLongMessageStaysDecryptable(t *testing.T) {
+	l := startLab(t, Options{Contents: devicesim.ContentsFull})
+	long := strings.Repeat("long post ✓ ", 600) // 8,400 bytes
+	for i, app := range []devicesim.App{l.IOSToken, l.Android} {
+		d, err := l.Fleet.Add(testCtx(t), fmt.Sprintf("long-%d", i), fmt.Sprintf("long-user-%d", i), app)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := send(t, l, devicesim.Message{UserID: fmt.Sprintf("long-user-%d", i), ChannelName: "c", SenderName: "s", Message: long})
+		if err := resultErr(r); err != nil {
+			t.Fatalf("%v\n%s", err, dump(l, r.AckID))
+		}
+		requireHops(t, l, r.AckID, events.DeviceSignatureOK, events.DeviceDecrypted, events.DeviceDisplayed)
+		forbidHops(t, l, r.AckID, events.DeviceDecryptFailed)
+		n, _ := d.Last()
+		body := strings.TrimSuffix(n.Body, "…")
+		if body == n.Body || len(body) < 1000 || !strings.HasPrefix(long, body) || !utf8.ValidString(n.Body) {
+			t.Fatalf("%s shows %d bytes %q…, want a valid shortened prefix of the post", app.Name, len(n.Body), n.Body[:min(40, len(n.Body))])
+		}
 	}
 }

@@ -25,7 +25,7 @@ func FuzzSendPushBody(f *testing.F) {
 	h := s.Handler()
 	f.Fuzz(func(t *testing.T, body []byte) {
 		if n, _, err := ParseSendPush(bytes.NewReader(body)); err == nil {
-			if len(n.Message) > maxMessage || len(n.ChannelName) > maxChannelName || n.ServerID == "" || n.DeviceID == "" {
+			if len(n.Message) > MaxMessage || len(n.ChannelName) > maxChannelName || n.ServerID == "" || n.DeviceID == "" {
 				t.Fatalf("not normalized: %+v", n)
 			}
 		}

@@ -67,11 +67,13 @@ const (
 	idLoadedSenderName = "Someone"
 )
 
-// Upstream's limits: a message longer than maxMessage bytes is cut to
+// Upstream's limits: a message longer than MaxMessage bytes is cut to
 // messageCut bytes (sic: upstream's off-by-one, kept), a channel name to
 // maxChannelName bytes.
 const (
-	maxMessage     = 2047
+	// MaxMessage is the longest message a Mattermost push proxy carries
+	// intact; a server that puts sealed contents in message must stay within it.
+	MaxMessage     = 2047
 	messageCut     = 2046
 	maxChannelName = 64
 )
@@ -112,7 +114,7 @@ func (n *PushNotification) Normalize() (appVersion int, err error) {
 	if n.DeviceID == "" {
 		return 0, fmt.Errorf("%w serverId=%v", ErrMissingDeviceID, n.ServerID)
 	}
-	if len(n.Message) > maxMessage {
+	if len(n.Message) > MaxMessage {
 		n.Message = n.Message[:messageCut]
 	}
 	if len(n.ChannelName) > maxChannelName {
