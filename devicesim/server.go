@@ -22,6 +22,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/internal/httpserve"
 	"github.com/pushlab/pushlab/internal/pushcrypto"
 	"github.com/pushlab/pushlab/proxy"
 )
@@ -82,8 +83,8 @@ type Server struct {
 	sentFIFO []string // ack ids, oldest first, bounded by Remember
 
 	// URL is set by Start.
-	URL string
-	srv *http.Server
+	URL     string
+	servers httpserve.Group
 }
 
 // Session is a user's device session, as the server keeps it.
@@ -223,6 +224,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		byToken:  map[string]string{},
 		badges:   map[string]int{},
 		sent:     map[string]*sentPush{},
+		servers:  httpserve.Group{Grace: 2 * time.Second},
 	}
 	if s.proxy == nil {
 		s.proxy = http.DefaultClient
@@ -781,57 +783,21 @@ func (s *Server) Start() error {
 		scheme = "https"
 	}
 	s.URL = scheme + "://" + ln.Addr().String()
-	srv := s.httpServer()
-	go s.serve(context.Background(), srv, ln)
+	s.servers.Go(func() error { return s.Serve(context.Background(), ln) })
 	return nil
 }
 
-// Serve serves Handler on ln until ctx ends (TLS with HTTP/2 if cfg.TLS is set).
+// Serve serves Handler on ln until ctx ends or Close (TLS with HTTP/2 if cfg.TLS is set).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	return s.serve(ctx, s.httpServer(), ln)
-}
-
-// httpServer makes the http.Server and records it for Close.
-func (s *Server) httpServer() *http.Server {
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 	if s.cfg.TLS != nil {
 		srv.TLSConfig = s.cfg.TLS.Clone()
 	}
-	s.mu.Lock()
-	s.srv = srv
-	s.mu.Unlock()
-	return srv
+	return s.servers.Serve(ctx, srv, ln)
 }
 
-func (s *Server) serve(ctx context.Context, srv *http.Server, ln net.Listener) error {
-	stop := context.AfterFunc(ctx, func() {
-		c, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		srv.Shutdown(c)
-	})
-	defer stop()
-	var err error
-	if srv.TLSConfig != nil {
-		err = srv.ServeTLS(ln, "", "")
-	} else {
-		err = srv.Serve(ln)
-	}
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
-	}
-	return err
-}
-
-// Close stops a server started by Start or Serve.
-func (s *Server) Close() error {
-	s.mu.Lock()
-	srv := s.srv
-	s.mu.Unlock()
-	if srv == nil {
-		return nil
-	}
-	return srv.Close()
-}
+// Close stops the servers started by Start or Serve.
+func (s *Server) Close() error { return s.servers.Close() }
 
 func bearer(r *http.Request) string {
 	h := r.Header.Get("Authorization")

@@ -53,7 +53,7 @@ func (s *Server) serveAPNs(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if s.closing.Load() {
+	if s.servers.Closed() {
 		s.answer(w, x, reject(ReasonShutdown))
 		return
 	}

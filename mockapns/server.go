@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/internal/httpserve"
 	"github.com/pushlab/pushlab/internal/mockkit"
 	"github.com/pushlab/pushlab/internal/testpki"
 )
@@ -108,11 +108,8 @@ type Server struct {
 	rateMu sync.Mutex
 	rates  map[string]*window
 
-	closing  atomic.Bool
 	inflight atomic.Int64 // APNs handlers running, so Close lets them finish
-	srvMu    sync.Mutex
-	servers  map[*http.Server]struct{}
-	wg       sync.WaitGroup
+	servers  httpserve.Group
 }
 
 type window struct {
@@ -123,7 +120,7 @@ type window struct {
 // New makes a server; it listens on nothing until Start or Serve.
 func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, now: cfg.Now, log: cfg.Logger, bus: cfg.Bus, keys: map[string]*Key{},
-		rates: map[string]*window{}, servers: map[*http.Server]struct{}{}}
+		rates: map[string]*window{}}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -131,6 +128,7 @@ func New(cfg Config) (*Server, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.log = s.log.With("actor", Actor)
+	s.servers.Shutdown, s.servers.Log = s.shutdown, s.log
 	switch cfg.Environment {
 	case "", testpki.Production, testpki.Development:
 	default:
@@ -316,17 +314,10 @@ func (s *Server) Start() error {
 	s.DevelopmentURL = "https://" + lns[1].Addr().String()
 	s.ControlURL = "http://" + lns[2].Addr().String()
 	ctx := context.Background()
-	s.wg.Add(3)
-	go func() { defer s.wg.Done(); s.logServe(s.ServeEnv(ctx, lns[0], testpki.Production)) }()
-	go func() { defer s.wg.Done(); s.logServe(s.ServeEnv(ctx, lns[1], testpki.Development)) }()
-	go func() { defer s.wg.Done(); s.logServe(s.ServeControl(ctx, lns[2])) }()
+	s.servers.Go(func() error { return s.ServeEnv(ctx, lns[0], testpki.Production) })
+	s.servers.Go(func() error { return s.ServeEnv(ctx, lns[1], testpki.Development) })
+	s.servers.Go(func() error { return s.ServeControl(ctx, lns[2]) })
 	return nil
-}
-
-func (s *Server) logServe(err error) {
-	if err != nil {
-		s.log.Error("serve", "err", err)
-	}
 }
 
 type connKey struct{}
@@ -366,31 +357,14 @@ func (s *Server) ServeEnv(ctx context.Context, ln net.Listener, env testpki.Envi
 	}
 	srv.Protocols = new(http.Protocols)
 	srv.Protocols.SetHTTP2(true) // no HTTP/1.1, as with Apple
-	return s.run(ctx, srv, func() error { return srv.ServeTLS(ln, "", "") })
+	return s.servers.Serve(ctx, srv, ln)
 }
 
 // ServeControl serves the control API (plain HTTP/1.1) on ln until ctx ends or Close.
 func (s *Server) ServeControl(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{Handler: s.control, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
-	return s.run(ctx, srv, func() error { return srv.Serve(ln) })
-}
-
-func (s *Server) run(ctx context.Context, srv *http.Server, serve func() error) error {
-	s.srvMu.Lock()
-	if s.closing.Load() {
-		s.srvMu.Unlock()
-		return http.ErrServerClosed
-	}
-	s.servers[srv] = struct{}{}
-	s.srvMu.Unlock()
-	stop := context.AfterFunc(ctx, func() { s.shutdown(srv) })
-	defer stop()
-	err := serve()
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
-	}
-	return err
+	return s.servers.Serve(ctx, srv, ln)
 }
 
 // shutdown stops srv the way APNs does: GOAWAY on every connection, the
@@ -398,7 +372,7 @@ func (s *Server) run(ctx context.Context, srv *http.Server, serve func() error) 
 // would wait a second for each client to hang up after the GOAWAY; the mock
 // waits for its handlers (up to 5 s), gives the GOAWAY frames a moment to
 // leave, and closes.
-func (s *Server) shutdown(srv *http.Server) {
+func (s *Server) shutdown(srv *http.Server) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -414,26 +388,13 @@ func (s *Server) shutdown(srv *http.Server) {
 	}
 	srv.Close()
 	<-done
+	return nil
 }
 
 // Close shuts every listener down: each HTTP/2 connection gets a GOAWAY and
 // its streams in flight finish (pushes arriving meanwhile get 503 Shutdown),
 // then the connections close.
-func (s *Server) Close() {
-	s.srvMu.Lock()
-	s.closing.Store(true)
-	srvs := make([]*http.Server, 0, len(s.servers))
-	for srv := range s.servers {
-		srvs = append(srvs, srv)
-	}
-	s.srvMu.Unlock()
-	var wg sync.WaitGroup
-	for _, srv := range srvs {
-		wg.Go(func() { s.shutdown(srv) })
-	}
-	wg.Wait()
-	s.wg.Wait()
-}
+func (s *Server) Close() { s.servers.Close() }
 
 // envOf tells the environment of a request: by Apple host name in
 // :authority, else SNI, else the listener's.

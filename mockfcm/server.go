@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/internal/httpserve"
 	"github.com/pushlab/pushlab/internal/mockkit"
 	"github.com/pushlab/pushlab/internal/testpki"
 )
@@ -92,16 +93,12 @@ type Server struct {
 
 	handler, control http.Handler
 
-	mu      sync.Mutex
-	servers map[*http.Server]struct{}
-	closed  bool
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	servers httpserve.Group
 }
 
 // New makes a server; Start or Serve puts it on the network.
 func New(cfg Config) (*Server, error) {
-	s := &Server{cfg: cfg, log: cfg.Logger, bus: cfg.Bus, now: cfg.Now, cert: cfg.Cert, servers: map[*http.Server]struct{}{}}
+	s := &Server{cfg: cfg, log: cfg.Logger, bus: cfg.Bus, now: cfg.Now, cert: cfg.Cert, servers: httpserve.Group{Grace: 2 * time.Second}}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -307,13 +304,9 @@ func (s *Server) Start() error {
 	}
 	s.URL = "https://" + ln.Addr().String()
 	s.ControlURL = "http://" + cln.Addr().String()
-	ctx, cancel := context.WithCancel(context.Background())
-	s.mu.Lock()
-	s.cancel = cancel
-	s.mu.Unlock()
-	s.wg.Add(2)
-	go func() { defer s.wg.Done(); s.Serve(ctx, ln) }()
-	go func() { defer s.wg.Done(); s.ServeControl(ctx, cln) }()
+	ctx := context.Background()
+	s.servers.Go(func() error { return s.Serve(ctx, ln) })
+	s.servers.Go(func() error { return s.ServeControl(ctx, cln) })
 	return nil
 }
 
@@ -322,7 +315,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.URL == "" {
 		s.URL = "https://" + ln.Addr().String()
 	}
-	return s.serve(ctx, ln, s.handler, true)
+	srv := s.httpServer(s.handler)
+	srv.TLSConfig = s.TLSConfig()
+	return s.servers.Serve(ctx, srv, ln)
 }
 
 // ServeControl serves ControlHandler over plain HTTP on ln until ctx is done or Close.
@@ -330,54 +325,16 @@ func (s *Server) ServeControl(ctx context.Context, ln net.Listener) error {
 	if s.ControlURL == "" {
 		s.ControlURL = "http://" + ln.Addr().String()
 	}
-	return s.serve(ctx, ln, s.control, false)
+	return s.servers.Serve(ctx, s.httpServer(s.control), ln)
 }
 
-func (s *Server) serve(ctx context.Context, ln net.Listener, h http.Handler, useTLS bool) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+func (s *Server) httpServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		ln.Close()
-		return http.ErrServerClosed
-	}
-	s.servers[srv] = struct{}{}
-	s.mu.Unlock()
-	stop := context.AfterFunc(ctx, func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		srv.Shutdown(sctx)
-		srv.Close()
-	})
-	defer stop()
-	var err error
-	if useTLS {
-		srv.TLSConfig = s.TLSConfig()
-		err = srv.ServeTLS(ln, "", "")
-	} else {
-		err = srv.Serve(ln)
-	}
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
-	}
-	return err
 }
 
 // Close stops every listener at once.
-func (s *Server) Close() {
-	s.mu.Lock()
-	s.closed = true
-	for srv := range s.servers {
-		srv.Close()
-	}
-	cancel := s.cancel
-	s.mu.Unlock()
-	if cancel != nil {
-		cancel()
-	}
-	s.wg.Wait()
-}
+func (s *Server) Close() { s.servers.Close() }
 
 // Transport is an HTTP transport that trusts the server and connects every
 // request for Google's FCM, OAuth2 and IID hosts (and the server's own

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/internal/httpserve"
 )
 
 // actor is the proxy's name on the event spine.
@@ -42,6 +43,7 @@ type Server struct {
 	// sleep waits between tries; tests replace it to record the waits.
 	sleep func(ctx context.Context, d time.Duration) error
 
+	servers   httpserve.Group // Shutdown: drain
 	closeOnce sync.Once
 }
 
@@ -99,6 +101,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.throttle = newThrottle(cfg.ThrottlePerSec, cfg.ThrottleMemoryStoreSize, cfg.ThrottleVaryByHeader)
 	s.handler = s.routes()
+	s.servers.Shutdown = s.drain
 	return s, nil
 }
 
@@ -291,20 +294,21 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		BaseContext:  func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	if s.tls != nil {
-		hs.TLSConfig = s.tls.Clone()
-		if len(hs.TLSConfig.NextProtos) == 0 {
-			hs.TLSConfig.NextProtos = []string{"h2", "http/1.1"}
+		// TLS on the listener rather than hs.TLSConfig, so that ServeTLS
+		// does not add protocols to the NextProtos of Config.TLSConfig.
+		cfg := s.tls.Clone()
+		if len(cfg.NextProtos) == 0 {
+			cfg.NextProtos = []string{"h2", "http/1.1"}
 		}
-		ln = tls.NewListener(ln, hs.TLSConfig)
+		ln = tls.NewListener(ln, cfg)
 	}
 	s.log.Info("push proxy listening", "addr", ln.Addr().String(), "tls", s.tls != nil, "targets", s.Targets())
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
+	return s.servers.Serve(ctx, hs, ln)
+}
+
+// drain stops hs once Serve's context ended: no new connections, and the
+// requests in flight (sends included) get ShutdownTimeoutSec to finish.
+func (s *Server) drain(hs *http.Server) error {
 	s.log.Info("stopping: draining in-flight requests", "timeout", time.Duration(s.cfg.ShutdownTimeoutSec)*time.Second)
 	sctx, cancel := context.WithTimeout(context.Background(), time.Duration(s.cfg.ShutdownTimeoutSec)*time.Second)
 	defer cancel()
@@ -312,9 +316,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if err != nil {
 		hs.Close()
 		err = fmt.Errorf("proxy: drain: %w", err)
-	}
-	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
-		err = serr
 	}
 	s.log.Info("stopped")
 	return err
