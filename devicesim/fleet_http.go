@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/internal/httpjson"
 )
 
 // Handler is the control API of a devicesim process:
@@ -30,18 +31,18 @@ func (f *Fleet) Handler() http.Handler {
 		for i, d := range devs {
 			out[i] = d.State()
 		}
-		writeJSON(w, 200, out)
+		httpjson.Write(w, 200, out)
 	})
 	device := func(w http.ResponseWriter, r *http.Request) *Device {
 		d, ok := f.Device(r.PathValue("name"))
 		if !ok {
-			writeError(w, http.StatusNotFound, ErrNoDevice)
+			api.Error(w, http.StatusNotFound, ErrNoDevice)
 		}
 		return d
 	}
 	mux.HandleFunc("GET /devices/{name}", func(w http.ResponseWriter, r *http.Request) {
 		if d := device(w, r); d != nil {
-			writeJSON(w, 200, map[string]any{"state": d.State(), "shown": d.Shown()})
+			httpjson.Write(w, 200, map[string]any{"state": d.State(), "shown": d.Shown()})
 		}
 	})
 	mux.HandleFunc("POST /devices/{name}/{action}", func(w http.ResponseWriter, r *http.Request) {
@@ -62,14 +63,14 @@ func (f *Fleet) Handler() http.Handler {
 		case "reinstall":
 			err = d.Reinstall(ctx)
 		default:
-			writeError(w, http.StatusNotFound, ErrBadRequest)
+			api.Error(w, http.StatusNotFound, ErrBadRequest)
 			return
 		}
 		if err != nil {
-			writeError(w, http.StatusBadGateway, err)
+			api.Error(w, http.StatusBadGateway, err)
 			return
 		}
-		writeJSON(w, 200, d.State())
+		httpjson.Write(w, 200, d.State())
 	})
 	mux.HandleFunc("PUT /devices/{name}/skew", func(w http.ResponseWriter, r *http.Request) {
 		d := device(w, r)
@@ -79,16 +80,16 @@ func (f *Fleet) Handler() http.Handler {
 		var req struct {
 			Skew string `json:"skew"`
 		}
-		if !readJSON(w, r, &req) {
+		if !api.Read(w, r, &req) {
 			return
 		}
 		skew, err := time.ParseDuration(req.Skew)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, err)
+			api.Error(w, http.StatusBadRequest, err)
 			return
 		}
 		d.SetClockSkew(skew)
-		writeJSON(w, 200, d.State())
+		httpjson.Write(w, 200, d.State())
 	})
 	return mux
 }

@@ -15,13 +15,13 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/internal/httpjson"
 	"github.com/pushlab/pushlab/internal/httpserve"
 	"github.com/pushlab/pushlab/internal/pushcrypto"
 	"github.com/pushlab/pushlab/proxy"
@@ -681,20 +681,20 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /api/v4/system/ping", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, 200, map[string]string{"status": "OK", "server_id": s.cfg.ID})
+		httpjson.Write(w, 200, map[string]string{"status": "OK", "server_id": s.cfg.ID})
 	})
 	mux.Handle("GET /events", events.Handler(s.bus))
 	mux.HandleFunc("PUT /api/v4/users/sessions/device", func(w http.ResponseWriter, r *http.Request) {
 		var req SessionRequest
-		if !readJSON(w, r, &req) {
+		if !api.Read(w, r, &req) {
 			return
 		}
 		resp, err := s.AttachDevice(req)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, err)
+			api.Error(w, http.StatusBadRequest, err)
 			return
 		}
-		writeJSON(w, 200, resp)
+		httpjson.Write(w, 200, resp)
 	})
 	mux.HandleFunc("DELETE /api/v4/users/sessions/device", func(w http.ResponseWriter, r *http.Request) {
 		tok := bearer(r)
@@ -707,65 +707,65 @@ func (s *Server) Handler() http.Handler {
 		}
 		s.mu.Unlock()
 		if id == "" || !s.RemoveSession(id) {
-			writeError(w, http.StatusUnauthorized, ErrNoSession)
+			api.Error(w, http.StatusUnauthorized, ErrNoSession)
 			return
 		}
-		writeJSON(w, 200, map[string]string{"status": "OK"})
+		httpjson.Write(w, 200, map[string]string{"status": "OK"})
 	})
 	mux.HandleFunc("POST /api/v4/notifications/ack", func(w http.ResponseWriter, r *http.Request) {
 		var a Ack
-		if !readJSON(w, r, &a) {
+		if !api.Read(w, r, &a) {
 			return
 		}
 		resp, err := s.HandleAck(r.Context(), bearer(r), a)
 		switch {
 		case errors.Is(err, ErrBadRequest):
-			writeError(w, http.StatusBadRequest, err)
+			api.Error(w, http.StatusBadRequest, err)
 		case errors.Is(err, ErrUnknownAck):
-			writeError(w, http.StatusNotFound, err)
+			api.Error(w, http.StatusNotFound, err)
 		case err != nil:
-			writeError(w, http.StatusForbidden, err)
+			api.Error(w, http.StatusForbidden, err)
 		default:
-			writeJSON(w, 200, resp)
+			httpjson.Write(w, 200, resp)
 		}
 	})
-	mux.HandleFunc("GET /control/sessions", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, s.Sessions()) })
+	mux.HandleFunc("GET /control/sessions", func(w http.ResponseWriter, _ *http.Request) { httpjson.Write(w, 200, s.Sessions()) })
 	mux.HandleFunc("DELETE /control/sessions/{id}", func(w http.ResponseWriter, r *http.Request) {
 		if !s.RemoveSession(r.PathValue("id")) {
-			writeError(w, http.StatusNotFound, ErrNoSession)
+			api.Error(w, http.StatusNotFound, ErrNoSession)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("GET /control/contents", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, 200, map[string]string{"contents": string(s.Contents()), "profile": string(s.cfg.Profile)})
+		httpjson.Write(w, 200, map[string]string{"contents": string(s.Contents()), "profile": string(s.cfg.Profile)})
 	})
 	mux.HandleFunc("PUT /control/contents", func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Contents string `json:"contents"`
 		}
-		if !readJSON(w, r, &req) {
+		if !api.Read(w, r, &req) {
 			return
 		}
 		if err := s.SetContents(Contents(req.Contents)); err != nil {
-			writeError(w, http.StatusBadRequest, err)
+			api.Error(w, http.StatusBadRequest, err)
 			return
 		}
-		writeJSON(w, 200, map[string]string{"contents": string(s.Contents())})
+		httpjson.Write(w, 200, map[string]string{"contents": string(s.Contents())})
 	})
 	mux.HandleFunc("POST /control/send", func(w http.ResponseWriter, r *http.Request) {
 		var m Message
-		if !readJSON(w, r, &m) {
+		if !api.Read(w, r, &m) {
 			return
 		}
 		res, err := s.Send(r.Context(), m)
 		switch {
 		case errors.Is(err, ErrNoSession):
-			writeError(w, http.StatusNotFound, err)
+			api.Error(w, http.StatusNotFound, err)
 		case err != nil:
-			writeError(w, http.StatusBadRequest, err)
+			api.Error(w, http.StatusBadRequest, err)
 		default:
-			writeJSON(w, 200, res)
+			httpjson.Write(w, 200, res)
 		}
 	})
 	return mux
@@ -807,30 +807,11 @@ func bearer(r *http.Request) string {
 	return ""
 }
 
-const maxRequestBody = 64 << 10
-
-func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequestBody))
-	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			writeError(w, http.StatusRequestEntityTooLarge, err)
-		} else {
-			writeError(w, http.StatusBadRequest, fmt.Errorf("%w: bad JSON: %v", ErrBadRequest, err))
-		}
-		return false
-	}
-	return true
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, status int, err error) {
-	writeJSON(w, status, map[string]string{"error": err.Error(), "status_code": strconv.Itoa(status)})
+// api is the JSON of the server's and the fleet's APIs: error bodies carry
+// the status, and a body that does not decode is an ErrBadRequest.
+var api = httpjson.API{
+	BadJSON:    func(err error) error { return fmt.Errorf("%w: bad JSON: %v", ErrBadRequest, err) },
+	StatusCode: true,
 }
 
 // ProxyClient is the HTTP client the server reaches the proxy with.

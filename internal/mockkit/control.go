@@ -1,8 +1,6 @@
 package mockkit
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/internal/httpjson"
 )
 
 // Control is a mock's control API. mockapns and mockfcm serve the same shape,
@@ -48,42 +47,42 @@ func (c *Control) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	mux.Handle("GET /events", events.Handler(c.Bus))
 	mux.Handle("GET /push", c.Hub.GatewayHandler(c.Log))
-	mux.HandleFunc("GET /control/devices", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, c.Registry.List()) })
+	mux.HandleFunc("GET /control/devices", func(w http.ResponseWriter, _ *http.Request) { httpjson.Write(w, 200, c.Registry.List()) })
 	mux.HandleFunc("POST /control/devices", func(w http.ResponseWriter, r *http.Request) {
 		var req struct{ App, Env, Device string }
-		if !readJSON(w, r, &req) {
+		if !api.Read(w, r, &req) {
 			return
 		}
 		reg, err := c.Register(req.App, req.Env, req.Device)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, err)
+			api.Error(w, http.StatusBadRequest, err)
 			return
 		}
-		writeJSON(w, http.StatusCreated, reg)
+		httpjson.Write(w, http.StatusCreated, reg)
 	})
 	mux.HandleFunc("DELETE /control/devices/{token}", func(w http.ResponseWriter, r *http.Request) {
 		reg, ok := c.Uninstall(r.PathValue("token"))
 		if !ok {
-			writeError(w, http.StatusNotFound, fmt.Errorf("no such token"))
+			api.Error(w, http.StatusNotFound, fmt.Errorf("no such token"))
 			return
 		}
-		writeJSON(w, 200, reg)
+		httpjson.Write(w, 200, reg)
 	})
 	mux.HandleFunc("GET /control/devices/{token}/pending", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 200, c.Hub.Pending(r.PathValue("token")))
+		httpjson.Write(w, 200, c.Hub.Pending(r.PathValue("token")))
 	})
-	mux.HandleFunc("GET /control/faults", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, c.Faults.List()) })
+	mux.HandleFunc("GET /control/faults", func(w http.ResponseWriter, _ *http.Request) { httpjson.Write(w, 200, c.Faults.List()) })
 	mux.HandleFunc("POST /control/faults", func(w http.ResponseWriter, r *http.Request) {
 		var f Fault
-		if !readJSON(w, r, &f) {
+		if !api.Read(w, r, &f) {
 			return
 		}
 		added, err := c.Faults.Add(f)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, err)
+			api.Error(w, http.StatusBadRequest, err)
 			return
 		}
-		writeJSON(w, http.StatusCreated, added)
+		httpjson.Write(w, http.StatusCreated, added)
 	})
 	mux.HandleFunc("DELETE /control/faults", func(w http.ResponseWriter, _ *http.Request) {
 		c.Faults.Clear()
@@ -91,14 +90,14 @@ func (c *Control) Handler() http.Handler {
 	})
 	mux.HandleFunc("DELETE /control/faults/{id}", func(w http.ResponseWriter, r *http.Request) {
 		if !c.Faults.Remove(r.PathValue("id")) {
-			writeError(w, http.StatusNotFound, fmt.Errorf("no fault %q", r.PathValue("id")))
+			api.Error(w, http.StatusNotFound, fmt.Errorf("no fault %q", r.PathValue("id")))
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("POST /control/faults/seed", func(w http.ResponseWriter, r *http.Request) {
 		var req struct{ Seed uint64 }
-		if !readJSON(w, r, &req) {
+		if !api.Read(w, r, &req) {
 			return
 		}
 		c.Faults.Seed(req.Seed)
@@ -106,34 +105,10 @@ func (c *Control) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /control/requests", func(w http.ResponseWriter, r *http.Request) {
 		since, _ := strconv.ParseUint(r.URL.Query().Get("since"), 10, 64)
-		writeJSON(w, 200, c.Recorder.Since(since))
+		httpjson.Write(w, 200, c.Recorder.Since(since))
 	})
 	return mux
 }
 
-const maxControlBody = 64 << 10
-
-func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxControlBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			writeError(w, http.StatusRequestEntityTooLarge, err)
-		} else {
-			writeError(w, http.StatusBadRequest, fmt.Errorf("bad JSON: %w", err))
-		}
-		return false
-	}
-	return true
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, status int, err error) {
-	writeJSON(w, status, map[string]string{"error": err.Error()})
-}
+// api is the JSON of the control API: strict, errors as {"error":…}.
+var api = httpjson.API{DisallowUnknownFields: true}
