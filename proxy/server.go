@@ -3,7 +3,6 @@ package proxy
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/internal/httpjson"
 	"github.com/pushlab/pushlab/internal/httpserve"
 )
 
@@ -263,15 +263,13 @@ func (s *Server) handleVersion(w http.ResponseWriter, _ *http.Request) {
 	if c == "" {
 		c = "unknown"
 	}
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(versionInfo{GitVersion: v, GitCommit: c, GitTreeState: "unknown", BuildDate: "unknown",
+	httpjson.Write(w, http.StatusOK, versionInfo{GitVersion: v, GitCommit: c, GitTreeState: "unknown", BuildDate: "unknown",
 		GoVersion: runtime.Version(), Compiler: runtime.Compiler, Platform: runtime.GOOS + "/" + runtime.GOARCH,
 		Version: v, Hash: c})
 }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(struct {
+	httpjson.Write(w, http.StatusOK, struct {
 		Status  string   `json:"status"`
 		Targets []string `json:"targets"`
 	}{StatusOK, s.Targets()})

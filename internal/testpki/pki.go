@@ -86,11 +86,7 @@ func NewCA() (*CA, error) {
 		IsCA:                  true,
 		MaxPathLenZero:        true,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, err
-	}
-	cert, err := x509.ParseCertificate(der)
+	cert, err := createCert(tmpl, tmpl, &key.PublicKey, key) // self-signed
 	if err != nil {
 		return nil, err
 	}
@@ -174,15 +170,20 @@ func (ca *CA) IssueAPNsClient(bundleID string, envs ...Environment) (*Leaf, erro
 }
 
 func (ca *CA) issue(tmpl *x509.Certificate, key crypto.Signer) (*Leaf, error) {
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.Key)
-	if err != nil {
-		return nil, err
-	}
-	cert, err := x509.ParseCertificate(der)
+	cert, err := createCert(tmpl, ca.Cert, key.Public(), ca.Key)
 	if err != nil {
 		return nil, err
 	}
 	return &Leaf{Cert: cert, Key: key}, nil
+}
+
+// createCert signs tmpl for pub with parent's key priv.
+func createCert(tmpl, parent *x509.Certificate, pub crypto.PublicKey, priv crypto.Signer) (*x509.Certificate, error) {
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, priv)
+	if err != nil {
+		return nil, err
+	}
+	return x509.ParseCertificate(der)
 }
 
 // CertPEM is the certificate as PEM.
