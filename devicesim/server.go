@@ -537,12 +537,6 @@ func (s *Server) sendOne(ctx context.Context, sess *Session, m Message, badge in
 	}
 	s.remember(pn.AckID, rec)
 	body, _ := json.Marshal(pn)
-	began := s.cfg.Now()
-	status, perr := s.post(ctx, "/api/v1/send_push", body)
-	res.Status, res.Error = status.Status, status.Error
-	if perr != nil {
-		res.Status, res.Error = StatusFail, perr.Error()
-	}
 	detail := fmt.Sprintf("%s to %s (%s, %s contents", m.Type, sess.DeviceName, sess.Platform, contents)
 	switch {
 	case pn.Encrypted != "" || isEnvelope(pn.Message):
@@ -552,14 +546,22 @@ func (s *Server) sendOne(ctx context.Context, sess *Session, m Message, badge in
 	default:
 		detail += ")"
 	}
-	detail += ": proxy says " + res.Status
-	if res.Error != "" {
-		detail += " (" + res.Error + ")"
-	}
-	// Stamped when the post began, so a timeline sorted by time shows the
-	// server first; the status is the proxy's verdict.
-	s.publish(events.Event{TraceID: pn.AckID, Hop: events.ServerSent, At: began, Status: res.Status, Detail: detail,
+	// server.sent before the post, so a live timeline shows the server first;
+	// the verdict follows as server.answered, which keeps the timeline whole
+	// even when the proxy under test emits nothing itself.
+	s.publish(events.Event{TraceID: pn.AckID, Hop: events.ServerSent, Detail: detail,
 		Payload: events.Excerpt(body), Plaintext: plain, Attrs: attrs})
+	status, perr := s.post(ctx, "/api/v1/send_push", body)
+	res.Status, res.Error = status.Status, status.Error
+	if perr != nil {
+		res.Status, res.Error = StatusFail, perr.Error()
+	}
+	answer := "proxy answered " + res.Status
+	if res.Error != "" {
+		answer += ": " + res.Error
+	}
+	s.publish(events.Event{TraceID: pn.AckID, Hop: events.ServerAnswered, Status: res.Status, Detail: answer,
+		Plaintext: plain, Attrs: attrs})
 	s.log.Debug("push sent", "ack_id", pn.AckID, "status", res.Status, "device", sess.DeviceName)
 	if res.Status == StatusRemove {
 		res.Removed = s.RemoveSession(sess.ID)

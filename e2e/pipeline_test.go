@@ -49,7 +49,12 @@ func TestPipeline(t *testing.T) {
 					t.Fatalf("%v\n%s", err, dump(l, r.AckID))
 				}
 				h := requireHops(t, l, r.AckID, events.ServerSent, events.ProxyReceived, events.ProviderAccepted,
-					events.DeviceDelivered, events.DeviceSignatureOK, events.DeviceDisplayed, events.DeviceAcked, events.ProxyAcked)
+					events.DeviceDelivered, events.DeviceSignatureOK, events.DeviceDisplayed, events.ServerAnswered,
+					events.DeviceAcked, events.ProxyAcked)
+				if h[events.ServerSent].Seq > h[events.ProxyReceived].Seq || h[events.ServerAnswered].Status != "OK" {
+					t.Errorf("server.sent #%d must precede proxy.received #%d; server.answered %q, want OK",
+						h[events.ServerSent].Seq, h[events.ProxyReceived].Seq, h[events.ServerAnswered].Status)
+				}
 				if mode.decrypted {
 					requireHops(t, l, r.AckID, events.DeviceDecrypted)
 				} else {

@@ -16,6 +16,7 @@ type Hop string
 // The hops of ARCHITECTURE.md, in path order.
 const (
 	ServerSent          Hop = "server.sent"            // the server simulator posted to the proxy
+	ServerAnswered      Hop = "server.answered"        // the proxy's verdict as the server got it (OK, REMOVE, FAIL)
 	ServerRemoved       Hop = "server.session_removed" // the server dropped a device session after REMOVE
 	ProxyReceived       Hop = "proxy.received"         // the proxy accepted a send_push body
 	ProxyForwarded      Hop = "proxy.forwarded"        // the proxy sent to APNs/FCM (one per try)
