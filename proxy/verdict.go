@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/sideshow/apns2"
 )
 
 // Provider names a push service.
@@ -15,18 +17,10 @@ const (
 	FCM  Provider = "fcm"
 )
 
-// Reasons the providers answer that the verdict table names. The rest pass
-// through as the provider spells them.
+// FCM error codes the verdict table names (firebase-admin-go exports
+// predicates, not the codes). APNs reasons are apns2's constants. The rest
+// pass through as the provider spells them.
 const (
-	// 400 The specified device token was bad (or is from the other environment).
-	ReasonBadDeviceToken = "BadDeviceToken"
-	// 410 The device token is no longer active for the topic.
-	ReasonUnregistered = "Unregistered"
-	// 400 The device token is not specified in the request :path.
-	ReasonMissingDeviceToken = "MissingDeviceToken"
-	// 400 The device token does not match the specified topic.
-	ReasonDeviceTokenNotForTopic = "DeviceTokenNotForTopic"
-
 	// 404 The app instance was unregistered from FCM: the token is dead.
 	ReasonFCMUnregistered = "UNREGISTERED"
 	// 403 The token belongs to another sender (Firebase project).
@@ -110,10 +104,10 @@ var verdictTable = []rule{
 	{Kind: kindAnswer, StatusMin: 200, StatusMax: 200, Result: StatusOK},
 
 	// Dead tokens: the server drops the device (upstream's four APNs reasons).
-	{Provider: APNs, Kind: kindAnswer, Reason: ReasonBadDeviceToken, Result: StatusRemove},
-	{Provider: APNs, Kind: kindAnswer, Reason: ReasonUnregistered, Result: StatusRemove},
-	{Provider: APNs, Kind: kindAnswer, Reason: ReasonMissingDeviceToken, Result: StatusRemove},
-	{Provider: APNs, Kind: kindAnswer, Reason: ReasonDeviceTokenNotForTopic, Result: StatusRemove},
+	{Provider: APNs, Kind: kindAnswer, Reason: apns2.ReasonBadDeviceToken, Result: StatusRemove},
+	{Provider: APNs, Kind: kindAnswer, Reason: apns2.ReasonUnregistered, Result: StatusRemove},
+	{Provider: APNs, Kind: kindAnswer, Reason: apns2.ReasonMissingDeviceToken, Result: StatusRemove},
+	{Provider: APNs, Kind: kindAnswer, Reason: apns2.ReasonDeviceTokenNotForTopic, Result: StatusRemove},
 	{Provider: FCM, Kind: kindAnswer, Reason: ReasonFCMUnregistered, Result: StatusRemove},
 	{Provider: FCM, Kind: kindAnswer, Reason: ReasonFCMSenderIDMismatch, Result: StatusRemove},
 	{Provider: FCM, Kind: kindAnswer, Reason: ReasonFCMInvalidArgument, Field: FieldToken, Result: StatusRemove},
