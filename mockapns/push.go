@@ -368,7 +368,7 @@ func (s *Server) accept(w http.ResponseWriter, x *exchange, reg mockkit.Registra
 	w.WriteHeader(http.StatusOK)
 	s.record(x, http.StatusOK, "", "")
 	now := s.now()
-	d := mockkit.Delivery{Provider: "apns", Token: reg.Token, ID: x.n.ID, App: x.n.App(),
+	d := mockkit.Delivery{Provider: Provider, Token: reg.Token, ID: x.n.ID, App: x.n.App(),
 		Payload: bytes.Clone(x.body), CollapseKey: x.n.CollapseID, AcceptedAt: now,
 		Headers: map[string]string{"apns-push-type": x.n.PushType, "apns-priority": strconv.Itoa(x.n.Priority), "apns-topic": x.n.Topic}}
 	if x.n.CollapseID != "" {

@@ -42,6 +42,9 @@ const (
 // Actor is the name the mock's events carry.
 const Actor = "mockapns"
 
+// Provider names APNs on deliveries and metrics.
+const Provider = "apns"
+
 // Host names by which the mock tells the environments apart when one listener
 // serves both (Apple's names; the mock certificate of testpki is valid for them).
 const (
@@ -161,7 +164,7 @@ func New(cfg Config) (*Server, error) {
 	s.faults = mockkit.NewFaults(cfg.Seed)
 	s.rec = mockkit.NewRecorder(cfg.RecordLimit)
 	s.handler = http.HandlerFunc(s.serveAPNs)
-	c := &mockkit.Control{Faults: s.faults, Registry: s.reg, Recorder: s.rec, Hub: s.hub, Bus: s.bus, Log: s.log,
+	c := &mockkit.Control{Provider: Provider, Faults: s.faults, Registry: s.reg, Recorder: s.rec, Hub: s.hub, Bus: s.bus, Log: s.log,
 		Register: func(app, env, device string) (mockkit.Registration, error) {
 			return s.RegisterDevice(app, testpki.Environment(env), device)
 		},

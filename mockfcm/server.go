@@ -145,7 +145,7 @@ func New(cfg Config) (*Server, error) {
 	s.handler = mux
 
 	s.control = (&mockkit.Control{
-		Faults: s.faults, Registry: s.reg, Recorder: s.rec, Hub: s.hub, Bus: s.bus, Log: s.log,
+		Provider: Provider, Faults: s.faults, Registry: s.reg, Recorder: s.rec, Hub: s.hub, Bus: s.bus, Log: s.log,
 		Register:  func(app, env, device string) (Registration, error) { return s.RegisterDevice(env, app, device) },
 		Uninstall: s.Uninstall,
 	}).Handler()

@@ -27,7 +27,10 @@ import (
 //	DELETE /control/faults/{id}         remove one fault
 //	POST   /control/faults/seed         {"seed":N}: restart the percentage generator
 //	GET    /control/requests?since=N    recorded requests after N
+//	GET    /metrics                     Prometheus: requests by status/reason, pushes, drops, tokens
 type Control struct {
+	// Provider labels the metrics: "apns" or "fcm".
+	Provider string
 	Faults   *Faults
 	Registry *Registry
 	Recorder *Recorder
@@ -46,6 +49,7 @@ func (c *Control) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	mux.Handle("GET /events", events.Handler(c.Bus))
+	mux.Handle("GET /metrics", c.metricsHandler())
 	mux.Handle("GET /push", c.Hub.GatewayHandler(c.Log))
 	mux.HandleFunc("GET /control/devices", func(w http.ResponseWriter, _ *http.Request) { httpjson.Write(w, 200, c.Registry.List()) })
 	mux.HandleFunc("POST /control/devices", func(w http.ResponseWriter, r *http.Request) {

@@ -91,6 +91,34 @@ type Hub struct {
 	mu     sync.Mutex
 	online map[string]Receiver
 	outbox map[string][]Delivery
+	// counted for the metrics, under mu
+	outcomes map[Outcome]uint64
+	drops    map[string]uint64
+}
+
+// HubStats is what the hub has done and holds, for the metrics.
+type HubStats struct {
+	Outcomes map[Outcome]uint64 // Send results since the start
+	Drops    map[string]uint64  // discarded notifications by Drop… reason
+	Online   int                // tokens with a receiver
+	Pending  int                // notifications stored for offline devices
+}
+
+// Stats reports the hub's counters and current load.
+func (h *Hub) Stats() HubStats {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st := HubStats{Outcomes: map[Outcome]uint64{}, Drops: map[string]uint64{}, Online: len(h.online)}
+	for k, v := range h.outcomes {
+		st.Outcomes[k] = v
+	}
+	for k, v := range h.drops {
+		st.Drops[k] = v
+	}
+	for _, box := range h.outbox {
+		st.Pending += len(box)
+	}
+	return st
 }
 
 // NewHub makes a hub with the given storage policy; now may be nil (time.Now).
@@ -98,7 +126,8 @@ func NewHub(policy StoragePolicy, now func() time.Time) *Hub {
 	if now == nil {
 		now = time.Now
 	}
-	return &Hub{policy: policy, now: now, online: map[string]Receiver{}, outbox: map[string][]Delivery{}}
+	return &Hub{policy: policy, now: now, online: map[string]Receiver{}, outbox: map[string][]Delivery{},
+		outcomes: map[Outcome]uint64{}, drops: map[string]uint64{}}
 }
 
 type dropped struct {
@@ -112,13 +141,14 @@ func (h *Hub) Send(d Delivery) Outcome {
 		d.AcceptedAt = h.now()
 	}
 	h.mu.Lock()
-	r, ok := h.online[d.Token]
-	if ok {
+	if r, ok := h.online[d.Token]; ok {
+		h.outcomes[Delivered]++
 		h.mu.Unlock()
 		r.Deliver(d)
 		return Delivered
 	}
 	if d.NowOrNever {
+		h.outcomes[Dropped]++
 		h.mu.Unlock()
 		h.report([]dropped{{d, DropNowOrNever}})
 		return Dropped
@@ -126,12 +156,14 @@ func (h *Hub) Send(d Delivery) Outcome {
 	d.Stored = true
 	box, gone := h.store(h.outbox[d.Token], d)
 	h.outbox[d.Token] = box
+	outcome := Stored
+	if len(box) == 0 {
+		outcome = Dropped
+	}
+	h.outcomes[outcome]++
 	h.mu.Unlock()
 	h.report(gone)
-	if len(box) == 0 {
-		return Dropped
-	}
-	return Stored
+	return outcome
 }
 
 // store adds d to box by the policy, returning the new box and what left it.
@@ -183,6 +215,14 @@ func (h *Hub) store(box []Delivery, d Delivery) ([]Delivery, []dropped) {
 }
 
 func (h *Hub) report(gone []dropped) {
+	if len(gone) == 0 {
+		return
+	}
+	h.mu.Lock()
+	for _, g := range gone {
+		h.drops[g.reason]++
+	}
+	h.mu.Unlock()
 	if h.OnDrop == nil {
 		return
 	}

@@ -3,6 +3,8 @@ package mockkit
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -279,5 +281,47 @@ func TestRecorderKeepsLastN(t *testing.T) {
 	}
 	if got := r.Since(4); len(got) != 1 || got[0].Path != "4" {
 		t.Fatalf("since 4: %+v", got)
+	}
+}
+
+func TestControlMetrics(t *testing.T) {
+	hub := NewHub(APNsStorage, nil)
+	reg := NewRegistry(func() string { return fmt.Sprint(time.Now().UnixNano()) }, nil)
+	rec := NewRecorder(10)
+	c := &Control{Provider: "apns", Faults: NewFaults(1), Registry: reg, Recorder: rec, Hub: hub}
+	srv := httptest.NewServer(c.Handler())
+	defer srv.Close()
+
+	a := reg.Register("com.example", "production", "d1")
+	b := reg.Register("com.example", "production", "d2")
+	reg.Uninstall(b.Token)
+	hub.Attach(a.Token, &inbox{})
+	hub.Send(Delivery{Token: a.Token})
+	hub.Send(Delivery{Token: b.Token})
+	hub.Send(Delivery{Token: b.Token}) // coalesces the first
+	rec.Add(Recorded{Status: 200})
+	rec.Add(Recorded{Status: 400, Reason: "BadDeviceToken"})
+	rec.Add(Recorded{Status: 400, Reason: "BadDeviceToken"})
+
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{
+		`pushlab_mock_requests_total{provider="apns",reason="BadDeviceToken",status="400"} 2`,
+		`pushlab_mock_requests_total{provider="apns",reason="",status="200"} 1`,
+		`pushlab_mock_pushes_total{outcome="delivered",provider="apns"} 1`,
+		`pushlab_mock_pushes_total{outcome="stored",provider="apns"} 2`,
+		`pushlab_mock_dropped_total{provider="apns",reason="coalesced"} 1`,
+		`pushlab_mock_tokens{installed="true",provider="apns"} 1`,
+		`pushlab_mock_tokens{installed="false",provider="apns"} 1`,
+		`pushlab_mock_devices_online{provider="apns"} 1`,
+		`pushlab_mock_pending{provider="apns"} 1`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %s\n%s", want, body)
+		}
 	}
 }

@@ -24,12 +24,20 @@ type Recorded struct {
 	Fault  string         `json:"fault,omitempty"`
 }
 
-// Recorder keeps the last N requests.
+// Recorder keeps the last N requests, and counts every request by answer
+// for the metrics.
 type Recorder struct {
-	mu   sync.Mutex
-	seq  uint64
-	ring []Recorded
-	next int
+	mu     sync.Mutex
+	seq    uint64
+	ring   []Recorded
+	next   int
+	counts map[Answer]uint64
+}
+
+// Answer is a status and reason, the key requests are counted by.
+type Answer struct {
+	Status int
+	Reason string
 }
 
 // NewRecorder keeps up to n requests (n ≤ 0: 1000).
@@ -37,7 +45,7 @@ func NewRecorder(n int) *Recorder {
 	if n <= 0 {
 		n = 1000
 	}
-	return &Recorder{ring: make([]Recorded, 0, n)}
+	return &Recorder{ring: make([]Recorded, 0, n), counts: map[Answer]uint64{}}
 }
 
 // Add records r, stamping Seq (and At if unset).
@@ -49,6 +57,7 @@ func (rc *Recorder) Add(r Recorded) {
 	defer rc.mu.Unlock()
 	rc.seq++
 	r.Seq = rc.seq
+	rc.counts[Answer{r.Status, r.Reason}]++
 	if len(rc.ring) < cap(rc.ring) {
 		rc.ring = append(rc.ring, r)
 		return
@@ -68,6 +77,17 @@ func (rc *Recorder) Since(since uint64) []Recorded {
 		if r.Seq > since {
 			out = append(out, r)
 		}
+	}
+	return out
+}
+
+// Counts returns how many requests got each answer since the start.
+func (rc *Recorder) Counts() map[Answer]uint64 {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	out := make(map[Answer]uint64, len(rc.counts))
+	for k, v := range rc.counts {
+		out[k] = v
 	}
 	return out
 }
