@@ -29,6 +29,14 @@ import (
 // a container test must run, so a missing engine is a failure.
 func requireDocker(t *testing.T) {
 	t.Helper()
+	// Containers are reached on loopback only: without the override
+	// testcontainers aims at the default gateway, an address outside this
+	// machine; and no reaper image can be pulled here.
+	for k, v := range map[string]string{"TESTCONTAINERS_HOST_OVERRIDE": "127.0.0.1", "TESTCONTAINERS_RYUK_DISABLED": "true"} {
+		if os.Getenv(k) != v {
+			t.Setenv(k, v)
+		}
+	}
 	err := exec.Command("docker", "info").Run()
 	if err == nil {
 		return
