@@ -179,7 +179,8 @@ func decodeSegment(seg string, v any) error {
 
 // connState is what the mock remembers about one client connection: the
 // environment of the listener it arrived on, the provider token the
-// connection is pinned to, and its certificate verdict.
+// connection is pinned to, its certificate verdict, and its current run of
+// bad requests.
 type connState struct {
 	env testpki.Environment
 	nc  net.Conn // for the reset fault
@@ -188,6 +189,7 @@ type connState struct {
 	pinned   *Key      // key of the first token-auth push
 	bearer   string    // token in use
 	bearerAt time.Time // when it was first accepted here
+	bad      badRun    // Config.MaxBadRequests
 
 	certOnce sync.Once
 	cert     *credential

@@ -56,6 +56,9 @@
 //     time as integer milliseconds;
 //  8. TooManyRequests past Config.TokenRate pushes to one token.
 //
+// Every answer also counts toward the connection's run of bad requests (see
+// Connections below), which may close the connection after it is written.
+//
 // Reasons with no input that produces them here (IdleTimeout, Forbidden,
 // ExpiredToken, InternalServerError, ServiceUnavailable, Shutdown while
 // running) are produced by faults. Tokens are verified once and cached; a
@@ -90,13 +93,46 @@
 // Close sends GOAWAY on every connection, lets requests in flight finish,
 // and closes.
 //
+// # Connections
+//
+// Apple: "If APNs decides to terminate an established HTTP/2 connection, it
+// sends a GOAWAY frame. The GOAWAY frame includes JSON data in its payload
+// with a reason key … Normal request failures do not result in termination
+// of a connection" (Local and Remote Notification Programming Guide,
+// Communicating with APNs); "The JSON data might also be included in a
+// GOAWAY frame when a connection terminates" (Handling notification
+// responses from APNs). Closing after many bad tokens is what the old binary
+// API did after one, and what providers still report now and then; Apple
+// publishes no count. So the mock closes for bad requests only when asked:
+//
+//   - Config.MaxBadRequests = N closes a connection once it has had N
+//     BadDeviceToken answers in a row (another 400 counts half: 2N of them,
+//     or a mix). A 200 ends the run, so a sender that mostly succeeds keeps
+//     its connection; 410 Unregistered (a token that once was good) and other
+//     statuses neither count nor end it. The request that reaches N is
+//     answered as usual, then the connection gets a GOAWAY (NO_ERROR), its
+//     streams in flight finish, and it closes, exactly as the goaway fault
+//     does. The spine gets one provider.rejected event with status GoAway
+//     and no trace id (attrs: remote, bad_device_tokens, other_400s, limit,
+//     and the apns-id and token of the request that reached N); the log
+//     one line; the request's record a note. 0 (the default) = never, as
+//     Apple documents, so ordinary tests that probe BadDeviceToken are not
+//     cut off. apns2 (Go's http2 transport) retries a request refused by the
+//     GOAWAY on a new connection; the next push dials.
+//   - Config.IdleTimeout closes a connection with no stream open for that
+//     long, also with GOAWAY (NO_ERROR) from Go's HTTP/2 server; 0 = never.
+//
+// Not done: the mock's GOAWAY frames carry no debug data (net/http's server
+// cannot add any), where Apple's may carry {"reason":"…"}.
+//
 // # Events and inspection
 //
 // Every request is an event on the spine (actor "mockapns"; trace id = the
 // payload's top-level ack_id, else the apns-id; attrs apns-id, redacted token,
 // topic, env, push_type): provider.accepted or provider.rejected (status =
 // reason), then device.delivered (handed to the push channel), provider.stored
-// or provider.dropped, plus fault.injected. Requests(since) and
+// or provider.dropped, plus fault.injected, and provider.rejected with
+// status GoAway for a connection closed for its bad requests. Requests(since) and
 // GET /control/requests show each request's headers, payload and verdict, with
 // the JWT as decoded header and claims plus the key fingerprint: never a
 // raw token or key.

@@ -146,9 +146,7 @@ func (s *Server) applyFault(w http.ResponseWriter, x *exchange) bool {
 		}
 		panic(http.ErrAbortHandler) // and the stream, if the connection outlived it
 	case mockkit.GoAway:
-		// The request is answered by the real verdict; "Connection: close" on an
-		// HTTP/2 response makes Go's server send GOAWAY and close when idle.
-		w.Header().Set("Connection", "close")
+		goAway(w) // the request is answered by the real verdict, then the connection closes
 	}
 	return false
 }
@@ -349,9 +347,19 @@ func (s *Server) answer(w http.ResponseWriter, x *exchange, e *Error) {
 		body = fmt.Appendf(nil, `{"reason":%q}`, e.Reason)
 	}
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	closing, tripped, run := x.conn.tally(e.Status, e.Reason, s.cfg.MaxBadRequests)
+	note := ""
+	if closing {
+		goAway(w)
+		note = "connection closing with GOAWAY (bad requests)"
+	}
+	if tripped {
+		// Before the answer is written, so that a client holding it finds the event.
+		s.closeForBadRequests(x, run)
+	}
 	w.WriteHeader(e.Status)
 	w.Write(body)
-	s.record(x, e.Status, e.Reason, "")
+	s.record(x, e.Status, e.Reason, note)
 	attrs := x.attrs()
 	attrs["status"] = strconv.Itoa(e.Status)
 	s.bus.Publish(events.Event{TraceID: x.traceID(), Hop: events.ProviderRejected, Actor: Actor, Status: e.Reason,
@@ -364,6 +372,9 @@ func (s *Server) accept(w http.ResponseWriter, x *exchange, reg mockkit.Registra
 	h["Apns-Id"] = []string{x.n.ID}
 	if x.env == testpki.Development {
 		h["Apns-Unique-Id"] = []string{newUUID(false)}
+	}
+	if closing, _, _ := x.conn.tally(http.StatusOK, "", s.cfg.MaxBadRequests); closing {
+		goAway(w) // a stream that raced the GOAWAY: the connection still closes
 	}
 	w.WriteHeader(http.StatusOK)
 	s.record(x, http.StatusOK, "", "")

@@ -69,8 +69,16 @@ type Config struct {
 	// TokenRate, if set, answers TooManyRequests past Max pushes to one device
 	// token within Per (Apple documents the reason, not the rate).
 	TokenRate Rate
-	// IdleTimeout closes a connection idle that long with a GOAWAY; 0 = never.
+	// IdleTimeout closes a connection idle that long (no stream open) with a
+	// GOAWAY (NO_ERROR); 0 = never.
 	IdleTimeout time.Duration
+	// MaxBadRequests, if set, closes a connection with GOAWAY, after
+	// answering, once it has had that many BadDeviceToken answers in a row;
+	// another 400 counts half. A 200 ends the run; 410 Unregistered and other
+	// statuses neither count nor end it. 0 = never: Apple documents that
+	// "normal request failures do not result in termination of a
+	// connection", so closing for them is an opt-in (see the package doc).
+	MaxBadRequests int
 	// MaxConcurrentStreams a connection may open (0 = 1000, as Apple advertises).
 	MaxConcurrentStreams uint32
 	// RecordLimit bounds the inspection ring (0 = 1000 requests).
@@ -222,7 +230,8 @@ func (s *Server) Client(certs ...tls.Certificate) *http.Client {
 
 // Handler serves the APNs provider API. Served on a listener of its own
 // (rather than through Serve) it keeps no per-connection state: connection
-// pinning, TooManyProviderTokenUpdates and the reset fault need Serve.
+// pinning, TooManyProviderTokenUpdates, Config.MaxBadRequests and the reset
+// fault need Serve.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // ControlHandler serves the control API (mockkit.Control).

@@ -1,0 +1,73 @@
+package mockapns
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/pushlab/pushlab/internal/events"
+)
+
+// StatusGoAway is the Status of the provider.rejected event the mock
+// publishes when it closes a connection for its bad requests
+// (Config.MaxBadRequests). The event has no trace id: it is about a
+// connection, not a notification.
+const StatusGoAway = "GoAway"
+
+// badRun is a connection's current run of bad requests (Config.MaxBadRequests).
+type badRun struct {
+	tokens  int  // BadDeviceToken answers
+	others  int  // other 400 answers
+	closing bool // the limit was reached: GOAWAY is on its way
+}
+
+// score counts in halves: a BadDeviceToken is 2, another 400 is 1.
+func (b badRun) score() int { return 2*b.tokens + b.others }
+
+// tally adds an answer to the connection's run of bad requests: a
+// BadDeviceToken counts one, another 400 counts half, a 200 ends the run,
+// and any other status (410 Unregistered above all: a token that once was
+// good) leaves it as it is. It reports whether the connection is closing
+// (the answer must then carry goAway) and whether this answer is the one
+// that reached the limit. limit ≤ 0 counts nothing; so does a request served
+// without connection state (Handler()).
+func (c *connState) tally(status int, reason string, limit int) (closing, tripped bool, run badRun) {
+	if c == nil || limit <= 0 {
+		return false, false, badRun{}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case status == http.StatusOK:
+		c.bad.tokens, c.bad.others = 0, 0
+	case status == http.StatusBadRequest && reason == ReasonBadDeviceToken:
+		c.bad.tokens++
+	case status == http.StatusBadRequest:
+		c.bad.others++
+	}
+	if !c.bad.closing && c.bad.score() >= 2*limit {
+		c.bad.closing, tripped = true, true
+	}
+	return c.bad.closing, tripped, c.bad
+}
+
+// goAway makes Go's HTTP/2 server close the connection of w once this
+// response is written: "Connection: close" on an HTTP/2 response starts a
+// graceful shutdown, a GOAWAY (NO_ERROR) naming the last stream it will
+// serve; the streams in flight finish and the connection closes. It must be
+// called before the status is written.
+func goAway(w http.ResponseWriter) { w.Header().Set("Connection", "close") }
+
+// closeForBadRequests reports, once per connection, that the answer to x
+// closes it: an event on the spine and a log line.
+func (s *Server) closeForBadRequests(x *exchange, run badRun) {
+	detail := fmt.Sprintf("connection closed with GOAWAY after this answer: %d BadDeviceToken and %d other 400s in a row (limit %d)",
+		run.tokens, run.others, s.cfg.MaxBadRequests)
+	attrs := x.attrs()
+	attrs["remote"] = x.r.RemoteAddr
+	attrs["bad_device_tokens"] = fmt.Sprint(run.tokens)
+	attrs["other_400s"] = fmt.Sprint(run.others)
+	attrs["limit"] = fmt.Sprint(s.cfg.MaxBadRequests)
+	s.bus.Emit("", events.ProviderRejected, Actor, StatusGoAway, detail, attrs)
+	s.log.Info("closing connection with GOAWAY for bad requests", "remote", attrs["remote"], "env", string(x.env),
+		"bad_device_tokens", run.tokens, "other_400s", run.others, "limit", s.cfg.MaxBadRequests)
+}
