@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/internal/testpki"
@@ -16,7 +17,11 @@ func init() { rootCmd.AddCommand(newMockAPNsCmd()) }
 
 func newMockAPNsCmd() *cobra.Command {
 	var keys, listen, devListen, controlListen, env string
-	var seed uint64
+	var (
+		seed   uint64
+		maxBad int
+		idle   time.Duration
+	)
 	cmd := &cobra.Command{
 		Use:   "mockapns",
 		Short: "Run the mock APNs provider API (HTTP/2 + TLS) and its control API",
@@ -35,7 +40,7 @@ plain HTTP on --control-listen.`,
 			}
 			log := logger()
 			s, err := mockapns.New(mockapns.Config{Cert: set.Mock.TLS(), ClientCAs: set.CA.Pool(), Bus: events.NewBus(),
-				Logger: log, Seed: seed, Environment: testpki.Environment(env)})
+				Logger: log, Seed: seed, Environment: testpki.Environment(env), MaxBadRequests: maxBad, IdleTimeout: idle})
 			if err != nil {
 				return err
 			}
@@ -78,5 +83,7 @@ plain HTTP on --control-listen.`,
 	f.StringVar(&controlListen, "control-listen", envOr("PUSHLAB_APNS_CONTROL_LISTEN", ":8197"), "control API listener (plain HTTP)")
 	f.StringVar(&env, "env", envOr("PUSHLAB_APNS_ENV", "production"), "environment of --listen for requests naming no Apple host: production or development")
 	f.Uint64Var(&seed, "seed", 1, "fault generator seed")
+	f.IntVar(&maxBad, "max-bad-requests", 0, "close a connection with GOAWAY after this many BadDeviceToken answers in a row (other 400s count half; 0 = never, as Apple documents)")
+	f.DurationVar(&idle, "idle-timeout", 0, "close idle connections with GOAWAY after this long (0 = never)")
 	return cmd
 }
