@@ -48,3 +48,45 @@ func jsonEqual(x, y []byte) bool {
 	jb, _ := json.Marshal(b)
 	return bytes.Equal(ja, jb)
 }
+
+// TestFastTakesTheUsual: the bodies the SDKs and the benchmark send stay on
+// the fast path (the slow one would answer the same, only slower).
+func TestFastTakesTheUsual(t *testing.T) {
+	for name, body := range map[string]string{
+		"bench":        `{"message":{"token":"abc","data":{"ack_id":"x","message":"hello","type":"message","server_id":"s1"},"android":{"priority":"high"}}}`,
+		"sdk":          `{"message":{"android":{"priority":"high"},"data":{"ack_id":"x","message":"hello from the benchmark"},"token":"abc"}}`,
+		"notification": `{"validate_only":true,"message":{"topic":"news","notification":{"title":"t","body":"b","image":"https://x/i.png"},"android":{"ttl":"3600s","collapse_key":"k","notification":{"icon":"i"}}}}`,
+		"apns":         "{\n \"message\": {\"token\":\"abc\",\"apns\":{\"payload\":{\"aps\":{\"alert\":\"\\u003chi\\u003e\"}}},\"webpush\":{\"headers\":{}},\"fcm_options\":{\"analytics_label\":\"l\"}}}",
+	} {
+		if _, ok := parseFast([]byte(body)); !ok {
+			t.Errorf("%s: not taken by the fast path", name)
+		}
+	}
+}
+
+// FuzzPayload: the hand-written payload is what json.Marshal would write.
+func FuzzPayload(f *testing.F) {
+	f.Add("ack_id", "x", "k2", "héllo <b>", []byte(`{"title": "a"}`), []byte(` {"priority":"high", "data":{"a":"&"}}`))
+	f.Add("", "", "a", "b", []byte(nil), []byte(`{}`))
+	f.Fuzz(func(t *testing.T, k1, v1, k2, v2 string, notification, android []byte) {
+		if (len(notification) > 0 && !json.Valid(notification)) || (len(android) > 0 && !json.Valid(android)) {
+			return
+		}
+		data := map[string]string{k1: v1, k2: v2}
+		if k1 == "" {
+			data = nil
+		}
+		want, err := json.Marshal(struct {
+			Data         map[string]string `json:"data,omitempty"`
+			Notification json.RawMessage   `json:"notification,omitempty"`
+			Android      json.RawMessage   `json:"android,omitempty"`
+		}{data, notification, android})
+		if err != nil {
+			return
+		}
+		got, err := marshalPayload(data, notification, android)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("got %s (%v)\nwant %s", got, err, want)
+		}
+	})
+}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 )
@@ -218,12 +217,7 @@ func finish(m *Message, targets int, android json.RawMessage) *Error {
 	if !m.HasTTL {
 		m.TTL = MaxTTL
 	}
-	payload := struct {
-		Data         map[string]string `json:"data,omitempty"`
-		Notification json.RawMessage   `json:"notification,omitempty"`
-		Android      json.RawMessage   `json:"android,omitempty"`
-	}{m.Data, nonNull(m.Notification), nonNull(android)}
-	b, jerr := json.Marshal(payload)
+	b, jerr := marshalPayload(m.Data, nonNull(m.Notification), nonNull(android))
 	if jerr != nil { // only if a RawMessage were invalid, which parsing ruled out
 		return newError(Internal, "")
 	}
@@ -422,116 +416,4 @@ func validTopic(t string) bool {
 		}
 	}
 	return true
-}
-
-// The fast path decodes the usual request (snake_case names, as the SDKs
-// write them) in one typed pass. Anything it does not take — camelCase
-// names, wrong types, unknown fields — goes to the field-by-field parser,
-// which accepts the camelCase and words Google's errors.
-type (
-	wireRequest struct {
-		ValidateOnly bool         `json:"validate_only"`
-		Message      *wireMessage `json:"message"`
-	}
-	wireMessage struct {
-		Name         *string           `json:"name"`
-		Token        string            `json:"token"`
-		Topic        string            `json:"topic"`
-		Condition    string            `json:"condition"`
-		Data         map[string]string `json:"data"`
-		Notification json.RawMessage   `json:"notification"`
-		Android      json.RawMessage   `json:"android"`
-		APNs         json.RawMessage   `json:"apns"`
-		Webpush      json.RawMessage   `json:"webpush"`
-		FCMOptions   json.RawMessage   `json:"fcm_options"`
-	}
-	wireNotification struct {
-		Title string `json:"title"`
-		Body  string `json:"body"`
-		Image string `json:"image"`
-	}
-	wireAndroid struct {
-		CollapseKey            string            `json:"collapse_key"`
-		Priority               json.RawMessage   `json:"priority"`
-		TTL                    string            `json:"ttl"`
-		RestrictedPackageName  string            `json:"restricted_package_name"`
-		Data                   map[string]string `json:"data"`
-		Notification           json.RawMessage   `json:"notification"`
-		FCMOptions             json.RawMessage   `json:"fcm_options"`
-		DirectBootOK           bool              `json:"direct_boot_ok"`
-		BandwidthConstrainedOK bool              `json:"bandwidth_constrained_ok"`
-		RestrictedSatelliteOK  bool              `json:"restricted_satellite_ok"`
-	}
-)
-
-func parseFast(body []byte) (*SendRequest, bool) {
-	var w wireRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if dec.Decode(&w) != nil || dec.More() || w.Message == nil {
-		return nil, false
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, false
-	}
-	wm := w.Message
-	if !objectOrNull(wm.APNs) || !objectOrNull(wm.Webpush) || !objectOrNull(wm.FCMOptions) {
-		return nil, false
-	}
-	req := &SendRequest{ValidateOnly: w.ValidateOnly}
-	m := &req.Message
-	m.Token, m.Topic, m.Condition, m.Data = wm.Token, wm.Topic, wm.Condition, wm.Data
-	targets := count(m.Token) + count(m.Topic) + count(m.Condition)
-	if !isNull(wm.Notification) && len(wm.Notification) > 0 {
-		var n wireNotification
-		if strictDecode(wm.Notification, &n) != nil {
-			return nil, false
-		}
-		m.Size += len(n.Title) + len(n.Body)
-		m.Notification = wm.Notification
-	}
-	var android json.RawMessage
-	if !isNull(wm.Android) && len(wm.Android) > 0 {
-		a := &wireAndroid{}
-		if strictDecode(wm.Android, a) != nil {
-			return nil, false
-		}
-		if !objectOrNull(a.Notification) || !objectOrNull(a.FCMOptions) {
-			return nil, false
-		}
-		m.CollapseKey, m.RestrictedPackageName = a.CollapseKey, a.RestrictedPackageName
-		var err *Error
-		if m.Priority, err = parsePriority(a.Priority); err != nil {
-			return nil, false
-		}
-		if a.TTL != "" {
-			if m.TTL, err = ParseTTL(a.TTL); err != nil {
-				return nil, false
-			}
-			m.HasTTL = true
-		}
-		if len(a.Data) > 0 && m.Data == nil {
-			m.Data = make(map[string]string, len(a.Data))
-		}
-		for k, v := range a.Data {
-			m.Data[k] = v
-		}
-		android = wm.Android
-	}
-	if finish(m, targets, android) != nil {
-		return nil, false // the slow path words the error
-	}
-	return req, true
-}
-
-// strictDecode decodes one JSON value refusing unknown fields.
-func strictDecode(raw json.RawMessage, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	return dec.Decode(v)
-}
-
-func objectOrNull(r json.RawMessage) bool {
-	r = bytes.TrimSpace(r)
-	return len(r) == 0 || r[0] == '{' || isNull(r)
 }
