@@ -414,12 +414,14 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 			rec.Reason = e.Status
 		}
 		s.rec.Add(*rec)
-		attrs := map[string]string{"project": project, "http_status": fmt.Sprint(e.HTTPStatus)}
-		if rec.Token != "" {
-			attrs["token"] = events.RedactToken(rec.Token)
+		if s.bus != nil { // nobody listens: spare the attrs
+			attrs := map[string]string{"project": project, "http_status": strconv.Itoa(e.HTTPStatus)}
+			if rec.Token != "" {
+				attrs["token"] = events.RedactToken(rec.Token)
+			}
+			s.bus.Publish(events.Event{TraceID: trace, Hop: events.ProviderRejected, Actor: Actor, Status: rec.Reason,
+				Detail: e.Message, Payload: events.Excerpt([]byte(rec.Body)), Attrs: attrs})
 		}
-		s.bus.Publish(events.Event{TraceID: trace, Hop: events.ProviderRejected, Actor: Actor, Status: rec.Reason,
-			Detail: e.Message, Payload: events.Excerpt([]byte(rec.Body)), Attrs: attrs})
 		e.write(w)
 	}
 	g, aerr := s.authorize(r, rec)
@@ -504,17 +506,23 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 	}
 	rec.Status, rec.ID = 200, name
 	s.rec.Add(*rec)
-	attrs := map[string]string{"project": project, "message_id": msgID, "target": redactTarget(m)}
-	if m.Priority != "" {
-		attrs["priority"] = m.Priority
+	if s.bus != nil {
+		attrs := map[string]string{"project": project, "message_id": msgID, "target": redactTarget(m)}
+		if m.Priority != "" {
+			attrs["priority"] = m.Priority
+		}
+		if req.ValidateOnly {
+			attrs["validate_only"] = "true"
+		}
+		s.bus.Publish(events.Event{TraceID: trace, Hop: events.ProviderAccepted, Actor: Actor, Status: "200",
+			Detail: "FCM accepted the message", Payload: events.Excerpt(m.Payload), Attrs: attrs})
 	}
-	if req.ValidateOnly {
-		attrs["validate_only"] = "true"
-	}
-	s.bus.Publish(events.Event{TraceID: trace, Hop: events.ProviderAccepted, Actor: Actor, Status: "200",
-		Detail: "FCM accepted the message", Payload: events.Excerpt(m.Payload), Attrs: attrs})
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	fmt.Fprintf(w, "{\n  \"name\": %q\n}\n", name)
+	// {"name": …} as Google lays it out (%q, which is strconv.Quote).
+	out := make([]byte, 0, len(name)+20)
+	out = append(out, "{\n  \"name\": "...)
+	out = strconv.AppendQuote(out, name)
+	w.Write(append(out, "\n}\n"...))
 	if req.ValidateOnly {
 		return
 	}
