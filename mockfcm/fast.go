@@ -24,14 +24,7 @@ func parseFast(body []byte) (*SendRequest, bool) {
 	}
 	req := &SendRequest{}
 	var seen uint8
-	for {
-		k, done, ok := s.key()
-		if !ok {
-			return nil, false
-		}
-		if done {
-			break
-		}
+	for k, more := s.next(); more; k, more = s.next() {
 		var bit uint8
 		switch string(k) {
 		case "validate_only":
@@ -56,7 +49,7 @@ func parseFast(body []byte) (*SendRequest, bool) {
 		}
 		seen |= bit
 	}
-	if seen&2 == 0 {
+	if s.bad || seen&2 == 0 {
 		return nil, false
 	}
 	return req, true
@@ -72,14 +65,7 @@ func (s *scanner) message(m *Message) bool {
 		android []byte
 		ok      bool
 	)
-	for {
-		k, done, kok := s.key()
-		if !kok {
-			return false
-		}
-		if done {
-			break
-		}
+	for k, more := s.next(); more; k, more = s.next() {
 		var bit uint16
 		switch string(k) {
 		case "name": // accepted and not inspected: output only, other platforms, analytics label
@@ -120,6 +106,9 @@ func (s *scanner) message(m *Message) bool {
 		}
 		seen |= bit
 	}
+	if s.bad {
+		return false
+	}
 	targets := count(m.Token) + count(m.Topic) + count(m.Condition)
 	return finish(m, targets, android) == nil // parseSlow words the error
 }
@@ -131,14 +120,7 @@ func (s *scanner) notification(m *Message) (json.RawMessage, bool) {
 		return nil, false
 	}
 	var seen uint8
-	for {
-		k, done, ok := s.key()
-		if !ok {
-			return nil, false
-		}
-		if done {
-			break
-		}
+	for k, more := s.next(); more; k, more = s.next() {
 		var bit uint8
 		switch string(k) {
 		case "title":
@@ -159,6 +141,9 @@ func (s *scanner) notification(m *Message) (json.RawMessage, bool) {
 			m.Size += len(v)
 		}
 	}
+	if s.bad {
+		return nil, false
+	}
 	return s.b[start:s.i], true
 }
 
@@ -173,16 +158,9 @@ func (s *scanner) android(m *Message) (json.RawMessage, bool) {
 		seen uint16
 		data []byte
 	)
-	for {
-		k, done, ok := s.key()
-		if !ok {
-			return nil, false
-		}
-		if done {
-			break
-		}
+	for k, more := s.next(); more; k, more = s.next() {
 		var bit uint16
-		ok = true
+		ok := true
 		switch string(k) {
 		case "collapse_key":
 			bit = 1
@@ -232,6 +210,9 @@ func (s *scanner) android(m *Message) (json.RawMessage, bool) {
 		}
 		seen |= bit
 	}
+	if s.bad {
+		return nil, false
+	}
 	raw := s.b[start:s.i]
 	if data != nil {
 		d := scanner{b: data}
@@ -270,8 +251,9 @@ func (s *scanner) data(into *map[string]string) bool {
 // scanner walks JSON that json.Valid accepted: it checks which kind of value
 // stands where, never the syntax.
 type scanner struct {
-	b []byte
-	i int
+	b   []byte
+	i   int
+	bad bool // a name no field of ours has
 }
 
 // ws skips white space and returns the position.
@@ -314,6 +296,14 @@ func (s *scanner) key() (k []byte, done, ok bool) {
 	raw, plain := s.quoted()
 	s.colon()
 	return raw, false, plain
+}
+
+// next is key for a loop over an object's members: false at the closing '}',
+// or on a name that is not ok, which sets bad.
+func (s *scanner) next() ([]byte, bool) {
+	k, done, ok := s.key()
+	s.bad = s.bad || !ok
+	return k, ok && !done
 }
 
 // anyKey is key for names of the sender's choosing, unescaped.
