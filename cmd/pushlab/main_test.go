@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/cobra"
 )
 
 // run executes the CLI in-process with args and returns what it printed.
@@ -20,6 +22,16 @@ func run(t *testing.T, args ...string) (string, error) {
 	rootCmd.SetArgs(args)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	// cobra keeps a subcommand's first context; the package-level tree is
+	// reused across runs (-count), so hand every command this run's.
+	var setCtx func(c *cobra.Command)
+	setCtx = func(c *cobra.Command) {
+		c.SetContext(ctx)
+		for _, sub := range c.Commands() {
+			setCtx(sub)
+		}
+	}
+	setCtx(rootCmd)
 	err := rootCmd.ExecuteContext(ctx)
 	return out.String(), err
 }
