@@ -798,3 +798,33 @@ func TestIntegrationTransparent(t *testing.T) {
 		t.Fatalf("dialled %v, want every real hostname", dialled)
 	}
 }
+
+// Like every pushlab actor, the proxy streams its hops at GET /events, so a
+// collector in another process sees them.
+func TestIntegrationEventsEndpoint(t *testing.T) {
+	l := newLab(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	stream, err := events.Dial(ctx, "wss"+strings.TrimPrefix(l.url, "https")+"/events?history=0", &tls.Config{RootCAs: l.set.CA.Pool()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	tok := l.iphone(typeAppleToken)
+	if body := l.push(msg(typeAppleToken, tok, "ack-events")); body != okBody {
+		t.Fatalf("answer %q", body)
+	}
+	var hops []events.Hop
+	for !containsHop(hops, events.ProxyResponded) {
+		e, _, err := stream.Next()
+		if err != nil {
+			t.Fatalf("after %v: %v", hops, err)
+		}
+		if e.TraceID == "ack-events" && e.Actor == "proxy" {
+			hops = append(hops, e.Hop)
+		}
+	}
+	if !containsHop(hops, events.ProxyReceived) || !containsHop(hops, events.ProxyForwarded) {
+		t.Fatalf("proxy hops over /events: %v", hops)
+	}
+}

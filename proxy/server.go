@@ -139,6 +139,7 @@ func (s *Server) InitErrors() map[string]error { return s.failed }
 //	GET  /version             build information
 //	GET  /metrics             Prometheus (when EnableMetrics)
 //	GET  /healthz             liveness and the app types served (not throttled)
+//	GET  /events              the proxy's event stream, websocket (when Config.Bus is set; not throttled)
 func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) routes() http.Handler {
@@ -158,6 +159,9 @@ func (s *Server) routes() http.Handler {
 	})
 	root := http.NewServeMux()
 	root.HandleFunc("GET /healthz", s.handleHealthz)
+	if s.bus != nil {
+		root.Handle("GET /events", events.Handler(s.bus))
+	}
 	root.Handle("/", throttled)
 	return s.recoverer(root)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/proxy"
 )
 
@@ -89,6 +90,8 @@ SIGTERM or SIGINT stops accepting and finishes the sends in flight.`,
 				cfg.LogLevel = logLevel
 			}
 			cfg.Version, cfg.Commit = version, commit
+			// Like every pushlab actor, the proxy serves its hops at GET /events.
+			cfg.Bus = events.NewBus()
 			srv, err := proxy.New(cfg)
 			if err != nil {
 				return err
