@@ -98,7 +98,7 @@ func (a App) Validate() error {
 }
 
 // The apps a testpki.Set is made for, matching the proxy configuration it
-// writes (Set.ProxyConfig): "apple" is token auth against production,
+// writes (proxy.KeySetConfig): "apple" is token auth against production,
 // "apple_rn" certificate auth against development, "android" and
 // "android_rn" the service account's project.
 

@@ -72,7 +72,6 @@ func buildImage(t *testing.T, set *testpki.Set) testcontainers.FromDockerfile {
 func keyFiles(t *testing.T, set *testpki.Set) []testcontainers.ContainerFile {
 	t.Helper()
 	dir := t.TempDir()
-	set.ProxyKeysDir = "/keys"
 	if err := set.Write(dir, true); err != nil {
 		t.Fatal(err)
 	}

@@ -122,10 +122,7 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	if err = set.Write(dir, true); err != nil {
 		return nil, err
 	}
-	pcfg, err := proxy.ParseConfig(set.ProxyConfig(dir))
-	if err != nil {
-		return nil, err
-	}
+	pcfg := proxy.KeySetConfig(set, dir, "")
 	pcfg.APNsHost = l.APNs.URL
 	pcfg.APNsDevelopmentHost = l.APNs.DevelopmentURL
 	pcfg.FCMEndpoint = l.FCM.Endpoint()

@@ -74,7 +74,7 @@ func TestNewWithoutCredentialsServesAnyway(t *testing.T) {
 // up all four app types: token auth, .p12 certificate auth, two service accounts.
 func TestNewFromTestPKIConfig(t *testing.T) {
 	dir := keysDir(t)
-	cfg, err := LoadConfig(filepath.Join(dir, testpki.FileProxyConfig))
+	cfg, err := LoadConfig(filepath.Join(dir, ConfigFile))
 	if err != nil {
 		t.Fatal(err)
 	}

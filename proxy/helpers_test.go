@@ -38,6 +38,10 @@ func keysDir(t testing.TB) string {
 	if err := testSet(t).Write(dir, true); err != nil {
 		t.Fatal(err)
 	}
+	// and the proxy config keys init writes beside it
+	if err := WriteKeySetConfig(testSet(t), dir, "", ""); err != nil {
+		t.Fatal(err)
+	}
 	return dir
 }
 

@@ -683,7 +683,7 @@ func TestIntegrationShutdownDrains(t *testing.T) {
 // only the hosts are pointed at the mocks.
 func TestIntegrationUpstreamConfigFile(t *testing.T) {
 	l := newLab(t, nil)
-	path := filepath.Join(l.dir, testpki.FileProxyConfig)
+	path := filepath.Join(l.dir, ConfigFile)
 	cfg, err := LoadConfig(path)
 	if err != nil {
 		t.Fatal(err)

@@ -3,9 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/proxy"
 	"github.com/spf13/cobra"
 )
 
@@ -17,9 +19,10 @@ func init() {
 
 func newKeysInitCmd() *cobra.Command {
 	var (
-		dir   string
-		force bool
-		opts  testpki.Options
+		dir                   string
+		force                 bool
+		opts                  testpki.Options
+		proxyListen, proxyDir string
 	)
 	cmd := &cobra.Command{
 		Use:   "init",
@@ -33,6 +36,11 @@ These are test credentials: never register them with Apple or Google.`,
 			if !force {
 				if set, err := testpki.Load(dir); err == nil {
 					fmt.Fprintf(out, "kept the existing key set in %s (use --force to replace it)\n", dir)
+					if _, err := os.Stat(filepath.Join(dir, proxy.ConfigFile)); err != nil {
+						if err := proxy.WriteKeySetConfig(set, dir, proxyDir, proxyListen); err != nil {
+							return err
+						}
+					}
 					printSet(cmd, dir, set)
 					return nil
 				}
@@ -45,6 +53,11 @@ These are test credentials: never register them with Apple or Google.`,
 				if errors.Is(err, testpki.ErrExists) {
 					return fmt.Errorf("%w, but it does not load; fix it or use --force", err)
 				}
+				return err
+			}
+			// The proxy's own config type writes upstream's file, so what the
+			// proxy reads and what init writes cannot drift apart.
+			if err := proxy.WriteKeySetConfig(set, dir, proxyDir, proxyListen); err != nil {
 				return err
 			}
 			fmt.Fprintf(out, "wrote a new key set to %s\n", dir)
@@ -62,8 +75,8 @@ These are test credentials: never register them with Apple or Google.`,
 	f.StringVar(&opts.RNPackage, "rn-package", testpki.DefaultRNPackage, `Android package (proxy type "android_rn")`)
 	f.StringVar(&opts.ProjectID, "project-id", testpki.DefaultProjectID, "Firebase project id")
 	f.StringVar(&opts.TokenURI, "token-uri", testpki.DefaultTokenURI, "token_uri of the service account: the mock OAuth2 endpoint")
-	f.StringVar(&opts.ProxyListen, "proxy-listen", testpki.DefaultProxyListen, "ListenAddress written into mattermost-push-proxy.json")
-	f.StringVar(&opts.ProxyKeysDir, "proxy-keys-dir", "", "directory the proxy config's paths point into, if the proxy sees the files elsewhere (e.g. /keys in a container)")
+	f.StringVar(&proxyListen, "proxy-listen", ":8066", "ListenAddress written into mattermost-push-proxy.json")
+	f.StringVar(&proxyDir, "proxy-keys-dir", "", "directory the proxy config's paths point into, if the proxy sees the files elsewhere (e.g. /keys in a container)")
 	return cmd
 }
 
@@ -71,7 +84,7 @@ func printSet(cmd *cobra.Command, dir string, set *testpki.Set) {
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "  team id %s, APNs key id %s, Firebase project %s (sender id %s)\n",
 		set.TeamID, set.APNsKey.KeyID, set.Firebase.ProjectID, set.Firebase.ProjectNumber)
-	for _, name := range set.Files() {
+	for _, name := range append(set.Files(), proxy.ConfigFile) {
 		fmt.Fprintf(out, "  %s\n", filepath.Join(dir, name))
 	}
 	fmt.Fprintln(out, "  fingerprints (public keys):")

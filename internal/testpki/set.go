@@ -30,7 +30,6 @@ const (
 	FileServiceAccount = "firebase-service-account.json"
 	FileSigningKey     = "server-signing-key.pem"
 	FileSigningPub     = "server-signing-pub.pem"
-	FileProxyConfig    = "mattermost-push-proxy.json"
 )
 
 // Options choose the identities a Set is made for; zero values take the defaults.
@@ -42,8 +41,6 @@ type Options struct {
 	RNPackage    string // Android app (proxy type "android_rn")
 	ProjectID    string // Firebase project
 	TokenURI     string // service account token_uri: where the OAuth2 mock listens
-	ProxyListen  string // ListenAddress in the proxy config
-	ProxyKeysDir string // directory the proxy config's file paths point into (default: the Write dir)
 }
 
 // Defaults used when Options leave a field empty.
@@ -54,7 +51,6 @@ const (
 	DefaultRNPackage    = "com.mattermost.rnbeta"
 	DefaultProjectID    = "pushlab-demo"
 	DefaultTokenURI     = "https://localhost:4443/token"
-	DefaultProxyListen  = ":8066"
 )
 
 func (o *Options) defaults() {
@@ -69,7 +65,6 @@ func (o *Options) defaults() {
 	def(&o.RNPackage, DefaultRNPackage)
 	def(&o.ProjectID, DefaultProjectID)
 	def(&o.TokenURI, DefaultTokenURI)
-	def(&o.ProxyListen, DefaultProxyListen)
 }
 
 // Set is every credential one pushlab deployment needs.
@@ -141,7 +136,6 @@ type manifest struct {
 	TokenURI        string            `json:"token_uri"`
 	P12Password     string            `json:"p12_password"`
 	SigningKeyID    string            `json:"signing_key_id"`
-	ProxyListen     string            `json:"proxy_listen"`
 	Fingerprints    map[string]string `json:"fingerprints"`
 	GeneratedByNote string            `json:"note"`
 }
@@ -164,7 +158,7 @@ func (s *Set) Fingerprints() map[string]string {
 func (s *Set) Files() []string {
 	return []string{FileManifest, FileCA, FileCAKey, FileMockCert, FileMockKey, FileProxyCert, FileProxyKey,
 		s.APNsKey.FileName(), FileAPNsDevPEM, FileAPNsDevP12, FileAPNsProdPEM, FileAPNsProdP12,
-		FileServiceAccount, FileSigningKey, FileSigningPub, FileProxyConfig}
+		FileServiceAccount, FileSigningKey, FileSigningPub}
 }
 
 // ErrExists is returned by Write when dir already holds a set and force is false.
@@ -182,14 +176,6 @@ func (s *Set) Write(dir string, force bool) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return err
-	}
-	keysDir := s.ProxyKeysDir
-	if keysDir == "" {
-		keysDir = abs
-	}
 	devP12, err := s.APNsDev.P12(s.P12Password)
 	if err != nil {
 		return err
@@ -202,7 +188,7 @@ func (s *Set) Write(dir string, force bool) error {
 		TeamID: s.TeamID, APNsKeyID: s.APNsKey.KeyID, APNsKeyFile: s.APNsKey.FileName(),
 		BundleID: s.BundleID, CertBundleID: s.CertBundleID, Package: s.Package, RNPackage: s.RNPackage,
 		ProjectID: s.Firebase.ProjectID, ProjectNumber: s.Firebase.ProjectNumber, TokenURI: s.Firebase.TokenURI,
-		P12Password: s.P12Password, SigningKeyID: s.SigningKeyID, ProxyListen: s.ProxyListen,
+		P12Password: s.P12Password, SigningKeyID: s.SigningKeyID,
 		Fingerprints:    s.Fingerprints(),
 		GeneratedByNote: "test credentials made by `pushlab keys init`; never register them with Apple or Google",
 	}, "", "  ")
@@ -225,7 +211,6 @@ func (s *Set) Write(dir string, force bool) error {
 		{FileServiceAccount, s.Firebase.JSON(), 0o600},
 		{FileSigningKey, keyPEM(s.Signing), 0o600},
 		{FileSigningPub, publicPEM(s.Signing.Public()), 0o644},
-		{FileProxyConfig, s.ProxyConfig(keysDir), 0o644},
 		{FileManifest, append(m, '\n'), 0o644}, // last: its presence marks a complete set
 	}
 	for _, f := range files {
@@ -238,60 +223,6 @@ func (s *Set) Write(dir string, force bool) error {
 		}
 	}
 	return nil
-}
-
-// ProxyConfig is a mattermost-push-proxy.json in upstream's format wiring this
-// set in: "apple" uses token auth (production), "apple_rn" the development
-// .p12 certificate, "android" and "android_rn" the service account. File paths
-// point into keysDir.
-func (s *Set) ProxyConfig(keysDir string) []byte {
-	type apple struct {
-		Type                    string
-		ApplePushUseDevelopment bool
-		ApplePushCertPrivate    string
-		ApplePushCertPassword   string
-		ApplePushTopic          string
-		AppleAuthKeyFile        string
-		AppleAuthKeyID          string
-		AppleTeamID             string
-	}
-	type android struct {
-		Type                string
-		AndroidAPIKey       string `json:"AndroidApiKey"`
-		ServiceFileLocation string
-	}
-	sa := filepath.Join(keysDir, FileServiceAccount)
-	cfg := struct {
-		ListenAddress           string
-		ThrottlePerSec          int
-		ThrottleMemoryStoreSize int
-		ThrottleVaryByHeader    string
-		EnableMetrics           bool
-		SendTimeoutSec          int
-		RetryTimeoutSec         int
-		ApplePushSettings       []apple
-		AndroidPushSettings     []android
-		EnableConsoleLog        bool
-		EnableFileLog           bool
-		LogFileLocation         string
-		LogFormat               string
-	}{
-		ListenAddress: s.ProxyListen, ThrottlePerSec: 300, ThrottleMemoryStoreSize: 50000,
-		ThrottleVaryByHeader: "X-Forwarded-For", EnableMetrics: true, SendTimeoutSec: 30, RetryTimeoutSec: 8,
-		ApplePushSettings: []apple{
-			{Type: "apple", ApplePushTopic: s.BundleID,
-				AppleAuthKeyFile: filepath.Join(keysDir, s.APNsKey.FileName()), AppleAuthKeyID: s.APNsKey.KeyID, AppleTeamID: s.TeamID},
-			{Type: "apple_rn", ApplePushUseDevelopment: true, ApplePushTopic: s.CertBundleID,
-				ApplePushCertPrivate: filepath.Join(keysDir, FileAPNsDevP12), ApplePushCertPassword: s.P12Password},
-		},
-		AndroidPushSettings: []android{
-			{Type: "android", ServiceFileLocation: sa},
-			{Type: "android_rn", ServiceFileLocation: sa},
-		},
-		EnableConsoleLog: true, LogFormat: "plain",
-	}
-	b, _ := json.MarshalIndent(cfg, "", "    ")
-	return append(b, '\n')
 }
 
 // Load reads a set written by Write.
@@ -312,7 +243,7 @@ func Load(dir string) (*Set, error) {
 		return nil, fmt.Errorf("testpki: %s: %w", FileManifest, err)
 	}
 	s := &Set{Options: Options{TeamID: m.TeamID, BundleID: m.BundleID, CertBundleID: m.CertBundleID,
-		Package: m.Package, RNPackage: m.RNPackage, ProjectID: m.ProjectID, TokenURI: m.TokenURI, ProxyListen: m.ProxyListen},
+		Package: m.Package, RNPackage: m.RNPackage, ProjectID: m.ProjectID, TokenURI: m.TokenURI},
 		P12Password: m.P12Password, SigningKeyID: m.SigningKeyID}
 	leaf := func(certFile, keyFile string) (*Leaf, error) {
 		cb, err := read(certFile)

@@ -191,7 +191,7 @@ func TestWriteLoadAndKeep(t *testing.T) {
 		if !private && st.Mode().Perm() != 0o644 {
 			t.Errorf("%s has mode %v, want 0644", name, st.Mode().Perm())
 		}
-		if (name == FileManifest || name == FileProxyConfig) && !json.Valid(data) {
+		if name == FileManifest && !json.Valid(data) {
 			t.Errorf("%s is not JSON", name)
 		}
 	}
@@ -216,29 +216,6 @@ func TestWriteLoadAndKeep(t *testing.T) {
 	}
 	if l2, _ := Load(dir); l2.CA.Cert.Equal(s.CA.Cert) {
 		t.Fatal("force did not replace the set")
-	}
-}
-
-func TestProxyConfigIsUpstreamFormat(t *testing.T) {
-	s := newSet(t)
-	var cfg map[string]any
-	if err := json.Unmarshal(s.ProxyConfig("/keys"), &cfg); err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range []string{"ListenAddress", "ThrottlePerSec", "ThrottleMemoryStoreSize", "ThrottleVaryByHeader", "EnableMetrics",
-		"SendTimeoutSec", "RetryTimeoutSec", "ApplePushSettings", "AndroidPushSettings", "EnableConsoleLog", "EnableFileLog", "LogFileLocation", "LogFormat"} {
-		if _, ok := cfg[k]; !ok {
-			t.Errorf("proxy config lacks upstream key %s", k)
-		}
-	}
-	apple := cfg["ApplePushSettings"].([]any)
-	first := apple[0].(map[string]any)
-	if first["Type"] != "apple" || first["AppleAuthKeyFile"] != "/keys/"+s.APNsKey.FileName() || first["AppleTeamID"] != s.TeamID {
-		t.Fatalf("apple settings %v", first)
-	}
-	second := apple[1].(map[string]any)
-	if second["Type"] != "apple_rn" || second["ApplePushCertPrivate"] != "/keys/"+FileAPNsDevP12 || second["ApplePushUseDevelopment"] != true {
-		t.Fatalf("apple_rn settings %v", second)
 	}
 }
 
