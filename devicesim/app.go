@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/mmpush"
 )
 
 // Platform is the operating system of a simulated device.
@@ -19,10 +20,10 @@ const (
 // ("apple_rn:<token>"): the app tells its server which of the proxy's
 // credentials can reach it.
 const (
-	TypeApple     = "apple"
-	TypeAppleRN   = "apple_rn"
-	TypeAndroid   = "android"
-	TypeAndroidRN = "android_rn"
+	TypeApple     = mmpush.PlatformApple
+	TypeAppleRN   = mmpush.PlatformAppleRN
+	TypeAndroid   = mmpush.PlatformAndroid
+	TypeAndroidRN = mmpush.PlatformAndroidRN
 )
 
 // App is the identity compiled into an app build. A push whose topic or

@@ -4,14 +4,15 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/pushlab/pushlab/proxy"
+	"github.com/pushlab/pushlab/mmpush"
 )
 
 // PushNotification is what the server simulator posts to the proxy's
-// /api/v1/send_push: Mattermost's model.PushNotification (the proxy's type,
-// one definition of the wire format) plus Encrypted.
+// /api/v1/send_push: Mattermost's model.PushNotification (package mmpush,
+// the one definition of the wire format, shared with no proxy in particular)
+// plus Encrypted.
 type PushNotification struct {
-	proxy.PushNotification
+	mmpush.PushNotification
 	// Encrypted is the sealed contents (pushcrypto envelope, "v1.…") when
 	// the server runs with EnvelopeInField: the field pushlab adds to
 	// Mattermost's. Only a proxy that copies it into the payload (APNs
@@ -38,11 +39,11 @@ const PayloadKeyEncrypted = "encrypted"
 
 // Notification types (PushNotification.Type).
 const (
-	PushMessage     = proxy.TypeMessage
-	PushClear       = proxy.TypeClear
-	PushUpdateBadge = proxy.TypeUpdateBadge
-	PushSession     = proxy.TypeSession
-	PushTest        = proxy.TypeTest
+	PushMessage     = mmpush.TypeMessage
+	PushClear       = mmpush.TypeClear
+	PushUpdateBadge = mmpush.TypeUpdateBadge
+	PushSession     = mmpush.TypeSession
+	PushTest        = mmpush.TypeTest
 )
 
 // Texts a device shows when it may not, or cannot, show the contents.
@@ -142,4 +143,4 @@ type Notification struct {
 
 // Ack is the body of the server's POST /api/v4/notifications/ack, and of the
 // proxy's /api/v1/ack to which the server forwards it.
-type Ack = proxy.Ack
+type Ack = mmpush.Ack

@@ -21,7 +21,7 @@ import (
 	"github.com/pushlab/pushlab/internal/httpjson"
 	"github.com/pushlab/pushlab/internal/httpserve"
 	"github.com/pushlab/pushlab/internal/pushcrypto"
-	"github.com/pushlab/pushlab/proxy"
+	"github.com/pushlab/pushlab/mmpush"
 )
 
 // ServerConfig configures the server simulator.
@@ -131,9 +131,9 @@ type SessionResponse struct {
 
 // Proxy verdicts.
 const (
-	StatusOK     = proxy.StatusOK
-	StatusRemove = proxy.StatusRemove // the token is dead: the session is deleted
-	StatusFail   = proxy.StatusFail
+	StatusOK     = mmpush.StatusOK
+	StatusRemove = mmpush.StatusRemove // the token is dead: the session is deleted
+	StatusFail   = mmpush.StatusFail
 )
 
 // Server errors.

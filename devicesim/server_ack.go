@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+
+	"github.com/pushlab/pushlab/mmpush"
 )
 
 // AckResponse answers a device's ack: the proxy's verdict on the forwarded
@@ -42,7 +44,7 @@ func (s *Server) HandleAck(ctx context.Context, sessionToken string, a Ack) (Ack
 		return AckResponse{}, fmt.Errorf("%w: ack %q is not for this session", ErrNoSession, a.ID)
 	}
 	body, _ := json.Marshal(a)
-	ans, err := s.post(ctx, "/api/v1/ack", body)
+	ans, err := s.post(ctx, mmpush.PathAck, body)
 	out := AckResponse{Status: StatusOK, ProxyStatus: ans.Status, ProxyError: ans.Error}
 	if err != nil {
 		out.ProxyStatus, out.ProxyError = StatusFail, err.Error()

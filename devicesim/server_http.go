@@ -8,6 +8,7 @@ import (
 
 	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/internal/httpjson"
+	"github.com/pushlab/pushlab/mmpush"
 )
 
 // Handler serves the device-facing Mattermost endpoints and pushlab's
@@ -59,7 +60,7 @@ func (s *Server) Handler() http.Handler {
 		}
 		httpjson.Write(w, 200, map[string]string{"status": "OK"})
 	})
-	mux.HandleFunc("POST /api/v4/notifications/ack", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST "+mmpush.PathServerAck, func(w http.ResponseWriter, r *http.Request) {
 		var a Ack
 		if !api.Read(w, r, &a) {
 			return

@@ -13,7 +13,7 @@ import (
 
 	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/internal/pushcrypto"
-	"github.com/pushlab/pushlab/proxy"
+	"github.com/pushlab/pushlab/mmpush"
 )
 
 // Message is something to push. Type defaults to message; SessionID, Device
@@ -129,10 +129,10 @@ func (s *Server) build(sess *Session, m Message, badge int, contents Contents) (
 	if sess.Version != "" {
 		platform += "-" + sess.Version
 	}
-	pn := PushNotification{PushNotification: proxy.PushNotification{
+	pn := PushNotification{PushNotification: mmpush.PushNotification{
 		AckID: s.newID(), Platform: platform, ServerID: s.cfg.ID, DeviceID: sess.Token,
 		PostID: m.PostID, Type: m.Type, TeamID: m.TeamID, ChannelID: m.ChannelID, RootID: m.RootID,
-		SenderID: m.SenderID, Version: proxy.MessageV2, Badge: badge,
+		SenderID: m.SenderID, Version: mmpush.MessageV2, Badge: badge,
 	}}
 	full := pushcrypto.Contents{Message: m.Message, ChannelName: m.ChannelName, SenderName: m.SenderName,
 		RootID: m.RootID, PostID: m.PostID}
@@ -191,18 +191,18 @@ func (s *Server) build(sess *Session, m Message, badge int, contents Contents) (
 }
 
 // seal encrypts contents for a device. When the envelope travels in message,
-// a proxy cuts anything past proxy.MaxMessage bytes — which would leave the
+// a proxy cuts anything past mmpush.MaxMessage bytes — which would leave the
 // phone a ciphertext it cannot open — so an over-long message is shortened
 // (as Mattermost shortens push text) until the envelope fits.
 func (s *Server) seal(to pushcrypto.Recipient, c pushcrypto.Contents) (string, error) {
 	for {
 		env, err := pushcrypto.SealContents(to, c, s.cfg.Rand)
-		if err != nil || s.cfg.EnvelopeField == EnvelopeInField || len(env) <= proxy.MaxMessage {
+		if err != nil || s.cfg.EnvelopeField == EnvelopeInField || len(env) <= mmpush.MaxMessage {
 			return env, err
 		}
 		// base64 grows 4/3; cut the excess in plaintext bytes plus a margin
 		// for padding, on a rune boundary.
-		cut := len(c.Message) - (len(env)-proxy.MaxMessage)*3/4 - 32
+		cut := len(c.Message) - (len(env)-mmpush.MaxMessage)*3/4 - 32
 		if cut <= 0 {
 			return "", fmt.Errorf("%w: sealed contents do not fit a push even without the message", ErrBadRequest)
 		}
@@ -243,7 +243,7 @@ func (s *Server) sendOne(ctx context.Context, sess *Session, m Message, badge in
 	// even when the proxy under test emits nothing itself.
 	s.publish(events.Event{TraceID: pn.AckID, Hop: events.ServerSent, Detail: detail,
 		Payload: events.Excerpt(body), Plaintext: plain, Attrs: attrs})
-	status, perr := s.post(ctx, "/api/v1/send_push", body)
+	status, perr := s.post(ctx, mmpush.PathSendPush, body)
 	res.Status, res.Error = status.Status, status.Error
 	if perr != nil {
 		res.Status, res.Error = StatusFail, perr.Error()
@@ -267,19 +267,19 @@ func (s *Server) sendOne(ctx context.Context, sess *Session, m Message, badge in
 
 // post sends body to the proxy and reads its verdict. A non-200 answer (429
 // from the throttle) or an unreadable body is a FAIL with the reason.
-func (s *Server) post(ctx context.Context, path string, body []byte) (proxy.Response, error) {
+func (s *Server) post(ctx context.Context, path string, body []byte) (mmpush.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.ProxyURL+path, bytes.NewReader(body))
 	if err != nil {
-		return proxy.Response{}, err
+		return mmpush.Response{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := s.proxy.Do(req)
 	if err != nil {
-		return proxy.Response{}, fmt.Errorf("proxy %s: %w", path, err)
+		return mmpush.Response{}, fmt.Errorf("proxy %s: %w", path, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	var a proxy.Response
+	var a mmpush.Response
 	if resp.StatusCode != http.StatusOK {
 		return a, fmt.Errorf("proxy %s: HTTP %d %s", path, resp.StatusCode, strings.TrimSpace(string(b)))
 	}

@@ -150,7 +150,7 @@ func TestPipelineOtherTypes(t *testing.T) {
 	}
 }
 
-// A proxy cuts message past proxy.MaxMessage bytes; sealed contents travel in
+// A proxy cuts message past mmpush.MaxMessage bytes; sealed contents travel in
 // message, so the server shortens a long post until its envelope fits, and
 // every phone still verifies, decrypts and shows it.
 func TestLongMessageStaysDecryptable(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/mmpush"
 )
 
 // apnsSender sends one Apple app type through one apns2 client. Keep it for
@@ -121,9 +122,9 @@ func (a *apnsSender) provider() Provider { return APNs }
 func (a *apnsSender) close() { a.client.CloseIdleConnections() }
 
 // build makes the notification once; each try sends the same bytes.
-func (a *apnsSender) build(n *PushNotification, appVersion int) delivery {
+func (a *apnsSender) build(n *mmpush.PushNotification, appVersion int) delivery {
 	var notif *apns2.Notification
-	if n.Transport == TransportVoIP {
+	if n.Transport == mmpush.TransportVoIP {
 		notif = buildVoIP(n, a.settings.ApplePushTopic)
 	} else {
 		notif = buildAPNs(n, appVersion, a.settings.ApplePushTopic)
@@ -155,9 +156,9 @@ func (a *apnsSender) failText(o outcome) string {
 
 // buildAPNs lays out an alert push as upstream's AppleNotificationServer does,
 // key for key: the apns2 payload builder marshals the result.
-func buildAPNs(n *PushNotification, appVersion int, topic string) *apns2.Notification {
+func buildAPNs(n *mmpush.PushNotification, appVersion int, topic string) *apns2.Notification {
 	data := payload.NewPayload()
-	if n.Badge == 0 && n.Type == TypeClear && appVersion > 1 {
+	if n.Badge == 0 && n.Type == mmpush.TypeClear && appVersion > 1 {
 		data.Badge(1)
 	} else if n.Badge != -1 {
 		data.Badge(n.Badge)
@@ -173,15 +174,15 @@ func buildAPNs(n *PushNotification, appVersion int, topic string) *apns2.Notific
 		data.ContentAvailable()
 	} else {
 		switch n.Type {
-		case TypeMessage, TypeSession:
+		case mmpush.TypeMessage, mmpush.TypeSession:
 			data.Category(n.Category)
 			data.Sound("default")
 			data.Custom("version", n.Version)
 			data.MutableContent()
-			if n.Type == TypeMessage {
+			if n.Type == mmpush.TypeMessage {
 				data.ContentAvailable()
 			}
-			if n.ChannelName != "" && n.Version == MessageV2 {
+			if n.ChannelName != "" && n.Version == mmpush.MessageV2 {
 				data.AlertTitle(n.ChannelName)
 				data.AlertBody(emoji.Sprint(n.Message))
 				data.Custom("channel_name", n.ChannelName)
@@ -191,9 +192,9 @@ func buildAPNs(n *PushNotification, appVersion int, topic string) *apns2.Notific
 					data.Custom("channel_name", n.ChannelName)
 				}
 			}
-		case TypeClear, TypeTest:
+		case mmpush.TypeClear, mmpush.TypeTest:
 			data.ContentAvailable()
-		case TypeUpdateBadge:
+		case mmpush.TypeUpdateBadge:
 			// The apps handle it; nothing else to add.
 		}
 	}
@@ -238,7 +239,7 @@ func buildAPNs(n *PushNotification, appVersion int, topic string) *apns2.Notific
 
 // buildVoIP lays out a PushKit call push as upstream does: routing fields
 // only, to the topic's ".voip" variant, push type voip.
-func buildVoIP(n *PushNotification, topic string) *apns2.Notification {
+func buildVoIP(n *mmpush.PushNotification, topic string) *apns2.Notification {
 	data := payload.NewPayload().
 		ContentAvailable().
 		Custom("type", n.Type).
@@ -268,9 +269,9 @@ func buildVoIP(n *PushNotification, topic string) *apns2.Notification {
 	}
 }
 
-func signature(n *PushNotification) string {
+func signature(n *mmpush.PushNotification) string {
 	if n.Signature == "" {
-		return NoSignature
+		return mmpush.NoSignature
 	}
 	return n.Signature
 }

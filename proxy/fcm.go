@@ -23,6 +23,7 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/mmpush"
 )
 
 // fcmScope is the OAuth scope upstream asks for.
@@ -118,7 +119,7 @@ func (f *fcmSender) provider() Provider { return FCM }
 
 func (f *fcmSender) close() { f.base.CloseIdleConnections() }
 
-func (f *fcmSender) build(n *PushNotification, _ int) delivery {
+func (f *fcmSender) build(n *mmpush.PushNotification, _ int) delivery {
 	msg := &messaging.Message{
 		Token:   n.DeviceID,
 		Data:    buildFCMData(n),
@@ -143,7 +144,7 @@ func (f *fcmSender) send(ctx context.Context, msg *messaging.Message) outcome {
 func (f *fcmSender) failText(o outcome) string { return o.Message }
 
 // buildFCMData lays out the data map as upstream's AndroidNotificationServer.
-func buildFCMData(n *PushNotification) map[string]string {
+func buildFCMData(n *mmpush.PushNotification) map[string]string {
 	data := map[string]string{
 		"ack_id":         n.AckID,
 		"type":           n.Type,
@@ -168,7 +169,7 @@ func buildFCMData(n *PushNotification) map[string]string {
 		data["sender_id"] = n.SenderID
 		data["sender_name"] = idLoadedSenderName
 		data["team_id"] = n.TeamID
-	} else if n.Type == TypeMessage || n.Type == TypeSession {
+	} else if n.Type == mmpush.TypeMessage || n.Type == mmpush.TypeSession {
 		data["team_id"] = n.TeamID
 		data["sender_id"] = n.SenderID
 		data["sender_name"] = n.SenderName

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/pushlab/pushlab/mmpush"
 )
 
 // FuzzSendPushBody: whatever the body, send_push and ack answer 200 with one
@@ -25,7 +27,7 @@ func FuzzSendPushBody(f *testing.F) {
 	h := s.Handler()
 	f.Fuzz(func(t *testing.T, body []byte) {
 		if n, _, err := ParseSendPush(bytes.NewReader(body)); err == nil {
-			if len(n.Message) > MaxMessage || len(n.ChannelName) > maxChannelName || n.ServerID == "" || n.DeviceID == "" {
+			if len(n.Message) > mmpush.MaxMessage || len(n.ChannelName) > maxChannelName || n.ServerID == "" || n.DeviceID == "" {
 				t.Fatalf("not normalized: %+v", n)
 			}
 		}
@@ -34,13 +36,13 @@ func FuzzSendPushBody(f *testing.F) {
 			if code != 200 {
 				t.Fatalf("%s: HTTP %d", path, code)
 			}
-			var r Response
+			var r mmpush.Response
 			if err := json.Unmarshal([]byte(out), &r); err != nil || !utf8.ValidString(out) {
 				t.Fatalf("%s: answer %q is not JSON: %v", path, out, err)
 			}
 			switch {
-			case r.Status == StatusOK && r.Error == "":
-			case r.Status == StatusFail && r.Error != "":
+			case r.Status == mmpush.StatusOK && r.Error == "":
+			case r.Status == mmpush.StatusFail && r.Error != "":
 			default:
 				t.Fatalf("%s: answer %q", path, out)
 			}

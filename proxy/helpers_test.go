@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/mmpush"
 )
 
 var (
@@ -96,7 +97,7 @@ func (f *fakeSender) close()             {}
 func (f *fakeSender) failText(o outcome) string {
 	return "fake: " + o.reason()
 }
-func (f *fakeSender) build(n *PushNotification, _ int) delivery {
+func (f *fakeSender) build(n *mmpush.PushNotification, _ int) delivery {
 	return delivery{payload: []byte(`{}`), send: func(ctx context.Context) outcome {
 		if f.block != nil {
 			select {

@@ -20,6 +20,7 @@ import (
 	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/internal/mockkit"
 	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/mmpush"
 	"github.com/pushlab/pushlab/mockapns"
 	"github.com/pushlab/pushlab/mockfcm"
 )
@@ -215,7 +216,7 @@ func (l *lab) recordedWaits() []time.Duration {
 }
 
 // push posts a send_push to the proxy over TLS and returns the answer body.
-func (l *lab) push(n PushNotification) string {
+func (l *lab) push(n mmpush.PushNotification) string {
 	l.t.Helper()
 	b, _ := json.Marshal(n)
 	return l.post("/api/v1/send_push", string(b))
@@ -257,7 +258,7 @@ func (l *lab) requests(token string) int {
 	return n
 }
 
-func msg(appType, token, ack string) PushNotification {
+func msg(appType, token, ack string) mmpush.PushNotification {
 	n := base()
 	n.Platform, n.DeviceID, n.AckID = appType, token, ack
 	return n
@@ -282,7 +283,7 @@ func TestIntegrationDelivery(t *testing.T) {
 				t.Fatalf("%d deliveries", len(got))
 			}
 			want := n
-			want.Normalize()
+			Normalize(&want)
 			notif := buildAPNs(&want, 2, "")
 			wantPayload, _ := json.Marshal(notif.Payload)
 			if string(got[0].Payload) != string(wantPayload) {
@@ -367,7 +368,7 @@ func TestIntegrationVoIP(t *testing.T) {
 	l := newLab(t, nil)
 	tok := l.iphone(typeAppleToken)
 	n := msg(typeAppleToken, tok, "ack-voip")
-	n.Transport = TransportVoIP
+	n.Transport = mmpush.TransportVoIP
 	if body := l.push(n); body != okBody {
 		t.Fatalf("answer %q", body)
 	}
@@ -429,13 +430,13 @@ func TestIntegrationFail(t *testing.T) {
 		name   string
 		faults *mockkit.Faults
 		fault  mockkit.Fault
-		n      PushNotification
+		n      mmpush.PushNotification
 		want   string
 	}{
 		{"APNs ExpiredProviderToken", l.apns.Faults(), mockkit.Fault{Action: mockkit.Respond, Status: 403, Reason: "ExpiredProviderToken", Count: 1},
 			msg(typeAppleToken, ios, "a1"), `{"error":"unknown send response error: ExpiredProviderToken","status":"FAIL"}`},
 		{"APNs PayloadTooLarge", nil, mockkit.Fault{},
-			func() PushNotification {
+			func() mmpush.PushNotification {
 				n := msg(typeAppleToken, ios, "a2")
 				n.Message = strings.Repeat("x", 2047)
 				n.ChannelName = ""

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/mmpush"
 )
 
 // Every answer is HTTP 200 with upstream's JSON, trailing newline included.
@@ -64,23 +65,23 @@ func TestNormalize(t *testing.T) {
 	long := strings.Repeat("x", 3000)
 	cases := []struct {
 		name                  string
-		in                    PushNotification
+		in                    mmpush.PushNotification
 		wantPlatform          string
 		wantVersion           int
 		wantMsgLen, wantChLen int
 	}{
-		{"plain", PushNotification{Platform: "apple"}, "apple", 1, 0, 0},
-		{"version suffix", PushNotification{Platform: "apple_rn-v2"}, "apple_rn", 2, 0, 0},
-		{"unreadable version keeps 1 and strips the suffix", PushNotification{Platform: "android-vX"}, "android", 1, 0, 0},
-		{"2047 bytes stay", PushNotification{Message: long[:2047]}, "", 1, 2047, 0},
-		{"2048 bytes become 2046 (upstream's cut)", PushNotification{Message: long[:2048]}, "", 1, 2046, 0},
-		{"channel name cut to 64", PushNotification{ChannelName: long[:65]}, "", 1, 0, 64},
+		{"plain", mmpush.PushNotification{Platform: "apple"}, "apple", 1, 0, 0},
+		{"version suffix", mmpush.PushNotification{Platform: "apple_rn-v2"}, "apple_rn", 2, 0, 0},
+		{"unreadable version keeps 1 and strips the suffix", mmpush.PushNotification{Platform: "android-vX"}, "android", 1, 0, 0},
+		{"2047 bytes stay", mmpush.PushNotification{Message: long[:2047]}, "", 1, 2047, 0},
+		{"2048 bytes become 2046 (upstream's cut)", mmpush.PushNotification{Message: long[:2048]}, "", 1, 2046, 0},
+		{"channel name cut to 64", mmpush.PushNotification{ChannelName: long[:65]}, "", 1, 0, 64},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			n := c.in
 			n.ServerID, n.DeviceID = "s", "d"
-			v, err := n.Normalize()
+			v, err := Normalize(&n)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,12 +90,12 @@ func TestNormalize(t *testing.T) {
 			}
 		})
 	}
-	var n PushNotification
-	if _, err := n.Normalize(); !errors.Is(err, ErrMissingServerID) {
+	var n mmpush.PushNotification
+	if _, err := Normalize(&n); !errors.Is(err, ErrMissingServerID) {
 		t.Fatalf("err = %v", err)
 	}
 	n.ServerID = "s"
-	if _, err := n.Normalize(); !errors.Is(err, ErrMissingDeviceID) {
+	if _, err := Normalize(&n); !errors.Is(err, ErrMissingDeviceID) {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -161,4 +162,4 @@ func TestPanicKeepsServing(t *testing.T) {
 
 type panicSender struct{ fakeSender }
 
-func (*panicSender) build(*PushNotification, int) delivery { panic("boom") }
+func (*panicSender) build(*mmpush.PushNotification, int) delivery { panic("boom") }

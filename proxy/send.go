@@ -9,13 +9,14 @@ import (
 	"time"
 
 	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/mmpush"
 )
 
 // sender is one provider client for one app type.
 type sender interface {
 	provider() Provider
 	// build lays the notification out for the provider, once per send_push.
-	build(n *PushNotification, appVersion int) delivery
+	build(n *mmpush.PushNotification, appVersion int) delivery
 	// failText is the FAIL error answered for a final failed outcome.
 	failText(o outcome) string
 	close()
@@ -38,19 +39,19 @@ type target struct {
 // returns the answer the server would get, and a nil error for OK or a
 // *SendError (see IsRemove, IsRetryable; validation failures wrap the Err…
 // values). The send ends by the total timeout even if ctx does not.
-func (s *Server) Send(ctx context.Context, n PushNotification) (Response, error) {
-	appVersion, err := n.Normalize()
+func (s *Server) Send(ctx context.Context, n mmpush.PushNotification) (mmpush.Response, error) {
+	appVersion, err := Normalize(&n)
 	if err != nil {
-		return s.badRequest(n.AckID, "send_push", err), &SendError{Status: StatusFail, Err: err}
+		return s.badRequest(n.AckID, "send_push", err), &SendError{Status: mmpush.StatusFail, Err: err}
 	}
 	return s.send(ctx, &n, appVersion)
 }
 
-func (s *Server) send(ctx context.Context, n *PushNotification, appVersion int) (Response, error) {
+func (s *Server) send(ctx context.Context, n *mmpush.PushNotification, appVersion int) (mmpush.Response, error) {
 	t, ok := s.targets[n.Platform]
 	if !ok {
 		err := fmtErr(ErrUnknownPlatform, "type="+n.Platform+" serverId="+n.ServerID)
-		return s.badRequest(n.AckID, "send_push", err), &SendError{Status: StatusFail, AppType: n.Platform, Err: err}
+		return s.badRequest(n.AckID, "send_push", err), &SendError{Status: mmpush.StatusFail, AppType: n.Platform, Err: err}
 	}
 	s.metrics.requests.WithLabelValues(t.appType, n.Type).Inc()
 	log := s.log.With("ack_id", n.AckID, "type", t.appType, "push_type", n.Type, "device", events.RedactToken(n.DeviceID))
@@ -66,20 +67,20 @@ func (s *Server) send(ctx context.Context, n *PushNotification, appVersion int) 
 	d := t.sender.build(n, appVersion)
 	o, v, tries := s.deliver(ctx, t, n, d, log)
 
-	var resp Response
+	var resp mmpush.Response
 	var err error
 	switch v.Status {
-	case StatusOK:
-		resp = okResponse()
+	case mmpush.StatusOK:
+		resp = mmpush.OK()
 		log.Debug("sent", "tries", tries, "id", o.ID)
-	case StatusRemove:
-		resp = removeResponse()
+	case mmpush.StatusRemove:
+		resp = mmpush.Remove()
 		log.Info("token is dead: answered REMOVE", "reason", v.Reason, "status", o.Status, "tries", tries)
 	default:
-		resp = failResponse(t.sender.failText(o))
+		resp = mmpush.Fail(t.sender.failText(o))
 		log.Warn("send failed", "reason", v.Reason, "status", o.Status, "retry", v.Retry.String(), "tries", tries, "error", o.Message)
 	}
-	if v.Status != StatusOK {
+	if v.Status != mmpush.StatusOK {
 		err = &SendError{Provider: t.sender.provider(), AppType: t.appType, Status: v.Status, Reason: v.Reason,
 			Retry: v.Retry, Tries: tries, Err: errors.New(resp.Error)}
 	}
@@ -96,7 +97,7 @@ func (s *Server) send(ctx context.Context, n *PushNotification, appVersion int) 
 // provider's Retry-After if longer; a wait that would outlast the total
 // deadline is not started. Only outcomes the verdict table marks RetryByProxy
 // are tried again.
-func (s *Server) deliver(ctx context.Context, t *target, n *PushNotification, d delivery, log *slog.Logger) (outcome, verdict, int) {
+func (s *Server) deliver(ctx context.Context, t *target, n *mmpush.PushNotification, d delivery, log *slog.Logger) (outcome, verdict, int) {
 	p := t.sender.provider()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.sendTimeout())
 	defer cancel()

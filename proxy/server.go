@@ -20,6 +20,7 @@ import (
 	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/internal/httpjson"
 	"github.com/pushlab/pushlab/internal/httpserve"
+	"github.com/pushlab/pushlab/mmpush"
 )
 
 // actor is the proxy's name on the event spine.
@@ -147,8 +148,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		io.WriteString(w, "<html><body>Mattermost Push Proxy</body></html>")
 	})
-	mux.Handle("POST /api/v1/send_push", s.timed("send_push", s.handleSendPush))
-	mux.Handle("POST /api/v1/ack", s.timed("ack", s.handleAck))
+	mux.Handle("POST "+mmpush.PathSendPush, s.timed("send_push", s.handleSendPush))
+	mux.Handle("POST "+mmpush.PathAck, s.timed("ack", s.handleAck))
 	mux.HandleFunc("GET /version", s.handleVersion)
 	if s.cfg.EnableMetrics {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
@@ -194,20 +195,20 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 
 func (s *Server) handleSendPush(w http.ResponseWriter, r *http.Request) {
 	n, appVersion, err := ParseSendPush(http.MaxBytesReader(w, r.Body, maxRequestBody))
-	var resp Response
+	var resp mmpush.Response
 	if err != nil {
 		resp = s.badRequest(n.AckID, "send_push", err)
 	} else {
 		resp, _ = s.send(r.Context(), &n, appVersion)
 	}
-	if err := resp.write(w); err != nil {
+	if err := writeResponse(w, resp); err != nil {
 		s.log.Warn("failed to write response", "error", err)
 	}
 }
 
 func (s *Server) handleAck(w http.ResponseWriter, r *http.Request) {
 	a, err := ParseAck(http.MaxBytesReader(w, r.Body, maxRequestBody))
-	resp := okResponse()
+	resp := mmpush.OK()
 	if err != nil {
 		resp = s.badRequest(a.ID, "ack", err)
 	} else {
@@ -221,16 +222,16 @@ func (s *Server) handleAck(w http.ResponseWriter, r *http.Request) {
 			if a.IsIDLoaded {
 				attrs["id_loaded"] = "true"
 			}
-			s.bus.Emit(a.ID, events.ProxyAcked, actor, StatusOK, "delivery receipt", attrs)
+			s.bus.Emit(a.ID, events.ProxyAcked, actor, mmpush.StatusOK, "delivery receipt", attrs)
 		}
 	}
-	if err := resp.write(w); err != nil {
+	if err := writeResponse(w, resp); err != nil {
 		s.log.Warn("failed to write response", "error", err)
 	}
 }
 
 // badRequest logs a validation failure once and builds its FAIL answer.
-func (s *Server) badRequest(traceID, endpoint string, err error) Response {
+func (s *Server) badRequest(traceID, endpoint string, err error) mmpush.Response {
 	reason := "bad_body"
 	for _, e := range []error{ErrMissingServerID, ErrMissingDeviceID, ErrUnknownPlatform, ErrMissingAckID, ErrMissingAckPlat, ErrMissingAckType} {
 		if errors.Is(err, e) {
@@ -240,9 +241,9 @@ func (s *Server) badRequest(traceID, endpoint string, err error) Response {
 	s.metrics.badRequests.WithLabelValues(endpoint, reason).Inc()
 	s.log.Warn("bad request", "endpoint", endpoint, "error", err)
 	if s.bus != nil && traceID != "" {
-		s.bus.Emit(traceID, events.ProxyResponded, actor, StatusFail, err.Error(), map[string]string{"endpoint": endpoint})
+		s.bus.Emit(traceID, events.ProxyResponded, actor, mmpush.StatusFail, err.Error(), map[string]string{"endpoint": endpoint})
 	}
-	return failResponse(err.Error())
+	return mmpush.Fail(err.Error())
 }
 
 // versionInfo is upstream's GET /version body (its build information),
@@ -276,7 +277,7 @@ func (s *Server) handleHealthz(w http.ResponseWriter, _ *http.Request) {
 	httpjson.Write(w, http.StatusOK, struct {
 		Status  string   `json:"status"`
 		Targets []string `json:"targets"`
-	}{StatusOK, s.Targets()})
+	}{mmpush.StatusOK, s.Targets()})
 }
 
 // Serve answers on ln (TLS if the config has a certificate) until ctx ends,

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/sideshow/apns2"
+
+	"github.com/pushlab/pushlab/mmpush"
 )
 
 // Provider names a push service.
@@ -93,7 +95,7 @@ type rule struct {
 	Field     string
 	StatusMin int
 	StatusMax int
-	Result    string // StatusOK, StatusRemove or StatusFail
+	Result    string // mmpush.StatusOK, mmpush.StatusRemove or mmpush.StatusFail
 	Retry     Retry
 }
 
@@ -101,37 +103,37 @@ type rule struct {
 // server. It is the only such table: both senders' outcomes are judged here.
 // The first matching row wins.
 var verdictTable = []rule{
-	{Kind: kindAnswer, StatusMin: 200, StatusMax: 200, Result: StatusOK},
+	{Kind: kindAnswer, StatusMin: 200, StatusMax: 200, Result: mmpush.StatusOK},
 
 	// Dead tokens: the server drops the device (upstream's four APNs reasons).
-	{Provider: APNs, Kind: kindAnswer, Reason: apns2.ReasonBadDeviceToken, Result: StatusRemove},
-	{Provider: APNs, Kind: kindAnswer, Reason: apns2.ReasonUnregistered, Result: StatusRemove},
-	{Provider: APNs, Kind: kindAnswer, Reason: apns2.ReasonMissingDeviceToken, Result: StatusRemove},
-	{Provider: APNs, Kind: kindAnswer, Reason: apns2.ReasonDeviceTokenNotForTopic, Result: StatusRemove},
-	{Provider: FCM, Kind: kindAnswer, Reason: ReasonFCMUnregistered, Result: StatusRemove},
-	{Provider: FCM, Kind: kindAnswer, Reason: ReasonFCMSenderIDMismatch, Result: StatusRemove},
-	{Provider: FCM, Kind: kindAnswer, Reason: ReasonFCMInvalidArgument, Field: FieldToken, Result: StatusRemove},
+	{Provider: APNs, Kind: kindAnswer, Reason: apns2.ReasonBadDeviceToken, Result: mmpush.StatusRemove},
+	{Provider: APNs, Kind: kindAnswer, Reason: apns2.ReasonUnregistered, Result: mmpush.StatusRemove},
+	{Provider: APNs, Kind: kindAnswer, Reason: apns2.ReasonMissingDeviceToken, Result: mmpush.StatusRemove},
+	{Provider: APNs, Kind: kindAnswer, Reason: apns2.ReasonDeviceTokenNotForTopic, Result: mmpush.StatusRemove},
+	{Provider: FCM, Kind: kindAnswer, Reason: ReasonFCMUnregistered, Result: mmpush.StatusRemove},
+	{Provider: FCM, Kind: kindAnswer, Reason: ReasonFCMSenderIDMismatch, Result: mmpush.StatusRemove},
+	{Provider: FCM, Kind: kindAnswer, Reason: ReasonFCMInvalidArgument, Field: FieldToken, Result: mmpush.StatusRemove},
 
 	// firebase-admin-go already retried the 503 inside the try.
-	{Provider: FCM, Kind: kindAnswer, StatusMin: 503, StatusMax: 503, Result: StatusFail, Retry: RetriedByClient},
+	{Provider: FCM, Kind: kindAnswer, StatusMin: 503, StatusMax: 503, Result: mmpush.StatusFail, Retry: RetriedByClient},
 	// Transient answers.
-	{Kind: kindAnswer, StatusMin: 429, StatusMax: 429, Result: StatusFail, Retry: RetryByProxy},
-	{Kind: kindAnswer, StatusMin: 500, StatusMax: 599, Result: StatusFail, Retry: RetryByProxy},
+	{Kind: kindAnswer, StatusMin: 429, StatusMax: 429, Result: mmpush.StatusFail, Retry: RetryByProxy},
+	{Kind: kindAnswer, StatusMin: 500, StatusMax: 599, Result: mmpush.StatusFail, Retry: RetryByProxy},
 	// Every other answer is final: a 4xx is never retried.
-	{Kind: kindAnswer, Result: StatusFail, Retry: NoRetry},
+	{Kind: kindAnswer, Result: mmpush.StatusFail, Retry: NoRetry},
 
 	// No answer. Sent in full but unanswered: the provider may have accepted,
 	// so a retry could deliver twice.
-	{Kind: kindUnconfirmed, Result: StatusFail, Retry: NoRetry},
+	{Kind: kindUnconfirmed, Result: mmpush.StatusFail, Retry: NoRetry},
 	// Not sent: safe to try again. firebase-admin-go retries network errors itself.
-	{Provider: FCM, Kind: kindTransport, Result: StatusFail, Retry: RetriedByClient},
-	{Kind: kindTransport, Result: StatusFail, Retry: RetryByProxy},
-	{Kind: kindTimeout, Result: StatusFail, Retry: RetryByProxy},
+	{Provider: FCM, Kind: kindTransport, Result: mmpush.StatusFail, Retry: RetriedByClient},
+	{Kind: kindTransport, Result: mmpush.StatusFail, Retry: RetryByProxy},
+	{Kind: kindTimeout, Result: mmpush.StatusFail, Retry: RetryByProxy},
 }
 
 // verdict is the table's judgement of one try.
 type verdict struct {
-	Status string // StatusOK, StatusRemove or StatusFail
+	Status string // mmpush.StatusOK, mmpush.StatusRemove or mmpush.StatusFail
 	Reason string // what the provider (or the transport) said
 	Retry  Retry
 }
@@ -143,7 +145,7 @@ func judge(p Provider, o outcome) verdict {
 			return verdict{Status: r.Result, Reason: o.reason(), Retry: r.Retry}
 		}
 	}
-	return verdict{Status: StatusFail, Reason: o.reason(), Retry: NoRetry}
+	return verdict{Status: mmpush.StatusFail, Reason: o.reason(), Retry: NoRetry}
 }
 
 func (r rule) matches(p Provider, o outcome) bool {
@@ -179,7 +181,7 @@ func (o outcome) reason() string {
 type SendError struct {
 	Provider Provider // "" for a validation failure
 	AppType  string
-	Status   string // StatusRemove or StatusFail
+	Status   string // mmpush.StatusRemove or mmpush.StatusFail
 	Reason   string
 	Retry    Retry // of the last try
 	Tries    int
@@ -198,12 +200,12 @@ func (e *SendError) Unwrap() error { return e.Err }
 // IsRemove reports whether err says the device token is dead.
 func IsRemove(err error) bool {
 	var se *SendError
-	return errors.As(err, &se) && se.Status == StatusRemove
+	return errors.As(err, &se) && se.Status == mmpush.StatusRemove
 }
 
 // IsRetryable reports whether err is a failure that a later send_push may
 // cure (the provider was overloaded or unreachable).
 func IsRetryable(err error) bool {
 	var se *SendError
-	return errors.As(err, &se) && se.Status == StatusFail && se.Retry != NoRetry
+	return errors.As(err, &se) && se.Status == mmpush.StatusFail && se.Retry != NoRetry
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/mmpush"
 )
 
 func TestVerdictTable(t *testing.T) {
@@ -23,36 +24,36 @@ func TestVerdictTable(t *testing.T) {
 		status string
 		retry  Retry
 	}{
-		{"apns ok", APNs, answer(200, ""), StatusOK, NoRetry},
-		{"fcm ok", FCM, answer(200, ""), StatusOK, NoRetry},
-		{"apns BadDeviceToken", APNs, answer(400, "BadDeviceToken"), StatusRemove, NoRetry},
-		{"apns Unregistered", APNs, answer(410, "Unregistered"), StatusRemove, NoRetry},
-		{"apns MissingDeviceToken", APNs, answer(400, "MissingDeviceToken"), StatusRemove, NoRetry},
-		{"apns DeviceTokenNotForTopic", APNs, answer(400, "DeviceTokenNotForTopic"), StatusRemove, NoRetry},
-		{"apns ExpiredToken is not one of upstream's four", APNs, answer(410, "ExpiredToken"), StatusFail, NoRetry},
-		{"apns TopicDisallowed", APNs, answer(400, "TopicDisallowed"), StatusFail, NoRetry},
-		{"apns BadCertificateEnvironment", APNs, answer(403, "BadCertificateEnvironment"), StatusFail, NoRetry},
-		{"apns ExpiredProviderToken: a 4xx is never retried", APNs, answer(403, "ExpiredProviderToken"), StatusFail, NoRetry},
-		{"apns PayloadTooLarge", APNs, answer(413, "PayloadTooLarge"), StatusFail, NoRetry},
-		{"apns TooManyRequests", APNs, answer(429, "TooManyRequests"), StatusFail, RetryByProxy},
-		{"apns InternalServerError", APNs, answer(500, "InternalServerError"), StatusFail, RetryByProxy},
-		{"apns ServiceUnavailable", APNs, answer(503, "ServiceUnavailable"), StatusFail, RetryByProxy},
-		{"apns Shutdown", APNs, answer(503, "Shutdown"), StatusFail, RetryByProxy},
-		{"fcm UNREGISTERED", FCM, answer(404, "UNREGISTERED"), StatusRemove, NoRetry},
-		{"fcm SENDER_ID_MISMATCH", FCM, answer(403, "SENDER_ID_MISMATCH"), StatusRemove, NoRetry},
-		{"fcm INVALID_ARGUMENT on the token", FCM, outcome{Kind: kindAnswer, Status: 400, Reason: "INVALID_ARGUMENT", Field: FieldToken}, StatusRemove, NoRetry},
-		{"fcm INVALID_ARGUMENT elsewhere", FCM, outcome{Kind: kindAnswer, Status: 400, Reason: "INVALID_ARGUMENT", Field: "message.data"}, StatusFail, NoRetry},
-		{"fcm QUOTA_EXCEEDED", FCM, answer(429, "QUOTA_EXCEEDED"), StatusFail, RetryByProxy},
-		{"fcm INTERNAL", FCM, answer(500, "INTERNAL"), StatusFail, RetryByProxy},
-		{"fcm UNAVAILABLE: the SDK retried it", FCM, answer(503, "UNAVAILABLE"), StatusFail, RetriedByClient},
-		{"fcm THIRD_PARTY_AUTH_ERROR", FCM, answer(401, "THIRD_PARTY_AUTH_ERROR"), StatusFail, NoRetry},
-		{"fcm refused OAuth", FCM, answer(401, "UNAUTHENTICATED"), StatusFail, NoRetry},
-		{"sent, unanswered", APNs, outcome{Kind: kindUnconfirmed}, StatusFail, NoRetry},
-		{"fcm sent, unanswered", FCM, outcome{Kind: kindUnconfirmed}, StatusFail, NoRetry},
-		{"apns never sent", APNs, outcome{Kind: kindTransport}, StatusFail, RetryByProxy},
-		{"fcm never sent: the SDK retried it", FCM, outcome{Kind: kindTransport}, StatusFail, RetriedByClient},
-		{"timed out before sending", APNs, outcome{Kind: kindTimeout}, StatusFail, RetryByProxy},
-		{"fcm timed out before sending", FCM, outcome{Kind: kindTimeout}, StatusFail, RetryByProxy},
+		{"apns ok", APNs, answer(200, ""), mmpush.StatusOK, NoRetry},
+		{"fcm ok", FCM, answer(200, ""), mmpush.StatusOK, NoRetry},
+		{"apns BadDeviceToken", APNs, answer(400, "BadDeviceToken"), mmpush.StatusRemove, NoRetry},
+		{"apns Unregistered", APNs, answer(410, "Unregistered"), mmpush.StatusRemove, NoRetry},
+		{"apns MissingDeviceToken", APNs, answer(400, "MissingDeviceToken"), mmpush.StatusRemove, NoRetry},
+		{"apns DeviceTokenNotForTopic", APNs, answer(400, "DeviceTokenNotForTopic"), mmpush.StatusRemove, NoRetry},
+		{"apns ExpiredToken is not one of upstream's four", APNs, answer(410, "ExpiredToken"), mmpush.StatusFail, NoRetry},
+		{"apns TopicDisallowed", APNs, answer(400, "TopicDisallowed"), mmpush.StatusFail, NoRetry},
+		{"apns BadCertificateEnvironment", APNs, answer(403, "BadCertificateEnvironment"), mmpush.StatusFail, NoRetry},
+		{"apns ExpiredProviderToken: a 4xx is never retried", APNs, answer(403, "ExpiredProviderToken"), mmpush.StatusFail, NoRetry},
+		{"apns PayloadTooLarge", APNs, answer(413, "PayloadTooLarge"), mmpush.StatusFail, NoRetry},
+		{"apns TooManyRequests", APNs, answer(429, "TooManyRequests"), mmpush.StatusFail, RetryByProxy},
+		{"apns InternalServerError", APNs, answer(500, "InternalServerError"), mmpush.StatusFail, RetryByProxy},
+		{"apns ServiceUnavailable", APNs, answer(503, "ServiceUnavailable"), mmpush.StatusFail, RetryByProxy},
+		{"apns Shutdown", APNs, answer(503, "Shutdown"), mmpush.StatusFail, RetryByProxy},
+		{"fcm UNREGISTERED", FCM, answer(404, "UNREGISTERED"), mmpush.StatusRemove, NoRetry},
+		{"fcm SENDER_ID_MISMATCH", FCM, answer(403, "SENDER_ID_MISMATCH"), mmpush.StatusRemove, NoRetry},
+		{"fcm INVALID_ARGUMENT on the token", FCM, outcome{Kind: kindAnswer, Status: 400, Reason: "INVALID_ARGUMENT", Field: FieldToken}, mmpush.StatusRemove, NoRetry},
+		{"fcm INVALID_ARGUMENT elsewhere", FCM, outcome{Kind: kindAnswer, Status: 400, Reason: "INVALID_ARGUMENT", Field: "message.data"}, mmpush.StatusFail, NoRetry},
+		{"fcm QUOTA_EXCEEDED", FCM, answer(429, "QUOTA_EXCEEDED"), mmpush.StatusFail, RetryByProxy},
+		{"fcm INTERNAL", FCM, answer(500, "INTERNAL"), mmpush.StatusFail, RetryByProxy},
+		{"fcm UNAVAILABLE: the SDK retried it", FCM, answer(503, "UNAVAILABLE"), mmpush.StatusFail, RetriedByClient},
+		{"fcm THIRD_PARTY_AUTH_ERROR", FCM, answer(401, "THIRD_PARTY_AUTH_ERROR"), mmpush.StatusFail, NoRetry},
+		{"fcm refused OAuth", FCM, answer(401, "UNAUTHENTICATED"), mmpush.StatusFail, NoRetry},
+		{"sent, unanswered", APNs, outcome{Kind: kindUnconfirmed}, mmpush.StatusFail, NoRetry},
+		{"fcm sent, unanswered", FCM, outcome{Kind: kindUnconfirmed}, mmpush.StatusFail, NoRetry},
+		{"apns never sent", APNs, outcome{Kind: kindTransport}, mmpush.StatusFail, RetryByProxy},
+		{"fcm never sent: the SDK retried it", FCM, outcome{Kind: kindTransport}, mmpush.StatusFail, RetriedByClient},
+		{"timed out before sending", APNs, outcome{Kind: kindTimeout}, mmpush.StatusFail, RetryByProxy},
+		{"fcm timed out before sending", FCM, outcome{Kind: kindTimeout}, mmpush.StatusFail, RetryByProxy},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -179,20 +180,20 @@ func TestRetryLoop(t *testing.T) {
 func TestSendAPI(t *testing.T) {
 	f := &fakeSender{p: APNs, tries: []outcome{{Kind: kindAnswer, Status: 410, Reason: "Unregistered"}}}
 	s, _ := newFakeServer(t, Config{}, f)
-	resp, err := s.Send(context.Background(), PushNotification{Platform: "fake", ServerID: "s", DeviceID: "d"})
-	if resp.Status != StatusRemove || !IsRemove(err) || IsRetryable(err) {
+	resp, err := s.Send(context.Background(), mmpush.PushNotification{Platform: "fake", ServerID: "s", DeviceID: "d"})
+	if resp.Status != mmpush.StatusRemove || !IsRemove(err) || IsRetryable(err) {
 		t.Fatalf("Send = %+v, %v", resp, err)
 	}
 	f.tries = []outcome{{Kind: kindAnswer, Status: 500, Reason: "InternalServerError"}}
-	_, err = s.Send(context.Background(), PushNotification{Platform: "fake", ServerID: "s", DeviceID: "d"})
+	_, err = s.Send(context.Background(), mmpush.PushNotification{Platform: "fake", ServerID: "s", DeviceID: "d"})
 	if IsRemove(err) || !IsRetryable(err) || !strings.Contains(err.Error(), "after 3 tries") {
 		t.Fatalf("err = %v", err)
 	}
-	_, err = s.Send(context.Background(), PushNotification{Platform: "fake", ServerID: "s"})
+	_, err = s.Send(context.Background(), mmpush.PushNotification{Platform: "fake", ServerID: "s"})
 	if !errors.Is(err, ErrMissingDeviceID) || IsRetryable(err) {
 		t.Fatalf("err = %v", err)
 	}
-	if resp, err := s.Send(context.Background(), PushNotification{Platform: "nope", ServerID: "s", DeviceID: "d"}); !errors.Is(err, ErrUnknownPlatform) || resp.Status != StatusFail {
+	if resp, err := s.Send(context.Background(), mmpush.PushNotification{Platform: "nope", ServerID: "s", DeviceID: "d"}); !errors.Is(err, ErrUnknownPlatform) || resp.Status != mmpush.StatusFail {
 		t.Fatalf("Send = %+v, %v", resp, err)
 	}
 }
