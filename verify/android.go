@@ -17,9 +17,9 @@ import (
 // GoogleServices is a google-services.json: the Firebase project and the
 // Android apps registered in it.
 type GoogleServices struct {
-	Path          string          `json:"path"`
-	ProjectID     string          `json:"project_id"`
-	ProjectNumber string          `json:"project_number"` // the FCM sender id
+	Path          string        `json:"path"`
+	ProjectID     string        `json:"project_id"`
+	ProjectNumber string        `json:"project_number"` // the FCM sender id
 	Clients       []FirebaseApp `json:"clients"`
 }
 
@@ -106,9 +106,9 @@ type APK struct {
 	Package     string `json:"package"`
 	VersionName string `json:"version_name,omitempty"`
 	// The google-services values (resource names in parentheses).
-	AppID     string `json:"google_app_id"`       // (google_app_id) = mobilesdk_app_id
-	SenderID  string `json:"gcm_default_sender"`  // (gcm_defaultSenderId) = project_number
-	ProjectID string `json:"project_id"`          // (project_id)
+	AppID     string `json:"google_app_id"`      // (google_app_id) = mobilesdk_app_id
+	SenderID  string `json:"gcm_default_sender"` // (gcm_defaultSenderId) = project_number
+	ProjectID string `json:"project_id"`         // (project_id)
 	APIKey    bool   `json:"has_google_api_key"` // (google_api_key); the key itself is not reported
 }
 

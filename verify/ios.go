@@ -68,7 +68,9 @@ const (
 
 // APSEnvironment is the aps-environment entitlement ("development",
 // "production"; "" when absent).
-func (p *Profile) APSEnvironment() string { return entString(p.Entitlements, EntitlementAPSEnvironment) }
+func (p *Profile) APSEnvironment() string {
+	return entString(p.Entitlements, EntitlementAPSEnvironment)
+}
 
 // AppID is the application-identifier entitlement ("TEAMID.bundle.id").
 func (p *Profile) AppID() string { return entString(p.Entitlements, EntitlementAppID) }

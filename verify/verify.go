@@ -158,8 +158,15 @@ func Run(ctx context.Context, cfg Config) *Report {
 		}
 		v.apks = append(v.apks, a)
 		v.add(Check{ID: "android.apk", Subject: filepath.Base(p), Status: Pass,
-			Summary: fmt.Sprintf("package %q %s, google_app_id %q, gcm_defaultSenderId %q, project_id %q", a.Package, a.VersionName, a.AppID, a.SenderID, a.ProjectID)})
+			Summary: fmt.Sprintf("package %q%s, google_app_id %q, gcm_defaultSenderId %q, project_id %q", a.Package, prefixed(" version ", a.VersionName), a.AppID, a.SenderID, a.ProjectID)})
 	}
 	v.checkAndroid()
 	return v.rep
+}
+
+func prefixed(prefix, s string) string {
+	if s == "" {
+		return ""
+	}
+	return prefix + s
 }
