@@ -161,6 +161,9 @@ func Run(ctx context.Context, cfg Config) *Report {
 			Summary: fmt.Sprintf("package %q%s, google_app_id %q, gcm_defaultSenderId %q, project_id %q", a.Package, prefixed(" version ", a.VersionName), a.AppID, a.SenderID, a.ProjectID)})
 	}
 	v.checkAndroid()
+	if cfg.Live {
+		v.live(ctx, pc)
+	}
 	return v.rep
 }
 

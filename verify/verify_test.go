@@ -401,3 +401,62 @@ func p12Of(t testing.TB, certAndKey []byte, password string) []byte {
 	}
 	return b
 }
+
+// The all-good inputs, sent through for real: every phone shows its notification.
+func TestLiveAllGood(t *testing.T) {
+	w := newWorld(t)
+	cfg := w.config()
+	cfg.Live = true
+	r := Run(context.Background(), cfg)
+	if r.ExitCode() != ExitOK {
+		t.Fatalf("exit %d:\n%s", r.ExitCode(), dump(t, r))
+	}
+	for _, want := range []struct{ id, subject string }{
+		{"live.ios", "Chat.ipa ↔ apple"}, {"live.ios", "Beta.app ↔ apple_rn"}, {"live.android", "app-release.apk ↔ android"},
+	} {
+		cs := r.Find(want.id, want.subject)
+		if len(cs) != 1 || cs[0].Status != Pass || !strings.Contains(cs[0].Summary, "displayed") {
+			t.Errorf("%s %s: %+v\n%s", want.id, want.subject, cs, dump(t, r))
+			continue
+		}
+		if tr := strings.Join(cs[0].Trace, "\n"); !strings.Contains(tr, string("device.displayed")) || !strings.Contains(tr, "proxy.acked") {
+			t.Errorf("%s trace lacks display and ack:\n%s", want.subject, tr)
+		}
+	}
+}
+
+// A mismatch, sent through: the provider's own reason, and the input behind it.
+func TestLiveShowsWhereItBroke(t *testing.T) {
+	shared(t)
+	set := sharedSet
+	cases := []struct {
+		name    string
+		mutate  func(w *world)
+		subject string
+		reason  string
+		input   string
+	}{
+		{"environment", func(w *world) { w.apple[0].ApplePushUseDevelopment = true }, "Chat.ipa ↔ apple", "BadDeviceToken", "ApplePushUseDevelopment=true"},
+		{"swapped ids", func(w *world) { w.apple[0].AppleAuthKeyID, w.apple[0].AppleTeamID = set.TeamID, set.APNsKey.KeyID }, "Chat.ipa ↔ apple", "InvalidProviderToken", "AppleAuthKeyID"},
+		{"topic", func(w *world) { w.ios[0].bundleID = "com.example.renamed"; w.apple = w.apple[:1] }, "Chat.ipa ↔ apple", "DeviceTokenNotForTopic", "ApplePushTopic"},
+		{"other project", func(w *world) { w.override["service-account.json"] = otherSA.JSON() }, "app-release.apk ↔ android", "SENDER_ID_MISMATCH", "ServiceFileLocation"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			tc.mutate(w)
+			cfg := w.config()
+			cfg.Live = true
+			r := Run(context.Background(), cfg)
+			var hit *Check
+			for _, c := range r.Checks {
+				if strings.HasPrefix(c.ID, "live.") && c.Subject == tc.subject {
+					hit = &c
+				}
+			}
+			if hit == nil || hit.Status != Fail || !strings.Contains(hit.Summary, tc.reason) || !strings.Contains(hit.Input, tc.input) || hit.Fix == "" {
+				t.Fatalf("want live failure %s caused by %s:\n%s", tc.reason, tc.input, dump(t, r))
+			}
+		})
+	}
+}
