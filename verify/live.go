@@ -32,6 +32,8 @@ const liveTimeout = 45 * time.Second
 type livePhone struct {
 	subject string
 	app     devicesim.App
+	user    string
+	device  *devicesim.Device
 	// causes maps a provider reason to the input that produces it here.
 	causes func(reason string) (input, fix string)
 }
@@ -39,34 +41,45 @@ type livePhone struct {
 // live runs the round trip: mock APNs and FCM knowing exactly the given
 // public keys (and pinning the given APNs certificates), a proxy configured
 // from the given settings, a server simulator, and one simulated phone per
-// app build; one notification each.
-func (v *run) live(ctx context.Context, pc proxy.Config) {
+// app build; one notification each. It returns the running lab (nil if
+// nothing could be sent); the caller closes it.
+func (v *run) live(ctx context.Context, pc proxy.Config) *lab {
 	phones := v.livePhones()
 	if len(phones) == 0 {
 		v.add(Check{ID: "live", Subject: "round trip", Status: Skip,
 			Summary: "no app build paired with readable proxy credentials: nothing to send"})
-		return
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, liveTimeout)
 	defer cancel()
-	lab, err := v.startLab(ctx, pc)
-	if lab != nil {
-		defer lab.close()
-	}
+	l, err := v.startLab(ctx, pc)
 	if err != nil {
+		if l != nil {
+			l.close()
+		}
 		v.add(Check{ID: "live", Subject: "round trip", Status: Fail, Summary: "could not start the lab: " + err.Error(),
 			Fix: "see the checks above; the proxy did not accept these settings"})
-		return
+		return nil
 	}
 	for i, ph := range phones {
-		v.sendOne(ctx, lab, ph, fmt.Sprintf("verify-%d", i+1))
+		ph.user = fmt.Sprintf("verify-%d", i+1)
+		d, err := l.fleet.Add(ctx, ph.app.Name, ph.user, ph.app)
+		if err != nil {
+			v.add(Check{ID: ph.checkID(), Subject: ph.subject, Status: Fail, Input: ph.app.Name,
+				Summary: "the simulated phone could not install the app: " + err.Error()})
+			continue
+		}
+		ph.device = d
+		l.phones = append(l.phones, ph)
+		v.add(l.send(ctx, ph, "verify: "+ph.app.ID()))
 	}
+	return l
 }
 
 // livePhones builds the phones from the builds read, paired with the app
 // types whose credentials could be read.
-func (v *run) livePhones() []livePhone {
-	var out []livePhone
+func (v *run) livePhones() []*livePhone {
+	var out []*livePhone
 	for _, app := range v.ios {
 		pairs, _ := v.pairIOS(app)
 		var a *appleType
@@ -91,7 +104,7 @@ func (v *run) livePhones() []livePhone {
 		if app.Profile != nil && len(app.Profile.TeamIdentifier) > 0 {
 			team = app.Profile.TeamIdentifier[0]
 		}
-		out = append(out, livePhone{subject: subj,
+		out = append(out, &livePhone{subject: subj,
 			app: devicesim.App{Name: filepath.Base(app.Path), Platform: devicesim.IOS, ProxyType: a.s.Type,
 				TeamID: team, BundleID: app.BundleID, Environment: testpki.Environment(env)},
 			causes: appleCauses(a, app)})
@@ -121,7 +134,7 @@ func (v *run) livePhones() []livePhone {
 			continue
 		}
 		// A real FCM token is minted for the sender id compiled into the app.
-		out = append(out, livePhone{subject: app.subject + " ↔ " + a.s.Type,
+		out = append(out, &livePhone{subject: app.subject + " ↔ " + a.s.Type,
 			app: devicesim.App{Name: app.subject, Platform: devicesim.Android, ProxyType: a.s.Type,
 				Package: app.pkg, ProjectID: firstNonEmpty(sender, project), ProjectNumber: sender},
 			causes: androidCauses(a, app)})
@@ -174,8 +187,16 @@ func androidCauses(a *androidType, app androidApp) func(string) (string, string)
 	}
 }
 
+func (ph *livePhone) checkID() string {
+	if ph.app.Platform == devicesim.Android {
+		return "live.android"
+	}
+	return "live.ios"
+}
+
 // lab is the round trip's actors.
 type lab struct {
+	phones []*livePhone
 	bus    *events.Bus
 	apns   *mockapns.Server
 	fcm    *mockfcm.Server
@@ -183,8 +204,10 @@ type lab struct {
 	server *devicesim.Server
 	fleet  *devicesim.Fleet
 	tmp    string
-	cancel context.CancelFunc
-	done   chan struct{}
+	// proxyURL is where the proxy listens (https, the lab's own CA).
+	proxyURL string
+	cancel   context.CancelFunc
+	done     chan struct{}
 }
 
 func (l *lab) close() {
@@ -318,6 +341,7 @@ func (v *run) startLab(ctx context.Context, pc proxy.Config) (*lab, error) {
 	if err != nil {
 		return l, err
 	}
+	l.proxyURL = "https://" + ln.Addr().String()
 	var serveCtx context.Context
 	serveCtx, l.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	go func() {
@@ -334,7 +358,7 @@ func (v *run) startLab(ctx context.Context, pc proxy.Config) (*lab, error) {
 	}
 	const kid = "pushlab-verify"
 	trust := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}, ForceAttemptHTTP2: true}}
-	if l.server, err = devicesim.NewServer(devicesim.ServerConfig{ProxyURL: "https://" + ln.Addr().String(), ProxyClient: trust,
+	if l.server, err = devicesim.NewServer(devicesim.ServerConfig{ProxyURL: l.proxyURL, ProxyClient: trust,
 		SigningKey: signing, SigningKeyID: kid, Contents: devicesim.ContentsFull, Profile: devicesim.ProfileEAS,
 		Bus: l.bus, Logger: v.log}); err != nil {
 		return l, err
@@ -356,26 +380,16 @@ func containsType(ts []*appleType, a *appleType) bool {
 	return false
 }
 
-// sendOne installs the phone, sends it one notification and reports what
-// became of it.
-func (v *run) sendOne(ctx context.Context, l *lab, ph livePhone, user string) {
-	id := "live.ios"
-	if ph.app.Platform == devicesim.Android {
-		id = "live.android"
+// send sends the phone one notification and reports what became of it.
+func (l *lab) send(ctx context.Context, ph *livePhone, text string) Check {
+	id := ph.checkID()
+	fail := func(summary, input, fix string, trace []string) Check {
+		return Check{ID: id, Subject: ph.subject, Status: Fail, Summary: summary, Input: input, Fix: fix, Trace: trace}
 	}
-	fail := func(summary, input, fix string, trace []string) {
-		v.add(Check{ID: id, Subject: ph.subject, Status: Fail, Summary: summary, Input: input, Fix: fix, Trace: trace})
-	}
-	d, err := l.fleet.Add(ctx, ph.app.Name, user, ph.app)
-	if err != nil {
-		fail("the simulated phone could not install the app: "+err.Error(), ph.app.Name, "", nil)
-		return
-	}
-	res, err := l.server.Send(ctx, devicesim.Message{UserID: user, ChannelName: "Town Square", SenderName: "pushlab verify",
-		Message: "verify: " + ph.app.ID()})
+	res, err := l.server.Send(ctx, devicesim.Message{UserID: ph.user, ChannelName: "Town Square", SenderName: "pushlab verify",
+		Message: text})
 	if err != nil || len(res) != 1 {
-		fail(fmt.Sprintf("the server could not send: %v", err), "", "", nil)
-		return
+		return fail(fmt.Sprintf("the server could not send (%d results): %v", len(res), err), "", "", nil)
 	}
 	l.fleet.Wait()
 	r := res[0]
@@ -394,21 +408,20 @@ func (v *run) sendOne(ctx context.Context, l *lab, ph livePhone, user string) {
 			reason = e.Status
 		}
 	}
-	n, shown := d.Last()
+	n, shown := ph.device.Last()
 	switch {
 	case r.Status == devicesim.StatusOK && shown && n.AckID == r.AckID && n.Verified && n.Decrypted:
-		v.add(Check{ID: id, Subject: ph.subject, Status: Pass, Trace: trace,
-			Summary: fmt.Sprintf("displayed %q — %q: signature verified, decrypted, acked (token %s…)", n.Title, n.Body, shortToken(d.Token()))})
+		return Check{ID: id, Subject: ph.subject, Status: Pass, Trace: trace,
+			Summary: fmt.Sprintf("displayed %q — %q: signature verified, decrypted, acked (token %s…)", n.Title, n.Body, shortToken(ph.device.Token()))}
 	case reason != "":
 		input, fix := ph.causes(reason)
-		fail(fmt.Sprintf("%s rejected the push: %s (proxy answered %s)", providerName(ph.app), reason, r.Status), input, fix, trace)
+		return fail(fmt.Sprintf("%s rejected the push: %s (proxy answered %s)", providerName(ph.app), reason, r.Status), input, fix, trace)
 	case r.Status != devicesim.StatusOK:
-		fail(fmt.Sprintf("proxy answered %s: %s", r.Status, r.Error), ph.app.ProxyType, "see the checks above for "+ph.app.ProxyType, trace)
+		return fail(fmt.Sprintf("proxy answered %s: %s", r.Status, r.Error), ph.app.ProxyType, "see the checks above for "+ph.app.ProxyType, trace)
 	case !shown || n.AckID != r.AckID:
-		fail("accepted by the provider but not displayed on the phone", ph.app.Name, "", trace)
-	default:
-		fail(fmt.Sprintf("displayed, but verified=%v decrypted=%v", n.Verified, n.Decrypted), ph.app.Name, "", trace)
+		return fail("accepted by the provider but not displayed on the phone", ph.app.Name, "", trace)
 	}
+	return fail(fmt.Sprintf("displayed, but verified=%v decrypted=%v", n.Verified, n.Decrypted), ph.app.Name, "", trace)
 }
 
 func providerName(a devicesim.App) string {

@@ -94,6 +94,18 @@ func fixForUnreadable(err error) string {
 // Config.Live, sends one notification through them. It returns a report in
 // all cases: unreadable inputs are Error checks (Report.ExitCode 2).
 func Run(ctx context.Context, cfg Config) *Report {
+	v := newRun(cfg)
+	defer v.finish()
+	pc, ok := v.check(ctx)
+	if ok && cfg.Live {
+		if l := v.live(ctx, pc); l != nil {
+			l.close()
+		}
+	}
+	return v.rep
+}
+
+func newRun(cfg Config) *run {
 	v := &run{cfg: cfg, now: cfg.Now, log: cfg.Logger, rep: &Report{Started: time.Now()}}
 	if v.now.IsZero() {
 		v.now = time.Now()
@@ -101,14 +113,21 @@ func Run(ctx context.Context, cfg Config) *Report {
 	if v.log == nil {
 		v.log = slog.New(slog.DiscardHandler)
 	}
-	defer func() { v.rep.Duration = time.Since(v.rep.Started) }()
+	return v
+}
 
-	pc := proxy.DefaultConfig()
+func (v *run) finish() { v.rep.Duration = time.Since(v.rep.Started) }
+
+// check reads and compares every input; ok is false when the proxy's
+// configuration itself could not be read.
+func (v *run) check(ctx context.Context) (pc proxy.Config, ok bool) {
+	cfg := v.cfg
+	pc = proxy.DefaultConfig()
 	if cfg.ConfigFile != "" {
 		c, err := proxy.LoadConfig(cfg.ConfigFile)
 		if err != nil {
 			v.unreadable("proxy", "config", cfg.ConfigFile, unwrapPathErr(errors.Unwrap(err)))
-			return v.rep
+			return pc, false
 		}
 		pc = c
 		v.res.configDir = filepath.Dir(cfg.ConfigFile)
@@ -161,10 +180,7 @@ func Run(ctx context.Context, cfg Config) *Report {
 			Summary: fmt.Sprintf("package %q%s, google_app_id %q, gcm_defaultSenderId %q, project_id %q", a.Package, prefixed(" version ", a.VersionName), a.AppID, a.SenderID, a.ProjectID)})
 	}
 	v.checkAndroid()
-	if cfg.Live {
-		v.live(ctx, pc)
-	}
-	return v.rep
+	return pc, true
 }
 
 func prefixed(prefix, s string) string {

@@ -460,3 +460,28 @@ func TestLiveShowsWhereItBroke(t *testing.T) {
 		})
 	}
 }
+
+func TestStartLabKeepsRunning(t *testing.T) {
+	w := newWorld(t)
+	w.ios, w.apple = w.ios[:1], w.apple[:1]
+	w.andr = nil
+	cfg := w.config()
+	lab, rep := StartLab(context.Background(), cfg)
+	if lab == nil || rep.ExitCode() != ExitOK {
+		t.Fatalf("lab %v, exit %d:\n%s", lab, rep.ExitCode(), dump(t, rep))
+	}
+	defer lab.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	hops := lab.Hops(ctx)
+	got := lab.Send(ctx, "second")
+	if len(got) != 1 || got[0].Status != Pass || !strings.Contains(got[0].Summary, `"second"`) {
+		t.Fatalf("second send: %+v", got)
+	}
+	for h := range hops {
+		if h.Hop == "device.displayed" {
+			return
+		}
+	}
+	t.Fatal("no device.displayed hop streamed")
+}
