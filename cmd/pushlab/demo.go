@@ -24,6 +24,7 @@ func newDemoCmd() *cobra.Command {
 		once              bool
 		contents, profile string
 		user              string
+		keys              string // --keys DIR: the eas profile on the user's own files (demo_eas.go)
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -47,6 +48,9 @@ non-zero if a phone did not show its notification).`,
 			if err != nil {
 				return err
 			}
+			if keys != "" {
+				return runEASDemo(cmd, p, keys, once)
+			}
 			return runDemo(cmd, c, p, user, once)
 		},
 	}
@@ -55,6 +59,7 @@ non-zero if a phone did not show its notification).`,
 	f.StringVar(&contents, "contents", string(devicesim.ContentsFull), "push contents: generic, generic_no_channel, full, id_loaded")
 	f.StringVar(&profile, "profile", string(devicesim.ProfileHPNS), "profile: hpns, eas (both encrypt), tpns (plaintext)")
 	f.StringVar(&user, "user", "alice", "the user the phones are logged in as")
+	f.StringVar(&keys, "keys", "", "with --profile eas: your own mattermost-push-proxy.json, keys and app builds in DIR, checked by verify first")
 	return cmd
 }
 
