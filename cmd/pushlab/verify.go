@@ -60,6 +60,9 @@ could not be read. No key material is printed, only fingerprints.`,
   pushlab verify --config proxy.json app.apk --junit verify.xml --live=false`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			defer resetFlags(cmd.Flags())
+			if !rootCmd.PersistentFlags().Changed("log-level") && os.Getenv("PUSHLAB_LOG_LEVEL") == "" {
+				logLevel = "warn" // the actors of the round trip would bury the table
+			}
 			cfg, err := fl.build(args)
 			if err != nil {
 				return &exitError{code: verify.ExitUnreadable, msg: err.Error()}
