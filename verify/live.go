@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -13,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -120,7 +122,7 @@ func (v *run) livePhones() []*livePhone {
 		}
 		if app.apk != nil {
 			// What the build compiled in is what the phone registers with.
-			project, sender = firstNonEmpty(app.apk.ProjectID, project), firstNonEmpty(app.apk.SenderID, sender)
+			project, sender = cmp.Or(app.apk.ProjectID, project), cmp.Or(app.apk.SenderID, sender)
 		}
 		var a *androidType
 		for _, t := range v.android {
@@ -136,19 +138,10 @@ func (v *run) livePhones() []*livePhone {
 		// A real FCM token is minted for the sender id compiled into the app.
 		out = append(out, &livePhone{subject: app.subject + " ↔ " + a.s.Type,
 			app: devicesim.App{Name: app.subject, Platform: devicesim.Android, ProxyType: a.s.Type,
-				Package: app.pkg, ProjectID: firstNonEmpty(sender, project), ProjectNumber: sender},
+				Package: app.pkg, ProjectID: cmp.Or(sender, project), ProjectNumber: sender},
 			causes: androidCauses(a, app)})
 	}
 	return out
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, x := range s {
-		if x != "" {
-			return x
-		}
-	}
-	return ""
 }
 
 // appleCauses names the input behind each APNs reason for this pairing.
@@ -268,9 +261,9 @@ func (v *run) startLab(ctx context.Context, pc proxy.Config) (*lab, error) {
 		}
 		// Register the key as Apple knows it: the id in Apple's file name,
 		// the team that signs the app; the proxy's settings may say otherwise.
-		kid, team := firstNonEmpty(a.keyFileID, a.s.AppleAuthKeyID), a.s.AppleTeamID
+		kid, team := cmp.Or(a.keyFileID, a.s.AppleAuthKeyID), a.s.AppleTeamID
 		for _, app := range v.ios {
-			if pairs, _ := v.pairIOS(app); containsType(pairs, a) && app.Profile != nil && len(app.Profile.TeamIdentifier) > 0 {
+			if pairs, _ := v.pairIOS(app); slices.Contains(pairs, a) && app.Profile != nil && len(app.Profile.TeamIdentifier) > 0 {
 				team = app.Profile.TeamIdentifier[0]
 			}
 		}
@@ -369,15 +362,6 @@ func (v *run) startLab(ctx context.Context, pc proxy.Config) (*lab, error) {
 		return l, err
 	}
 	return l, nil
-}
-
-func containsType(ts []*appleType, a *appleType) bool {
-	for _, t := range ts {
-		if t == a {
-			return true
-		}
-	}
-	return false
 }
 
 // send sends the phone one notification and reports what became of it.

@@ -73,8 +73,8 @@ could not be read. No key material is printed, only fingerprints.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&fl.config, "config", os.Getenv("PUSHLAB_CONFIG"), "the proxy's mattermost-push-proxy.json (env PUSHLAB_CONFIG)")
-	f.StringVar(&fl.appleJSON, "apple-push-settings", "", "Apple app types as a JSON array, replacing the config file's (as pushlab proxy)")
-	f.StringVar(&fl.androidJSON, "android-push-settings", "", "Android app types as a JSON array, replacing the config file's")
+	f.StringVar(&fl.appleJSON, "apple-push-settings", os.Getenv("PUSHLAB_APPLE_PUSH_SETTINGS"), "Apple app types as a JSON array, replacing the config file's, as for pushlab proxy (env PUSHLAB_APPLE_PUSH_SETTINGS)")
+	f.StringVar(&fl.androidJSON, "android-push-settings", os.Getenv("PUSHLAB_ANDROID_PUSH_SETTINGS"), "Android app types as a JSON array, replacing the config file's (env PUSHLAB_ANDROID_PUSH_SETTINGS)")
 	f.StringSliceVar(&fl.ios, "ios", nil, "iOS build: .ipa, .app directory or .xcarchive (repeatable)")
 	f.StringSliceVar(&fl.gs, "google-services", nil, "google-services.json (repeatable)")
 	f.StringSliceVar(&fl.android, "android", nil, ".apk (read with aapt; repeatable)")
