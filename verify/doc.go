@@ -37,6 +37,9 @@
 //
 // # The checks (Check.ID)
 //
+//	config, ios.read,      reading the inputs: Error (exit 2) when a file is missing or
+//	android.*              not what it should be; android.apk / android.google_services
+//	                       also show what was read
 //	apns.auth              token or certificate auth is fully configured
 //	apns.topic             ApplePushTopic is set and does not end in .voip (upstream adds it: .voip.voip)
 //	apns.key_id            10 characters, not the team id, the id in AuthKey_<KEYID>.p8; swaps named
@@ -50,7 +53,7 @@
 //	apns.cert.expiry       fail if expired, warn within 30 days
 //	fcm.service_account    a service-account key (not google-services.json) whose RSA key parses
 //	ios.bundle             CFBundleIdentifier, version, plist format
-//	ios.profile…           signature and signer chain, expiry, aps-environment present,
+//	ios.profile.*          signature and signer chain, expiry, aps-environment present,
 //	                       App Store profile with production, application-identifier = TEAM.bundle
 //	ios.topic              bundle id = ApplePushTopic of an Apple app type (or + .voip: doubled)
 //	ios.team               the .p8's AppleTeamID, the certificate's OU, TeamIdentifier,
