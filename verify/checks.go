@@ -58,8 +58,20 @@ func (v *run) checkIOS(app *IOSApp) {
 			return
 		}
 	}
+	// Several app types may carry one bundle id (one per environment): the
+	// build needs one of its environment, the others serve other builds.
+	var sameEnv string
 	for _, a := range pairs {
-		v.checkPair(app, a, subj+" ↔ "+a.s.Type, guessed)
+		if a.env() == appEnv(app) {
+			sameEnv = a.s.Type
+		}
+	}
+	for _, a := range pairs {
+		other := ""
+		if len(pairs) > 1 && sameEnv != "" && a.env() != appEnv(app) {
+			other = sameEnv
+		}
+		v.checkPair(app, a, subj+" ↔ "+a.s.Type, guessed, other)
 	}
 }
 
@@ -124,7 +136,10 @@ func (v *run) checkProfile(app *IOSApp, subj string) {
 }
 
 // checkPair compares an app build with the Apple app type meant to reach it.
-func (v *run) checkPair(app *IOSApp, a *appleType, subj string, guessed bool) {
+//
+// servedBy, if set, is another app type with the same topic and the build's
+// environment: this one's environment then serves other builds.
+func (v *run) checkPair(app *IOSApp, a *appleType, subj string, guessed bool, servedBy string) {
 	if !guessed {
 		if a.s.ApplePushTopic == app.BundleID+".voip" {
 			v.add(Check{ID: "ios.topic", Subject: subj, Status: Fail, Input: "ApplePushTopic of " + a.s.Type,
@@ -196,6 +211,11 @@ func (v *run) checkPair(app *IOSApp, a *appleType, subj string, guessed bool) {
 	}
 	if env == "" {
 		v.add(Check{ID: "ios.environment", Subject: subj, Status: Skip, Summary: "the build has no aps-environment to compare"})
+		return
+	}
+	if env != a.env() && servedBy != "" {
+		v.add(Check{ID: "ios.environment", Subject: subj, Status: Skip,
+			Summary: fmt.Sprintf("%s sends to %s; this %s build is served by %s", a.s.Type, a.env(), env, servedBy)})
 		return
 	}
 	if env != a.env() {

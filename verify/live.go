@@ -86,9 +86,9 @@ func (v *run) livePhones() []*livePhone {
 		pairs, _ := v.pairIOS(app)
 		var a *appleType
 		for _, p := range pairs {
-			if p.key != nil || p.cert != nil {
+			// Prefer the app type of the build's environment.
+			if (p.key != nil || p.cert != nil) && (a == nil || p.env() == appEnv(app) && a.env() != appEnv(app)) {
 				a = p
-				break
 			}
 		}
 		if a == nil {

@@ -440,6 +440,7 @@ func TestLiveShowsWhereItBroke(t *testing.T) {
 		{"swapped ids", func(w *world) { w.apple[0].AppleAuthKeyID, w.apple[0].AppleTeamID = set.TeamID, set.APNsKey.KeyID }, "Chat.ipa ↔ apple", "InvalidProviderToken", "AppleAuthKeyID"},
 		{"topic", func(w *world) { w.ios[0].bundleID = "com.example.renamed"; w.apple = w.apple[:1] }, "Chat.ipa ↔ apple", "DeviceTokenNotForTopic", "ApplePushTopic"},
 		{"other project", func(w *world) { w.override["service-account.json"] = otherSA.JSON() }, "app-release.apk ↔ android", "SENDER_ID_MISMATCH", "ServiceFileLocation"},
+		{"apk of another sender", func(w *world) { w.andr.apkSender = "999999999999" }, "app-release.apk ↔ android", "SENDER_ID_MISMATCH", "compiled into app-release.apk"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -484,4 +485,26 @@ func TestStartLabKeepsRunning(t *testing.T) {
 		}
 	}
 	t.Fatal("no device.displayed hop streamed")
+}
+
+// One bundle id, two app types (production and development): a store build
+// is served by the production one; the other is not a failure.
+func TestOneTopicTwoEnvironments(t *testing.T) {
+	w := newWorld(t)
+	w.andr = nil
+	dev := w.apple[0]
+	dev.Type, dev.ApplePushUseDevelopment = "apple_dev", true
+	w.apple = append(w.apple, dev)
+	cfg := w.config()
+	cfg.Live = true
+	r := Run(context.Background(), cfg)
+	if r.ExitCode() != ExitOK {
+		t.Fatalf("exit %d:\n%s", r.ExitCode(), dump(t, r))
+	}
+	if c := r.Find("ios.environment", "Chat.ipa ↔ apple_dev"); len(c) != 1 || c[0].Status != Skip || !strings.Contains(c[0].Summary, "served by apple") {
+		t.Errorf("apple_dev: %+v", c)
+	}
+	if c := r.Find("live.ios", "Chat.ipa ↔ apple"); len(c) != 1 || c[0].Status != Pass {
+		t.Errorf("live went through the wrong type:\n%s", dump(t, r))
+	}
 }
