@@ -21,6 +21,7 @@ import (
 
 	"github.com/sideshow/apns2/certificate"
 	gopkcs12 "golang.org/x/crypto/pkcs12"
+	sslpkcs12 "software.sslmate.com/src/go-pkcs12"
 
 	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/proxy"
@@ -277,6 +278,9 @@ func (v *run) readCert(a *appleType) {
 		switch {
 		case errors.Is(err, gopkcs12.ErrIncorrectPassword):
 			sum, fix = "the password (ApplePushCertPassword) does not open the .p12", "set ApplePushCertPassword to the export password"
+		case !isPEM && opensWithModernReader(b, s.ApplePushCertPassword):
+			sum = "the password opens the .p12, but it is encrypted with AES (PBES2, as recent Keychain and OpenSSL 3 export), which apns2 cannot read: " + err.Error()
+			fix = "convert it to PEM (openssl pkcs12 -in cert.p12 -out cert.pem -nodes) and point ApplePushCertPrivate at the .pem"
 		case errors.Is(err, certificate.ErrFailedToDecryptKey):
 			sum, fix = "the password (ApplePushCertPassword) does not decrypt the PEM key", "set ApplePushCertPassword to the key's passphrase"
 		case errors.Is(err, certificate.ErrNoPrivateKey):
@@ -337,6 +341,13 @@ func (v *run) readCert(a *appleType) {
 	}
 	v.add(expiryCheck("apns.cert.expiry", subj, in, "certificate", leaf.NotBefore, leaf.NotAfter, v.now,
 		"renew the APNs certificate in developer.apple.com → Certificates (or move to a .p8 key, which does not expire)"))
+}
+
+// opensWithModernReader tells whether a .p12 that apns2's reader (the
+// legacy x/crypto/pkcs12) rejects opens with a reader of today's encryption.
+func opensWithModernReader(b []byte, password string) bool {
+	_, _, _, err := sslpkcs12.DecodeChain(b, password)
+	return err == nil
 }
 
 // expiryCheck fails past notAfter or before notBefore, warns within 30 days.

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	sslpkcs12 "software.sslmate.com/src/go-pkcs12"
+
 	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/proxy"
 )
@@ -170,6 +172,15 @@ func TestMismatches(t *testing.T) {
 			w.override["apns-dev.p12"] = p12Of(w.t, devCertPEM, "right")
 			w.apple[1].ApplePushCertPrivate, w.apple[1].ApplePushCertPassword = "apns-dev.p12", "wrong"
 		}, "apns.cert", "apple_rn", Fail, []string{"password", "does not open"}, "ApplePushCertPassword"},
+		{"p12 in AES, which apns2 cannot read", func(w *world) {
+			l, _ := testpki.ParseLeafPEM(devCertPEM)
+			p12, err := sslpkcs12.Modern2023.Encode(l.Key, l.Cert, nil, "right")
+			if err != nil {
+				w.t.Fatal(err)
+			}
+			w.override["apns-dev.p12"] = p12
+			w.apple[1].ApplePushCertPrivate, w.apple[1].ApplePushCertPassword = "apns-dev.p12", "right"
+		}, "apns.cert", "apple_rn", Fail, []string{"the password opens the .p12", "AES"}, "openssl pkcs12"},
 		{"p12 works but upstream needs PEM", func(w *world) {
 			w.override["apns-dev.p12"] = p12Of(w.t, devCertPEM, "right")
 			w.apple[1].ApplePushCertPrivate, w.apple[1].ApplePushCertPassword = "apns-dev.p12", "right"
