@@ -135,9 +135,13 @@ func (v *run) livePhones() []*livePhone {
 		if a == nil || project == "" {
 			continue
 		}
+		name := app.subject // the .apk
+		if app.apk == nil {
+			name = app.pkg // rather than google-services.json
+		}
 		// A real FCM token is minted for the sender id compiled into the app.
 		out = append(out, &livePhone{subject: app.subject + " ↔ " + a.s.Type,
-			app: devicesim.App{Name: app.subject, Platform: devicesim.Android, ProxyType: a.s.Type,
+			app: devicesim.App{Name: name, Platform: devicesim.Android, ProxyType: a.s.Type,
 				Package: app.pkg, ProjectID: cmp.Or(sender, project), ProjectNumber: sender},
 			causes: androidCauses(a, app)})
 	}
