@@ -17,6 +17,10 @@
 //	rep.WriteTable(os.Stdout, verify.TableOptions{})
 //	os.Exit(rep.ExitCode())                              // 0 ok, 1 a check failed, 2 unreadable input
 //
+// StartLab does the same and keeps the round trip's actors running (Send
+// another notification to every phone, stream the Hops); the EAS demo runs
+// on it.
+//
 // # What is read
 //
 //   - The proxy: upstream's mattermost-push-proxy.json (or settings given
