@@ -51,7 +51,7 @@ own reason.
 Inputs: --config mattermost-push-proxy.json (or --apple-push-settings /
 --android-push-settings as for pushlab proxy), and any of: .ipa, .app or
 .xcarchive (--ios), google-services.json (--google-services), .apk (--android;
-needs aapt on PATH). Files given as arguments are sorted by their names.
+needs aapt on PATH). Files given as arguments are told apart by their names.
 
 Exit status: 0 nothing failed (warnings allowed), 1 a check failed, 2 an input
 could not be read. No key material is printed, only fingerprints.`,
@@ -79,7 +79,7 @@ could not be read. No key material is printed, only fingerprints.`,
 	f.StringSliceVar(&fl.gs, "google-services", nil, "google-services.json (repeatable)")
 	f.StringSliceVar(&fl.android, "android", nil, ".apk (read with aapt; repeatable)")
 	f.StringVar(&fl.pkg, "android-package", "", "the app's package when no .apk is given and google-services.json lists several")
-	f.StringSliceVar(&fl.roots, "apple-root", nil, "PEM/DER root certificate to trust for profile signatures instead of Apple's (tests, enterprise CAs)")
+	f.StringSliceVar(&fl.roots, "apple-root", nil, "PEM/DER root certificate to trust for profile signatures instead of Apple's root (for tests)")
 	f.BoolVar(&fl.live, "live", true, "send one notification through mocks, proxy and a simulated phone built from these inputs")
 	f.BoolVar(&fl.asJSON, "json", false, "print the report as JSON instead of a table")
 	f.StringVar(&fl.junit, "junit", "", "also write the report as JUnit XML to this file")

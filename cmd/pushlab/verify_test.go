@@ -116,3 +116,25 @@ func TestDemoEASKeys(t *testing.T) {
 		t.Errorf("--keys without eas: %v", err)
 	}
 }
+
+func TestColorOnlyOnATerminal(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	if colorTerminal(w) {
+		t.Error("a pipe is not a terminal")
+	}
+	if colorTerminal(new(strings.Builder)) {
+		t.Error("a buffer is not a terminal")
+	}
+	if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+		defer tty.Close()
+		t.Setenv("NO_COLOR", "1")
+		if colorTerminal(tty) {
+			t.Error("NO_COLOR set, still colour")
+		}
+	}
+}
