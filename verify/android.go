@@ -191,16 +191,22 @@ func parseBadging(out []byte) (pkg, version string) {
 // resourceLine matches "resource 0x7f020000 com.example:string/project_id: t=0x03 …".
 var resourceLine = regexp.MustCompile(`^\s*resource 0x[0-9a-f]+ [^:]+:string/([A-Za-z0-9_]+):`)
 
-// parseResourceStrings reads the first (default configuration) value of
-// each string resource in `aapt dump --values resources` output, whose
-// value is on the next line: (string8) "…" or (string16) "…".
+// parseResourceStrings reads the string resources of `aapt dump --values
+// resources` output, whose value is on the line after the resource's:
+// (string8) "…" or (string16) "…". The default configuration's value wins;
+// else the first one listed.
 func parseResourceStrings(out []byte) map[string]string {
-	vals := map[string]string{}
+	vals, fromDefault := map[string]string{}, map[string]bool{}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	pending := ""
+	pending, inDefault := "", false
 	for sc.Scan() {
 		line := sc.Text()
+		t := strings.TrimSpace(line)
+		if strings.HasPrefix(t, "config ") {
+			inDefault = strings.HasPrefix(t, "config (default)")
+			continue
+		}
 		if m := resourceLine.FindStringSubmatch(line); m != nil {
 			pending = m[1]
 			continue
@@ -208,12 +214,11 @@ func parseResourceStrings(out []byte) map[string]string {
 		if pending == "" {
 			continue
 		}
-		t := strings.TrimSpace(line)
 		if strings.HasPrefix(t, "(string8) ") || strings.HasPrefix(t, "(string16) ") {
 			_, v, _ := strings.Cut(t, ") ")
 			v = strings.TrimSuffix(strings.TrimPrefix(v, `"`), `"`)
-			if _, seen := vals[pending]; !seen {
-				vals[pending] = v
+			if _, seen := vals[pending]; !seen || inDefault && !fromDefault[pending] {
+				vals[pending], fromDefault[pending] = v, inDefault
 			}
 		}
 		pending = ""

@@ -50,12 +50,11 @@ type Profile struct {
 	// Signer is the subject of the certificate that signed the envelope,
 	// Chain the subjects up to the root it ends at, and Trusted whether that
 	// root is one of the trusted roots (Apple's, unless Config.AppleRoots).
-	Signer        string   `plist:"-" json:"signer"`
-	Chain         []string `plist:"-" json:"chain"`
-	Trusted       bool     `plist:"-" json:"trusted"`
-	SignatureErr  string   `plist:"-" json:"signature_error,omitempty"`
-	DeviceCount   int      `plist:"-" json:"provisioned_devices"`
-	signerExpires time.Time
+	Signer       string   `plist:"-" json:"signer"`
+	Chain        []string `plist:"-" json:"chain"`
+	Trusted      bool     `plist:"-" json:"trusted"`
+	SignatureErr string   `plist:"-" json:"signature_error,omitempty"`
+	DeviceCount  int      `plist:"-" json:"provisioned_devices"`
 }
 
 // Entitlement names push depends on.
@@ -300,7 +299,6 @@ func (p *Profile) checkSignature(p7 *pkcs7.PKCS7, roots []*x509.Certificate, now
 		return
 	}
 	p.Signer = name(signer)
-	p.signerExpires = signer.NotAfter
 	if err := p7.Verify(); err != nil {
 		p.SignatureErr = "signature does not verify: " + err.Error()
 		return
