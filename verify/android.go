@@ -171,7 +171,7 @@ func ReadAPK(ctx context.Context, path, aaptPath string) (*APK, error) {
 	return a, nil
 }
 
-var badgingPackage = regexp.MustCompile(`^package: name='([^']*)'.*?(?:versionName='([^']*)')?`)
+var badgingPackage = regexp.MustCompile(`^package: name='([^']*)'`)
 
 func parseBadging(out []byte) (pkg, version string) {
 	sc := bufio.NewScanner(bytes.NewReader(out))

@@ -204,6 +204,7 @@ type lab struct {
 	// proxyURL is where the proxy listens (https, the lab's own CA).
 	proxyURL string
 	cancel   context.CancelFunc
+	serving  bool // Serve was started; done closes when it returns
 	done     chan struct{}
 }
 
@@ -216,7 +217,9 @@ func (l *lab) close() {
 	}
 	if l.proxy != nil {
 		l.proxy.Close()
-		<-l.done
+		if l.serving {
+			<-l.done
+		}
 	}
 	if l.apns != nil {
 		l.apns.Close()
@@ -341,6 +344,7 @@ func (v *run) startLab(ctx context.Context, pc proxy.Config) (*lab, error) {
 	l.proxyURL = "https://" + ln.Addr().String()
 	var serveCtx context.Context
 	serveCtx, l.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	l.serving = true
 	go func() {
 		defer close(l.done)
 		if err := l.proxy.Serve(serveCtx, ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
