@@ -157,7 +157,8 @@ func (d *device) none(t *testing.T) {
 	}
 }
 
-var nameRE = regexp.MustCompile(`^projects/pushlab-a/messages/0:\d+%[0-9a-f]+$`)
+// Google's message names: "0:", microseconds, "%", 16 hex digits zero-padded.
+var nameRE = regexp.MustCompile(`^projects/pushlab-a/messages/0:\d{16}%[0-9a-f]{16}$`)
 
 func TestSDKSendDelivers(t *testing.T) {
 	f := newFixture(t, false)
@@ -420,7 +421,7 @@ func TestSDKTopicsAndConditions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.SuccessCount != 2 || resp.FailureCount != 2 || resp.Errors[0].Index != 2 || resp.Errors[1].Reason != "INVALID_ARGUMENT" {
+	if resp.SuccessCount != 2 || resp.FailureCount != 2 || resp.Errors[0].Index != 2 || resp.Errors[0].Reason != "INVALID_ARGUMENT" || resp.Errors[1].Reason != "INVALID_ARGUMENT" {
 		t.Fatalf("subscribe: %+v %+v", resp, resp.Errors)
 	}
 	if _, err := f.client.SubscribeToTopic(f.ctx, []string{b.reg.Token, c.reg.Token}, "/topics/sports"); err != nil {

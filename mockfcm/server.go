@@ -65,6 +65,10 @@ type Config struct {
 	// in a minute before FCM answers QUOTA_EXCEEDED: 0 takes FCM's
 	// DefaultDeviceRate, a negative value switches the limit off (load tests).
 	DeviceRatePerMinute int
+	// ProjectQuotaPerMinute is how many messages a project may send in a
+	// minute before FCM answers 429 QUOTA_EXCEEDED with Retry-After: 0 takes
+	// Google's DefaultProjectQuota (600k), a negative value switches it off.
+	ProjectQuotaPerMinute int
 }
 
 // Server is a mock of fcm.googleapis.com (HTTP v1), oauth2.googleapis.com
@@ -77,19 +81,22 @@ type Server struct {
 	// ControlURL is the base URL of the control API (set by Start).
 	ControlURL string
 
-	cfg    Config
-	log    *slog.Logger
-	bus    *events.Bus
-	now    func() time.Time
-	cert   tls.Certificate
-	hub    *mockkit.Hub
-	reg    *mockkit.Registry
-	faults *mockkit.Faults
-	rec    *mockkit.Recorder
-	auth   *authority
-	subs   *subscriptions
-	ids    *ids
-	rate   *deviceRate
+	cfg     Config
+	log     *slog.Logger
+	bus     *events.Bus
+	now     func() time.Time
+	clock   *mockkit.Clock
+	authNow func() time.Time
+	cert    tls.Certificate
+	hub     *mockkit.Hub
+	reg     *mockkit.Registry
+	faults  *mockkit.Faults
+	rec     *mockkit.Recorder
+	auth    *authority
+	subs    *subscriptions
+	ids     *ids
+	rate    *deviceRate
+	quota   *projectQuota
 
 	handler, control http.Handler
 
@@ -102,8 +109,14 @@ func New(cfg Config) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	if s.now == nil {
-		s.now = time.Now
+	// The settable clock moves the device side (token inactivity, stored
+	// messages, rate windows); OAuth keeps the base clock, because the
+	// client signs its assertions with its own.
+	s.clock = mockkit.NewClock(cfg.Now)
+	s.now = s.clock.Now
+	s.authNow = cfg.Now
+	if s.authNow == nil {
+		s.authNow = time.Now
 	}
 	if len(s.cert.Certificate) == 0 {
 		ca, err := testpki.NewCA()
@@ -130,9 +143,11 @@ func New(cfg Config) (*Server, error) {
 	s.faults = mockkit.NewFaults(cfg.Seed)
 	s.faults.Complete = completeFault
 	s.rec = mockkit.NewRecorder(0)
-	s.auth = newAuthority(s.now)
+	s.auth = newAuthority(s.authNow)
 	s.subs = newSubscriptions()
 	s.rate = newDeviceRate(cfg.DeviceRatePerMinute)
+	s.quota = newProjectQuota(cfg.ProjectQuotaPerMinute)
+	s.hub.OnAttach = s.reg.Touch
 
 	mux := http.NewServeMux()
 	for _, p := range []string{"/token", "/o/oauth2/token", "/oauth2/v4/token"} {
@@ -148,6 +163,7 @@ func New(cfg Config) (*Server, error) {
 		Provider: Provider, Faults: s.faults, Registry: s.reg, Recorder: s.rec, Hub: s.hub, Bus: s.bus, Log: s.log,
 		Register:  func(app, env, device string) (Registration, error) { return s.RegisterDevice(env, app, device) },
 		Uninstall: s.Uninstall,
+		Clock:     s.clock,
 	}).Handler()
 	return s, nil
 }
@@ -181,6 +197,10 @@ func (s *Server) TokenURL() string { return s.URL + "/token" }
 
 // Endpoint is the value for option.WithEndpoint.
 func (s *Server) Endpoint() string { return s.URL + "/v1" }
+
+// Clock is the mock's clock (also at /control/clock): advance it to expire
+// tokens or access tokens without waiting.
+func (s *Server) Clock() *mockkit.Clock { return s.clock }
 
 // Faults is the fault script.
 func (s *Server) Faults() *mockkit.Faults { return s.faults }
@@ -250,8 +270,8 @@ func (s *Server) Uninstall(token string) (Registration, bool) {
 // Subscribe adds token to topic (what SubscribeToTopic does through the IID API).
 func (s *Server) Subscribe(token, topic string) error {
 	reg, err := s.liveToken(token, topic)
-	if err == nil {
-		s.subs.add(reg.Env, token, strings.TrimPrefix(topic, "/topics/"))
+	if err == nil && !s.subs.addLimited(reg.Env, token, strings.TrimPrefix(topic, "/topics/"), MaxTopicsPerInstance) {
+		err = fmt.Errorf("mockfcm: token %s already has %d topics", events.RedactToken(token), MaxTopicsPerInstance)
 	}
 	return err
 }
@@ -282,6 +302,10 @@ func (s *Server) liveToken(token, topic string) (Registration, error) {
 // Attach puts the device with token online; messages stored for it follow.
 // It returns how many were handed over.
 func (s *Server) Attach(token string, r Receiver) int { return s.hub.Attach(token, r) }
+
+// TouchDevice records that token's device connected to FCM now (it came
+// online or opened the app): the 270-day inactivity clock starts again.
+func (s *Server) TouchDevice(token string) { s.reg.Touch(token) }
 
 // Detach takes the device offline; FCM stores what comes next (up to 100).
 func (s *Server) Detach(token string) { s.hub.Detach(token) }
@@ -395,7 +419,7 @@ func (s *Server) authorize(r *http.Request, rec *Recorded) (*grant, *Error) {
 		rec.Auth = map[string]any{"verdict": "unknown token"}
 		return nil, errInvalidCredential
 	}
-	if !s.now().Before(g.expires) {
+	if !s.authNow().Before(g.expires) {
 		rec.Auth = g.describe("expired")
 		return nil, errInvalidCredential
 	}
@@ -435,6 +459,12 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 	}
 	if !g.canMessage() {
 		reject(&Error{HTTPStatus: 403, Status: StatusPermissionDenied, Message: "Request had insufficient authentication scopes."})
+		return
+	}
+	if wait, ok := s.quota.take(g.acct.project, s.now()); !ok {
+		e := newError(QuotaExceeded, "Quota exceeded for quota metric 'Send requests' and limit 'Send requests per minute' of project "+g.acct.project+".")
+		e.RetryAfter = strconv.Itoa(int((wait + time.Second - 1) / time.Second))
+		reject(e)
 		return
 	}
 	body, err := readBody(w, r)
@@ -484,6 +514,9 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 			return
 		case !ok || !reg.Installed:
 			reject(newError(Unregistered, ""))
+			return
+		case expired(reg, s.now()):
+			reject(newError(Unregistered, "Requested entity was not found: the registration token expired after 270 days of inactivity."))
 			return
 		case !g.project(reg.Env):
 			reject(newError(SenderIDMismatch, ""))
@@ -611,7 +644,7 @@ func (s *Server) deliver(g *grant, m *Message, msgID, trace string) {
 	}
 	for _, tok := range tokens {
 		reg, ok := s.reg.Lookup(tok)
-		if !ok || !reg.Installed {
+		if !ok || !reg.Installed || expired(reg, now) {
 			continue
 		}
 		dd := d
@@ -622,7 +655,10 @@ func (s *Server) deliver(g *grant, m *Message, msgID, trace string) {
 				map[string]string{"token": events.RedactToken(tok), "message_id": msgID})
 			continue
 		}
-		if s.hub.Send(dd) == mockkit.Stored {
+		switch s.hub.Send(dd) {
+		case mockkit.Delivered:
+			s.reg.Touch(tok)
+		case mockkit.Stored:
 			s.bus.Emit(trace, events.ProviderStored, Actor, "stored", "the device is offline: FCM keeps the message until it comes back or the ttl passes",
 				map[string]string{"token": events.RedactToken(tok), "message_id": msgID, "expiry": dd.Expiry.UTC().Format(time.RFC3339)})
 		}

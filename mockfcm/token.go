@@ -50,13 +50,20 @@ func (g *ids) token() string {
 	return t[:tokenLen]
 }
 
-// messageID makes an id shaped like FCM's ("0:1700000000000000%31bd1c9631bd1c96").
+// messageID makes an id shaped like FCM's: "0:", the time in microseconds,
+// "%", and 16 hex digits, zero-padded ("0:1700000000000000%031bd1c9631bd1c9").
 func (g *ids) messageID(now time.Time) string {
 	g.mu.Lock()
 	g.seq++
 	v := g.rng.Uint64() ^ g.seq
 	g.mu.Unlock()
-	return "0:" + strconv.FormatInt(now.UnixMicro(), 10) + "%" + strconv.FormatUint(v, 16)
+	const hexDigits = "0123456789abcdef"
+	var tail [16]byte
+	for i := 15; i >= 0; i-- {
+		tail[i] = hexDigits[v&0xf]
+		v >>= 4
+	}
+	return "0:" + strconv.FormatInt(now.UnixMicro(), 10) + "%" + string(tail[:])
 }
 
 // looksLikeToken reports whether s has the shape of a registration token

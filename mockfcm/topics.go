@@ -195,6 +195,19 @@ func (s *subscriptions) add(project, token, topic string) {
 	s.byTopic[project][topic][token] = true
 }
 
+// addLimited adds a subscription unless token already has max others.
+func (s *subscriptions) addLimited(project, token, topic string, max int) bool {
+	s.mu.RLock()
+	mine := s.byToken[token]
+	full := len(mine) >= max && !mine[topic]
+	s.mu.RUnlock()
+	if full {
+		return false
+	}
+	s.add(project, token, topic)
+	return true
+}
+
 func (s *subscriptions) remove(project, token, topic string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -264,12 +277,14 @@ func (s *subscriptions) audience(project, topic string, cond *Condition) []strin
 }
 
 // Instance ID topic management (what messaging.Client.SubscribeToTopic calls).
-// Results are per token: {} on success, else {"error": CODE}.
+// Results are per token: {} on success, else {"error": CODE}, CODE being one
+// of the four the Admin SDKs map (firebase-admin-go's topic management
+// error table): NOT_FOUND, INVALID_ARGUMENT, INTERNAL (never produced
+// here) and TOO_MANY_TOPICS.
 const (
-	iidNotFound         = "NOT_FOUND"          // the token is unknown or its app was uninstalled
-	iidInvalidArgument  = "INVALID_ARGUMENT"   // the token is malformed
-	iidSenderIDMismatch = "SENDER_ID_MISMATCH" // the token belongs to another project
-	iidMaxTokens        = 1000                 // "at most 1000 tokens" per call
+	iidNotFound        = "NOT_FOUND"        // the token is unknown, uninstalled, or expired
+	iidInvalidArgument = "INVALID_ARGUMENT" // the token is malformed, or another project's
+	iidTooManyTopics   = "TOO_MANY_TOPICS"  // the instance already has MaxTopicsPerInstance topics
 )
 
 // iidEndpoint serves POST /iid/v1:batchAdd and /iid/v1:batchRemove.
@@ -301,7 +316,7 @@ func (s *Server) iidEndpoint(add bool) http.HandlerFunc {
 		case err != nil:
 			answer(400, map[string]string{"error": "InvalidJson"})
 			return
-		case len(req.Tokens) == 0 || len(req.Tokens) > iidMaxTokens:
+		case len(req.Tokens) == 0 || len(req.Tokens) > MaxBatchInstances:
 			answer(400, map[string]string{"error": "InvalidRegistrationTokens"})
 			return
 		}
@@ -317,12 +332,15 @@ func (s *Server) iidEndpoint(add bool) http.HandlerFunc {
 			switch {
 			case !ok && !looksLikeToken(tok):
 				results[i]["error"] = iidInvalidArgument
-			case !ok || !reg.Installed:
+			case !ok || !reg.Installed || expired(reg, s.now()):
 				results[i]["error"] = iidNotFound
 			case !g.project(reg.Env):
-				results[i]["error"] = iidSenderIDMismatch
+				// Another project's token: the Admin SDKs know no sender-id
+				// mismatch here; IID answers it as an invalid argument.
+				results[i]["error"] = iidInvalidArgument
+			case add && !s.subs.addLimited(reg.Env, tok, topic, MaxTopicsPerInstance):
+				results[i]["error"] = iidTooManyTopics
 			case add:
-				s.subs.add(reg.Env, tok, topic)
 			default:
 				s.subs.remove(reg.Env, tok, topic)
 			}

@@ -27,6 +27,8 @@ import (
 //	DELETE /control/faults/{id}         remove one fault
 //	POST   /control/faults/seed         {"seed":N}: restart the percentage generator
 //	GET    /control/requests?since=N    recorded requests after N
+//	GET    /control/clock               the mock's clock {"now":…,"offset":…}
+//	POST   /control/clock               {"advance":"6480h"} | {"now":RFC 3339} | {"reset":true}
 //	GET    /metrics                     Prometheus: requests by status/reason, pushes, drops, tokens
 type Control struct {
 	// Provider labels the metrics: "apns" or "fcm".
@@ -42,6 +44,10 @@ type Control struct {
 	Register func(app, env, device string) (Registration, error)
 	// Uninstall kills a token the provider's way.
 	Uninstall func(token string) (Registration, bool)
+	// Clock, if set, is served at /control/clock.
+	Clock *Clock
+	// Extra, if set, adds a provider's own routes to the control API.
+	Extra func(mux *http.ServeMux)
 }
 
 // Handler serves the control API.
@@ -111,6 +117,12 @@ func (c *Control) Handler() http.Handler {
 		since, _ := strconv.ParseUint(r.URL.Query().Get("since"), 10, 64)
 		httpjson.Write(w, 200, c.Recorder.Since(since))
 	})
+	if c.Clock != nil {
+		c.Clock.register(mux)
+	}
+	if c.Extra != nil {
+		c.Extra(mux)
+	}
 	return mux
 }
 

@@ -87,6 +87,9 @@ type Hub struct {
 	// OnFlush, if set, is told of every stored notification handed over when
 	// its device comes back.
 	OnFlush func(d Delivery)
+	// OnAttach, if set, is told of every token that comes online (FCM
+	// restarts its inactivity clock).
+	OnAttach func(token string)
 
 	mu     sync.Mutex
 	online map[string]Receiver
@@ -239,6 +242,9 @@ func (h *Hub) Attach(token string, r Receiver) int {
 	box := h.outbox[token]
 	delete(h.outbox, token)
 	h.mu.Unlock()
+	if h.OnAttach != nil {
+		h.OnAttach(token)
+	}
 	now := h.now()
 	var gone []dropped
 	n := 0

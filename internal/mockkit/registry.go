@@ -17,6 +17,10 @@ type Registration struct {
 	RegisteredAt  time.Time `json:"registered_at"`
 	Installed     bool      `json:"installed"`
 	UninstalledAt time.Time `json:"uninstalled_at,omitzero"`
+	// LastActiveAt is when the device last connected to the provider (it
+	// registered, came online, or took a delivery): FCM expires Android
+	// tokens inactive for 270 days.
+	LastActiveAt time.Time `json:"last_active_at,omitzero"`
 }
 
 // Registry holds the tokens a mock has issued.
@@ -38,7 +42,8 @@ func NewRegistry(newToken func() string, now func() time.Time) *Registry {
 
 // Register issues a fresh token for app in env.
 func (r *Registry) Register(app, env, device string) Registration {
-	reg := &Registration{Token: r.newToken(), App: app, Env: env, Device: device, RegisteredAt: r.now(), Installed: true}
+	now := r.now()
+	reg := &Registration{Token: r.newToken(), App: app, Env: env, Device: device, RegisteredAt: now, Installed: true, LastActiveAt: now}
 	r.mu.Lock()
 	r.tokens[reg.Token] = reg
 	r.mu.Unlock()
@@ -54,6 +59,16 @@ func (r *Registry) Lookup(token string) (Registration, bool) {
 		return Registration{}, false
 	}
 	return *reg, true
+}
+
+// Touch records that token's device was in touch with the provider now.
+func (r *Registry) Touch(token string) {
+	now := r.now()
+	r.mu.Lock()
+	if reg, ok := r.tokens[token]; ok && now.After(reg.LastActiveAt) {
+		reg.LastActiveAt = now
+	}
+	r.mu.Unlock()
 }
 
 // Uninstall marks the app removed: its token is answered as dead from now on.

@@ -1,0 +1,68 @@
+package mockfcm
+
+import (
+	"sync"
+	"time"
+
+	"github.com/pushlab/pushlab/internal/mockkit"
+)
+
+// Limits Google documents for FCM ("Throttling and quotas", "Topic
+// messaging", "Best practices for FCM registration token management").
+const (
+	// DefaultProjectQuota: "The default quota of 600k messages per minute"
+	// per project; past it FCM answers 429 RESOURCE_EXHAUSTED (QUOTA_EXCEEDED)
+	// "until the quota is refilled in the following minute". The quota counts
+	// messages, client errors (400–499) included, 429s excluded; its minutes
+	// are not aligned to the clock.
+	DefaultProjectQuota = 600_000
+	// MaxTopicsPerInstance: "One app instance can be subscribed to no more
+	// than 2000 topics."
+	MaxTopicsPerInstance = 2000
+	// MaxBatchInstances: batch subscription "each request is limited to 1000
+	// app instances".
+	MaxBatchInstances = 1000
+	// TokenInactivityExpiry: "For Android, when stale tokens reach 270 days
+	// of inactivity, FCM considers them expired … marks it as invalid and
+	// rejects sends to it."
+	TokenInactivityExpiry = 270 * 24 * time.Hour
+)
+
+// projectQuota counts messages per project in one-minute windows that start
+// with the first message.
+type projectQuota struct {
+	limit int
+	mu    sync.Mutex
+	win   map[string]*rateWindow
+}
+
+func newProjectQuota(limit int) *projectQuota {
+	if limit == 0 {
+		limit = DefaultProjectQuota
+	}
+	return &projectQuota{limit: limit, win: map[string]*rateWindow{}}
+}
+
+// take counts one message of project, or says how long until the window refills.
+func (q *projectQuota) take(project string, now time.Time) (time.Duration, bool) {
+	if q.limit < 0 {
+		return 0, true
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	w := q.win[project]
+	if w == nil || now.Sub(w.start) >= time.Minute {
+		q.win[project] = &rateWindow{start: now, n: 1}
+		return 0, true
+	}
+	if w.n >= q.limit {
+		return w.start.Add(time.Minute).Sub(now), false
+	}
+	w.n++
+	return 0, true
+}
+
+// expired reports whether FCM has expired reg for inactivity by now.
+func expired(reg mockkit.Registration, now time.Time) bool {
+	return !reg.LastActiveAt.IsZero() && now.Sub(reg.LastActiveAt) >= TokenInactivityExpiry
+}
