@@ -3,6 +3,7 @@ package mockapns
 import (
 	"crypto/ecdsa"
 	"crypto/sha256"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -183,7 +184,8 @@ func decodeSegment(seg string, v any) error {
 // bad requests.
 type connState struct {
 	env testpki.Environment
-	nc  net.Conn // for the reset fault
+	nc  net.Conn   // for the reset fault
+	fc  *frameConn // nil when served through Handler() elsewhere
 
 	mu       sync.Mutex
 	pinned   *Key      // key of the first token-auth push
@@ -194,6 +196,16 @@ type connState struct {
 	certOnce sync.Once
 	cert     *credential
 	certErr  *Error
+}
+
+// tlsState is the connection's TLS state (the handler's r.TLS is nil: the
+// mock terminates TLS itself).
+func (c *connState) tlsState() *tls.ConnectionState {
+	if c.fc == nil {
+		return nil
+	}
+	st := c.fc.tlsState()
+	return &st
 }
 
 // admitToken applies the per-connection rules to a verified token: team

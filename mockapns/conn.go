@@ -3,6 +3,9 @@ package mockapns
 import (
 	"fmt"
 	"net/http"
+	"strings"
+
+	"github.com/pushlab/pushlab/internal/mockkit"
 
 	"github.com/pushlab/pushlab/internal/events"
 )
@@ -53,9 +56,23 @@ func (c *connState) tally(status int, reason string, limit int) (closing, trippe
 // goAway makes Go's HTTP/2 server close the connection of w once this
 // response is written: "Connection: close" on an HTTP/2 response starts a
 // graceful shutdown, a GOAWAY (NO_ERROR) naming the last stream it will
-// serve; the streams in flight finish and the connection closes. It must be
-// called before the status is written.
-func goAway(w http.ResponseWriter) { w.Header().Set("Connection", "close") }
+// serve; the streams in flight finish and the connection closes. The
+// GOAWAY carries {"reason":reason} as debug data (see h2conn.go; "" keeps
+// a reason set before). It must be called before the status is written.
+func goAway(w http.ResponseWriter, c *connState, reason string) {
+	if c != nil && c.fc != nil && reason != "" {
+		c.fc.goAwayReason(reason)
+	}
+	w.Header().Set("Connection", "close")
+}
+
+// refused records a request refused with REFUSED_STREAM: the connection
+// had not yet posted a valid provider token and was serving another stream.
+func (s *Server) refused(r *http.Request, c *connState, stream uint32) {
+	s.rec.Add(mockkit.Recorded{At: s.now(), Method: r.Method, Path: r.URL.Path, Token: strings.TrimPrefix(r.URL.Path, devicePath),
+		Auth: map[string]any{"note": fmt.Sprintf("stream %d refused (REFUSED_STREAM): one stream until a request with a valid provider token", stream)}})
+	s.log.Debug("stream refused: one stream until a valid provider token", "remote", r.RemoteAddr, "stream", stream, "env", string(c.env))
+}
 
 // closeForBadRequests reports, once per connection, that the answer to x
 // closes it: an event on the spine and a log line.

@@ -40,10 +40,11 @@
 //  3. headers: DuplicateHeaders, BadMessageId (apns-id not a UUID), InvalidPushType,
 //     BadTopic (not a bundle-id shape), BadPriority (not 10/5/1; 10 with background),
 //     BadExpirationDate, BadCollapseId (> 64 bytes);
-//  4. auth: bearer token first (Missing/Invalid/ExpiredProviderToken,
+//  4. auth: a client certificate first (the authorization header is then
+//     ignored), else the bearer token (Missing/Invalid/ExpiredProviderToken,
 //     BadEnvironmentKeyIdInToken, then per connection InvalidProviderToken for a
-//     second team, UnrelatedKeyIdInToken, TooManyProviderTokenUpdates), else the
-//     client certificate (BadCertificate, BadCertificateEnvironment);
+//     second team, UnrelatedKeyIdInToken, TooManyProviderTokenUpdates); a
+//     certificate fails as BadCertificate or BadCertificateEnvironment;
 //  5. topic: MissingTopic (token auth; a certificate implies its topic),
 //     InvalidPushType when the topic suffix does not fit the push type (.voip,
 //     .complication, .pushkit.fileprovider, …; Apple names no reason for this),
@@ -122,8 +123,44 @@
 //   - Config.IdleTimeout closes a connection with no stream open for that
 //     long, also with GOAWAY (NO_ERROR) from Go's HTTP/2 server; 0 = never.
 //
-// Not done: the mock's GOAWAY frames carry no debug data (net/http's server
-// cannot add any), where Apple's may carry {"reason":"…"}.
+// Every GOAWAY the mock sends carries Apple's JSON as debug data:
+// {"reason":"IdleTimeout"} for an idle connection, "Shutdown" on Close, the
+// reason of the answer that reached Config.MaxBadRequests, and a goaway
+// fault's Reason (default Shutdown).
+//
+// # One stream until a valid provider token
+//
+// "When using an authentication token, APNs allows only one stream until
+// you post a request with a valid authentication token" (Sending
+// notification requests to APNs). A connection without a client
+// certificate starts with SETTINGS_MAX_CONCURRENT_STREAMS 1; the first
+// request whose token verifies brings a second SETTINGS with the real limit
+// (Config.MaxConcurrentStreams, 1000). A client that opens another stream
+// before that gets RST_STREAM REFUSED_STREAM on it (the request is not
+// processed; RFC 9113 §8.7 makes it safe to retry, and Go's transport, so
+// apns2, retries it by itself); the recorder notes it. A certificate
+// connection has no such phase, and its authorization header is ignored
+// (Apple: "APNs ignores this header if the request is sent over a
+// connection authenticated with a certificate").
+//
+// Go's HTTP/2 server sends one SETTINGS and GOAWAY frames without debug
+// data, and has no API for either. The mock keeps it (net/http, served as
+// unencrypted HTTP/2 over a TLS connection the mock terminates itself) and
+// edits frames on the wire (h2conn.go): it rewrites the first SETTINGS,
+// slips its own SETTINGS and RST_STREAM frames in between the server's,
+// swallows the client's ACK of its SETTINGS, appends debug data to GOAWAY,
+// and adds one header (x-apns-mock-stream, a literal without indexing, so
+// HPACK state is untouched) to each request so that the handler knows its
+// stream. MAX_FRAME_SIZE is advertised 64 bytes short to leave room for it.
+// Handler() on a server of your own has none of this.
+//
+// # Clock
+//
+// The mock's clock (Clock(), GET/POST /control/clock: {"advance":"61m"},
+// {"now":"2027-01-01T00:00:00Z"}, {"reset":true}) moves everything the
+// mock times: provider-token age (advance an hour and apns2's token is
+// ExpiredProviderToken), the 20-minute refresh floor, stored notifications'
+// expiration, rate windows.
 //
 // # Events and inspection
 //

@@ -3,6 +3,7 @@ package mockapns
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ import (
 // exchange is one request on its way through the checks.
 type exchange struct {
 	r     *http.Request
+	tls   *tls.ConnectionState // the request's, or its connection's
 	conn  *connState
 	env   testpki.Environment
 	token string
@@ -37,7 +39,24 @@ func (s *Server) serveAPNs(w http.ResponseWriter, r *http.Request) {
 	s.inflight.Add(1)
 	defer s.inflight.Add(-1)
 	c, _ := r.Context().Value(connKey{}).(*connState)
-	x := &exchange{r: r, conn: c, env: envOf(r, c, s.cfg.Environment)}
+	if c != nil && c.fc != nil {
+		ids := r.Header[streamHeader]
+		delete(r.Header, streamHeader)
+		var stream uint64
+		if len(ids) > 0 {
+			stream, _ = strconv.ParseUint(ids[len(ids)-1], 10, 31)
+		}
+		if !c.fc.admit(uint32(stream)) {
+			s.refused(r, c, uint32(stream))
+			panic(http.ErrAbortHandler) // the client got RST_STREAM REFUSED_STREAM already
+		}
+		defer c.fc.release()
+	}
+	x := &exchange{r: r, conn: c, tls: r.TLS}
+	if x.tls == nil && c != nil {
+		x.tls = c.tlsState()
+	}
+	x.env = envOf(r, x.tls, c, s.cfg.Environment)
 	if x.env == "" {
 		x.env = testpki.Production
 	}
@@ -146,7 +165,11 @@ func (s *Server) applyFault(w http.ResponseWriter, x *exchange) bool {
 		}
 		panic(http.ErrAbortHandler) // and the stream, if the connection outlived it
 	case mockkit.GoAway:
-		goAway(w) // the request is answered by the real verdict, then the connection closes
+		reason := f.Reason
+		if reason == "" {
+			reason = ReasonShutdown
+		}
+		goAway(w, x.conn, reason) // the request is answered by the real verdict, then the connection closes
 	}
 	return false
 }
@@ -165,6 +188,11 @@ func resetConn(nc net.Conn) {
 
 // authenticate applies token or certificate auth.
 func (s *Server) authenticate(x *exchange) *Error {
+	// "APNs ignores this header if the request is sent over a connection
+	// authenticated with a certificate": the certificate decides.
+	if x.tls != nil && len(x.tls.PeerCertificates) > 0 {
+		return s.certAuth(x)
+	}
 	auth, hasAuth := header(x.r.Header, "Authorization")
 	if hasAuth {
 		scheme, bearer, _ := strings.Cut(auth, " ")
@@ -177,9 +205,6 @@ func (s *Server) authenticate(x *exchange) *Error {
 			return reject(ReasonMissingProviderToken)
 		}
 		return s.tokenAuth(x, bearer)
-	}
-	if x.r.TLS != nil && len(x.r.TLS.PeerCertificates) > 0 {
-		return s.certAuth(x)
 	}
 	return reject(ReasonMissingProviderToken)
 }
@@ -215,12 +240,15 @@ func (s *Server) tokenAuth(x *exchange, bearer string) *Error {
 	if err := x.conn.admitToken(bearer, v, now); err != nil {
 		return fail(err.Reason, "connection: "+err.Reason)
 	}
+	if x.conn != nil && x.conn.fc != nil {
+		x.conn.fc.tokenValid() // the one-stream limit is lifted
+	}
 	return nil
 }
 
 func (s *Server) certAuth(x *exchange) *Error {
 	verify := func() (*credential, *Error) {
-		chain := x.r.TLS.PeerCertificates
+		chain := x.tls.PeerCertificates
 		leaf := chain[0]
 		info := map[string]any{"scheme": "certificate", "subject": leaf.Subject.String(),
 			"key_fingerprint": testpki.Fingerprint(leaf.PublicKey), "not_after": leaf.NotAfter}
@@ -350,7 +378,7 @@ func (s *Server) answer(w http.ResponseWriter, x *exchange, e *Error) {
 	closing, tripped, run := x.conn.tally(e.Status, e.Reason, s.cfg.MaxBadRequests)
 	note := ""
 	if closing {
-		goAway(w)
+		goAway(w, x.conn, e.Reason)
 		note = "connection closing with GOAWAY (bad requests)"
 	}
 	if tripped {
@@ -374,7 +402,7 @@ func (s *Server) accept(w http.ResponseWriter, x *exchange, reg mockkit.Registra
 		h["Apns-Unique-Id"] = []string{newUUID(false)}
 	}
 	if closing, _, _ := x.conn.tally(http.StatusOK, "", s.cfg.MaxBadRequests); closing {
-		goAway(w) // a stream that raced the GOAWAY: the connection still closes
+		goAway(w, x.conn, "") // a stream that raced the GOAWAY: the connection still closes
 	}
 	w.WriteHeader(http.StatusOK)
 	s.record(x, http.StatusOK, "", "")

@@ -100,6 +100,7 @@ type Server struct {
 
 	cfg      Config
 	now      func() time.Time
+	clock    *mockkit.Clock
 	log      *slog.Logger
 	bus      *events.Bus
 	hub      *mockkit.Hub
@@ -130,11 +131,12 @@ type window struct {
 
 // New makes a server; it listens on nothing until Start or Serve.
 func New(cfg Config) (*Server, error) {
-	s := &Server{cfg: cfg, now: cfg.Now, log: cfg.Logger, bus: cfg.Bus, keys: map[string]*Key{},
+	s := &Server{cfg: cfg, log: cfg.Logger, bus: cfg.Bus, keys: map[string]*Key{},
 		rates: map[string]*window{}}
-	if s.now == nil {
-		s.now = time.Now
-	}
+	// Everything reads the settable clock: advancing it an hour expires
+	// provider tokens, as a provider whose clock drifted would see.
+	s.clock = mockkit.NewClock(cfg.Now)
+	s.now = s.clock.Now
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -177,6 +179,7 @@ func New(cfg Config) (*Server, error) {
 			return s.RegisterDevice(app, testpki.Environment(env), device)
 		},
 		Uninstall: s.Uninstall,
+		Clock:     s.clock,
 	}
 	s.control = c.Handler()
 	return s, nil
@@ -236,6 +239,9 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // ControlHandler serves the control API (mockkit.Control).
 func (s *Server) ControlHandler() http.Handler { return s.control }
+
+// Clock is the mock's clock (also at /control/clock).
+func (s *Server) Clock() *mockkit.Clock { return s.clock }
 
 // Faults is the fault script (also reachable at /control/faults).
 func (s *Server) Faults() *mockkit.Faults { return s.faults }
@@ -349,27 +355,35 @@ func (s *Server) ServeEnv(ctx context.Context, ln net.Listener, env testpki.Envi
 	if maxStreams == 0 {
 		maxStreams = 1000
 	}
+	tlsCfg := &tls.Config{
+		Certificates: []tls.Certificate{s.cert},
+		MinVersion:   tls.VersionTLS12,
+		NextProtos:   []string{"h2"},
+		// Verified by the handler against ClientCAs, so that a bad
+		// certificate gets Apple's 403 BadCertificate, not a failed handshake.
+		ClientAuth: tls.RequestClientCert,
+	}
+	// TLS is terminated here and Go's HTTP/2 server speaks over the
+	// frameConn (see h2conn.go): one stream until a valid provider token,
+	// GOAWAY with a reason.
+	fl := &tlsListener{Listener: ln, cfg: tlsCfg, maxStreams: maxStreams, closing: s.servers.Closed}
 	srv := &http.Server{
-		Handler: s.handler,
-		TLSConfig: &tls.Config{
-			Certificates: []tls.Certificate{s.cert},
-			MinVersion:   tls.VersionTLS12,
-			NextProtos:   []string{"h2"},
-			// Verified by the handler against ClientCAs, so that a bad
-			// certificate gets Apple's 403 BadCertificate, not a failed handshake.
-			ClientAuth: tls.RequestClientCert,
-		},
+		Handler:           s.handler,
 		IdleTimeout:       s.cfg.IdleTimeout,
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			return context.WithValue(ctx, connKey{}, &connState{env: env, nc: c})
+			st := &connState{env: env, nc: c}
+			if fc, ok := c.(*frameConn); ok {
+				st.fc, st.nc = fc, fc.raw
+			}
+			return context.WithValue(ctx, connKey{}, st)
 		},
 		HTTP2: &http.HTTP2Config{MaxConcurrentStreams: int(maxStreams), MaxReadFrameSize: 1 << 16},
 	}
 	srv.Protocols = new(http.Protocols)
-	srv.Protocols.SetHTTP2(true) // no HTTP/1.1, as with Apple
-	return s.servers.Serve(ctx, srv, ln)
+	srv.Protocols.SetUnencryptedHTTP2(true) // HTTP/2 only (over the TLS above), as with Apple
+	return s.servers.Serve(ctx, srv, fl)
 }
 
 // ServeControl serves the control API (plain HTTP/1.1) on ln until ctx ends or Close.
@@ -410,12 +424,12 @@ func (s *Server) Close() { s.servers.Close() }
 
 // envOf tells the environment of a request: by Apple host name in
 // :authority, else SNI, else the listener's.
-func envOf(r *http.Request, c *connState, def testpki.Environment) testpki.Environment {
+func envOf(r *http.Request, st *tls.ConnectionState, c *connState, def testpki.Environment) testpki.Environment {
 	if e, ok := envByHost(r.Host); ok {
 		return e
 	}
-	if r.TLS != nil {
-		if e, ok := envByHost(r.TLS.ServerName); ok {
+	if st != nil {
+		if e, ok := envByHost(st.ServerName); ok {
 			return e
 		}
 	}
