@@ -102,7 +102,7 @@ func (s *Server) serveAPNs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x.body = buf.Bytes()
-	ack, berr := checkPayload(x.body, limit)
+	ack, berr := checkPayload(x.body, limit, x.n.PushType)
 	x.ack = ack
 	if berr != nil {
 		s.answer(w, x, berr)

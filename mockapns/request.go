@@ -240,8 +240,12 @@ func payloadLimit(pushType string) int {
 // checkPayload checks the JSON payload and returns its top-level ack_id (the
 // trace id of pushlab's events), if any. Apple documents no reason for a
 // payload that is not a JSON object with an aps dictionary; the mock answers
-// PayloadEmpty (nothing a device could show was found).
-func checkPayload(body []byte, limit int) (ackID string, err *Error) {
+// PayloadEmpty (nothing a device could show was found). An MDM push has no
+// aps: its payload is {"mdm":"<PushMagic>"} (MDM protocol reference).
+// What the payload of the newer push types holds (Live Activity fields,
+// widgets' content-changed) is judged by the device, as iOS drops what it
+// cannot apply and APNs documents no reason for it.
+func checkPayload(body []byte, limit int, pushType string) (ackID string, err *Error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return "", reject(ReasonPayloadEmpty)
 	}
@@ -251,6 +255,13 @@ func checkPayload(body []byte, limit int) (ackID string, err *Error) {
 	var top map[string]json.RawMessage
 	if json.Unmarshal(body, &top) != nil {
 		return "", reject(ReasonPayloadEmpty)
+	}
+	if pushType == "mdm" {
+		var magic string
+		if json.Unmarshal(top["mdm"], &magic) != nil || magic == "" {
+			return "", reject(ReasonPayloadEmpty)
+		}
+		return "", nil
 	}
 	aps := bytes.TrimSpace(top["aps"])
 	if len(aps) == 0 || aps[0] != '{' {
