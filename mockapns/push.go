@@ -60,6 +60,10 @@ func (s *Server) serveAPNs(w http.ResponseWriter, r *http.Request) {
 	if x.env == "" {
 		x.env = testpki.Production
 	}
+	if strings.HasPrefix(r.URL.Path, broadcastPath) {
+		s.serveBroadcast(w, x)
+		return
+	}
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer bufPool.Put(buf)

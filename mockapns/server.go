@@ -83,6 +83,9 @@ type Config struct {
 	MaxConcurrentStreams uint32
 	// RecordLimit bounds the inspection ring (0 = 1000 requests).
 	RecordLimit int
+	// MaxChannels is how many broadcast channels an app may have per
+	// environment (0 = Apple's 10,000): past it CannotCreateChannelConfig.
+	MaxChannels int
 }
 
 // Rate is a number of events per period.
@@ -97,6 +100,9 @@ type Server struct {
 	// URL is the production endpoint after Start ("https://127.0.0.1:port"),
 	// DevelopmentURL the sandbox one, ControlURL the control API (plain HTTP).
 	URL, DevelopmentURL, ControlURL string
+	// ChannelsURL and DevelopmentChannelsURL serve broadcast channel
+	// management (Apple's api-manage-broadcast hosts) after Start.
+	ChannelsURL, DevelopmentChannelsURL string
 
 	cfg      Config
 	now      func() time.Time
@@ -117,6 +123,8 @@ type Server struct {
 	keys   map[string]*Key
 	jwts   jwtCache
 
+	chans *channels
+
 	rateMu sync.Mutex
 	rates  map[string]*window
 
@@ -132,7 +140,7 @@ type window struct {
 // New makes a server; it listens on nothing until Start or Serve.
 func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, bus: cfg.Bus, keys: map[string]*Key{},
-		rates: map[string]*window{}}
+		rates: map[string]*window{}, chans: newChannels()}
 	// Everything reads the settable clock: advancing it an hour expires
 	// provider tokens, as a provider whose clock drifted would see.
 	s.clock = mockkit.NewClock(cfg.Now)
@@ -180,6 +188,7 @@ func New(cfg Config) (*Server, error) {
 		},
 		Uninstall: s.Uninstall,
 		Clock:     s.clock,
+		Extra:     s.channelControl,
 	}
 	s.control = c.Handler()
 	return s, nil
@@ -311,14 +320,15 @@ func (s *Server) Attach(token string, r mockkit.Receiver) int { return s.hub.Att
 func (s *Server) Detach(token string) { s.hub.Detach(token) }
 
 // Start listens on 127.0.0.1: production at URL, development at
-// DevelopmentURL (TLS, HTTP/2 only) and the control API at ControlURL.
+// DevelopmentURL (TLS, HTTP/2 only), the control API at ControlURL, and
+// channel management at ChannelsURL and DevelopmentChannelsURL.
 func (s *Server) Start() error {
 	type l struct {
 		url *string
 		env testpki.Environment
 	}
 	var lns []net.Listener
-	for range 3 {
+	for range 5 {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			for _, x := range lns {
@@ -331,7 +341,11 @@ func (s *Server) Start() error {
 	s.URL = "https://" + lns[0].Addr().String()
 	s.DevelopmentURL = "https://" + lns[1].Addr().String()
 	s.ControlURL = "http://" + lns[2].Addr().String()
+	s.ChannelsURL = "https://" + lns[3].Addr().String()
+	s.DevelopmentChannelsURL = "https://" + lns[4].Addr().String()
 	ctx := context.Background()
+	s.servers.Go(func() error { return s.ServeChannels(ctx, lns[3], testpki.Production) })
+	s.servers.Go(func() error { return s.ServeChannels(ctx, lns[4], testpki.Development) })
 	s.servers.Go(func() error { return s.ServeEnv(ctx, lns[0], testpki.Production) })
 	s.servers.Go(func() error { return s.ServeEnv(ctx, lns[1], testpki.Development) })
 	s.servers.Go(func() error { return s.ServeControl(ctx, lns[2]) })

@@ -36,6 +36,16 @@ const (
 	DeviceAcked         Hop = "device.acked"           // the device acked to its server
 	ProxyAcked          Hop = "proxy.acked"            // the ack reached the proxy's /api/v1/ack
 	FaultInjected       Hop = "fault.injected"         // a scripted fault changed an answer
+
+	// Broadcast channels and Live Activities (APNs, iOS 17.2/18).
+	ProviderChannelCreated  Hop = "provider.channel_created"  // mock APNs created a broadcast channel
+	ProviderChannelDeleted  Hop = "provider.channel_deleted"  // mock APNs deleted one
+	ProviderBroadcast       Hop = "provider.broadcast"        // mock APNs fanned a broadcast out to a channel's subscribers
+	DeviceChannelSubscribed Hop = "device.channel_subscribed" // a device subscribed to a broadcast channel
+	DeviceActivityStarted   Hop = "device.activity_started"   // a Live Activity started from a push
+	DeviceActivityUpdated   Hop = "device.activity_updated"   // a Live Activity took an update
+	DeviceActivityEnded     Hop = "device.activity_ended"     // a Live Activity ended
+	DeviceActivityDropped   Hop = "device.activity_dropped"   // the device dropped a Live Activity push (bad payload, old timestamp…)
 )
 
 // Event is one hop of one notification, or one thing that happened to an actor.

@@ -48,6 +48,8 @@ var (
 // by DNS alone) and loopback.
 var MockHosts = []string{
 	"api.push.apple.com", "api.sandbox.push.apple.com", "api.development.push.apple.com",
+	// broadcast channel management (iOS 18): production on port 2196, sandbox on 2195
+	"api-manage-broadcast.push.apple.com", "api-manage-broadcast.sandbox.push.apple.com",
 	"fcm.googleapis.com", "oauth2.googleapis.com", "iid.googleapis.com",
 	"localhost", "127.0.0.1", "::1",
 }
