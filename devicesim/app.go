@@ -40,6 +40,9 @@ type App struct {
 	TeamID      string
 	BundleID    string
 	Environment testpki.Environment // the aps-environment entitlement
+	// LiveActivities is NSSupportsLiveActivities: the app runs Live
+	// Activities, and gets a push-to-start token at install.
+	LiveActivities bool
 
 	// Android, from google-services.json.
 	Package       string

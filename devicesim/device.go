@@ -12,6 +12,7 @@ import (
 	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/internal/mockkit"
 	"github.com/pushlab/pushlab/internal/pushcrypto"
+	"github.com/pushlab/pushlab/liveactivity"
 )
 
 // Device is one simulated phone with one app. It implements
@@ -37,6 +38,9 @@ type Device struct {
 	shown     []Notification // the last Keep, oldest first
 	badge     int
 	stats     Stats
+
+	ptsToken   string              // Live Activities: push-to-start token
+	activities *liveactivity.Store // Live Activities, by the device clock
 }
 
 // Stats counts what happened to a device's pushes.
@@ -61,6 +65,8 @@ type State struct {
 	Skew      time.Duration `json:"skew"`
 	Badge     int           `json:"badge"`
 	Stats     Stats         `json:"stats"`
+	// Activities are the device's Live Activities with their current content state.
+	Activities []liveactivity.Activity `json:"activities,omitempty"`
 }
 
 const seenRing = 16
@@ -85,6 +91,9 @@ func (d *Device) Install(ctx context.Context) error {
 	if err := d.GoOnline(); err != nil {
 		return err
 	}
+	if err := d.installActivities(ctx); err != nil {
+		return err
+	}
 	rcpt := key.Recipient()
 	resp, err := d.fleet.cfg.Server.AttachDevice(ctx, SessionRequest{
 		UserID: d.User, DeviceID: d.App.ProxyType + "-v2:" + token, DeviceName: d.Name, DeviceKey: &rcpt,
@@ -105,14 +114,20 @@ func (d *Device) Install(ctx context.Context) error {
 // gone. The server is not told, as it is not when a phone deletes an app.
 func (d *Device) Uninstall(ctx context.Context) error {
 	d.mu.Lock()
-	token, installed := d.token, d.installed
+	token, installed, pts := d.token, d.installed, d.ptsToken
 	d.installed, d.online, d.key = false, false, nil
+	d.ptsToken, d.activities = "", nil // the app's Live Activities go with it
 	d.mu.Unlock()
 	if !installed {
 		return nil
 	}
 	if err := d.fleet.provider(d.App).Uninstall(ctx, token); err != nil {
 		return fmt.Errorf("devicesim: %s: uninstall: %w", d.Name, err)
+	}
+	if pts != "" {
+		if err := d.fleet.provider(d.App).Uninstall(ctx, pts); err != nil {
+			return fmt.Errorf("devicesim: %s: uninstall: %w", d.Name, err)
+		}
 	}
 	d.emit("", events.DeviceRegistered, "uninstalled", "app deleted: token "+events.RedactToken(token)+" is dead", false, nil)
 	return nil
@@ -193,7 +208,6 @@ func (d *Device) Last() (Notification, bool) {
 // State snapshots the device.
 func (d *Device) State() State {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	st := State{Name: d.Name, User: d.User, App: d.App.Name, Platform: d.App.Platform, Session: d.session.SessionID,
 		Installed: d.installed, Online: d.online, Skew: d.skew, Badge: d.badge, Stats: d.stats}
 	if d.token != "" {
@@ -201,6 +215,11 @@ func (d *Device) State() State {
 	}
 	if d.key != nil {
 		st.KeyID = d.key.ID
+	}
+	store := d.activities
+	d.mu.Unlock()
+	if store != nil { // reads the device clock, which takes d.mu
+		st.Activities = store.List()
 	}
 	return st
 }
@@ -220,6 +239,10 @@ func (d *Device) Deliver(del mockkit.Delivery) {
 // returns what was shown (nil if nothing) and a *RejectError when the push
 // was refused. Every step goes onto the event spine.
 func (d *Device) Handle(ctx context.Context, del mockkit.Delivery) (*Notification, error) {
+	if del.Headers["apns-push-type"] == "liveactivity" {
+		d.handleActivity(ctx, del)
+		return nil, nil
+	}
 	var in inbound
 	var perr error
 	if d.App.Platform == IOS {

@@ -21,6 +21,7 @@ import (
 //	POST /devices/{name}/uninstall    delete the app: the token dies
 //	POST /devices/{name}/reinstall    install again: new token, key and session
 //	PUT  /devices/{name}/skew         {"skew":"-1h"}: the device clock's offset
+//	GET  /devices/{name}/activities   Live Activities with their content state, by the device clock
 func (f *Fleet) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
@@ -40,6 +41,11 @@ func (f *Fleet) Handler() http.Handler {
 		}
 		return d
 	}
+	mux.HandleFunc("GET /devices/{name}/activities", func(w http.ResponseWriter, r *http.Request) {
+		if d := device(w, r); d != nil {
+			httpjson.Write(w, 200, map[string]any{"push_to_start_token": events.RedactToken(d.PushToStartToken()), "activities": d.Activities()})
+		}
+	})
 	mux.HandleFunc("GET /devices/{name}", func(w http.ResponseWriter, r *http.Request) {
 		if d := device(w, r); d != nil {
 			httpjson.Write(w, 200, map[string]any{"state": d.State(), "shown": d.Shown()})

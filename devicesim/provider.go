@@ -54,6 +54,9 @@ type InProcess struct {
 	AttachFunc    func(token string, r mockkit.Receiver) int
 	DetachFunc    func(token string)
 	UninstallFunc func(token string) error
+	// SubscribeFunc subscribes a token to an APNs broadcast channel (nil:
+	// the provider has none).
+	SubscribeFunc func(channel, token string) error
 }
 
 // APNs adapts an in-process mockapns.Server.
@@ -63,7 +66,16 @@ func APNs(m APNsMock) *InProcess {
 			return m.RegisterDevice(app.BundleID, app.Environment, device)
 		},
 		AttachFunc: m.Attach, DetachFunc: m.Detach, UninstallFunc: uninstaller(m.Uninstall),
+		SubscribeFunc: subscriberOf(m),
 	}
+}
+
+// subscriberOf finds a mockapns.Server's Subscribe, if m has one.
+func subscriberOf(m APNsMock) func(channel, token string) error {
+	if s, ok := m.(interface{ Subscribe(id, token string) error }); ok {
+		return s.Subscribe
+	}
+	return nil
 }
 
 // FCM adapts an in-process mockfcm.Server.

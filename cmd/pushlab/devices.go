@@ -21,6 +21,7 @@ func newDevicesCmd() *cobra.Command {
 	var (
 		keysDir, serverURL, apnsControl, fcmControl, listen, user, certEnv string
 		ios, iosCert, android, androidRN                                   int
+		liveActivities                                                     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "devices",
@@ -31,8 +32,9 @@ mock), attaches to --user's session on the server with its content key, and then
 verifies, decrypts, shows and acks every push. The apps are the key set's: an iOS app on
 token auth (production), an iOS app on certificate auth (--cert-env), and the two
 Android apps. The control API on --listen lists devices (GET /devices), drives them
-(POST /devices/{name}/online|offline|uninstall|reinstall, PUT /devices/{name}/skew) and
-streams their events (GET /events).`,
+(POST /devices/{name}/online|offline|uninstall|reinstall, PUT /devices/{name}/skew),
+shows their Live Activities (GET /devices/{name}/activities, with --live-activities)
+and streams their events (GET /events).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			set, err := testpki.Load(keysDir)
@@ -75,12 +77,14 @@ streams their events (GET /events).`,
 			defer fleet.Close()
 			certApp := devicesim.IOSCertApp(set)
 			certApp.Environment = testpki.Environment(certEnv)
+			tokenApp := devicesim.IOSTokenApp(set)
+			tokenApp.LiveActivities = liveActivities
 			groups := []struct {
 				prefix string
 				n      int
 				app    devicesim.App
 			}{
-				{"ios", ios, devicesim.IOSTokenApp(set)}, {"ios-cert", iosCert, certApp},
+				{"ios", ios, tokenApp}, {"ios-cert", iosCert, certApp},
 				{"android", android, devicesim.AndroidApp(set)}, {"android-rn", androidRN, devicesim.AndroidRNApp(set)},
 			}
 			out := cmd.OutOrStdout()
@@ -131,6 +135,7 @@ streams their events (GET /events).`,
 	f.IntVar(&iosCert, "ios-cert", 1, "iOS phones with the certificate-auth app")
 	f.IntVar(&android, "android", 1, "Android phones with the \"android\" app")
 	f.IntVar(&androidRN, "android-rn", 0, "Android phones with the \"android_rn\" app")
+	f.BoolVar(&liveActivities, "live-activities", false, "the token-auth iOS app runs Live Activities (a push-to-start token per phone)")
 	return cmd
 }
 
