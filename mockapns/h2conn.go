@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -102,6 +103,7 @@ type frameConn struct {
 	hsErr  error
 
 	rmu     sync.Mutex // read side
+	rbuf    []byte     // read buffer while frames are being edited
 	rin     []byte     // bytes read, not yet whole frames
 	rout    []byte     // frames passed on, not yet read by the server
 	preface bool       // the client preface went by
@@ -146,10 +148,16 @@ func (c *frameConn) Read(p []byte) (int, error) {
 	}
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
-	var buf [16 << 10]byte
+	if len(c.rout) == 0 && len(c.rin) == 0 && c.inDone() {
+		// Nothing left to change on the way in: frames pass untouched.
+		return c.Conn.Read(p)
+	}
+	if c.rbuf == nil {
+		c.rbuf = make([]byte, 16<<10)
+	}
 	for len(c.rout) == 0 {
-		n, err := c.Conn.Read(buf[:])
-		c.rin = append(c.rin, buf[:n]...)
+		n, err := c.Conn.Read(c.rbuf)
+		c.rin = append(c.rin, c.rbuf[:n]...)
 		c.scanIn()
 		if len(c.rout) > 0 {
 			break
@@ -164,6 +172,15 @@ func (c *frameConn) Read(p []byte) (int, error) {
 		c.rout = nil
 	}
 	return n, nil
+}
+
+// inDone tells whether the read side has nothing more to do: the limit is
+// lifted (stream ids no longer matter) and no ACK of the mock's SETTINGS
+// is still to come.
+func (c *frameConn) inDone() bool {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.sawFirst && !c.limited && !slices.Contains(c.settings, true)
 }
 
 // scanIn moves the whole frames of rin to rout, transformed.
@@ -271,6 +288,10 @@ func hpackString(b []byte, s string) []byte {
 func (c *frameConn) Write(p []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if len(c.win) == 0 && len(c.pending) == 0 && c.untouched(p) {
+		// Whole frames that need no change (the usual case): as they are.
+		return c.Conn.Write(p)
+	}
 	c.win = append(c.win, p...)
 	var out []byte
 	for len(c.win) >= frameHeaderLen {
@@ -292,6 +313,28 @@ func (c *frameConn) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
+}
+
+// untouched tells whether p is whole frames that outbound would pass as
+// they are: no SETTINGS yet to rewrite, no GOAWAY, nothing of a refused stream.
+func (c *frameConn) untouched(p []byte) bool {
+	for len(p) > 0 {
+		if len(p) < frameHeaderLen {
+			return false
+		}
+		n := frameHeaderLen + int(uint32(p[0])<<16|uint32(p[1])<<8|uint32(p[2]))
+		if len(p) < n {
+			return false
+		}
+		switch typ := p[3]; {
+		case typ == frameGoAway, typ == frameSettings && p[4]&flagAck == 0:
+			return false
+		case len(c.refused) > 0 && c.refused[binary.BigEndian.Uint32(p[5:9])&0x7fffffff]:
+			return false
+		}
+		p = p[n:]
+	}
+	return true
 }
 
 // outbound appends frame f, as the client must see it, to out.

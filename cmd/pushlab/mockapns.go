@@ -16,7 +16,7 @@ import (
 func init() { rootCmd.AddCommand(newMockAPNsCmd()) }
 
 func newMockAPNsCmd() *cobra.Command {
-	var keys, listen, devListen, controlListen, env string
+	var keys, listen, devListen, controlListen, env, channelsListen, devChannelsListen string
 	var (
 		seed   uint64
 		maxBad int
@@ -31,7 +31,9 @@ func newMockAPNsCmd() *cobra.Command {
 :authority or SNI, pick the environment on any listener. It trusts the key
 set's APNs key (team-wide, both environments) and its CA for client
 certificates. The control API (devices, faults, requests, /events, /push) is
-plain HTTP on --control-listen.`,
+plain HTTP on --control-listen. Broadcast channel management (iOS 18) listens on
+--channels-listen (production, Apple's port 2196) and --dev-channels-listen (sandbox,
+2195); broadcasts go to POST /4/broadcasts/apps/{bundle-id} on --listen.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			set, err := testpki.Load(keys)
@@ -71,6 +73,19 @@ plain HTTP on --control-listen.`,
 			if err := serve(controlListen, "control", s.ServeControl); err != nil {
 				return err
 			}
+			for _, c := range []struct {
+				addr string
+				env  testpki.Environment
+			}{{channelsListen, testpki.Production}, {devChannelsListen, testpki.Development}} {
+				if c.addr == "" {
+					continue
+				}
+				if err := serve(c.addr, "channels-"+string(c.env), func(ctx context.Context, ln net.Listener) error {
+					return s.ServeChannels(ctx, ln, c.env)
+				}); err != nil {
+					return err
+				}
+			}
 			err = g.Wait()
 			s.Close()
 			return err
@@ -82,6 +97,8 @@ plain HTTP on --control-listen.`,
 	f.StringVar(&devListen, "dev-listen", envOr("PUSHLAB_APNS_DEV_LISTEN", ""), "APNs listener whose default environment is development (optional)")
 	f.StringVar(&controlListen, "control-listen", envOr("PUSHLAB_APNS_CONTROL_LISTEN", ":8197"), "control API listener (plain HTTP)")
 	f.StringVar(&env, "env", envOr("PUSHLAB_APNS_ENV", "production"), "environment of --listen for requests naming no Apple host: production or development")
+	f.StringVar(&channelsListen, "channels-listen", envOr("PUSHLAB_APNS_CHANNELS_LISTEN", ":2196"), "broadcast channel management, production (api-manage-broadcast.push.apple.com:2196; \"\" = off)")
+	f.StringVar(&devChannelsListen, "dev-channels-listen", envOr("PUSHLAB_APNS_DEV_CHANNELS_LISTEN", ":2195"), "broadcast channel management, sandbox (api-manage-broadcast.sandbox.push.apple.com:2195; \"\" = off)")
 	f.Uint64Var(&seed, "seed", 1, "fault generator seed")
 	f.IntVar(&maxBad, "max-bad-requests", 0, "close a connection with GOAWAY after this many BadDeviceToken answers in a row (other 400s count half; 0 = never, as Apple documents)")
 	f.DurationVar(&idle, "idle-timeout", 0, "close idle connections with GOAWAY after this long (0 = never)")
