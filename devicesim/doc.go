@@ -67,6 +67,25 @@
 // dies at the provider; the server learns it from the proxy's REMOVE),
 // [Device.Reinstall] (new token, key and session), [Device.SetClockSkew].
 //
+// # Live Activities
+//
+// An iOS [App] with LiveActivities set (NSSupportsLiveActivities) gets a
+// push-to-start token at install ([Device.PushToStartToken]). A push of
+// apns-push-type liveactivity is read with package liveactivity: a start on
+// the push-to-start token starts an activity; "input-push-token": 1 gives
+// it its own update token from the push service, "input-push-channel"
+// subscribes the device to that APNs broadcast channel ([ChannelSubscriber];
+// mockapns in process, its control API across processes). Updates and ends
+// arrive on the update token or the channel; an update not newer than the
+// last one, or more than 8 hours ahead, is dropped as iOS drops it.
+// stale-date, dismissal-date and the 8-hour / 4-hour lifetimes are judged
+// by the device clock ([Device.SetClockSkew]). [Device.Activities], the
+// device [State] and GET /devices/{name}/activities show each activity's
+// attributes, current content state and state (active, stale, ended,
+// dismissed). Events: device.activity_started, device.activity_updated,
+// device.activity_ended, device.activity_dropped, device.channel_subscribed,
+// device.registered (push-to-start and update tokens).
+//
 // # Scale
 //
 // Devices own no goroutines: [Device.Deliver] hands the push to a goroutine

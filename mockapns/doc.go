@@ -79,6 +79,70 @@
 // dropped as coalesced); apns-expiration 0 or past means now or never; a
 // stored one is dropped once its expiration passes.
 //
+// # Newer push types
+//
+// Each apns-push-type needs its topic suffix (PushTypes): liveactivity
+// .push-type.liveactivity, pushtotalk .voip-ptt, location .location-query,
+// voip .voip, complication .complication, fileprovider
+// .pushkit.fileprovider, widgets .push-type.widgets; mdm takes the MDM topic
+// and a payload {"mdm":"<PushMagic>"} with no aps. A mismatch is
+// InvalidPushType. What a Live Activity or widgets payload holds is judged
+// on the device (package liveactivity, devicesim): APNs documents no reason
+// for it and iOS drops what it cannot apply.
+//
+// # Broadcast push (iOS 18)
+//
+// Channel management is served on listeners of its own, as Apple serves it
+// on api-manage-broadcast.push.apple.com:2196 and
+// api-manage-broadcast.sandbox.push.apple.com:2195 (Start: ChannelsURL and
+// DevelopmentChannelsURL; ServeChannels; pushlab mockapns
+// --channels-listen/--dev-channels-listen). Same auth as pushes; every
+// answer echoes apns-request-id:
+//
+//	POST   /1/apps/{bundle-id}/channels      {"message-storage-policy":0|1,"push-type":"LiveActivity"}
+//	                                         → 201, apns-channel-id: <base64>
+//	GET    /1/apps/{bundle-id}/channels      apns-channel-id → 200 {"message-storage-policy":1,"push-type":"LiveActivity"}
+//	DELETE /1/apps/{bundle-id}/channels      apns-channel-id → 204
+//	GET    /1/apps/{bundle-id}/all-channels  → 200 {"channels":[…]}
+//
+// Sending is on the provider API: POST /4/broadcasts/apps/{bundle-id} with
+// apns-channel-id and apns-push-type: liveactivity (payload up to 5 KB);
+// every device subscribed to the channel gets it as a Delivery with header
+// apns-channel-id. With message-storage-policy 1 the channel keeps its most
+// recent message and hands it to a device that subscribes later; with 0 a
+// late subscriber waits for the next one. Devices subscribe with Subscribe
+// (or POST /control/channels/{id}/subscribers {"token":…}); devicesim does
+// it for an activity started with input-push-channel. Reasons:
+// MissingChannelId, BadChannelId (not base64), ChannelNotRegistered
+// (unknown, deleted, other app or environment), CannotCreateChannelConfig
+// (Config.MaxChannels, Apple's 10,000 per app and environment),
+// MissingPushType, InvalidPushType, FeatureNotEnabled (SetBroadcast(app,
+// false)), all 400 (Apple's pages name the reasons; the statuses are the
+// mock's), plus the usual auth reasons. Events: provider.channel_created,
+// provider.channel_deleted, provider.broadcast (attrs channel, subscribers),
+// device.channel_subscribed.
+//
+// apns2 has no broadcast support; any HTTP/2 client drives it:
+//
+//	tr := &http2.Transport{TLSClientConfig: &tls.Config{RootCAs: s.CertPool()}}
+//	req, _ := http.NewRequest("POST", s.ChannelsURL+"/1/apps/com.example.app/channels",
+//		strings.NewReader(`{"message-storage-policy":1,"push-type":"LiveActivity"}`))
+//	req.Header.Set("authorization", "bearer "+jwt)
+//	resp, _ := tr.RoundTrip(req)              // 201
+//	channel := resp.Header.Get("apns-channel-id")
+//	req, _ = http.NewRequest("POST", s.URL+"/4/broadcasts/apps/com.example.app",
+//		strings.NewReader(`{"aps":{"timestamp":1700000000,"event":"update","content-state":{"score":"1-0"}}}`))
+//	req.Header.Set("authorization", "bearer "+jwt)
+//	req.Header.Set("apns-channel-id", channel)
+//	req.Header.Set("apns-push-type", "liveactivity")
+//	tr.RoundTrip(req)                         // 200: every subscriber has it
+//
+// or curl --http2 against a running mock (with the key set's CA):
+//
+//	curl --cacert keys/ca.pem -H "authorization: bearer $JWT" \
+//	  -d '{"message-storage-policy":1,"push-type":"LiveActivity"}' \
+//	  https://localhost:2196/1/apps/com.example.app/channels -i
+//
 // # Faults (Faults(), or POST /control/faults)
 //
 // Per token, per seeded percentage, or for the next Count requests:

@@ -72,13 +72,41 @@
 // string data without reserved keys, 4096 bytes (2048 to topics and
 // conditions), android.priority, android.ttl; the token (malformed →
 // INVALID_ARGUMENT, unknown or uninstalled → UNREGISTERED, another project's →
-// SENDER_ID_MISMATCH); the device message rate (more than 240 a minute to one
+// SENDER_ID_MISMATCH, inactive 270 days → UNREGISTERED); the project quota
+// (see Limits); the device message rate (more than 240 a minute to one
 // token → 429 QUOTA_EXCEEDED with Retry-After; Config.DeviceRatePerMinute).
 // Errors are google.rpc.Status JSON with the google.firebase.fcm.v1.FcmError
 // detail, so the SDK's messaging.Is* predicates answer as with Google.
 // UNAVAILABLE, INTERNAL and THIRD_PARTY_AUTH_ERROR, which no input provokes,
 // come from the fault script (a fault may name the FCM code alone:
-// {"reason":"UNAVAILABLE"}).
+// {"reason":"UNAVAILABLE"}). Message names are Google's shape:
+// projects/{p}/messages/0:<microseconds>%<16 hex digits, zero-padded>.
+//
+// # Limits (Google's "Throttling and quotas", "Topic messaging", "Manage tokens")
+//
+//   - 600k messages a minute per project (Config.ProjectQuotaPerMinute;
+//     DefaultProjectQuota): past it 429 QUOTA_EXCEEDED (RESOURCE_EXHAUSTED)
+//     with Retry-After until the minute, which starts with its first
+//     message, is over. Client errors count, 429s do not. A load test above
+//     10k messages/s must raise it or switch it off (negative).
+//   - 2,000 topics per app instance (MaxTopicsPerInstance): IID answers
+//     TOO_MANY_TOPICS for that token; 1,000 tokens per batch call.
+//   - A token whose device has not connected for 270 days
+//     (TokenInactivityExpiry; Android) is UNREGISTERED to sends and
+//     NOT_FOUND to topic management. A device connects when it registers,
+//     comes online (Attach or the gateway) or takes a delivery online.
+//
+// IID batchAdd/batchRemove answer per token only what the Admin SDKs map:
+// NOT_FOUND (unknown, uninstalled, expired), INVALID_ARGUMENT (malformed, or
+// another project's token), TOO_MANY_TOPICS (INTERNAL is never produced).
+//
+// # Clock
+//
+// Clock() and GET/POST /control/clock ({"advance":"6480h"}, {"now":RFC 3339},
+// {"reset":true}) move the mock's time for what happens on the device side:
+// token inactivity, stored messages' ttl, rate and quota windows. OAuth keeps
+// the base clock (Config.Now, else the wall clock): the SDK signs its
+// assertions with its own, so moving it would only break the token exchange.
 //
 // # Delivery
 //

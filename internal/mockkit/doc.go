@@ -7,6 +7,8 @@
 //   - Registry: device tokens issued to simulated apps, installed or not;
 //   - Faults: scripted, seeded fault injection;
 //   - Recorder: the requests a mock received, for inspection;
+//   - Clock: a settable clock (offset from the wall clock or Config.Now), at
+//     /control/clock, so that expiry tests take milliseconds;
 //   - Control: one HTTP control API over all of the above, plus /events.
 //
 // The mocks re-export the types a user names (mockapns.Fault = mockkit.Fault).
