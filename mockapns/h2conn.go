@@ -213,7 +213,7 @@ func (c *frameConn) inbound(out, f []byte) []byte {
 	stream := binary.BigEndian.Uint32(f[5:9]) & 0x7fffffff
 	switch typ {
 	case frameSettings:
-		if flags&flagAck != 0 && c.ackIsOurs() {
+		if flags&flagAck != 0 && len(f) == frameHeaderLen && c.ackIsOurs() { // a malformed ACK is the server's to refuse
 			return out
 		}
 	case frameHeaders, frameContinuation:

@@ -253,6 +253,15 @@ func TestGoAwayCarriesReason(t *testing.T) {
 			t.Fatalf("GOAWAY %v %q", g.code, g.debug)
 		}
 	})
+	t.Run("close", func(t *testing.T) {
+		f := newFixture(t)
+		c := dialRaw(t, f)
+		c.next(settingsFrame)
+		go f.s.Close()
+		if g := goAway(c); g.debug != `{"reason":"Shutdown"}` {
+			t.Fatalf("GOAWAY on Close %v %q", g.code, g.debug)
+		}
+	})
 	t.Run("bad requests", func(t *testing.T) {
 		f := newFixture(t, func(c *Config) { c.MaxBadRequests = 1 })
 		bearer := bearerFor(t, f.set.APNsKey)
@@ -346,4 +355,42 @@ func TestClockExpiresProviderToken(t *testing.T) {
 	if res := push(t, client, f.note(f.prod)); res.StatusCode != 403 || res.Reason != ReasonExpiredProviderToken {
 		t.Fatalf("after an hour: %d %s", res.StatusCode, res.Reason)
 	}
+}
+
+// FuzzInbound: whatever bytes a client sends after the preface, the read
+// side neither panics nor loses or invents bytes outside the frames it edits:
+// every frame passed on is whole, and HEADERS ending a block grow by exactly
+// the added header.
+func FuzzInbound(f *testing.F) {
+	settingsAck := []byte{0, 0, 0, frameSettings, flagAck, 0, 0, 0, 0}
+	headers := []byte{0, 0, 2, frameHeaders, flagEndHeaders | flagEndStream, 0, 0, 0, 1, 0x82, 0x86}
+	f.Add(append(append([]byte{}, settingsAck...), headers...), true)
+	f.Add([]byte{0, 0, 1, frameHeaders, 0, 0, 0, 0, 3, 0x82, 0, 0, 1, frameContinuation, flagEndHeaders, 0, 0, 0, 3, 0x86}, false)
+	f.Add([]byte{0xff, 0xff, 0xff, 0, 0}, false)
+	f.Fuzz(func(t *testing.T, in []byte, ours bool) {
+		c := &frameConn{preface: true, refused: map[uint32]bool{}}
+		if ours {
+			c.settings = []bool{true}
+		}
+		c.rin = append(c.rin, in...)
+		c.scanIn()
+		out := c.rout
+		for len(out) > 0 {
+			if len(out) < frameHeaderLen {
+				t.Fatalf("partial frame header passed on: %x", out)
+			}
+			n := frameHeaderLen + int(uint32(out[0])<<16|uint32(out[1])<<8|uint32(out[2]))
+			if len(out) < n {
+				t.Fatalf("partial frame passed on")
+			}
+			out = out[n:]
+		}
+		consumed, swallowed := len(in)-len(c.rin), 0
+		if ours && len(c.settings) == 0 {
+			swallowed = frameHeaderLen // the one ACK of the mock's SETTINGS
+		}
+		if len(c.rout) < consumed-swallowed {
+			t.Fatalf("bytes lost: consumed %d, passed on %d", consumed, len(c.rout))
+		}
+	})
 }
