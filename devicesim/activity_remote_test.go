@@ -1,0 +1,71 @@
+package devicesim
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/pushlab/pushlab/internal/mockkit"
+	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/liveactivity"
+	"github.com/pushlab/pushlab/mockapns"
+)
+
+// TestLiveActivityRemote: a device in another process than mockapns (its
+// control API and push gateway) gets its push-to-start token, starts an
+// activity from a start push, subscribes to the channel the push names
+// through the control API, and is handed the channel's most recent message.
+func TestLiveActivityRemote(t *testing.T) {
+	r := newRig(t, ServerConfig{})
+	s, err := mockapns.New(mockapns.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	remote, err := DialRemote(ctx, s.ControlURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { remote.Close() })
+	f, err := NewFleet(FleetConfig{Server: LocalServer(r.server), Pinned: map[string]*ecdsa.PublicKey{"kid-1": &r.key.PublicKey},
+		APNs: remote, Bus: r.bus})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Close)
+	app := r.ios
+	app.LiveActivities = true
+	d, err := f.Add(ctx, "remote-la", "u", app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := s.CreateChannel(app.BundleID, testpki.Production, mockapns.StorageMostRecent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Unix()
+	s.Hub().Send(mockkit.Delivery{Provider: "apns", Token: d.PushToStartToken(), ID: "start-1", App: app.BundleID,
+		Headers: map[string]string{"apns-push-type": "liveactivity"},
+		Payload: fmt.Appendf(nil, `{"aps":{"timestamp":%d,"event":"start","content-state":{"n":0},"attributes-type":"T","attributes":{},"input-push-channel":%q}}`, now, ch.ID)})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if got := s.Channels(app.BundleID, testpki.Production); len(got) == 1 && got[0].Subscribers == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the device never subscribed: %+v (activities %+v)", s.Channels("", ""), d.Activities())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	acts := d.Activities()
+	if len(acts) != 1 || acts[0].Channel != ch.ID || acts[0].State != liveactivity.StateActive {
+		t.Fatalf("activities %+v", acts)
+	}
+}
