@@ -349,10 +349,17 @@ func (s *Server) serveBroadcast(w http.ResponseWriter, x *exchange) {
 	s.bus.Publish(events.Event{TraceID: x.traceID(), Hop: events.ProviderBroadcast, Actor: Actor, Status: "200",
 		Detail: fmt.Sprintf("broadcast on channel %s to %d subscribers", channel, len(subs)), Payload: events.Excerpt(body), Attrs: attrs})
 	slices.Sort(subs)
+	stored := 0
 	for _, t := range subs {
 		dd := d
 		dd.Token = t
-		s.hub.Send(dd)
+		if s.hub.Send(dd) == mockkit.Stored {
+			stored++
+		}
+	}
+	if stored > 0 {
+		s.bus.Emit(x.traceID(), events.ProviderStored, Actor, "stored",
+			fmt.Sprintf("%d of the channel's subscribers offline: kept as their app's last notification", stored), attrs)
 	}
 }
 

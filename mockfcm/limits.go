@@ -1,7 +1,6 @@
 package mockfcm
 
 import (
-	"sync"
 	"time"
 
 	"github.com/pushlab/pushlab/internal/mockkit"
@@ -27,40 +26,6 @@ const (
 	// rejects sends to it."
 	TokenInactivityExpiry = 270 * 24 * time.Hour
 )
-
-// projectQuota counts messages per project in one-minute windows that start
-// with the first message.
-type projectQuota struct {
-	limit int
-	mu    sync.Mutex
-	win   map[string]*rateWindow
-}
-
-func newProjectQuota(limit int) *projectQuota {
-	if limit == 0 {
-		limit = DefaultProjectQuota
-	}
-	return &projectQuota{limit: limit, win: map[string]*rateWindow{}}
-}
-
-// take counts one message of project, or says how long until the window refills.
-func (q *projectQuota) take(project string, now time.Time) (time.Duration, bool) {
-	if q.limit < 0 {
-		return 0, true
-	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	w := q.win[project]
-	if w == nil || now.Sub(w.start) >= time.Minute {
-		q.win[project] = &rateWindow{start: now, n: 1}
-		return 0, true
-	}
-	if w.n >= q.limit {
-		return w.start.Add(time.Minute).Sub(now), false
-	}
-	w.n++
-	return 0, true
-}
 
 // expired reports whether FCM has expired reg for inactivity by now.
 func expired(reg mockkit.Registration, now time.Time) bool {

@@ -95,8 +95,8 @@ type Server struct {
 	auth    *authority
 	subs    *subscriptions
 	ids     *ids
-	rate    *deviceRate
-	quota   *projectQuota
+	rate    *minuteLimit // per device token
+	quota   *minuteLimit // per project
 
 	handler, control http.Handler
 
@@ -145,8 +145,8 @@ func New(cfg Config) (*Server, error) {
 	s.rec = mockkit.NewRecorder(0)
 	s.auth = newAuthority(s.authNow)
 	s.subs = newSubscriptions()
-	s.rate = newDeviceRate(cfg.DeviceRatePerMinute)
-	s.quota = newProjectQuota(cfg.ProjectQuotaPerMinute)
+	s.rate = newMinuteLimit(cfg.DeviceRatePerMinute, DefaultDeviceRate)
+	s.quota = newMinuteLimit(cfg.ProjectQuotaPerMinute, DefaultProjectQuota)
 	s.hub.OnAttach = s.reg.Touch
 
 	mux := http.NewServeMux()
@@ -461,7 +461,7 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 		reject(&Error{HTTPStatus: 403, Status: StatusPermissionDenied, Message: "Request had insufficient authentication scopes."})
 		return
 	}
-	if wait, ok := s.quota.take(g.acct.project, s.now()); !ok {
+	if wait, ok := s.quota.allow(g.acct.project, s.now()); !ok {
 		e := newError(QuotaExceeded, "Quota exceeded for quota metric 'Send requests' and limit 'Send requests per minute' of project "+g.acct.project+".")
 		e.RetryAfter = strconv.Itoa(int((wait + time.Second - 1) / time.Second))
 		reject(e)
@@ -690,9 +690,10 @@ func (s *Server) onDrop(d Delivery, reason string) {
 // messages a minute; past that it answers QUOTA_EXCEEDED.
 const DefaultDeviceRate = 240
 
-// deviceRate counts messages per token in one-minute windows that start with
-// the first message (FCM's minutes are not aligned to the clock).
-type deviceRate struct {
+// minuteLimit counts messages per key (a device token, a project) in
+// one-minute windows that start with the first message (FCM's minutes are
+// not aligned to the clock).
+type minuteLimit struct {
 	limit int
 	mu    sync.Mutex
 	win   map[string]*rateWindow
@@ -703,21 +704,23 @@ type rateWindow struct {
 	n     int
 }
 
-func newDeviceRate(limit int) *deviceRate {
+// newMinuteLimit allows limit messages a minute per key: 0 takes def, a
+// negative limit switches it off.
+func newMinuteLimit(limit, def int) *minuteLimit {
 	if limit == 0 {
-		limit = DefaultDeviceRate
+		limit = def
 	}
-	return &deviceRate{limit: limit, win: map[string]*rateWindow{}}
+	return &minuteLimit{limit: limit, win: map[string]*rateWindow{}}
 }
 
-// allow counts one message to token, or says how long until it may be sent.
-func (d *deviceRate) allow(token string, now time.Time) (time.Duration, bool) {
+// allow counts one message for key, or says how long until it may be sent.
+func (d *minuteLimit) allow(key string, now time.Time) (time.Duration, bool) {
 	if d.limit < 0 {
 		return 0, true
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	w := d.win[token]
+	w := d.win[key]
 	if w == nil || now.Sub(w.start) >= time.Minute {
 		if len(d.win) > 100_000 { // forget finished windows now and then
 			for t, old := range d.win {
@@ -726,7 +729,7 @@ func (d *deviceRate) allow(token string, now time.Time) (time.Duration, bool) {
 				}
 			}
 		}
-		d.win[token] = &rateWindow{start: now, n: 1}
+		d.win[key] = &rateWindow{start: now, n: 1}
 		return 0, true
 	}
 	if w.n >= d.limit {
