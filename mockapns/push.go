@@ -17,6 +17,7 @@ import (
 	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/internal/mockkit"
 	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/liveactivity"
 )
 
 // exchange is one request on its way through the checks.
@@ -430,8 +431,18 @@ func (s *Server) accept(w http.ResponseWriter, x *exchange, reg mockkit.Registra
 	}
 	attrs := x.attrs()
 	trace := x.traceID()
+	detail := "accepted"
+	if x.n.PushType == "liveactivity" && s.bus != nil {
+		// APNs passes what the device will judge; the timeline shows what it is.
+		if p, err := liveactivity.Parse(x.body); err == nil {
+			attrs["activity_event"] = p.Event
+			detail = "accepted: Live Activity " + p.Event
+		} else {
+			detail = "accepted: Live Activity payload the device will drop (" + err.Error() + ")"
+		}
+	}
 	s.bus.Publish(events.Event{TraceID: trace, Hop: events.ProviderAccepted, Actor: Actor, Status: "200",
-		Detail: "accepted", Payload: events.Excerpt(x.body), Attrs: attrs})
+		Detail: detail, Payload: events.Excerpt(x.body), Attrs: attrs})
 	// An online device reports device.delivered itself; the mock speaks only
 	// for what happens inside Apple.
 	if s.hub.Send(d) == mockkit.Stored {

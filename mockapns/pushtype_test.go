@@ -3,6 +3,8 @@ package mockapns
 import (
 	"testing"
 
+	"github.com/pushlab/pushlab/internal/events"
+
 	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/sideshow/apns2"
 )
@@ -45,6 +47,15 @@ func TestPushTypesAndTopics(t *testing.T) {
 				t.Fatalf("%d %q, want %d %q", res.StatusCode, res.Reason, tt.status, tt.reason)
 			}
 		})
+	}
+	found := false
+	for _, e := range f.bus.History() {
+		if e.Hop == events.ProviderAccepted && e.Attrs["push_type"] == "liveactivity" {
+			found = e.Attrs["activity_event"] == "update" && e.Detail == "accepted: Live Activity update"
+		}
+	}
+	if !found {
+		t.Error("the accepted Live Activity push's event does not name its event")
 	}
 	t.Run("mdm", func(t *testing.T) {
 		const topic = "com.apple.mgmt.External.6b1f2c1e-1b0a-4a57-9a4b-7d0f5a1c2b3d"
