@@ -1,7 +1,10 @@
 package devicesim
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -59,5 +62,24 @@ func TestLiveActivityOnDevice(t *testing.T) {
 	d.SetClockSkew(11 * time.Minute)
 	if st := d.State(); len(st.Activities) != 1 || st.Activities[0].State != liveactivity.StateStale {
 		t.Fatalf("by the device clock 11 minutes on: %+v", st.Activities)
+	}
+	// The devices control API shows the same.
+	srv := httptest.NewServer(r.fleet.Handler())
+	t.Cleanup(srv.Close)
+	resp, err := http.Get(srv.URL + "/devices/la/activities")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		PushToStart string                  `json:"push_to_start_token"`
+		Activities  []liveactivity.Activity `json:"activities"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET activities: %d %v", resp.StatusCode, err)
+	}
+	if len(out.Activities) != 1 || out.Activities[0].State != liveactivity.StateStale || string(out.Activities[0].ContentState) != `{"eta":"5 min"}` ||
+		out.PushToStart == "" || out.PushToStart == pts {
+		t.Fatalf("GET activities: %+v (the token must be redacted)", out)
 	}
 }
