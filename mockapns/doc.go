@@ -48,7 +48,8 @@
 //  5. topic: MissingTopic (token auth; a certificate implies its topic),
 //     InvalidPushType when the topic suffix does not fit the push type (.voip,
 //     .complication, .pushkit.fileprovider, …; Apple names no reason for this),
-//     TopicDisallowed (outside a topic-specific key or the certificate's UID);
+//     TopicDisallowed (outside a topic-specific key or the certificate's UID,
+//     or a liveactivity/location push on a certificate);
 //  6. payload: PayloadEmpty (also for a body that is not a JSON object with an
 //     aps dictionary: Apple documents no reason for that), PayloadTooLarge (4096
 //     bytes, 5120 for voip);
@@ -86,7 +87,10 @@
 // voip .voip, complication .complication, fileprovider
 // .pushkit.fileprovider, widgets .push-type.widgets; mdm takes the MDM topic
 // and a payload {"mdm":"<PushMagic>"} with no aps. A mismatch is
-// InvalidPushType. What a Live Activity or widgets payload holds is judged
+// InvalidPushType. liveactivity and location pushes take token auth only
+// (Apple: "Certificate-based authentication is not supported for these APNs
+// pushes"): with a certificate they are TopicDisallowed (the reason is the
+// mock's; Apple names none). What a Live Activity or widgets payload holds is judged
 // on the device (package liveactivity, devicesim): APNs documents no reason
 // for it and iOS drops what it cannot apply.
 //

@@ -317,11 +317,21 @@ func (s *Server) checkTopic(x *exchange) *Error {
 	switch {
 	case x.cred.cert != nil && app != x.cred.app:
 		return reject(ReasonTopicDisallowed)
+	case x.cred.cert != nil && tokenAuthOnly[x.n.PushType]:
+		return reject(ReasonTopicDisallowed)
 	case x.cred.key != nil && !x.cred.key.allows(app):
 		return reject(ReasonTopicDisallowed)
 	}
 	return nil
 }
+
+// tokenAuthOnly are the push types APNs takes only with token auth: Live
+// Activities ("Certificate-based authentication is not supported for these
+// APNs pushes", Apple's answer on the developer forums, thread 712499) and
+// location pushes (token-based authentication only, as the location push
+// service extension documents). A certificate's topics do not include them;
+// the mock answers TopicDisallowed (Apple names no reason).
+var tokenAuthOnly = map[string]bool{"liveactivity": true, "location": true}
 
 // checkDevice looks the token up: unknown, wrong environment → BadDeviceToken;
 // another app's → DeviceTokenNotForTopic; uninstalled → 410 Unregistered.

@@ -57,6 +57,22 @@ func TestPushTypesAndTopics(t *testing.T) {
 	if !found {
 		t.Error("the accepted Live Activity push's event does not name its event")
 	}
+	t.Run("token auth only", func(t *testing.T) {
+		cert := f.certClient(f.set.APNsProd, testpki.Production)
+		for _, tt := range []struct {
+			pushType apns2.EPushType
+			suffix   string
+		}{{apns2.PushTypeLiveActivity, ".push-type.liveactivity"}, {apns2.PushTypeLocation, ".location-query"}} {
+			n := &apns2.Notification{DeviceToken: f.cprod, Topic: f.set.CertBundleID + tt.suffix, PushType: tt.pushType, Payload: la, Priority: 10}
+			if res := push(t, cert, n); res.StatusCode != 400 || res.Reason != ReasonTopicDisallowed {
+				t.Errorf("%s with a certificate: %d %s", tt.pushType, res.StatusCode, res.Reason)
+			}
+		}
+		n := &apns2.Notification{DeviceToken: f.cprod, Topic: f.set.CertBundleID + ".voip", PushType: apns2.PushTypeVOIP, Payload: `{"aps":{}}`, Priority: 10}
+		if res := push(t, cert, n); res.StatusCode != 200 {
+			t.Errorf("voip with a certificate: %d %s", res.StatusCode, res.Reason)
+		}
+	})
 	t.Run("mdm", func(t *testing.T) {
 		const topic = "com.apple.mgmt.External.6b1f2c1e-1b0a-4a57-9a4b-7d0f5a1c2b3d"
 		reg, err := f.s.RegisterDevice(topic, testpki.Production, "managed-iphone")
