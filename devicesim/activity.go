@@ -2,6 +2,7 @@ package devicesim
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -95,6 +96,43 @@ func (d *Device) subscribe(ctx context.Context, trace, channel, token string) er
 	d.emit(trace, events.DeviceChannelSubscribed, "subscribed", "listening on broadcast channel "+channel, false,
 		map[string]string{"channel": channel, "token": events.RedactToken(token)})
 	return nil
+}
+
+// StartActivity starts an activity from the app in the foreground
+// (Activity.request), listening on channel if set (pushType .channel; the
+// device subscribes) or else on an update token of its own (.token).
+func (d *Device) StartActivity(ctx context.Context, attributesType string, attributes, state json.RawMessage, channel string) (liveactivity.Activity, error) {
+	d.mu.Lock()
+	store, pts := d.activities, d.ptsToken
+	d.mu.Unlock()
+	if store == nil {
+		return liveactivity.Activity{}, fmt.Errorf("devicesim: %s: the app declares no Live Activities", d.Name)
+	}
+	if attributes == nil {
+		attributes = json.RawMessage(`{}`)
+	}
+	if state == nil {
+		state = json.RawMessage(`{}`)
+	}
+	aps := map[string]any{"timestamp": d.now().Unix(), "event": liveactivity.EventStart, "content-state": state,
+		"attributes-type": attributesType, "attributes": attributes}
+	if channel != "" {
+		aps["input-push-channel"] = channel
+	} else {
+		aps["input-push-token"] = 1
+	}
+	payload, err := json.Marshal(map[string]any{"aps": aps})
+	if err != nil {
+		return liveactivity.Activity{}, err
+	}
+	// The same path as a push-to-start, minus APNs.
+	d.handleActivity(ctx, mockkit.Delivery{Provider: "app", Token: pts, ID: "local-" + attributesType, App: d.App.ID(),
+		Headers: map[string]string{"apns-push-type": "liveactivity"}, Payload: payload})
+	acts := store.List()
+	if len(acts) == 0 {
+		return liveactivity.Activity{}, fmt.Errorf("devicesim: %s: the activity did not start", d.Name)
+	}
+	return acts[len(acts)-1], nil
 }
 
 // installActivities gets the push-to-start token, at install.

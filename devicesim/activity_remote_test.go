@@ -3,7 +3,11 @@ package devicesim
 import (
 	"context"
 	"crypto/ecdsa"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,5 +71,43 @@ func TestLiveActivityRemote(t *testing.T) {
 	acts := d.Activities()
 	if len(acts) != 1 || acts[0].Channel != ch.ID || acts[0].State != liveactivity.StateActive {
 		t.Fatalf("activities %+v", acts)
+	}
+	// Subscribing by the devices control API, to a second channel; an unknown one is refused.
+	ch2, err := s.CreateChannel(app.BundleID, testpki.Production, mockapns.StorageNone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(f.Handler())
+	t.Cleanup(srv.Close)
+	for _, tt := range []struct {
+		channel string
+		status  int
+	}{{ch2.ID, http.StatusNoContent}, {"AAAAAAAAAAAAAAAAAAAAAA==", http.StatusBadGateway}} {
+		resp, err := http.Post(srv.URL+"/devices/remote-la/channels", "application/json", strings.NewReader(`{"channel":"`+tt.channel+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.status {
+			t.Fatalf("subscribe to %s: %d, want %d", tt.channel, resp.StatusCode, tt.status)
+		}
+	}
+	if got := s.Channels(app.BundleID, testpki.Production); len(got) != 2 || got[0].Subscribers+got[1].Subscribers != 2 {
+		t.Fatalf("channels %+v", got)
+	}
+	// The app starts an activity itself on the second channel.
+	resp, err := http.Post(srv.URL+"/devices/remote-la/activities", "application/json",
+		strings.NewReader(`{"attributes_type":"Race","attributes":{"lap":1},"content_state":{"pos":3},"channel":"`+ch2.ID+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a liveactivity.Activity
+	json.NewDecoder(resp.Body).Decode(&a)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || a.Channel != ch2.ID || a.AttributesType != "Race" || string(a.ContentState) != `{"pos":3}` {
+		t.Fatalf("local start: %d %+v", resp.StatusCode, a)
+	}
+	if got := len(d.Activities()); got != 2 {
+		t.Fatalf("%d activities", got)
 	}
 }

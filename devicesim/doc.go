@@ -79,7 +79,10 @@
 // arrive on the update token or the channel; an update not newer than the
 // last one, or more than 8 hours ahead, is dropped as iOS drops it.
 // stale-date, dismissal-date and the 8-hour / 4-hour lifetimes are judged
-// by the device clock ([Device.SetClockSkew]). [Device.Activities], the
+// by the device clock ([Device.SetClockSkew]). The app can also start one
+// itself ([Device.StartActivity], POST /devices/{name}/activities) on a
+// channel or with an update token, and subscribe to a channel
+// ([Device.SubscribeChannel], POST /devices/{name}/channels). [Device.Activities], the
 // device [State] and GET /devices/{name}/activities show each activity's
 // attributes, current content state and state (active, stale, ended,
 // dismissed). Events: device.activity_started, device.activity_updated,

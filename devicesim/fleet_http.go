@@ -2,6 +2,8 @@ package devicesim
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"time"
@@ -22,6 +24,8 @@ import (
 //	POST /devices/{name}/reinstall    install again: new token, key and session
 //	PUT  /devices/{name}/skew         {"skew":"-1h"}: the device clock's offset
 //	GET  /devices/{name}/activities   Live Activities with their content state, by the device clock
+//	POST /devices/{name}/activities   {"attributes_type","attributes","content_state","channel"}: the app starts one
+//	POST /devices/{name}/channels     {"channel":…}: subscribe to an APNs broadcast channel
 func (f *Fleet) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
@@ -96,6 +100,52 @@ func (f *Fleet) Handler() http.Handler {
 		}
 		d.SetClockSkew(skew)
 		httpjson.Write(w, 200, d.State())
+	})
+	mux.HandleFunc("POST /devices/{name}/activities", func(w http.ResponseWriter, r *http.Request) {
+		d := device(w, r)
+		if d == nil {
+			return
+		}
+		var req struct {
+			AttributesType string          `json:"attributes_type"`
+			Attributes     json.RawMessage `json:"attributes"`
+			ContentState   json.RawMessage `json:"content_state"`
+			Channel        string          `json:"channel"`
+		}
+		if !api.Read(w, r, &req) {
+			return
+		}
+		if req.AttributesType == "" {
+			api.Error(w, http.StatusBadRequest, errors.New("attributes_type is required"))
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+		defer cancel()
+		a, err := d.StartActivity(ctx, req.AttributesType, req.Attributes, req.ContentState, req.Channel)
+		if err != nil {
+			api.Error(w, http.StatusConflict, err)
+			return
+		}
+		httpjson.Write(w, http.StatusCreated, a)
+	})
+	mux.HandleFunc("POST /devices/{name}/channels", func(w http.ResponseWriter, r *http.Request) {
+		d := device(w, r)
+		if d == nil {
+			return
+		}
+		var req struct {
+			Channel string `json:"channel"`
+		}
+		if !api.Read(w, r, &req) {
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+		defer cancel()
+		if err := d.SubscribeChannel(ctx, req.Channel); err != nil {
+			api.Error(w, http.StatusBadGateway, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 	})
 	return mux
 }
