@@ -21,7 +21,7 @@ func newMockFCMCmd() *cobra.Command {
 	var (
 		keysDir, listen, controlListen string
 		seed                           uint64
-		deviceRate                     int
+		deviceRate, projectQuota       int
 		extraAccounts                  []string
 	)
 	cmd := &cobra.Command{
@@ -40,7 +40,8 @@ requests, /events, the /push device gateway) is served over plain HTTP on --cont
 				return fmt.Errorf("%w (make a key set with `pushlab keys init --dir %s`)", err, keysDir)
 			}
 			log := logger().With("actor", mockfcm.Actor)
-			s, err := mockfcm.New(mockfcm.Config{Cert: set.Mock.TLS(), Bus: events.NewBus(), Logger: log, Seed: seed, DeviceRatePerMinute: deviceRate})
+			s, err := mockfcm.New(mockfcm.Config{Cert: set.Mock.TLS(), Bus: events.NewBus(), Logger: log, Seed: seed, DeviceRatePerMinute: deviceRate,
+				ProjectQuotaPerMinute: projectQuota})
 			if err != nil {
 				return err
 			}
@@ -91,6 +92,7 @@ requests, /events, the /push device gateway) is served over plain HTTP on --cont
 	defSeed, _ := strconv.ParseUint(envOr("PUSHLAB_SEED", "1"), 10, 64)
 	f.Uint64Var(&seed, "seed", defSeed, "seed for tokens, message ids and percentage faults (env PUSHLAB_SEED)")
 	f.IntVar(&deviceRate, "device-rate", 0, "messages a minute one device may be sent before QUOTA_EXCEEDED (0: FCM's 240; negative: no limit)")
+	f.IntVar(&projectQuota, "project-quota", 0, "messages a minute one project may send before QUOTA_EXCEEDED (0: FCM's 600,000; negative: no limit)")
 	f.StringArrayVar(&extraAccounts, "service-account", nil, "another service-account JSON file to accept (repeatable)")
 	return cmd
 }
