@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/internal/httpjson"
 	"github.com/pushlab/pushlab/internal/mockkit"
@@ -566,4 +567,44 @@ func (s *Server) channelControl(mux *http.ServeMux) {
 		s.Unsubscribe(r.PathValue("id"), r.PathValue("token"))
 		w.WriteHeader(http.StatusNoContent)
 	})
+}
+
+// channelMetrics reports broadcast channels to Prometheus at scrape time.
+type channelMetrics struct {
+	s                          *Server
+	channels, subs, broadcasts *prometheus.Desc
+}
+
+func newChannelMetrics(s *Server) *channelMetrics {
+	labels := prometheus.Labels{"provider": Provider}
+	return &channelMetrics{s: s,
+		channels:   prometheus.NewDesc("pushlab_mock_broadcast_channels", "Broadcast channels, by environment.", []string{"env"}, labels),
+		subs:       prometheus.NewDesc("pushlab_mock_broadcast_subscribers", "Device tokens subscribed to broadcast channels, by environment.", []string{"env"}, labels),
+		broadcasts: prometheus.NewDesc("pushlab_mock_broadcasts_total", "Broadcasts accepted on channels that still exist, by environment.", []string{"env"}, labels),
+	}
+}
+
+func (m *channelMetrics) Describe(ch chan<- *prometheus.Desc) {
+	ch <- m.channels
+	ch <- m.subs
+	ch <- m.broadcasts
+}
+
+func (m *channelMetrics) Collect(ch chan<- prometheus.Metric) {
+	type count struct{ channels, subs, broadcasts int }
+	by := map[testpki.Environment]*count{testpki.Production: {}, testpki.Development: {}}
+	for _, c := range m.s.Channels("", "") {
+		n := by[c.Env]
+		if n == nil {
+			continue
+		}
+		n.channels++
+		n.subs += c.Subscribers
+		n.broadcasts += c.Broadcasts
+	}
+	for env, n := range by {
+		ch <- prometheus.MustNewConstMetric(m.channels, prometheus.GaugeValue, float64(n.channels), string(env))
+		ch <- prometheus.MustNewConstMetric(m.subs, prometheus.GaugeValue, float64(n.subs), string(env))
+		ch <- prometheus.MustNewConstMetric(m.broadcasts, prometheus.CounterValue, float64(n.broadcasts), string(env))
+	}
 }

@@ -179,6 +179,19 @@ func TestBroadcastChannels(t *testing.T) {
 	if got := h.do("POST", send, map[string]string{"apns-channel-id": none, "apns-push-type": "liveactivity"}, laUpdate(ts, "x")); got.reason != ReasonChannelNotRegistered {
 		t.Errorf("broadcast on a deleted channel: %+v", got)
 	}
+	resp, err := http.Get(f.s.ControlURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`pushlab_mock_broadcast_channels{env="production",provider="apns"} 1`,
+		`pushlab_mock_broadcast_subscribers{env="production",provider="apns"} 4`,
+		`pushlab_mock_broadcasts_total{env="production",provider="apns"} 2`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 	f.s.SetBroadcast(app, false)
 	if got := h.do("POST", manage, nil, `{"message-storage-policy":1,"push-type":"LiveActivity"}`); got.reason != ReasonFeatureNotEnabled {
 		t.Errorf("create without the capability: %+v", got)

@@ -122,7 +122,8 @@
 // (Config.MaxChannels, Apple's 10,000 per app and environment),
 // MissingPushType, InvalidPushType, FeatureNotEnabled (SetBroadcast(app,
 // false)), all 400 (Apple's pages name the reasons; the statuses are the
-// mock's), plus the usual auth reasons. Events: provider.channel_created,
+// mock's), plus the usual auth reasons. Metrics: pushlab_mock_broadcast_channels,
+// _broadcast_subscribers, _broadcasts_total by env. Events: provider.channel_created,
 // provider.channel_deleted, provider.broadcast (attrs channel, subscribers),
 // device.channel_subscribed.
 //

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/internal/httpserve"
 	"github.com/pushlab/pushlab/internal/mockkit"
@@ -186,9 +187,10 @@ func New(cfg Config) (*Server, error) {
 		Register: func(app, env, device string) (mockkit.Registration, error) {
 			return s.RegisterDevice(app, testpki.Environment(env), device)
 		},
-		Uninstall: s.Uninstall,
-		Clock:     s.clock,
-		Extra:     s.channelControl,
+		Uninstall:  s.Uninstall,
+		Clock:      s.clock,
+		Extra:      s.channelControl,
+		Collectors: []prometheus.Collector{newChannelMetrics(s)},
 	}
 	s.control = c.Handler()
 	return s, nil

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/internal/httpjson"
 )
@@ -48,6 +49,8 @@ type Control struct {
 	Clock *Clock
 	// Extra, if set, adds a provider's own routes to the control API.
 	Extra func(mux *http.ServeMux)
+	// Collectors are a provider's own metrics, served with the shared ones.
+	Collectors []prometheus.Collector
 }
 
 // Handler serves the control API.

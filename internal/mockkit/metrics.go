@@ -67,5 +67,6 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 func (c *Control) metricsHandler() http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(newMetrics(c))
+	reg.MustRegister(c.Collectors...)
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
