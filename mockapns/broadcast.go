@@ -429,6 +429,7 @@ func (s *Server) serveChannels(w http.ResponseWriter, r *http.Request, def testp
 	}
 	w.Header().Set("Apns-Request-Id", reqID)
 	id := r.Header.Get("Apns-Channel-Id")
+	status := http.StatusOK
 	switch {
 	case op == "all-channels" && r.Method == http.MethodGet:
 		s.chans.mu.Lock()
@@ -455,7 +456,8 @@ func (s *Server) serveChannels(w http.ResponseWriter, r *http.Request, def testp
 			return
 		}
 		w.Header().Set("Apns-Channel-Id", ch.ID)
-		w.WriteHeader(http.StatusCreated)
+		status = http.StatusCreated
+		w.WriteHeader(status)
 	case op == "channels" && r.Method == http.MethodGet:
 		s.chans.mu.Lock()
 		ch, err := s.chans.lookup(id, app, env)
@@ -475,12 +477,13 @@ func (s *Server) serveChannels(w http.ResponseWriter, r *http.Request, def testp
 			fail(err.(*Error))
 			return
 		}
-		w.WriteHeader(http.StatusNoContent)
+		status = http.StatusNoContent
+		w.WriteHeader(status)
 	default:
 		fail(reject(ReasonMethodNotAllowed))
 		return
 	}
-	s.record(x, http.StatusOK, "", "channel management: "+r.Method+" "+op)
+	s.record(x, status, "", "channel management: "+r.Method+" "+op)
 }
 
 // ChannelRequest is the body of a channel creation.

@@ -397,7 +397,7 @@ func rewriteSettings(f []byte, limited bool) {
 	}
 }
 
-// send writes the mock's own frame f at the next frame boundary.
+// sendLocked writes the mock's own frame f at the next frame boundary (wmu held).
 func (c *frameConn) sendLocked(f []byte) {
 	if len(c.win) > 0 {
 		c.pending = append(c.pending, f...)
