@@ -127,3 +127,33 @@ func TestTooManyTopics(t *testing.T) {
 		t.Fatalf("%d topics", got)
 	}
 }
+
+// TestBatchLimit: a batch of more than 1,000 app instances is refused whole
+// (the SDK refuses it before sending; a raw client gets 400).
+func TestBatchLimit(t *testing.T) {
+	f := newFixture(t, false)
+	a, _ := accounts(t)
+	tok := accessToken(t, f, a, mockfcm.ScopeCloudPlatform)
+	dev := f.device(t, testProjectA, "com.example", true)
+	tokens := make([]string, mockfcm.MaxBatchInstances+1)
+	for i := range tokens {
+		tokens[i] = dev.reg.Token
+	}
+	for _, n := range []int{mockfcm.MaxBatchInstances, mockfcm.MaxBatchInstances + 1} {
+		body, _ := json.Marshal(map[string]any{"to": "/topics/news", "registration_tokens": tokens[:n]})
+		req, _ := http.NewRequest("POST", f.s.URL+"/iid/v1:batchAdd", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("access_token_auth", "true")
+		resp, err := f.s.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if want := map[bool]int{true: 200, false: 400}[n <= mockfcm.MaxBatchInstances]; resp.StatusCode != want {
+			t.Fatalf("%d tokens: %d, want %d", n, resp.StatusCode, want)
+		}
+	}
+	if _, err := f.client.SubscribeToTopic(f.ctx, tokens, "news"); err == nil {
+		t.Fatal("the SDK sent 1,001 tokens")
+	}
+}
