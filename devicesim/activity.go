@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/pushlab/pushlab/internal/events"
@@ -194,6 +195,10 @@ func (d *Device) handleActivity(ctx context.Context, del mockkit.Delivery) {
 	if p.Event == liveactivity.EventStart {
 		if del.Token != pts || channel != "" {
 			drop("a start arrived on a token that is not the push-to-start token")
+			return
+		}
+		if len(d.App.ActivityTypes) > 0 && !slices.Contains(d.App.ActivityTypes, p.AttributesType) {
+			drop(fmt.Sprintf("attributes-type %q is not one the app declares", p.AttributesType))
 			return
 		}
 		a, err := store.Start(del.App, p)

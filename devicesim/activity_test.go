@@ -22,6 +22,7 @@ func TestLiveActivityOnDevice(t *testing.T) {
 	r := newRig(t, ServerConfig{})
 	app := r.ios
 	app.LiveActivities = true
+	app.ActivityTypes = []string{"Delivery"}
 	d := r.add("la", app)
 	plain := r.add("plain", r.ios)
 	pts := d.PushToStartToken()
@@ -35,6 +36,7 @@ func TestLiveActivityOnDevice(t *testing.T) {
 			Headers: map[string]string{"apns-push-type": "liveactivity"}, Payload: []byte(payload)})
 		r.fleet.Wait()
 	}
+	la(pts, fmt.Sprintf(`{"aps":{"timestamp":%d,"event":"start","content-state":{},"attributes-type":"Pizza","attributes":{}}}`, now))
 	la(pts, fmt.Sprintf(`{"aps":{"timestamp":%d,"event":"start","content-state":{"eta":"20 min"},"attributes-type":"Delivery","attributes":{"order":"42"},"input-push-token":1}}`, now))
 	acts := d.Activities()
 	if len(acts) != 1 || acts[0].UpdateToken == "" || acts[0].State != liveactivity.StateActive || string(acts[0].ContentState) != `{"eta":"20 min"}` {
@@ -55,8 +57,8 @@ func TestLiveActivityOnDevice(t *testing.T) {
 			dropped++
 		}
 	}
-	if dropped != 4 {
-		t.Fatalf("%d device.activity_dropped events, want 4 (old timestamp, start on an update token, app without activities, bad payload)", dropped)
+	if dropped != 5 {
+		t.Fatalf("%d device.activity_dropped events, want 5 (undeclared type, old timestamp, start on an update token, app without activities, bad payload)", dropped)
 	}
 	// The device clock reaches the stale date.
 	d.SetClockSkew(11 * time.Minute)

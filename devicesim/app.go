@@ -43,6 +43,10 @@ type App struct {
 	// LiveActivities is NSSupportsLiveActivities: the app runs Live
 	// Activities, and gets a push-to-start token at install.
 	LiveActivities bool
+	// ActivityTypes are the ActivityAttributes types compiled into the app;
+	// a start push naming another attributes-type is dropped, as iOS cannot
+	// decode it. Empty: any type.
+	ActivityTypes []string
 
 	// Android, from google-services.json.
 	Package       string

@@ -70,7 +70,9 @@
 // # Live Activities
 //
 // An iOS [App] with LiveActivities set (NSSupportsLiveActivities) gets a
-// push-to-start token at install ([Device.PushToStartToken]). A push of
+// push-to-start token at install ([Device.PushToStartToken]); ActivityTypes,
+// if set, are the attributes types it can decode (a start naming another is
+// dropped). A push of
 // apns-push-type liveactivity is read with package liveactivity: a start on
 // the push-to-start token starts an activity; "input-push-token": 1 gives
 // it its own update token from the push service, "input-push-channel"

@@ -262,6 +262,20 @@ func TestGoAwayCarriesReason(t *testing.T) {
 			t.Fatalf("GOAWAY on Close %v %q", g.code, g.debug)
 		}
 	})
+	t.Run("goaway fault", func(t *testing.T) {
+		f := newFixture(t)
+		if _, err := f.s.Faults().Add(Fault{Action: GoAway, Reason: ReasonServiceUnavailable, Token: f.prod, Count: 1}); err != nil {
+			t.Fatal(err)
+		}
+		c := dialRaw(t, f)
+		c.request(1, f.prod, f.set.BundleID, bearerFor(t, f.set.APNsKey))
+		if st := c.status(1); st != "200" {
+			t.Fatalf("status %s: the fault serves the request, then closes", st)
+		}
+		if g := goAway(c); g.debug != `{"reason":"ServiceUnavailable"}` {
+			t.Fatalf("GOAWAY debug %q", g.debug)
+		}
+	})
 	t.Run("bad requests", func(t *testing.T) {
 		f := newFixture(t, func(c *Config) { c.MaxBadRequests = 1 })
 		bearer := bearerFor(t, f.set.APNsKey)
