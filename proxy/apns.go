@@ -122,18 +122,23 @@ func (a *apnsSender) provider() Provider { return APNs }
 func (a *apnsSender) close() { a.client.CloseIdleConnections() }
 
 // build makes the notification once; each try sends the same bytes.
-func (a *apnsSender) build(n *mmpush.PushNotification, appVersion int) delivery {
+func (a *apnsSender) build(n *mmpush.PushNotification, appVersion int, collapse bool) delivery {
 	var notif *apns2.Notification
 	if n.Transport == mmpush.TransportVoIP {
 		notif = buildVoIP(n, a.settings.ApplePushTopic)
 	} else {
 		notif = buildAPNs(n, appVersion, a.settings.ApplePushTopic)
 	}
+	if collapse && notif.CollapseID == "" { // an explicit collapse id wins
+		notif.CollapseID = CollapseID(n.AckID)
+	}
 	body, _ := json.Marshal(notif.Payload) // a payload of strings, numbers and bools cannot fail
 	notif.Payload = body
 	return delivery{
-		payload: body,
-		send:    func(ctx context.Context) outcome { return a.send(ctx, notif) },
+		provider:   APNs,
+		payload:    body,
+		collapseID: notif.CollapseID,
+		send:       func(ctx context.Context) outcome { return a.send(ctx, notif) },
 	}
 }
 

@@ -80,10 +80,11 @@ type Config struct {
 	// RetryBackoffMs is the wait before the second try (default 1000); it
 	// doubles for each later try. A longer Retry-After from the provider wins.
 	RetryBackoffMs int `json:",omitempty"`
-	// RetryUnconfirmed retries a try whose request was sent in full and got
-	// no answer, as upstream does: a lost notification is then less likely,
-	// a duplicate possible. Off by default (see the package doc).
-	RetryUnconfirmed bool `json:",omitempty"`
+	// ResendPolicy is what happens to a try whose request was sent in full
+	// and got no answer: "collapse" (default) resends it with a collapse id
+	// that makes the resend harmless, "upstream" resends it blind as
+	// mattermost-push-proxy does, "never" answers FAIL (see ResendPolicy).
+	ResendPolicy ResendPolicy `json:",omitempty"`
 	// ShutdownTimeoutSec bounds the drain of in-flight requests when Serve's
 	// context ends (default SendTimeoutSec + 5).
 	ShutdownTimeoutSec int `json:",omitempty"`
@@ -206,6 +207,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.RetryBackoffMs <= 0 {
 		c.RetryBackoffMs = DefaultRetryBackoffMs
+	}
+	if c.ResendPolicy == "" {
+		c.ResendPolicy = ResendCollapse
 	}
 	if c.ShutdownTimeoutSec <= 0 {
 		c.ShutdownTimeoutSec = c.SendTimeoutSec + defaultShutdownSlackSec

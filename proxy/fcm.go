@@ -119,16 +119,31 @@ func (f *fcmSender) provider() Provider { return FCM }
 
 func (f *fcmSender) close() { f.base.CloseIdleConnections() }
 
-func (f *fcmSender) build(n *mmpush.PushNotification, _ int) delivery {
+// build lays out upstream's data message. With collapse set, a notification
+// block (which Mattermost's layout never has) would get the collapse id as
+// its tag, so that Android replaces a resend; a data message gets no
+// collapse_key: FCM keeps at most four collapse keys per offline device and
+// would discard stored notifications past that, while the app already drops
+// a resend by its ack_id.
+func (f *fcmSender) build(n *mmpush.PushNotification, _ int, collapse bool) delivery {
 	msg := &messaging.Message{
 		Token:   n.DeviceID,
 		Data:    buildFCMData(n),
 		Android: &messaging.AndroidConfig{Priority: "high"},
 	}
+	var collapseID string
+	if an := msg.Android.Notification; collapse && an != nil {
+		if an.Tag == "" {
+			an.Tag = CollapseID(n.AckID)
+		}
+		collapseID = an.Tag
+	}
 	body, _ := json.Marshal(msg)
 	return delivery{
-		payload: body,
-		send:    func(ctx context.Context) outcome { return f.send(ctx, msg) },
+		provider:   FCM,
+		payload:    body,
+		collapseID: collapseID,
+		send:       func(ctx context.Context) outcome { return f.send(ctx, msg) },
 	}
 }
 

@@ -97,8 +97,8 @@ func (f *fakeSender) close()             {}
 func (f *fakeSender) failText(o outcome) string {
 	return "fake: " + o.reason()
 }
-func (f *fakeSender) build(n *mmpush.PushNotification, _ int) delivery {
-	return delivery{payload: []byte(`{}`), send: func(ctx context.Context) outcome {
+func (f *fakeSender) build(n *mmpush.PushNotification, _ int, _ bool) delivery {
+	return delivery{provider: f.p, payload: []byte(`{}`), send: func(ctx context.Context) outcome {
 		if f.block != nil {
 			select {
 			case <-f.block:

@@ -162,4 +162,4 @@ func TestPanicKeepsServing(t *testing.T) {
 
 type panicSender struct{ fakeSender }
 
-func (*panicSender) build(*mmpush.PushNotification, int) delivery { panic("boom") }
+func (*panicSender) build(*mmpush.PushNotification, int, bool) delivery { panic("boom") }

@@ -139,7 +139,7 @@ func TestFCMMessageBytes(t *testing.T) {
 	n := base()
 	n.Message = "hi"
 	f := &fcmSender{}
-	d := f.build(&n, 1)
+	d := f.build(&n, 1, true)
 	want := `{"data":{"ack_id":"ack1","badge":"3","category":"CAN_REPLY","channel_id":"chan1","channel_name":"town-square","from_webhook":"","is_crt_enabled":"false","message":"hi","override_icon_url":"","override_username":"","post_id":"post1","sender_id":"u1","sender_name":"alice","server_id":"srv","signature":"sig","sub_type":"","team_id":"team1","type":"message","version":"v2"},"android":{"priority":"high"},"token":"tok"}`
 	if string(d.payload) != want {
 		t.Fatalf("message\n got %s\nwant %s", d.payload, want)

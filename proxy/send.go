@@ -15,8 +15,9 @@ import (
 // sender is one provider client for one app type.
 type sender interface {
 	provider() Provider
-	// build lays the notification out for the provider, once per send_push.
-	build(n *mmpush.PushNotification, appVersion int) delivery
+	// build lays the notification out for the provider, once per send_push;
+	// with collapse set it carries the provider's collapse id.
+	build(n *mmpush.PushNotification, appVersion int, collapse bool) delivery
 	// failText is the FAIL error answered for a final failed outcome.
 	failText(o outcome) string
 	close()
@@ -24,8 +25,10 @@ type sender interface {
 
 // delivery is a notification ready to send: the bytes (for events) and one try.
 type delivery struct {
-	payload []byte
-	send    func(ctx context.Context) outcome
+	provider   Provider
+	payload    []byte
+	collapseID string // what makes a resend harmless at the provider ("" = none)
+	send       func(ctx context.Context) outcome
 }
 
 // target is one configured app type ("apple", "android_rn", …).
@@ -64,7 +67,7 @@ func (s *Server) send(ctx context.Context, n *mmpush.PushNotification, appVersio
 		s.bus.Emit(n.AckID, events.ProxyReceived, actor, "", "send_push for "+t.appType, attrs)
 	}
 
-	d := t.sender.build(n, appVersion)
+	d := t.sender.build(n, appVersion, s.cfg.ResendPolicy.collapses())
 	o, v, tries := s.deliver(ctx, t, n, d, log)
 
 	var resp mmpush.Response
@@ -95,13 +98,19 @@ func (s *Server) send(ctx context.Context, n *mmpush.PushNotification, appVersio
 // deliver makes up to MaxTries tries, each within RetryTimeoutSec, all within
 // SendTimeoutSec. Between tries it waits RetryBackoffMs, doubling, or the
 // provider's Retry-After if longer; a wait that would outlast the total
-// deadline is not started. Only outcomes the verdict table marks RetryByProxy
-// are tried again.
+// deadline is not started. Outcomes the verdict table marks RetryByProxy are
+// tried again, and so, unless ResendPolicy is never, is a try that was sent
+// and not answered. Under ResendCollapse such a try keeps running past its
+// timeout: if its answer comes while later tries wait or run, and before
+// SendTimeoutSec, it decides the send (a late OK is an OK).
 func (s *Server) deliver(ctx context.Context, t *target, n *mmpush.PushNotification, d delivery, log *slog.Logger) (outcome, verdict, int) {
 	p := t.sender.provider()
+	policy := s.cfg.ResendPolicy
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.sendTimeout())
-	defer cancel()
+	defer cancel() // ends the tries still running
 	backoff := s.cfg.retryBackoff()
+	results := make(chan tryResult, s.cfg.MaxTries) // never blocks a try
+	pending := 0                                    // tries left running past their timeout
 	var (
 		o     outcome
 		v     verdict
@@ -109,26 +118,25 @@ func (s *Server) deliver(ctx context.Context, t *target, n *mmpush.PushNotificat
 	)
 	for tries = 1; ; tries++ {
 		a := &attempts{}
-		tctx, tcancel := context.WithTimeout(withAttempts(ctx, a), s.cfg.retryTimeout())
-		start := time.Now()
-		o = d.send(tctx)
-		o.Message = redact(o.Message, n.DeviceID) // apns2's errors quote the URL, token included
-		timedOut := tctx.Err() != nil
-		tcancel()
-		o = refine(o, a, timedOut)
-		v = judge(p, o)
-		if o.Kind == kindUnconfirmed && s.cfg.RetryUnconfirmed {
+		var tctx context.Context
+		var tcancel context.CancelFunc
+		if policy.collapses() {
+			tctx, tcancel = context.WithCancel(ctx)
+		} else {
+			tctx, tcancel = context.WithTimeout(ctx, s.cfg.retryTimeout())
+		}
+		go s.try(withAttempts(tctx, a), tries, a, n, d, results)
+
+		r, late := s.await(ctx, tries, a, tcancel, policy, p, results, &pending)
+		if !r.running {
+			tcancel()
+		}
+		o, v = r.o, judge(p, r.o)
+		if o.Kind == kindUnconfirmed && policy.resends() && !late {
 			v.Retry = RetryByProxy
 		}
-		s.metrics.sendSeconds.WithLabelValues(string(p)).Observe(time.Since(start).Seconds())
-		if s.bus != nil {
-			s.bus.Publish(events.Event{TraceID: n.AckID, Hop: events.ProxyForwarded, Actor: actor,
-				Status: forwardedStatus(o), Detail: o.Message, Payload: events.Excerpt(d.payload),
-				Attrs: map[string]string{"provider": string(p), "app_type": t.appType, "try": strconv.Itoa(tries),
-					"reason": v.Reason, "verdict": v.Status, "retry": v.Retry.String(), "id": o.ID,
-					"device": events.RedactToken(n.DeviceID)}})
-		}
-		if v.Retry != RetryByProxy || tries >= s.cfg.MaxTries {
+		s.forwarded(t, n, d, r, v, late)
+		if late || v.Retry != RetryByProxy || tries >= s.cfg.MaxTries {
 			break
 		}
 		wait := backoff << min(tries-1, 16) // the deadline check below bounds it anyway
@@ -141,11 +149,171 @@ func (s *Server) deliver(ctx context.Context, t *target, n *mmpush.PushNotificat
 		}
 		log.Info("retrying", "reason", v.Reason, "try", tries, "wait", wait)
 		s.metrics.retries.WithLabelValues(string(p), v.Reason).Inc()
-		if s.sleep(ctx, wait) != nil {
+		if o.Kind == kindUnconfirmed {
+			why := r.why
+			s.metrics.resends.WithLabelValues(string(p), why).Inc()
+			if d.collapseID != "" {
+				s.metrics.collapses.WithLabelValues(string(p), why).Inc()
+			}
+		}
+		if lr, ok := s.pause(ctx, wait, results, &pending, p); ok {
+			o, v = lr.o, judge(p, lr.o)
+			s.forwarded(t, n, d, lr, v, true)
+			break
+		}
+		if ctx.Err() != nil {
 			break
 		}
 	}
+	// Out of tries with some still out there: their answer may yet come.
+	for v.Status != mmpush.StatusOK && v.Status != mmpush.StatusRemove && pending > 0 {
+		select {
+		case r := <-results:
+			pending--
+			if lv := judge(p, r.o); final(lv) {
+				o, v = r.o, lv
+				s.forwarded(t, n, d, r, v, true)
+			} else {
+				s.lateAnswer(p, r, lv)
+			}
+		case <-ctx.Done():
+			pending = 0
+		}
+	}
 	return o, v, tries
+}
+
+// tryResult is one try's outcome.
+type tryResult struct {
+	n     int // the try's number
+	o     outcome
+	why   string // for an unconfirmed try: how the answer was lost
+	start time.Time
+	// running: the try timed out after sending and goes on (ResendCollapse).
+	running bool
+}
+
+// try runs one try and reports it on results.
+func (s *Server) try(ctx context.Context, n int, a *attempts, pn *mmpush.PushNotification, d delivery, results chan<- tryResult) {
+	start := time.Now()
+	o := d.send(ctx)
+	o.Message = redact(o.Message, pn.DeviceID) // apns2's errors quote the URL, token included
+	o = refine(o, a, ctx.Err() != nil)
+	s.metrics.sendSeconds.WithLabelValues(string(d.provider)).Observe(time.Since(start).Seconds())
+	results <- tryResult{n: n, o: o, why: a.unconfirmedWhy(), start: start}
+}
+
+// await waits for try number n: its result; or its timeout, after which an
+// unsent try is cancelled (and its result awaited) and a sent one, under
+// ResendCollapse, is left running and judged unconfirmed; or a late answer
+// of an earlier try that decides the send (late is then true).
+func (s *Server) await(ctx context.Context, n int, a *attempts, cancel context.CancelFunc, policy ResendPolicy,
+	p Provider, results <-chan tryResult, pending *int) (r tryResult, late bool) {
+	var timeout <-chan time.Time
+	if policy.collapses() {
+		t := time.NewTimer(s.cfg.retryTimeout())
+		defer t.Stop()
+		timeout = t.C
+	}
+	for {
+		select {
+		case r := <-results:
+			if r.n == n {
+				return r, false
+			}
+			*pending--
+			if v := judge(p, r.o); final(v) {
+				return r, true
+			} else {
+				s.lateAnswer(p, r, v)
+			}
+		case <-timeout:
+			timeout = nil
+			if !a.sentNow() {
+				cancel() // not sent yet: cancelling it keeps it unsent
+				continue
+			}
+			*pending++
+			return tryResult{n: n, why: ReasonTimeout, start: time.Now(), running: true,
+				o: outcome{Kind: kindUnconfirmed, Message: "sent, no answer within RetryTimeoutSec (the try goes on)"}}, false
+		}
+	}
+}
+
+// pause waits between tries, or until a late answer decides the send.
+func (s *Server) pause(ctx context.Context, wait time.Duration, results <-chan tryResult, pending *int, p Provider) (tryResult, bool) {
+	if *pending == 0 {
+		s.sleep(ctx, wait)
+		return tryResult{}, false
+	}
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	slept := make(chan struct{})
+	go func() { s.sleep(sctx, wait); close(slept) }()
+	for {
+		select {
+		case r := <-results:
+			*pending--
+			v := judge(p, r.o)
+			if final(v) {
+				return r, true
+			}
+			s.lateAnswer(p, r, v)
+		case <-slept:
+			return tryResult{}, false
+		}
+	}
+}
+
+// final reports a verdict no later try can improve on.
+func final(v verdict) bool { return v.Status == mmpush.StatusOK || v.Status == mmpush.StatusRemove }
+
+// lateAnswer counts the answer of a try that had timed out and did not
+// decide the send.
+func (s *Server) lateAnswer(p Provider, r tryResult, v verdict) {
+	s.metrics.lateAnswers.WithLabelValues(string(p), v.Status).Inc()
+}
+
+// forwarded reports one try: metrics and the proxy.forwarded event.
+func (s *Server) forwarded(t *target, n *mmpush.PushNotification, d delivery, r tryResult, v verdict, late bool) {
+	p, o := t.sender.provider(), r.o
+	class := tryClassOf(o)
+	s.metrics.tries.WithLabelValues(string(p), class.String()).Inc()
+	if class == sentUnanswered {
+		s.metrics.unconfirmed.WithLabelValues(string(p), r.why).Inc()
+	}
+	if late {
+		s.metrics.lateAnswers.WithLabelValues(string(p), v.Status).Inc()
+	}
+	if s.bus == nil {
+		return
+	}
+	attrs := map[string]string{"provider": string(p), "app_type": t.appType, "try": strconv.Itoa(r.n),
+		"reason": v.Reason, "verdict": v.Status, "retry": v.Retry.String(), "id": o.ID,
+		"device": events.RedactToken(n.DeviceID), "class": class.String()}
+	if class == sentUnanswered {
+		attrs["unconfirmed"] = r.why
+	}
+	if late {
+		attrs["late"] = "answered after the try's timeout"
+	}
+	if d.collapseID != "" {
+		attrs["collapse_id"] = d.collapseID
+	}
+	s.bus.Publish(events.Event{TraceID: n.AckID, Hop: events.ProxyForwarded, Actor: actor,
+		Status: forwardedStatus(o), Detail: o.Message, Payload: events.Excerpt(d.payload), Attrs: attrs})
+}
+
+// tryClassOf maps a try's outcome to its class.
+func tryClassOf(o outcome) tryClass {
+	switch o.Kind {
+	case kindAnswer:
+		return answered
+	case kindUnconfirmed:
+		return sentUnanswered
+	default:
+		return neverSent
+	}
 }
 
 // refine completes a try's outcome with what the transport saw: the

@@ -54,6 +54,9 @@ type Server struct {
 // fails only on settings that concern the whole proxy (TLS, CA, metrics).
 func New(cfg Config) (*Server, error) {
 	cfg.applyDefaults()
+	if err := cfg.ResendPolicy.check(); err != nil {
+		return nil, err
+	}
 	s := &Server{cfg: cfg, bus: cfg.Bus, targets: map[string]*target{}, failed: map[string]error{}, sleep: sleepCtx}
 	if cfg.Logger != nil {
 		s.log = cfg.Logger

@@ -6,13 +6,16 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptrace"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/http2"
 )
 
 // The provider client libraries hide what the proxy needs to retry safely:
@@ -28,6 +31,8 @@ type attempts struct {
 	lastStatus int           // status of the last answered attempt
 	retryAfter time.Duration // the last answer's Retry-After
 	unanswered bool          // some attempt was sent in full and got no answer
+	why        string        // how that attempt ended (an unconfirmed reason)
+	written    bool          // the attempt in progress has sent its request in full
 }
 
 type attemptsKey struct{}
@@ -42,6 +47,110 @@ func (a *attempts) snapshot() (n, status int, retryAfter time.Duration, unanswer
 	return a.n, a.lastStatus, a.retryAfter, a.unanswered
 }
 
+// sentNow reports whether the attempt in progress has sent its request in
+// full: past that point, cancelling it no longer unsends it.
+func (a *attempts) sentNow() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.written || a.unanswered
+}
+
+func (a *attempts) unconfirmedWhy() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.why
+}
+
+// tryClass is how far one HTTP attempt got, the fact the retry loop needs.
+type tryClass int
+
+const (
+	// neverSent: the provider cannot have acted on the request: it was not
+	// written in full, or the server said it did not process it
+	// (REFUSED_STREAM, a GOAWAY below its stream, a connection refused).
+	neverSent tryClass = iota
+	// sentUnanswered: written in full, then no answer: delivery unknown.
+	sentUnanswered
+	// answered: the provider answered (any status).
+	answered
+)
+
+func (c tryClass) String() string {
+	return [...]string{"never_sent", "unconfirmed", "answered"}[c]
+}
+
+// classify judges one HTTP attempt from its result and whether the
+// transport reported the request written in full since it last took a
+// connection. The transports retry an unprocessed request themselves on a
+// new connection (and trace it as a new GetConn), so only the last
+// connection's write counts.
+func classify(resp *http.Response, err error, written bool) tryClass {
+	switch {
+	case err == nil && resp != nil:
+		return answered
+	case !written || unprocessed(err):
+		return neverSent
+	default:
+		return sentUnanswered
+	}
+}
+
+// unprocessed reports errors by which HTTP/2 tells the client that the
+// server did not act on its request, whatever was written: the server
+// refused the stream, or went away (GOAWAY) below its id, or no connection
+// could be had at all. Both x/net/http2 (apns2) and net/http's bundled copy
+// (firebase) are recognized; the latter's types are unexported, hence the
+// words.
+func unprocessed(err error) bool {
+	if err == nil {
+		return false
+	}
+	var se http2.StreamError
+	if errors.As(err, &se) {
+		return se.Code == http2.ErrCodeRefusedStream
+	}
+	if errors.Is(err, http2.ErrNoCachedConn) {
+		return true
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	msg := err.Error()
+	for _, m := range unprocessedWords {
+		if strings.Contains(msg, m) {
+			return true
+		}
+	}
+	return false
+}
+
+var unprocessedWords = []string{
+	"REFUSED_STREAM",
+	"Server's graceful shutdown GOAWAY", // the stream was above the GOAWAY's last stream id
+	"http2: client conn not usable",
+	"http2: client conn could not be established",
+	"http2: no cached connection was available",
+	"cannot retry err [", // a retryable (unprocessed) error whose body could not be rewound
+}
+
+// unconfirmedReason names how a written request lost its answer, for the
+// metrics: the try's deadline, the connection, a GOAWAY, a stream reset.
+func unconfirmedReason(err error) string {
+	var ga http2.GoAwayError
+	var se http2.StreamError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return ReasonTimeout
+	case errors.As(err, &ga), strings.Contains(err.Error(), "GOAWAY"):
+		return "goaway"
+	case errors.As(err, &se), strings.Contains(err.Error(), "stream error"):
+		return "stream_reset"
+	default:
+		return "connection_lost"
+	}
+}
+
 // observer is the RoundTripper the senders' clients go through.
 type observer struct {
 	base     http.RoundTripper
@@ -54,13 +163,32 @@ type observer struct {
 
 func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
 	a, _ := req.Context().Value(attemptsKey{}).(*attempts)
-	var sent atomic.Bool
-	trace := &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) {
-		if i.Err == nil {
-			sent.Store(true)
+	var mu sync.Mutex
+	written := false
+	setWritten := func(v bool) {
+		mu.Lock()
+		written = v
+		mu.Unlock()
+		if a != nil {
+			a.mu.Lock()
+			a.written = v
+			a.mu.Unlock()
 		}
-	}}
+	}
+	trace := &httptrace.ClientTrace{
+		// A new connection for this request: whatever an earlier one wrote
+		// was not processed (the transport retries only that).
+		GetConn: func(string) { setWritten(false) },
+		WroteRequest: func(i httptrace.WroteRequestInfo) {
+			if i.Err == nil {
+				setWritten(true)
+			}
+		},
+	}
 	resp, err := o.base.RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+	mu.Lock()
+	class := classify(resp, err, written)
+	mu.Unlock()
 	if err == nil {
 		o.m.observeAttempt(o.provider, resp.StatusCode)
 	} else {
@@ -69,8 +197,10 @@ func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if a != nil {
 		a.mu.Lock()
 		a.n++
-		if err != nil && sent.Load() {
+		a.written = false
+		if class == sentUnanswered {
 			a.unanswered = true
+			a.why = unconfirmedReason(err)
 		}
 		if resp != nil {
 			a.lastStatus = resp.StatusCode
@@ -79,7 +209,7 @@ func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
 		a.mu.Unlock()
 	}
 	if err != nil && o.guard != nil {
-		if r := o.guard(req, err, sent.Load()); r != nil {
+		if r := o.guard(req, err, class == sentUnanswered); r != nil {
 			return r, nil
 		}
 	}

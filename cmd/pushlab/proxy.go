@@ -39,7 +39,7 @@ var proxyUsage = map[string]string{
 	"CAFile":                  "PEM CA bundle to trust for APNs, FCM and OAuth, besides the system roots (SSL_CERT_FILE)",
 	"MaxTries":                "tries per send_push",
 	"RetryBackoffMs":          "milliseconds before the second try, doubling after (a longer Retry-After wins)",
-	"RetryUnconfirmed":        "resend a request that was sent and not answered, as upstream (may deliver twice)",
+	"ResendPolicy":            `a request sent and not answered: "collapse" resends it with a collapse id (default), "upstream" resends it blind (may show twice), "never" answers FAIL`,
 	"ShutdownTimeoutSec":      "seconds to drain in-flight requests on SIGTERM (default SendTimeoutSec+5)",
 }
 
