@@ -128,24 +128,28 @@ func TestRetryLoop(t *testing.T) {
 		wantBody  string
 		wantTries int
 		wantWaits []time.Duration
+		policy    ResendPolicy // "": the default
 	}{
-		{"first try", APNs, []outcome{ok}, `{"status":"OK"}`, 1, nil},
-		{"503 then ok: backoff", APNs, []outcome{ans(503, "ServiceUnavailable", 0), ok}, `{"status":"OK"}`, 2, []time.Duration{time.Second}},
-		{"429 with a longer Retry-After: honoured", APNs, []outcome{ans(429, "TooManyRequests", 3*time.Second), ok}, `{"status":"OK"}`, 2, []time.Duration{3 * time.Second}},
+		{"first try", APNs, []outcome{ok}, `{"status":"OK"}`, 1, nil, ""},
+		{"503 then ok: backoff", APNs, []outcome{ans(503, "ServiceUnavailable", 0), ok}, `{"status":"OK"}`, 2, []time.Duration{time.Second}, ""},
+		{"429 with a longer Retry-After: honoured", APNs, []outcome{ans(429, "TooManyRequests", 3*time.Second), ok}, `{"status":"OK"}`, 2, []time.Duration{3 * time.Second}, ""},
 		{"500 three times: doubling backoff, then FAIL", APNs, []outcome{ans(500, "InternalServerError", 0)},
-			`{"error":"fake: InternalServerError","status":"FAIL"}`, 3, []time.Duration{time.Second, 2 * time.Second}},
-		{"4xx: one try", APNs, []outcome{ans(400, "BadTopic", 0)}, `{"error":"fake: BadTopic","status":"FAIL"}`, 1, nil},
-		{"dead token: one try", APNs, []outcome{ans(410, "Unregistered", 0)}, `{"status":"REMOVE"}`, 1, nil},
-		{"retried by the SDK: one try", FCM, []outcome{ans(503, "UNAVAILABLE", 0)}, `{"error":"fake: UNAVAILABLE","status":"FAIL"}`, 1, nil},
-		{"unconfirmed: never resent", APNs, []outcome{{Kind: kindUnconfirmed}}, `{"error":"fake: unconfirmed","status":"FAIL"}`, 1, nil},
+			`{"error":"fake: InternalServerError","status":"FAIL"}`, 3, []time.Duration{time.Second, 2 * time.Second}, ""},
+		{"4xx: one try", APNs, []outcome{ans(400, "BadTopic", 0)}, `{"error":"fake: BadTopic","status":"FAIL"}`, 1, nil, ""},
+		{"dead token: one try", APNs, []outcome{ans(410, "Unregistered", 0)}, `{"status":"REMOVE"}`, 1, nil, ""},
+		{"retried by the SDK: one try", FCM, []outcome{ans(503, "UNAVAILABLE", 0)}, `{"error":"fake: UNAVAILABLE","status":"FAIL"}`, 1, nil, ""},
+		{"unconfirmed, ResendPolicy never: not resent", APNs, []outcome{{Kind: kindUnconfirmed}}, `{"error":"fake: unconfirmed","status":"FAIL"}`, 1, nil, ResendNever},
+		{"unconfirmed: resent", APNs, []outcome{{Kind: kindUnconfirmed}, ok}, `{"status":"OK"}`, 2, []time.Duration{time.Second}, ""},
+		{"unconfirmed, ResendPolicy upstream: resent", FCM, []outcome{{Kind: kindUnconfirmed}, ok}, `{"status":"OK"}`, 2, []time.Duration{time.Second}, ResendUpstream},
+		{"unconfirmed every time: FAIL after MaxTries", APNs, []outcome{{Kind: kindUnconfirmed}}, `{"error":"fake: unconfirmed","status":"FAIL"}`, 3, []time.Duration{time.Second, 2 * time.Second}, ""},
 		{"Retry-After beyond the total timeout: not waited for", FCM, []outcome{ans(429, "QUOTA_EXCEEDED", time.Hour), ok},
-			`{"error":"fake: QUOTA_EXCEEDED","status":"FAIL"}`, 1, nil},
+			`{"error":"fake: QUOTA_EXCEEDED","status":"FAIL"}`, 1, nil, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			bus := events.NewBus()
 			f := &fakeSender{p: c.p, tries: c.tries}
-			s, waits := newFakeServer(t, Config{Bus: bus, EnableMetrics: true}, f)
+			s, waits := newFakeServer(t, Config{Bus: bus, EnableMetrics: true, ResendPolicy: c.policy}, f)
 			_, body := post(t, s.Handler(), "/api/v1/send_push", `{"ack_id":"A","platform":"fake","server_id":"s","device_id":"0123456789abcdef"}`)
 			if body != c.wantBody+"\n" {
 				t.Fatalf("body %q, want %q", body, c.wantBody)
