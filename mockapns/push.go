@@ -73,7 +73,7 @@ func (s *Server) serveAPNs(w http.ResponseWriter, r *http.Request) {
 	x.token = token
 	if f, ok := s.faults.Match(token); ok {
 		x.fault = &f
-		if s.applyFault(w, x) {
+		if !f.Action.AtAccept() && s.applyFault(w, x) {
 			return
 		}
 	}
@@ -125,28 +125,17 @@ func (s *Server) serveAPNs(w http.ResponseWriter, r *http.Request) {
 	s.accept(w, x, reg)
 }
 
-// applyFault performs a matched fault; it returns true when the fault
-// answered (or killed) the request, false when the request goes on.
+// applyFault performs a matched fault that acts before the request is
+// judged; it returns true when the fault answered (or killed) the request,
+// false when the request goes on. Whatever happens, the request is
+// recorded with its ids and body.
 func (s *Server) applyFault(w http.ResponseWriter, x *exchange) bool {
 	f := x.fault
-	attrs := map[string]string{"fault": f.ID, "action": string(f.Action), "token": events.RedactToken(x.token)}
-	status := string(f.Action)
-	if f.Action == mockkit.Respond {
-		status = f.Reason
-		if status == "" {
-			status = defaultReason[f.Status]
-		}
-	}
-	s.bus.Emit(x.traceID(), events.FaultInjected, Actor, status,
-		fmt.Sprintf("fault %s: %s (latency %s)", f.ID, f.Action, time.Duration(f.Latency)), attrs)
-	if f.Latency > 0 {
-		t := time.NewTimer(time.Duration(f.Latency))
-		select {
-		case <-t.C:
-		case <-x.r.Context().Done():
-			t.Stop()
-			return true
-		}
+	s.preread(x)
+	s.faultEvent(x)
+	if !mockkit.Hold(x.r.Context(), time.Duration(f.Latency), true) {
+		s.record(x, 0, "", "the client gave up during the fault's latency: dropped unserved")
+		return true
 	}
 	switch f.Action {
 	case mockkit.Respond:
@@ -164,7 +153,7 @@ func (s *Server) applyFault(w http.ResponseWriter, x *exchange) bool {
 		s.answer(w, x, &Error{Status: f.Status, Reason: reason})
 		return true
 	case mockkit.Reset:
-		s.record(x, 0, "", "connection reset")
+		s.record(x, 0, "", "connection reset before accepting: not delivered")
 		if x.conn != nil && x.conn.nc != nil {
 			resetConn(x.conn.nc)
 		}
@@ -177,6 +166,39 @@ func (s *Server) applyFault(w http.ResponseWriter, x *exchange) bool {
 		goAway(w, x.conn, reason) // the request is answered by the real verdict, then the connection closes
 	}
 	return false
+}
+
+// faultEvent reports a fault firing.
+func (s *Server) faultEvent(x *exchange) {
+	f := x.fault
+	attrs := map[string]string{"fault": f.ID, "action": string(f.Action), "token": events.RedactToken(x.token)}
+	status := string(f.Action)
+	if f.Action == mockkit.Respond {
+		status = f.Reason
+		if status == "" {
+			status = defaultReason[f.Status]
+		}
+	}
+	s.bus.Emit(x.traceID(), events.FaultInjected, Actor, status,
+		fmt.Sprintf("fault %s: %s (latency %s)", f.ID, f.Action, time.Duration(f.Latency)), attrs)
+}
+
+// preread reads what a faulted request carries before the fault acts, so
+// that it is recorded with its ids and body even if it is never served: the
+// headers' ids and the payload, which the normal path then reads again.
+func (s *Server) preread(x *exchange) {
+	if x.body != nil {
+		return
+	}
+	if n, err := parseHeaders(x.r.Header, x.token, newAPNsID); err == nil {
+		x.n = n
+	} else {
+		x.n.ID = x.r.Header.Get("Apns-Id")
+	}
+	b, _ := io.ReadAll(io.LimitReader(x.r.Body, int64(payloadLimit(x.n.PushType))+1))
+	x.body = b
+	x.ack = ackIDOf(b)
+	x.r.Body = io.NopCloser(bytes.NewReader(b))
 }
 
 // resetConn closes a connection so the peer sees a TCP RST.
@@ -409,8 +431,16 @@ func (s *Server) answer(w http.ResponseWriter, x *exchange, e *Error) {
 		Detail: fmt.Sprintf("%d %s", e.Status, e.Reason), Payload: events.Excerpt(x.body), Attrs: attrs})
 }
 
-// accept answers 200 and hands the notification to the push channel.
+// accept answers 200 and hands the notification to the push channel; a
+// fault that acts at acceptance may delay it, or lose or delay the answer.
 func (s *Server) accept(w http.ResponseWriter, x *exchange, reg mockkit.Registration) {
+	f := x.fault
+	if f != nil && f.Action.AtAccept() {
+		s.faultEvent(x)
+		if f.Action == mockkit.DelayAccept {
+			mockkit.Hold(x.r.Context(), time.Duration(f.Latency), false) // the push is Apple's now
+		}
+	}
 	h := w.Header()
 	h["Apns-Id"] = []string{x.n.ID}
 	if x.env == testpki.Development {
@@ -419,8 +449,29 @@ func (s *Server) accept(w http.ResponseWriter, x *exchange, reg mockkit.Registra
 	if closing, _, _ := x.conn.tally(http.StatusOK, "", s.cfg.MaxBadRequests); closing {
 		goAway(w, x.conn, "") // a stream that raced the GOAWAY: the connection still closes
 	}
+	if f != nil && (f.Action == mockkit.AcceptReset || f.Action == mockkit.AcceptLate) {
+		if f.Action == mockkit.AcceptReset {
+			s.record(x, http.StatusOK, "", "accepted and delivered; connection reset before the answer")
+			s.handOver(x, reg)
+			if x.conn != nil && x.conn.nc != nil {
+				resetConn(x.conn.nc)
+			}
+			panic(http.ErrAbortHandler)
+		}
+		s.record(x, http.StatusOK, "", "accepted and delivered; answered after "+time.Duration(f.Latency).String())
+		s.handOver(x, reg)
+		if mockkit.Hold(x.r.Context(), time.Duration(f.Latency), true) {
+			w.WriteHeader(http.StatusOK)
+		}
+		return
+	}
 	w.WriteHeader(http.StatusOK)
 	s.record(x, http.StatusOK, "", "")
+	s.handOver(x, reg)
+}
+
+// handOver gives an accepted notification to the push channel.
+func (s *Server) handOver(x *exchange, reg mockkit.Registration) {
 	now := s.now()
 	d := mockkit.Delivery{Provider: Provider, Token: reg.Token, ID: x.n.ID, App: x.n.App(),
 		Payload: bytes.Clone(x.body), CollapseKey: x.n.CollapseID, AcceptedAt: now,

@@ -38,6 +38,10 @@ const (
 	Delay   = mockkit.Delay
 	Reset   = mockkit.Reset
 	GoAway  = mockkit.GoAway
+
+	AcceptReset = mockkit.AcceptReset
+	AcceptLate  = mockkit.AcceptLate
+	DelayAccept = mockkit.DelayAccept
 )
 
 // Actor is the name the mock's events carry.

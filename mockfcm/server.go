@@ -46,6 +46,10 @@ const (
 	Delay   = mockkit.Delay
 	Reset   = mockkit.Reset
 	GoAway  = mockkit.GoAway
+
+	AcceptReset = mockkit.AcceptReset
+	AcceptLate  = mockkit.AcceptLate
+	DelayAccept = mockkit.DelayAccept
 )
 
 // maxRecordedBody bounds a request body kept for inspection.
@@ -69,6 +73,8 @@ type Config struct {
 	// minute before FCM answers 429 QUOTA_EXCEEDED with Retry-After: 0 takes
 	// Google's DefaultProjectQuota (600k), a negative value switches it off.
 	ProjectQuotaPerMinute int
+	// RecordLimit bounds the inspection log of requests (0 = 1000).
+	RecordLimit int
 }
 
 // Server is a mock of fcm.googleapis.com (HTTP v1), oauth2.googleapis.com
@@ -142,7 +148,7 @@ func New(cfg Config) (*Server, error) {
 	s.reg = mockkit.NewRegistry(s.ids.token, s.now)
 	s.faults = mockkit.NewFaults(cfg.Seed)
 	s.faults.Complete = completeFault
-	s.rec = mockkit.NewRecorder(0)
+	s.rec = mockkit.NewRecorder(cfg.RecordLimit)
 	s.auth = newAuthority(s.authNow)
 	s.subs = newSubscriptions()
 	s.rate = newMinuteLimit(cfg.DeviceRatePerMinute, DefaultDeviceRate)
@@ -495,9 +501,12 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 	if id := m.Data["ack_id"]; id != "" {
 		trace = id
 	}
+	var atAccept *Fault
 	if f, ok := s.faults.Match(target); ok {
 		rec.Fault = f.ID
-		if ferr, done := s.applyFault(w, r, f, trace, rec); done {
+		if f.Action.AtAccept() {
+			atAccept = &f
+		} else if ferr, done := s.applyFault(w, r, f, trace, rec); done {
 			if ferr != nil {
 				reject(ferr)
 			}
@@ -538,6 +547,12 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 		trace = msgID
 	}
 	rec.Status, rec.ID = 200, name
+	if atAccept != nil {
+		s.faultEvent(atAccept, trace, rec)
+		if atAccept.Action == DelayAccept {
+			mockkit.Hold(r.Context(), time.Duration(atAccept.Latency), false) // the message is Google's now
+		}
+	}
 	s.rec.Add(*rec)
 	if s.bus != nil {
 		attrs := map[string]string{"project": project, "message_id": msgID, "target": redactTarget(m)}
@@ -550,16 +565,28 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 		s.bus.Publish(events.Event{TraceID: trace, Hop: events.ProviderAccepted, Actor: Actor, Status: "200",
 			Detail: "FCM accepted the message", Payload: events.Excerpt(m.Payload), Attrs: attrs})
 	}
+	deliverNow := !req.ValidateOnly
+	if atAccept != nil && (atAccept.Action == AcceptReset || atAccept.Action == AcceptLate) {
+		if deliverNow {
+			s.deliver(g, m, msgID, trace)
+			deliverNow = false
+		}
+		if atAccept.Action == AcceptReset {
+			panic(http.ErrAbortHandler) // delivered; the stream is reset before the answer
+		}
+		if !mockkit.Hold(r.Context(), time.Duration(atAccept.Latency), true) {
+			return // the client is gone: nobody to answer
+		}
+	}
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	// {"name": …} as Google lays it out (%q, which is strconv.Quote).
 	out := make([]byte, 0, len(name)+20)
 	out = append(out, "{\n  \"name\": "...)
 	out = strconv.AppendQuote(out, name)
 	w.Write(append(out, "\n}\n"...))
-	if req.ValidateOnly {
-		return
+	if deliverNow {
+		s.deliver(g, m, msgID, trace)
 	}
-	s.deliver(g, m, msgID, trace)
 }
 
 func redactTarget(m *Message) string {
@@ -575,16 +602,11 @@ func redactTarget(m *Message) string {
 // applyFault carries out a fault. done means the request was answered (or
 // aborted); a non-nil error is the answer to send.
 func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault, trace string, rec *Recorded) (*Error, bool) {
-	s.bus.Emit(trace, events.FaultInjected, Actor, string(f.Action), fmt.Sprintf("fault %s: %s %d %s", f.ID, f.Action, f.Status, f.Reason),
-		map[string]string{"fault": f.ID, "target": events.RedactToken(rec.Token)})
-	if f.Latency > 0 {
-		t := time.NewTimer(time.Duration(f.Latency))
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return nil, true
-		}
+	s.faultEvent(&f, trace, rec)
+	if !mockkit.Hold(r.Context(), time.Duration(f.Latency), true) {
+		rec.Status, rec.Reason = 0, "abandoned" // the client gave up during the latency: dropped unserved
+		s.rec.Add(*rec)
+		return nil, true
 	}
 	switch f.Action {
 	case Reset:
@@ -610,6 +632,12 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault, tra
 		return e, true
 	}
 	return nil, false // Delay: served normally
+}
+
+// faultEvent reports a fault firing.
+func (s *Server) faultEvent(f *Fault, trace string, rec *Recorded) {
+	s.bus.Emit(trace, events.FaultInjected, Actor, string(f.Action), fmt.Sprintf("fault %s: %s %d %s", f.ID, f.Action, f.Status, f.Reason),
+		map[string]string{"fault": f.ID, "target": events.RedactToken(rec.Token)})
 }
 
 // deliver hands an accepted message to its device(s).

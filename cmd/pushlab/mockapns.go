@@ -18,9 +18,10 @@ func init() { rootCmd.AddCommand(newMockAPNsCmd()) }
 func newMockAPNsCmd() *cobra.Command {
 	var keys, listen, devListen, controlListen, env, channelsListen, devChannelsListen string
 	var (
-		seed   uint64
-		maxBad int
-		idle   time.Duration
+		seed        uint64
+		maxBad      int
+		idle        time.Duration
+		recordLimit int
 	)
 	cmd := &cobra.Command{
 		Use:   "mockapns",
@@ -42,7 +43,8 @@ plain HTTP on --control-listen. Broadcast channel management (iOS 18) listens on
 			}
 			log := logger()
 			s, err := mockapns.New(mockapns.Config{Cert: set.Mock.TLS(), ClientCAs: set.CA.Pool(), Bus: events.NewBus(),
-				Logger: log, Seed: seed, Environment: testpki.Environment(env), MaxBadRequests: maxBad, IdleTimeout: idle})
+				Logger: log, Seed: seed, Environment: testpki.Environment(env), MaxBadRequests: maxBad, IdleTimeout: idle,
+				RecordLimit: recordLimit})
 			if err != nil {
 				return err
 			}
@@ -102,5 +104,6 @@ plain HTTP on --control-listen. Broadcast channel management (iOS 18) listens on
 	f.Uint64Var(&seed, "seed", 1, "fault generator seed")
 	f.IntVar(&maxBad, "max-bad-requests", 0, "close a connection with GOAWAY after this many BadDeviceToken answers in a row (other 400s count half; 0 = never, as Apple documents)")
 	f.DurationVar(&idle, "idle-timeout", 0, "close idle connections with GOAWAY after this long (0 = never)")
+	f.IntVar(&recordLimit, "record-limit", 1000, "requests kept for GET /control/requests (the oldest give way)")
 	return cmd
 }

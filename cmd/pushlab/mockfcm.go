@@ -22,6 +22,7 @@ func newMockFCMCmd() *cobra.Command {
 		keysDir, listen, controlListen string
 		seed                           uint64
 		deviceRate, projectQuota       int
+		recordLimit                    int
 		extraAccounts                  []string
 	)
 	cmd := &cobra.Command{
@@ -41,7 +42,7 @@ requests, /events, the /push device gateway) is served over plain HTTP on --cont
 			}
 			log := logger().With("actor", mockfcm.Actor)
 			s, err := mockfcm.New(mockfcm.Config{Cert: set.Mock.TLS(), Bus: events.NewBus(), Logger: log, Seed: seed, DeviceRatePerMinute: deviceRate,
-				ProjectQuotaPerMinute: projectQuota})
+				ProjectQuotaPerMinute: projectQuota, RecordLimit: recordLimit})
 			if err != nil {
 				return err
 			}
@@ -93,6 +94,7 @@ requests, /events, the /push device gateway) is served over plain HTTP on --cont
 	f.Uint64Var(&seed, "seed", defSeed, "seed for tokens, message ids and percentage faults (env PUSHLAB_SEED)")
 	f.IntVar(&deviceRate, "device-rate", 0, "messages a minute one device may be sent before QUOTA_EXCEEDED (0: FCM's 240; negative: no limit)")
 	f.IntVar(&projectQuota, "project-quota", 0, "messages a minute one project may send before QUOTA_EXCEEDED (0: FCM's 600,000; negative: no limit)")
+	f.IntVar(&recordLimit, "record-limit", 1000, "requests kept for GET /control/requests (the oldest give way)")
 	f.StringArrayVar(&extraAccounts, "service-account", nil, "another service-account JSON file to accept (repeatable)")
 	return cmd
 }

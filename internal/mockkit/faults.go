@@ -1,6 +1,7 @@
 package mockkit
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -15,13 +16,38 @@ type Action string
 const (
 	// Respond answers with Status, Reason and RetryAfter instead of the real verdict.
 	Respond Action = "respond"
-	// Delay only adds Latency; the request is then served normally.
+	// Delay only adds Latency; the request is then served normally. A
+	// request whose client gives up during the delay is dropped unserved.
 	Delay Action = "delay"
-	// Reset closes the connection without an answer (TCP reset as far as the client can tell).
+	// Reset closes the connection without an answer, before the push is
+	// accepted (TCP reset as far as the client can tell): not delivered.
 	Reset Action = "reset"
 	// GoAway answers, then closes the connection with an HTTP/2 GOAWAY.
 	GoAway Action = "goaway"
+
+	// The ambiguous cases, where the provider has the push and the client
+	// cannot know it. They act when the push is about to be accepted (a
+	// request the provider rejects is answered as usual).
+
+	// AcceptReset accepts the push (it is delivered), then resets the
+	// connection before answering: delivered, answer lost.
+	AcceptReset Action = "accept_reset"
+	// AcceptLate accepts the push (it is delivered at once) and answers
+	// after Latency, whether or not the client still waits.
+	AcceptLate Action = "accept_late"
+	// DelayAccept holds the request for Latency, then accepts it even if the
+	// client gave up meanwhile: a push the client abandoned is delivered.
+	DelayAccept Action = "delay_accept"
 )
+
+// AtAccept reports whether the action acts when the push is accepted,
+// rather than before the request is judged.
+func (a Action) AtAccept() bool {
+	return a == AcceptReset || a == AcceptLate || a == DelayAccept
+}
+
+// Actions lists every action, in the order the documentation gives them.
+var Actions = []Action{Respond, Delay, Reset, GoAway, AcceptReset, AcceptLate, DelayAccept}
 
 // Fault is one scripted misbehaviour. Faults are tried in the order added; the
 // first that matches a request fires.
@@ -41,7 +67,9 @@ type Fault struct {
 	Status     int    `json:"status,omitempty"`
 	Reason     string `json:"reason,omitempty"`
 	RetryAfter string `json:"retry_after,omitempty"` // Retry-After header: seconds or an HTTP date
-	// Latency is added before the request is answered, whatever the action.
+	// Latency is added before the request is answered, whatever the action;
+	// for accept_late it comes after the push is delivered, for
+	// delay_accept the client's giving up does not cut it short.
 	Latency Duration `json:"latency,omitempty"`
 	// Hits counts how often the fault fired.
 	Hits int `json:"hits"`
@@ -117,13 +145,13 @@ func (f *Faults) Add(x Fault) (Fault, error) {
 		if x.Status < 100 || x.Status > 599 {
 			return Fault{}, fmt.Errorf("fault: status %d is not an HTTP status", x.Status)
 		}
-	case Delay:
+	case Delay, AcceptLate, DelayAccept:
 		if x.Latency <= 0 {
-			return Fault{}, fmt.Errorf("fault: delay needs a latency")
+			return Fault{}, fmt.Errorf("fault: %s needs a latency", x.Action)
 		}
-	case Reset, GoAway:
+	case Reset, GoAway, AcceptReset:
 	default:
-		return Fault{}, fmt.Errorf("fault: unknown action %q (respond, delay, reset, goaway)", x.Action)
+		return Fault{}, fmt.Errorf("fault: unknown action %q (respond, delay, reset, goaway, accept_reset, accept_late, delay_accept)", x.Action)
 	}
 	if x.Percent < 0 || x.Percent > 100 {
 		return Fault{}, fmt.Errorf("fault: percent %v is outside 0..100", x.Percent)
@@ -191,4 +219,24 @@ func (f *Faults) Clear() {
 	f.mu.Lock()
 	f.rules = nil
 	f.mu.Unlock()
+}
+
+// Hold waits d; with abandon set it stops early, returning false, when ctx
+// ends (the client gave up and the provider drops the request).
+func Hold(ctx context.Context, d time.Duration, abandon bool) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	if !abandon {
+		<-t.C
+		return true
+	}
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
