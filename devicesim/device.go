@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -33,7 +34,7 @@ type Device struct {
 	installed bool
 	online    bool
 	skew      time.Duration
-	seen      []string // recent ack ids, a ring: replays of the same push
+	seen      []string // recent ack ids, a ring that grows to seenMax: replays and resends of a push
 	seenNext  int
 	shown     []Notification // the last Keep, oldest first
 	badge     int
@@ -49,6 +50,9 @@ type Stats struct {
 	Displayed int `json:"displayed"`
 	Acked     int `json:"acked"`
 	Rejected  int `json:"rejected"`
+	// Replaced: pushes that replaced a shown notification of the same
+	// collapse id instead of showing a second one.
+	Replaced int `json:"replaced,omitempty"`
 }
 
 // State is a device as a tester sees it.
@@ -69,7 +73,11 @@ type State struct {
 	Activities []liveactivity.Activity `json:"activities,omitempty"`
 }
 
-const seenRing = 16
+// seenMax bounds the ack ids a device remembers to drop a second push of
+// the same notification (a proxy's resend, a replay): enough for a resend
+// that comes seconds later at thousands of pushes a second to one device;
+// the ring grows only as pushes arrive, so an idle device costs nothing.
+const seenMax = 1024
 
 // Install installs the app: a fresh content key, a token from the push
 // service, the push connection, and the device attached to the user's
@@ -282,12 +290,20 @@ func (d *Device) Handle(ctx context.Context, del mockkit.Delivery) (*Notificatio
 	case del.App != d.App.ID():
 		return reject(events.DeviceRejected, ReasonWrongApp, nil, fmt.Sprintf("push for %q reached the app %q", del.App, d.App.ID()))
 	}
+	// The OS replaces a shown notification that has the push's collapse id
+	// (apns-collapse-id; an Android notification's tag) before any app code
+	// runs: a resend is shown once.
+	collapse := collapseOf(d.App.Platform, del, in)
+	if collapse != "" && d.replace(trace, collapse, plain) {
+		return nil, nil
+	}
 	// iOS shows an alert by itself unless the service extension may run
 	// (mutable-content and some alert text); Android shows a notification
 	// block by itself when the app is in the background. The app does not
 	// run, so nothing below (server, replay, signature) is checked.
 	if (d.App.Platform == IOS && in.HasAlert && !in.MutableContent) || (d.App.Platform == Android && in.SystemNotification) {
 		n := d.render(in, now)
+		n.CollapseID = collapse
 		return d.show(trace, n, "unverified", "shown by the OS without the app: not verified", plain), nil
 	}
 
@@ -311,7 +327,7 @@ func (d *Device) Handle(ctx context.Context, del mockkit.Delivery) (*Notificatio
 			r = ReasonWrongDevice
 		}
 		_, rerr := reject(events.DeviceSignatureBad, r, err, "")
-		return d.fallback(trace, in, now, plain), rerr
+		return d.fallback(trace, in, now, plain, collapse), rerr
 	}
 	d.remember(trace)
 	d.emit(trace, events.DeviceSignatureOK, "OK", "signed by the pinned server key", plain, nil)
@@ -336,7 +352,7 @@ func (d *Device) Handle(ctx context.Context, del mockkit.Delivery) (*Notificatio
 	}
 
 	n := d.render(in, now)
-	n.Verified = true
+	n.Verified, n.CollapseID = true, collapse
 	if in.Encrypted != "" {
 		var c pushcrypto.Contents
 		var err error
@@ -351,7 +367,7 @@ func (d *Device) Handle(ctx context.Context, del mockkit.Delivery) (*Notificatio
 				r = ReasonBadContents
 			}
 			_, rerr := reject(events.DeviceDecryptFailed, r, err, "")
-			return d.fallback(trace, in, now, plain), rerr
+			return d.fallback(trace, in, now, plain, collapse), rerr
 		}
 		d.emit(trace, events.DeviceDecrypted, "OK", "contents opened with key "+key.ID, false, nil)
 		applyContents(&n, c)
@@ -421,13 +437,46 @@ func applyContents(n *Notification, c pushcrypto.Contents) {
 // fallback is what a failed push leaves on screen: on iOS the service
 // extension replaces it with the generic alert (else iOS would show the
 // payload as it arrived); an Android app shows nothing.
-func (d *Device) fallback(trace string, in inbound, now time.Time, plain bool) *Notification {
+func (d *Device) fallback(trace string, in inbound, now time.Time, plain bool, collapse string) *Notification {
 	if d.App.Platform != IOS || !in.HasAlert {
 		return nil
 	}
 	n := Notification{AckID: in.AckID, Type: typeOr(in.Type), Body: GenericMessage, Badge: in.Badge, Sound: in.Sound,
-		At: now, Fallback: true}
+		At: now, Fallback: true, CollapseID: collapse}
 	return d.show(trace, n, "fallback", "verification failed: the generic alert is shown instead", plain)
+}
+
+// collapseOf is the id by which the OS would replace a shown notification
+// with this push: APNs' apns-collapse-id for an iOS alert, the tag of an
+// Android notification block. A data message has none: the app decides.
+func collapseOf(p Platform, del mockkit.Delivery, in inbound) string {
+	switch {
+	case p == IOS && in.HasAlert:
+		return del.CollapseKey
+	case p == Android && in.SystemNotification:
+		return in.Tag
+	}
+	return ""
+}
+
+// replace puts a push in place of the shown notification with its collapse
+// id, if there is one: the card is updated, not shown a second time.
+func (d *Device) replace(trace, collapse string, plain bool) bool {
+	d.mu.Lock()
+	i := slices.IndexFunc(d.shown, func(n Notification) bool { return n.CollapseID == collapse })
+	if i < 0 {
+		d.mu.Unlock()
+		return false
+	}
+	n := &d.shown[i]
+	n.Replaced++
+	n.At = d.fleet.cfg.Now().Add(d.skew)
+	d.stats.Replaced++
+	shown := n.AckID
+	d.mu.Unlock()
+	d.emit(trace, events.DeviceReplaced, "replaced", fmt.Sprintf("replaced the notification %s shown with collapse id %q, not shown twice", shown, collapse),
+		plain, map[string]string{"collapse_id": collapse, "replaced": shown})
+	return true
 }
 
 func (d *Device) show(trace string, n Notification, status, note string, plain bool) *Notification {
@@ -511,12 +560,12 @@ func (d *Device) seenBefore(ackID string) bool {
 func (d *Device) remember(ackID string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if len(d.seen) < seenRing {
+	if len(d.seen) < seenMax {
 		d.seen = append(d.seen, ackID)
 		return
 	}
 	d.seen[d.seenNext] = ackID
-	d.seenNext = (d.seenNext + 1) % seenRing
+	d.seenNext = (d.seenNext + 1) % seenMax
 }
 
 func (d *Device) emit(trace string, hop events.Hop, status, detail string, plain bool, attrs map[string]string) {

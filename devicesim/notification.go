@@ -139,6 +139,11 @@ type Notification struct {
 	Fallback bool `json:"fallback,omitempty"`
 	// Fetched: an id-loaded message fetched with the ack.
 	Fetched bool `json:"fetched,omitempty"`
+	// CollapseID is the push's apns-collapse-id (iOS) or notification tag
+	// (Android): a later push with the same one replaces this notification.
+	CollapseID string `json:"collapse_id,omitempty"`
+	// Replaced counts the pushes that replaced this one in place.
+	Replaced int `json:"replaced,omitempty"`
 }
 
 // Ack is the body of the server's POST /api/v4/notifications/ack, and of the

@@ -25,6 +25,9 @@ type inbound struct {
 	// Android: a notification block, which the system shows by itself when
 	// the app is in the background.
 	SystemNotification bool
+	// Tag is the Android notification block's tag: the system replaces a
+	// shown notification with the same tag.
+	Tag string
 }
 
 // maxPayload bounds what a device parses: providers allow 4 KiB (5 KiB VoIP);
@@ -105,6 +108,11 @@ func parseFCM(b []byte) (inbound, error) {
 			Title string `json:"title"`
 			Body  string `json:"body"`
 		} `json:"notification"`
+		Android *struct {
+			Notification *struct {
+				Tag string `json:"tag"`
+			} `json:"notification"`
+		} `json:"android"`
 	}
 	if err := json.Unmarshal(b, &msg); err != nil {
 		return in, fmt.Errorf("%w: %v", errPayload, err)
@@ -112,6 +120,10 @@ func parseFCM(b []byte) (inbound, error) {
 	if msg.Notification != nil {
 		in.SystemNotification = true
 		in.Title, in.Body = msg.Notification.Title, msg.Notification.Body
+	}
+	if a := msg.Android; a != nil && a.Notification != nil {
+		in.SystemNotification = true
+		in.Tag = a.Notification.Tag
 	}
 	d := msg.Data
 	in.custom(func(k string) string { return d[k] })

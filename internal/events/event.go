@@ -33,6 +33,7 @@ const (
 	DeviceDecrypted     Hop = "device.decrypted"       // the contents decrypted
 	DeviceDecryptFailed Hop = "device.decrypt_failed"  // the contents did not decrypt
 	DeviceDisplayed     Hop = "device.displayed"       // the OS showed the notification
+	DeviceReplaced      Hop = "device.replaced"        // the OS replaced a shown notification with a push of its collapse id (APNs apns-collapse-id, Android tag)
 	DeviceAcked         Hop = "device.acked"           // the device acked to its server
 	ProxyAcked          Hop = "proxy.acked"            // the ack reached the proxy's /api/v1/ack
 	FaultInjected       Hop = "fault.injected"         // a scripted fault changed an answer
