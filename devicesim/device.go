@@ -318,9 +318,6 @@ func (d *Device) Handle(ctx context.Context, del mockkit.Delivery) (*Notificatio
 		return reject(events.DeviceRejected, ReasonWrongServer, nil, fmt.Sprintf("server_id %q, the app is logged into %q", in.ServerID, serverID))
 	}
 
-	if d.seenBefore(trace) {
-		return reject(events.DeviceRejected, ReasonDuplicate, nil, "ack_id already handled: a replay")
-	}
 	if err := d.fleet.verifier.Verify(in.Signature, in.AckID, token, now); err != nil {
 		r := signatureReason(err)
 		if r == ReasonWrongNotification && signedDevice(in.Signature) != token {
@@ -329,7 +326,12 @@ func (d *Device) Handle(ctx context.Context, del mockkit.Delivery) (*Notificatio
 		_, rerr := reject(events.DeviceSignatureBad, r, err, "")
 		return d.fallback(trace, in, now, plain, collapse), rerr
 	}
-	d.remember(trace)
+	// After the signature, so that a forged push cannot use up a real ack_id;
+	// check and record in one step, so that two copies arriving together
+	// (a resend racing its original) are one.
+	if !d.claim(trace) {
+		return reject(events.DeviceRejected, ReasonDuplicate, nil, "ack_id already handled: a resend or a replay")
+	}
 	d.emit(trace, events.DeviceSignatureOK, "OK", "signed by the pinned server key", plain, nil)
 
 	switch in.Type {
@@ -543,29 +545,23 @@ func (d *Device) ack(ctx context.Context, trace string, in inbound, now time.Tim
 	return ans, true
 }
 
-func (d *Device) seenBefore(ackID string) bool {
+// claim records ackID as handled; false if it already was.
+func (d *Device) claim(ackID string) bool {
 	if ackID == "" {
+		return true
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if slices.Contains(d.seen, ackID) {
 		return false
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, s := range d.seen {
-		if s == ackID {
-			return true
-		}
-	}
-	return false
-}
-
-func (d *Device) remember(ackID string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	if len(d.seen) < seenMax {
 		d.seen = append(d.seen, ackID)
-		return
+		return true
 	}
 	d.seen[d.seenNext] = ackID
 	d.seenNext = (d.seenNext + 1) % seenMax
+	return true
 }
 
 func (d *Device) emit(trace string, hop events.Hop, status, detail string, plain bool, attrs map[string]string) {

@@ -38,6 +38,9 @@ type Options struct {
 	FCMDeviceRate int
 	Bus           *events.Bus  // nil: a new bus
 	Logger        *slog.Logger // nil: discard
+	// Proxy, if set, edits the proxy's configuration before it starts
+	// (timeouts, ResendPolicy…).
+	Proxy func(*proxy.Config)
 }
 
 // Lab is every actor of the push path, in this process.
@@ -131,6 +134,9 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	pcfg.Bus, pcfg.Logger = bus, log
 	pcfg.ThrottlePerSec = 0
 	pcfg.RetryBackoffMs = 10
+	if opts.Proxy != nil {
+		opts.Proxy(&pcfg)
+	}
 	if l.Proxy, err = proxy.New(pcfg); err != nil {
 		return nil, err
 	}

@@ -95,15 +95,16 @@ func TestIntegrationResendPolicy(t *testing.T) {
 	}
 }
 
-// A try that outlives its timeout and is answered while nothing else is
-// tried (MaxTries 1): its late OK is the answer, within SendTimeoutSec.
+// A try that outlives its timeout and is answered while its resend still
+// waits for its own answer: the late OK is the answer.
 func TestIntegrationLateAnswerCounts(t *testing.T) {
-	l := newLab(t, func(cfg *Config) { cfg.RetryTimeoutSec, cfg.MaxTries, cfg.SendTimeoutSec = 1, 1, 5 })
+	l := newLab(t, func(cfg *Config) { cfg.RetryTimeoutSec, cfg.RetryBackoffMs, cfg.SendTimeoutSec = 1, 10, 5 })
 	tok := l.iphone(typeAppleToken)
 	if body := l.push(msg(typeAppleToken, tok, "ack-warm")); body != okBody {
 		t.Fatalf("warm-up: %q", body)
 	}
-	if _, err := l.apns.Faults().Add(mockkit.Fault{Token: tok, Count: 1, Action: mockkit.AcceptLate, Latency: mockkit.Duration(1500 * time.Millisecond)}); err != nil {
+	// Both the try and its resend are accepted and answered 1.5 s later.
+	if _, err := l.apns.Faults().Add(mockkit.Fault{Token: tok, Count: 2, Action: mockkit.AcceptLate, Latency: mockkit.Duration(1500 * time.Millisecond)}); err != nil {
 		t.Fatal(err)
 	}
 	if body := l.push(msg(typeAppleToken, tok, "ack-late")); body != okBody {
@@ -112,8 +113,8 @@ func TestIntegrationLateAnswerCounts(t *testing.T) {
 	if m := l.metrics(); !strings.Contains(m, `pushlab_proxy_late_answers_total{provider="apns",result="OK"} 1`) {
 		t.Fatalf("late answer not counted:\n%s", grep(m, "late_answers"))
 	}
-	if n := len(l.settledDeliveries(tok, "ack-late", 1)); n != 1 {
-		t.Fatalf("%d deliveries, want 1", n)
+	if n := len(l.settledDeliveries(tok, "ack-late", 2)); n != 2 {
+		t.Fatalf("%d deliveries, want 2 (the try and its resend, one collapse id)", n)
 	}
 }
 

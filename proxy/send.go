@@ -95,8 +95,9 @@ func (s *Server) send(ctx context.Context, n *mmpush.PushNotification, appVersio
 	return resp, err
 }
 
-// deliver makes up to MaxTries tries, each within RetryTimeoutSec, all within
-// SendTimeoutSec. Between tries it waits RetryBackoffMs, doubling, or the
+// deliver makes up to MaxTries tries (under ResendCollapse, up to
+// unansweredTries more that got no answer), each within RetryTimeoutSec, all
+// within SendTimeoutSec. Between tries it waits RetryBackoffMs, doubling, or the
 // provider's Retry-After if longer; a wait that would outlast the total
 // deadline is not started. Outcomes the verdict table marks RetryByProxy are
 // tried again, and so, unless ResendPolicy is never, is a try that was sent
@@ -109,12 +110,17 @@ func (s *Server) deliver(ctx context.Context, t *target, n *mmpush.PushNotificat
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.sendTimeout())
 	defer cancel() // ends the tries still running
 	backoff := s.cfg.retryBackoff()
-	results := make(chan tryResult, s.cfg.MaxTries) // never blocks a try
-	pending := 0                                    // tries left running past their timeout
+	maxTries := s.cfg.MaxTries
+	if policy.collapses() {
+		maxTries += unansweredTries
+	}
+	results := make(chan tryResult, maxTries) // never blocks a try
+	pending := 0                              // tries left running past their timeout
 	var (
-		o     outcome
-		v     verdict
-		tries int
+		o        outcome
+		v        verdict
+		tries    int
+		answered int // tries the provider answered
 	)
 	for tries = 1; ; tries++ {
 		a := &attempts{}
@@ -136,7 +142,17 @@ func (s *Server) deliver(ctx context.Context, t *target, n *mmpush.PushNotificat
 			v.Retry = RetryByProxy
 		}
 		s.forwarded(t, n, d, r, v, late)
-		if late || v.Retry != RetryByProxy || tries >= s.cfg.MaxTries {
+		if o.Kind == kindAnswer {
+			answered++
+		}
+		// Under ResendCollapse only answered tries count against MaxTries:
+		// a try that got no answer costs the provider nothing it said no
+		// to, and the deadline and the doubling backoff bound the rest.
+		spent := tries >= s.cfg.MaxTries
+		if policy.collapses() {
+			spent = answered >= s.cfg.MaxTries || tries >= maxTries
+		}
+		if late || v.Retry != RetryByProxy || spent {
 			break
 		}
 		wait := backoff << min(tries-1, 16) // the deadline check below bounds it anyway
@@ -182,6 +198,11 @@ func (s *Server) deliver(ctx context.Context, t *target, n *mmpush.PushNotificat
 	}
 	return o, v, tries
 }
+
+// unansweredTries is how many tries without an answer ResendCollapse may add
+// to MaxTries, within SendTimeoutSec: a connection reset fails every stream
+// in flight on it, so a busy proxy sees them in bursts.
+const unansweredTries = 8
 
 // tryResult is one try's outcome.
 type tryResult struct {

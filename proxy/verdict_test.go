@@ -141,7 +141,12 @@ func TestRetryLoop(t *testing.T) {
 		{"unconfirmed, ResendPolicy never: not resent", APNs, []outcome{{Kind: kindUnconfirmed}}, `{"error":"fake: unconfirmed","status":"FAIL"}`, 1, nil, ResendNever},
 		{"unconfirmed: resent", APNs, []outcome{{Kind: kindUnconfirmed}, ok}, `{"status":"OK"}`, 2, []time.Duration{time.Second}, ""},
 		{"unconfirmed, ResendPolicy upstream: resent", FCM, []outcome{{Kind: kindUnconfirmed}, ok}, `{"status":"OK"}`, 2, []time.Duration{time.Second}, ResendUpstream},
-		{"unconfirmed every time: FAIL after MaxTries", APNs, []outcome{{Kind: kindUnconfirmed}}, `{"error":"fake: unconfirmed","status":"FAIL"}`, 3, []time.Duration{time.Second, 2 * time.Second}, ""},
+		{"unconfirmed every time, ResendPolicy upstream: FAIL after MaxTries", APNs, []outcome{{Kind: kindUnconfirmed}}, `{"error":"fake: unconfirmed","status":"FAIL"}`, 3, []time.Duration{time.Second, 2 * time.Second}, ResendUpstream},
+		{"unconfirmed every time: tried while the backoff fits in SendTimeoutSec", APNs, []outcome{{Kind: kindUnconfirmed}}, `{"error":"fake: unconfirmed","status":"FAIL"}`, 6,
+			[]time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second}, ""},
+		{"500 then unconfirmed: answered tries count against MaxTries, unanswered ones do not", APNs,
+			[]outcome{ans(500, "InternalServerError", 0), ans(500, "InternalServerError", 0), {Kind: kindUnconfirmed}, ans(500, "InternalServerError", 0)},
+			`{"error":"fake: InternalServerError","status":"FAIL"}`, 4, []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}, ""},
 		{"Retry-After beyond the total timeout: not waited for", FCM, []outcome{ans(429, "QUOTA_EXCEEDED", time.Hour), ok},
 			`{"error":"fake: QUOTA_EXCEEDED","status":"FAIL"}`, 1, nil, ""},
 	}
