@@ -6,8 +6,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -280,4 +282,70 @@ func refusingServer(t *testing.T, cert tls.Certificate, refuse int) string {
 		}
 	}()
 	return "https://" + ln.Addr().String()
+}
+
+// BenchmarkResend is the price of making lost answers harmless: requests to
+// the provider and copies delivered per notification, with a share of the
+// requests accepted and their answer lost (or reset before acceptance), under
+// each ResendPolicy. ns/op includes the resends' backoff (10 ms).
+func BenchmarkResend(b *testing.B) {
+	for _, c := range []struct {
+		name    string
+		percent float64
+		action  mockkit.Action
+	}{
+		{"no-fault", 0, ""},
+		{"5pct-reset", 5, mockkit.Reset},
+		{"5pct-accept_reset", 5, mockkit.AcceptReset},
+		{"20pct-accept_reset", 20, mockkit.AcceptReset},
+	} {
+		for _, policy := range []ResendPolicy{ResendNever, ResendUpstream, ResendCollapse} {
+			if c.action == "" && policy != ResendCollapse {
+				continue
+			}
+			b.Run(c.name+"/"+string(policy), func(b *testing.B) {
+				l := newLab(b, func(cfg *Config) {
+					cfg.Logger, cfg.Bus = slog.New(slog.DiscardHandler), nil
+					cfg.RetryBackoffMs, cfg.ResendPolicy = 10, policy
+				})
+				tok := l.iphone(typeAppleToken)
+				if body := l.push(msg(typeAppleToken, tok, "ack-warm")); body != okBody {
+					b.Fatalf("warm-up: %q", body)
+				}
+				if c.action != "" {
+					l.apns.Faults().Seed(22)
+					if _, err := l.apns.Faults().Add(mockkit.Fault{Token: tok, Percent: c.percent, Action: c.action}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				before, delivered := attemptsTo(l.metrics(), "apns"), len(l.deliveries(tok))
+				fails := 0
+				b.ResetTimer()
+				for i := range b.N {
+					if l.push(msg(typeAppleToken, tok, "ack-"+strconv.Itoa(i))) != okBody {
+						fails++
+					}
+				}
+				b.StopTimer()
+				n := float64(b.N)
+				b.ReportMetric((attemptsTo(l.metrics(), "apns")-before)/n, "requests/notification")
+				b.ReportMetric(float64(len(l.deliveries(tok))-delivered)/n, "deliveries/notification")
+				b.ReportMetric(100*float64(fails)/n, "FAIL%")
+			})
+		}
+	}
+}
+
+// attemptsTo sums pushlab_proxy_provider_attempts_total for a provider.
+func attemptsTo(metrics, provider string) float64 {
+	sum := 0.0
+	for _, line := range strings.Split(metrics, "\n") {
+		if !strings.HasPrefix(line, "pushlab_proxy_provider_attempts_total{") || !strings.Contains(line, `provider="`+provider+`"`) {
+			continue
+		}
+		if v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64); err == nil {
+			sum += v
+		}
+	}
+	return sum
 }
