@@ -154,11 +154,22 @@
 //   - respond: answers Status and Reason (a status alone takes its usual
 //     reason), with Retry-After if set, instead of the real verdict;
 //   - delay: waits Latency, then serves the request normally (Latency is
-//     added before any action);
+//     added before any action); a request whose client gives up meanwhile is
+//     dropped unserved;
 //   - goaway: serves the request normally, then sends HTTP/2 GOAWAY
 //     (NO_ERROR) and closes the connection once its streams finish;
 //   - reset: closes the TCP connection with SO_LINGER 0 (the client sees a
-//     reset; every stream on it fails) without answering.
+//     reset; every stream on it fails) without answering, before accepting;
+//
+// and the ambiguous cases, acting when the push would be accepted:
+//   - accept_reset: accepts and delivers, then resets the connection: the
+//     answer is lost;
+//   - accept_late: accepts and delivers, answers after Latency;
+//   - delay_accept: holds the request Latency, then accepts and delivers it
+//     even if the client gave up.
+//
+// A faulted request is recorded with its ids and payload, whatever becomes
+// of it (Config.RecordLimit requests are kept).
 //
 // Close sends GOAWAY on every connection, lets requests in flight finish,
 // and closes.

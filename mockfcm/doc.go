@@ -81,6 +81,11 @@
 // come from the fault script (a fault may name the FCM code alone:
 // {"reason":"UNAVAILABLE"}). Message names are Google's shape:
 // projects/{p}/messages/0:<microseconds>%<16 hex digits, zero-padded>.
+// The fault actions are mockkit's, as in mockapns:
+// respond, delay, reset (here the stream: RST_STREAM), goaway, and the
+// ambiguous accept_reset, accept_late and delay_accept (the message is
+// delivered and its answer lost or late). Config.RecordLimit bounds the
+// request log.
 //
 // # Limits (Google's "Throttling and quotas", "Topic messaging", "Manage tokens")
 //

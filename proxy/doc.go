@@ -20,21 +20,53 @@
 // with whether and by whom it may be retried. A send_push makes up to
 // MaxTries tries, each within RetryTimeoutSec, all within SendTimeoutSec,
 // waiting RetryBackoffMs (doubling) or the provider's Retry-After between
-// them. Only 5xx, 429, and failures before the request was sent are retried;
-// a 4xx never is; and a request that was sent in full and not answered (a
-// timeout while waiting for the answer, a connection lost) is not resent by
-// the proxy or, thanks to a guard in its transport, by firebase-admin-go:
-// the provider may have accepted it, and a resend could deliver twice.
-// firebase-admin-go retries 503 and network errors itself within a try; the
-// table marks those outcomes RetriedByClient so the proxy adds no round.
+// them. 5xx, 429 and failures before the request was sent are retried; a
+// 4xx never is. firebase-admin-go retries 503 and network errors itself
+// within a try; the table marks those outcomes RetriedByClient so the proxy
+// adds no round.
+//
+// # Lost answers: ResendPolicy
+//
+// Each try is classified by what the transport saw on its last connection
+// (httptrace GetConn/WroteRequest, and HTTP/2's own words): never sent (not
+// written in full, or written and then refused: REFUSED_STREAM, a GOAWAY
+// below its stream, no connection) is always retried; answered is judged
+// by the table; sent in full and not answered (a reset, a lost connection,
+// no answer within RetryTimeoutSec) is unconfirmed: the provider may have
+// delivered it. ResendPolicy decides:
+//
+//   - collapse (default): resend, harmlessly. Every APNs push carries an
+//     apns-collapse-id, the ack_id (or its SHA-256 past 64 bytes; an explicit
+//     one is kept), so APNs and iOS show a resend as the notification it
+//     repeats; apps drop a second push of an ack_id (the FCM path: a data
+//     message gets no collapse_key, since FCM keeps at most four collapse
+//     keys per offline device and would discard stored notifications; a
+//     notification block would get the id as its tag). A try that was sent
+//     is not cancelled at RetryTimeoutSec: its late answer, if it comes
+//     before SendTimeoutSec while later tries run or wait, decides the send
+//     (a late OK is OK). Tries without an answer do not count against
+//     MaxTries (up to 8 more, within SendTimeoutSec and the doubling
+//     backoff). FAIL then means: not delivered as far as anyone can know.
+//   - upstream: resend blind and cancel each try at RetryTimeoutSec, as
+//     mattermost-push-proxy does; a notification the provider had accepted
+//     may be shown twice.
+//   - never: answer FAIL, though the notification may have gone out (what
+//     pushlab did before, RetryUnconfirmed=false).
+//
+// Metrics count tries by class, unconfirmed tries, resends and collapses by
+// how the answer was lost, and late answers (see metrics).
 //
 // # Where pushlab differs from upstream, on purpose
 //
 //   - FAIL errors for APNs name the reason ("unknown send response error:
 //     TopicDisallowed"), where upstream says only "unknown send response error".
-//   - Upstream retries any APNs transport error and any timeout, accepting
-//     duplicates; pushlab does not resend what may have been delivered
-//     (RetryUnconfirmed restores upstream's choice).
+//   - Upstream resends any APNs transport error and timeout blind, so a
+//     notification whose answer was lost may be shown twice; pushlab resends
+//     it with an apns-collapse-id (the ack_id), lets a timed-out try's late
+//     answer count, and retries requests HTTP/2 says were not processed.
+//     ResendPolicy=upstream restores upstream's resends, never the no-resend
+//     pushlab had before (see ResendPolicy). Upstream never retries an
+//     answered 5xx or 429; pushlab does, whatever the policy.
 //   - Throttling keys a client by its vary-by header values and, when the
 //     request has none, by its remote IP; upstream then puts every such
 //     client in one shared bucket. ThrottlePerSec 0 disables throttling and
@@ -44,7 +76,7 @@
 //     gets 405 from net/http's mux (upstream's gorilla/mux: 405, empty body).
 //   - pushlab settings upstream lacks: APNsHost, APNsDevelopmentHost,
 //     FCMEndpoint, TLSCert/TLSKey, CAFile, MaxTries, RetryBackoffMs,
-//     RetryUnconfirmed, ShutdownTimeoutSec; every setting can be given as a
+//     ResendPolicy, ShutdownTimeoutSec; every setting can be given as a
 //     PUSHLAB_… variable (see Settings).
 //   - GET /version carries upstream's build fields plus "version" and "hash";
 //     GET /healthz is pushlab's (not throttled).

@@ -39,7 +39,8 @@ const fcmScope = "https://www.googleapis.com/auth/firebase.messaging"
 // own; it retries 500 and 429 (which the SDK does not), honouring
 // Retry-After, within the total deadline. Two guards keep the SDK's retries
 // honest: a request that was sent in full and got no answer is reported to
-// the SDK as a 504 (which it does not retry), so it is never resent blind;
+// the SDK as a 504 (which it does not retry), so that the proxy's
+// ResendPolicy, not the SDK, decides whether it is sent again;
 // and an OAuth token request that Google refused (4xx) is reported as a 401
 // UNAUTHENTICATED, so the SDK does not hammer the token endpoint four times.
 type fcmSender struct {
@@ -265,7 +266,7 @@ func fcmGuard(req *http.Request, err error, sent bool) *http.Response {
 	switch {
 	case sent:
 		return syntheticStatus(req, http.StatusGatewayTimeout, "DEADLINE_EXCEEDED",
-			"pushlab proxy: request sent, no answer (not resent): "+err.Error())
+			"pushlab proxy: request sent, no answer (ResendPolicy decides): "+err.Error())
 	case errors.As(err, &re) && re.Response != nil && re.Response.StatusCode >= 400 && re.Response.StatusCode < 500:
 		return syntheticStatus(req, http.StatusUnauthorized, "UNAUTHENTICATED", err.Error())
 	}

@@ -123,7 +123,8 @@ var verdictTable = []rule{
 	{Kind: kindAnswer, Result: mmpush.StatusFail, Retry: NoRetry},
 
 	// No answer. Sent in full but unanswered: the provider may have accepted,
-	// so a retry could deliver twice.
+	// so a blind retry could deliver twice; the retry loop's ResendPolicy
+	// decides (by default: resend, with a collapse id).
 	{Kind: kindUnconfirmed, Result: mmpush.StatusFail, Retry: NoRetry},
 	// Not sent: safe to try again. firebase-admin-go retries network errors itself.
 	{Provider: FCM, Kind: kindTransport, Result: mmpush.StatusFail, Retry: RetriedByClient},

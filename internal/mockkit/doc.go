@@ -5,7 +5,9 @@
 //     websocket per devicesim process via Gateway) with each provider's
 //     offline-storage rules (StoragePolicy);
 //   - Registry: device tokens issued to simulated apps, installed or not;
-//   - Faults: scripted, seeded fault injection;
+//   - Faults: scripted, seeded fault injection, including the cases where
+//     the provider has the push and the client cannot know it (accept_reset,
+//     accept_late, delay_accept); a faulted request is still recorded;
 //   - Recorder: the requests a mock received, for inspection;
 //   - Clock: a settable clock (offset from the wall clock or Config.Now), at
 //     /control/clock, so that expiry tests take milliseconds;
