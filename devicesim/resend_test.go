@@ -1,0 +1,117 @@
+package devicesim
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+
+	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/internal/mockkit"
+)
+
+// A notification that reaches the phone twice (a proxy's resend) is shown
+// once: iOS replaces the card of the same apns-collapse-id, Android the
+// notification of the same tag, and an app drops an ack_id it has handled.
+func TestSecondCopyShownOnce(t *testing.T) {
+	r := newRig(t, ServerConfig{Contents: ContentsFull})
+	capture := func(d *Device, hub *mockkit.Hub, m Message) mockkit.Delivery {
+		d.GoOffline()
+		r.send(m)
+		p := hub.Pending(d.Token())
+		hub.Forget(d.Token())
+		d.GoOnline()
+		return p[0]
+	}
+	twice := func(t *testing.T, d *Device, del mockkit.Delivery, concurrent bool) {
+		if !concurrent {
+			d.Handle(context.Background(), del)
+			d.Handle(context.Background(), del)
+			return
+		}
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Go(func() { d.Handle(context.Background(), del) })
+		}
+		wg.Wait()
+	}
+	hops := func(ack string) map[events.Hop]int {
+		n := map[events.Hop]int{}
+		for _, e := range r.bus.Trace(ack) {
+			n[e.Hop]++
+		}
+		return n
+	}
+	ackOf := func(del mockkit.Delivery) string {
+		var m struct {
+			AckID string            `json:"ack_id"`
+			Data  map[string]string `json:"data"`
+		}
+		json.Unmarshal(del.Payload, &m)
+		if m.AckID != "" {
+			return m.AckID
+		}
+		return m.Data["ack_id"]
+	}
+	ios := r.add("ios", r.ios)
+	droid := r.add("droid", r.droid)
+	msg := func(d *Device) Message { return Message{UserID: d.User, ChannelName: "c", Message: "m"} }
+
+	cases := []struct {
+		name       string
+		device     *Device
+		hub        *mockkit.Hub
+		edit       func(del *mockkit.Delivery, ack string)
+		concurrent bool
+		replaced   int
+		duplicate  int
+	}{
+		{"iOS, apns-collapse-id: replaced", ios, r.apns, func(d *mockkit.Delivery, ack string) { d.CollapseKey = ack }, false, 1, 0},
+		{"iOS, no collapse id: the app drops it", ios, r.apns, nil, false, 0, 1},
+		{"iOS, both copies at once: one shown", ios, r.apns, func(d *mockkit.Delivery, ack string) { d.CollapseKey = ack }, true, -1, -1},
+		{"Android data message: the app drops it", droid, r.fcm, nil, false, 0, 1},
+		{"Android data message, both at once: one shown", droid, r.fcm, nil, true, 0, 1},
+		{"Android notification with a tag: replaced", droid, r.fcm, func(d *mockkit.Delivery, ack string) {
+			var m map[string]any
+			json.Unmarshal(d.Payload, &m)
+			m["notification"] = map[string]string{"title": "c", "body": "m"}
+			m["android"] = map[string]any{"priority": "high", "notification": map[string]string{"tag": ack}}
+			d.Payload, _ = json.Marshal(m)
+		}, false, 1, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := c.device.State().Stats
+			del := capture(c.device, c.hub, msg(c.device))
+			ack := ackOf(del)
+			if c.edit != nil {
+				c.edit(&del, ack)
+			}
+			twice(t, c.device, del, c.concurrent)
+			r.fleet.Wait()
+			h := hops(ack)
+			if h[events.DeviceDelivered] != 2 || h[events.DeviceDisplayed] != 1 {
+				t.Fatalf("delivered %d, displayed %d; want 2 and 1", h[events.DeviceDelivered], h[events.DeviceDisplayed])
+			}
+			if c.replaced >= 0 && h[events.DeviceReplaced] != c.replaced {
+				t.Errorf("replaced %d, want %d", h[events.DeviceReplaced], c.replaced)
+			}
+			if c.duplicate >= 0 && h[events.DeviceRejected] != c.duplicate {
+				t.Errorf("rejected as duplicate %d, want %d", h[events.DeviceRejected], c.duplicate)
+			}
+			if h[events.DeviceReplaced]+h[events.DeviceRejected] != 1 {
+				t.Errorf("the second copy was neither replaced nor dropped: %v", h)
+			}
+			st := c.device.State().Stats
+			if st.Displayed-before.Displayed != 1 || st.Replaced-before.Replaced != h[events.DeviceReplaced] {
+				t.Errorf("stats displayed +%d replaced +%d", st.Displayed-before.Displayed, st.Replaced-before.Replaced)
+			}
+			if h[events.DeviceReplaced] == 1 {
+				last, _ := c.device.Last()
+				if last.AckID != ack || last.Replaced != 1 || last.CollapseID != ack {
+					t.Errorf("card %+v: want the notification, replaced once, collapse id %q", last, ack)
+				}
+			}
+		})
+	}
+}
