@@ -14,7 +14,7 @@ BIN       := bin/pushlab
 export TESTCONTAINERS_RYUK_DISABLED := true
 export TESTCONTAINERS_HOST_OVERRIDE := 127.0.0.1
 
-.PHONY: build test demo lint keys image bench fuzz clean
+.PHONY: build test demo lint keys image bench fuzz delivery-table clean
 
 build: ## the pushlab binary, static
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/pushlab
@@ -41,6 +41,9 @@ image: keys ## the FROM scratch image $(IMAGE): the static binary and the CA of 
 
 bench: ## Go benchmarks of every package, with figures
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./...
+
+delivery-table: ## issue #22's table: each ResendPolicy under each transient fault, 2,000 sends each
+	PUSHLAB_DELIVERY_SENDS=$${PUSHLAB_DELIVERY_SENDS:-2000} $(GO) test -count=1 -timeout 30m -run '^TestDeliveryTable$$' -v ./e2e/ | grep -v '^=== RUN'
 
 fuzz: ## each fuzz target for 20s
 	@for pkg in $$($(GO) list ./...); do \

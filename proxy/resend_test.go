@@ -349,3 +349,46 @@ func attemptsTo(metrics, provider string) float64 {
 	}
 	return sum
 }
+
+// A request a fault hits is in the mock's log with its ids and payload,
+// whether it was reset before or after acceptance, or abandoned.
+func TestIntegrationFaultedRequestsRecorded(t *testing.T) {
+	l := newLab(t, func(cfg *Config) { cfg.RetryTimeoutSec, cfg.RetryBackoffMs, cfg.ResendPolicy = 1, 10, ResendNever })
+	for _, android := range []bool{false, true} {
+		tok, script, appType := l.iphone(typeAppleToken), l.apns.Faults(), typeAppleToken
+		requests := l.apns.Requests
+		if android {
+			tok, script, appType = l.pixel(typeAndroid), l.fcm.Faults(), typeAndroid
+			requests = l.fcm.Requests
+		}
+		if body := l.push(msg(appType, tok, "ack-warm")); body != okBody {
+			t.Fatalf("warm-up: %q", body)
+		}
+		for _, a := range []mockkit.Action{mockkit.Reset, mockkit.AcceptReset, mockkit.Delay} {
+			f := mockkit.Fault{Token: tok, Count: 1, Action: a}
+			if a == mockkit.Delay {
+				f.Latency = mockkit.Duration(1500 * time.Millisecond) // abandoned by the 1 s try
+			}
+			added, err := script.Add(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ack := "ack-rec-" + string(a)
+			l.push(msg(appType, tok, ack))
+			var found bool
+			for end := time.Now().Add(2 * time.Second); !found && time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+				for _, r := range requests(0) {
+					if r.Fault == added.ID {
+						found = true
+						if !strings.Contains(r.Body, ack) || r.Token != tok || (!android && r.ID == "") {
+							t.Errorf("%s/%s: recorded %+v, want its body, token and apns-id", faults0(android), a, r)
+						}
+					}
+				}
+			}
+			if !found {
+				t.Errorf("%s/%s: the faulted request is not in the log", faults0(android), a)
+			}
+		}
+	}
+}
