@@ -164,7 +164,9 @@ func TestTryClassification(t *testing.T) {
 	var dropURL string
 	dropURL, killConn = h2(func(w http.ResponseWriter, r *http.Request) { readAll(r); killConn().Close(); select {} })
 	slowURL, _ := h2(func(w http.ResponseWriter, r *http.Request) { readAll(r); <-r.Context().Done() })
-	refuseURL := refusingServer(t, set.Mock.TLS(), 1)
+	refuseURL := refusingServer(t, set.Mock.TLS(), 1, false, false)
+	goAwayURL := refusingServer(t, set.Mock.TLS(), 1, true, false)
+	goneURL := refusingServer(t, set.Mock.TLS(), 1, false, true)
 	dead, _ := net.Listen("tcp", "127.0.0.1:0")
 	deadURL := "https://" + dead.Addr().String()
 	dead.Close()
@@ -183,6 +185,9 @@ func TestTryClassification(t *testing.T) {
 		{"written, then the connection lost: unconfirmed", dropURL, 5 * time.Second, true, "connection_lost", 0},
 		{"written, then no answer before the deadline: unconfirmed", slowURL, 300 * time.Millisecond, true, ReasonTimeout, 0},
 		{"written but REFUSED_STREAM, then answered on a new connection", refuseURL, 5 * time.Second, false, "", 200},
+		{"written but above a GOAWAY's last stream, then answered on a new connection", goAwayURL, 5 * time.Second, false, "", 200},
+		// The write was refused; the transport's own retry found no connection.
+		{"written but REFUSED_STREAM, then no TLS connection: never sent", goneURL, 5 * time.Second, false, "", 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -230,21 +235,27 @@ func TestUnprocessed(t *testing.T) {
 	}
 }
 
-// refusingServer is a bare HTTP/2 server that answers the first refuse
-// streams with RST_STREAM REFUSED_STREAM (closing the connection after) and
-// the rest with 200.
-func refusingServer(t *testing.T, cert tls.Certificate, refuse int) string {
+// refusingServer is a bare HTTP/2 server that refuses the first refuse
+// streams, each with RST_STREAM REFUSED_STREAM (or with goAway, a GOAWAY
+// whose last stream id is 0), closing the connection after, and answers the
+// rest 200; with thenGone it hangs up every later connection before TLS.
+func refusingServer(t *testing.T, cert tls.Certificate, refuse int, goAway, thenGone bool) string {
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
 	var refused atomic.Int32
+	var gone atomic.Bool
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
+			}
+			if gone.Load() { // hang up before the TLS handshake
+				c.(*tls.Conn).NetConn().Close()
+				continue
 			}
 			go func(c net.Conn) {
 				defer c.Close()
@@ -269,8 +280,14 @@ func refusingServer(t *testing.T, cert tls.Certificate, refuse int) string {
 							continue
 						}
 						if refused.Add(1) <= int32(refuse) {
-							fr.WriteRSTStream(f.StreamID, http2.ErrCodeRefusedStream)
+							if !goAway {
+								fr.WriteRSTStream(f.StreamID, http2.ErrCodeRefusedStream)
+							}
+							if thenGone {
+								gone.Store(true)
+							}
 							fr.WriteGoAway(0, http2.ErrCodeNo, nil)
+							time.Sleep(50 * time.Millisecond) // the frames reach the client before the close
 							return
 						}
 						var hb bytes.Buffer
