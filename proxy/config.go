@@ -76,6 +76,8 @@ type Config struct {
 	// the system roots (which SSL_CERT_FILE already replaces).
 	CAFile string `json:",omitempty"`
 	// MaxTries is the number of tries per send_push (default 3, as upstream).
+	// Under ResendPolicy collapse it counts the tries the provider answered;
+	// up to 8 more that got no answer may follow, within SendTimeoutSec.
 	MaxTries int `json:",omitempty"`
 	// RetryBackoffMs is the wait before the second try (default 1000); it
 	// doubles for each later try. A longer Retry-After from the provider wins.
