@@ -409,3 +409,30 @@ func TestIntegrationFaultedRequestsRecorded(t *testing.T) {
 		}
 	}
 }
+
+// ResendPolicy is a setting like the others: file, PUSHLAB_RESEND_POLICY,
+// --resend-policy; collapse by default; an unknown value stops New.
+func TestResendPolicySetting(t *testing.T) {
+	c := DefaultConfig()
+	if c.ResendPolicy != ResendCollapse {
+		t.Fatalf("default %q", c.ResendPolicy)
+	}
+	if err := c.ApplyEnv(func(k string) (string, bool) { return "never", k == "PUSHLAB_RESEND_POLICY" }); err != nil || c.ResendPolicy != ResendNever {
+		t.Fatalf("env: %q %v", c.ResendPolicy, err)
+	}
+	f, err := ParseConfig([]byte(`{"ResendPolicy":"upstream"}`))
+	if err != nil || f.ResendPolicy != ResendUpstream {
+		t.Fatalf("file: %q %v", f.ResendPolicy, err)
+	}
+	if _, err := New(Config{ResendPolicy: "sometimes", Logger: slog.New(slog.DiscardHandler)}); err == nil || !strings.Contains(err.Error(), "ResendPolicy") {
+		t.Fatalf("New with an unknown policy: %v", err)
+	}
+	for ack, want := range map[string]string{"": "", "abc": "abc", strings.Repeat("x", 64): strings.Repeat("x", 64)} {
+		if got := CollapseID(ack); got != want {
+			t.Errorf("CollapseID(%q) = %q", ack, got)
+		}
+	}
+	if long := CollapseID(strings.Repeat("x", 65)); len(long) > MaxCollapseID || long == CollapseID(strings.Repeat("y", 65)) {
+		t.Errorf("CollapseID of a long ack_id: %q", long)
+	}
+}
