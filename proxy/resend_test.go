@@ -436,3 +436,22 @@ func TestResendPolicySetting(t *testing.T) {
 		t.Errorf("CollapseID of a long ack_id: %q", long)
 	}
 }
+
+// Why FCM data messages get no collapse_key from the ack_id: an offline
+// phone keeps every notification FCM stored for it, where distinct collapse
+// keys would leave it at most four.
+func TestIntegrationOfflineAndroidKeepsAll(t *testing.T) {
+	l := newLab(t, nil)
+	tok := l.pixel(typeAndroid)
+	l.fcm.Detach(tok)
+	const n = 10
+	for i := range n {
+		if body := l.push(msg(typeAndroid, tok, "ack-offline-"+strconv.Itoa(i))); body != okBody {
+			t.Fatalf("push %d: %q", i, body)
+		}
+	}
+	l.fcm.Attach(tok, l.receiver(tok))
+	if got := len(l.deliveries(tok)); got != n {
+		t.Fatalf("%d of %d stored notifications delivered on reconnecting", got, n)
+	}
+}
