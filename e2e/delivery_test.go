@@ -189,7 +189,9 @@ func runDelivery(t testing.TB, set *testpki.Set, fault mockkit.Fault, policy pro
 	}
 	script.Clear()
 	// What the provider still holds (a delayed acceptance) reaches the phone.
-	time.Sleep(time.Duration(lateFault) + 500*time.Millisecond)
+	if fault.Latency > 0 {
+		time.Sleep(time.Duration(fault.Latency) + 500*time.Millisecond)
+	}
 	l.Fleet.Wait()
 
 	count := map[string]map[events.Hop]int{}
