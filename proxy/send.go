@@ -133,7 +133,7 @@ func (s *Server) deliver(ctx context.Context, t *target, n *mmpush.PushNotificat
 		}
 		go s.try(withAttempts(tctx, a), tries, a, n, d, results)
 
-		r, late := s.await(ctx, tries, a, tcancel, policy, p, results, &pending)
+		r, late := s.await(tries, a, tcancel, policy, p, results, &pending)
 		if !r.running {
 			tcancel()
 		}
@@ -206,10 +206,9 @@ const unansweredTries = 8
 
 // tryResult is one try's outcome.
 type tryResult struct {
-	n     int // the try's number
-	o     outcome
-	why   string // for an unconfirmed try: how the answer was lost
-	start time.Time
+	n   int // the try's number
+	o   outcome
+	why string // for an unconfirmed try: how the answer was lost
 	// running: the try timed out after sending and goes on (ResendCollapse).
 	running bool
 }
@@ -221,14 +220,14 @@ func (s *Server) try(ctx context.Context, n int, a *attempts, pn *mmpush.PushNot
 	o.Message = redact(o.Message, pn.DeviceID) // apns2's errors quote the URL, token included
 	o = refine(o, a, ctx.Err() != nil)
 	s.metrics.sendSeconds.WithLabelValues(string(d.provider)).Observe(time.Since(start).Seconds())
-	results <- tryResult{n: n, o: o, why: a.unconfirmedWhy(), start: start}
+	results <- tryResult{n: n, o: o, why: a.unconfirmedWhy()}
 }
 
 // await waits for try number n: its result; or its timeout, after which an
 // unsent try is cancelled (and its result awaited) and a sent one, under
 // ResendCollapse, is left running and judged unconfirmed; or a late answer
 // of an earlier try that decides the send (late is then true).
-func (s *Server) await(ctx context.Context, n int, a *attempts, cancel context.CancelFunc, policy ResendPolicy,
+func (s *Server) await(n int, a *attempts, cancel context.CancelFunc, policy ResendPolicy,
 	p Provider, results <-chan tryResult, pending *int) (r tryResult, late bool) {
 	var timeout <-chan time.Time
 	if policy.collapses() {
@@ -243,11 +242,11 @@ func (s *Server) await(ctx context.Context, n int, a *attempts, cancel context.C
 				return r, false
 			}
 			*pending--
-			if v := judge(p, r.o); final(v) {
+			v := judge(p, r.o)
+			if final(v) {
 				return r, true
-			} else {
-				s.lateAnswer(p, r, v)
 			}
+			s.lateAnswer(p, r, v)
 		case <-timeout:
 			timeout = nil
 			if !a.sentNow() {
@@ -255,7 +254,7 @@ func (s *Server) await(ctx context.Context, n int, a *attempts, cancel context.C
 				continue
 			}
 			*pending++
-			return tryResult{n: n, why: ReasonTimeout, start: time.Now(), running: true,
+			return tryResult{n: n, why: ReasonTimeout, running: true,
 				o: outcome{Kind: kindUnconfirmed, Message: "sent, no answer within RetryTimeoutSec (the try goes on)"}}, false
 		}
 	}
