@@ -37,6 +37,7 @@ type Device struct {
 	seen      []string // recent ack ids, a ring that grows to seenMax: replays and resends of a push
 	seenNext  int
 	shown     []Notification // the last Keep, oldest first
+	center    []centerEntry  // what the OS still holds with a collapse id, up to seenMax, oldest first
 	badge     int
 	stats     Stats
 
@@ -93,7 +94,7 @@ func (d *Device) Install(ctx context.Context) error {
 		return fmt.Errorf("devicesim: %s: registering with the push service: %w", d.Name, err)
 	}
 	d.mu.Lock()
-	d.token, d.key, d.installed, d.seen, d.shown, d.badge = token, key, true, nil, nil, -1
+	d.token, d.key, d.installed, d.seen, d.shown, d.center, d.badge = token, key, true, nil, nil, nil, -1
 	d.mu.Unlock()
 	d.emit("", events.DeviceRegistered, "token", fmt.Sprintf("%s issued a token to %s (%s)", providerName(d.App), d.App.ID(), d.App.Env()), false, nil)
 	if err := d.GoOnline(); err != nil {
@@ -448,6 +449,9 @@ func (d *Device) fallback(trace string, in inbound, now time.Time, plain bool, c
 	return d.show(trace, n, "fallback", "verification failed: the generic alert is shown instead", plain)
 }
 
+// centerEntry is a notification the OS holds, by its collapse id.
+type centerEntry struct{ collapse, channel, ack string }
+
 // collapseOf is the id by which the OS would replace a shown notification
 // with this push: APNs' apns-collapse-id for an iOS alert, the tag of an
 // Android notification block. A data message has none: the app decides.
@@ -463,18 +467,23 @@ func collapseOf(p Platform, del mockkit.Delivery, in inbound) string {
 
 // replace puts a push in place of the shown notification with its collapse
 // id, if there is one: the card is updated, not shown a second time.
+// The notification centre keeps far more than the Keep cards a device
+// reports; a push replaces one there too, by its collapse id.
 func (d *Device) replace(trace, collapse string, plain bool) bool {
 	d.mu.Lock()
-	i := slices.IndexFunc(d.shown, func(n Notification) bool { return n.CollapseID == collapse })
-	if i < 0 {
+	var shown string
+	if i := slices.IndexFunc(d.shown, func(n Notification) bool { return n.CollapseID == collapse }); i >= 0 {
+		n := &d.shown[i]
+		n.Replaced++
+		n.At = d.fleet.cfg.Now().Add(d.skew)
+		shown = n.AckID
+	} else if i := slices.IndexFunc(d.center, func(e centerEntry) bool { return e.collapse == collapse }); i >= 0 {
+		shown = d.center[i].ack
+	} else {
 		d.mu.Unlock()
 		return false
 	}
-	n := &d.shown[i]
-	n.Replaced++
-	n.At = d.fleet.cfg.Now().Add(d.skew)
 	d.stats.Replaced++
-	shown := n.AckID
 	d.mu.Unlock()
 	d.emit(trace, events.DeviceReplaced, "replaced", fmt.Sprintf("replaced the notification %s shown with collapse id %q, not shown twice", shown, collapse),
 		plain, map[string]string{"collapse_id": collapse, "replaced": shown})
@@ -488,6 +497,12 @@ func (d *Device) show(trace string, n Notification, status, note string, plain b
 		d.shown = append(d.shown[:0], d.shown[1:]...)
 	}
 	d.shown = append(d.shown, n)
+	if n.CollapseID != "" {
+		if len(d.center) >= seenMax {
+			d.center = d.center[1:]
+		}
+		d.center = append(d.center, centerEntry{collapse: n.CollapseID, channel: n.ChannelID, ack: n.AckID})
+	}
 	if n.Badge >= 0 {
 		d.badge = n.Badge
 	}
@@ -518,6 +533,7 @@ func (d *Device) clear(channel string, badge int) int {
 	}
 	cleared := len(d.shown) - len(kept)
 	d.shown = kept
+	d.center = slices.DeleteFunc(d.center, func(e centerEntry) bool { return channel == "" || e.channel == channel })
 	if badge >= 0 {
 		d.badge = badge
 	}

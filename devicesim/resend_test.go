@@ -79,6 +79,19 @@ func TestSecondCopyShownOnce(t *testing.T) {
 			d.Payload, _ = json.Marshal(m)
 		}, false, 1, 0},
 	}
+	t.Run("iOS, the card gone from the recent list: replaced in the notification centre", func(t *testing.T) {
+		del := capture(ios, r.apns, msg(ios))
+		ack := ackOf(del)
+		del.CollapseKey = ack
+		ios.Handle(context.Background(), del)
+		for range 2 * r.fleet.cfg.Keep { // push it out of the Keep cards
+			r.send(msg(ios))
+		}
+		ios.Handle(context.Background(), del)
+		if h := hops(ack); h[events.DeviceDisplayed] != 1 || h[events.DeviceReplaced] != 1 {
+			t.Fatalf("displayed %d, replaced %d; want 1 and 1", h[events.DeviceDisplayed], h[events.DeviceReplaced])
+		}
+	})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			before := c.device.State().Stats
