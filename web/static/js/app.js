@@ -1,0 +1,52 @@
+// pushlab live view: one store fed by the websocket, one module per view,
+// rendering batched per animation frame.
+import { h, $, fmtTime } from './dom.js';
+import { store, connect, onRender } from './store.js';
+import { initList } from './list.js';
+import { initWaterfall } from './waterfall.js';
+import { initInspector } from './inspector.js';
+import { initDevices } from './devices.js';
+import { initControls } from './controls.js';
+import { initChart } from './chart.js';
+
+const COUNTERS = [
+  ['sent', 'sent', ''], ['accepted', 'provider ok', ''], ['delivered', 'delivered', ''], ['displayed', 'displayed', ''],
+  ['acked', 'acked', 'ok'], ['remove', 'REMOVE', 'bad'], ['fail', 'FAIL', 'bad'], ['rejected', 'rejected on device', 'bad'],
+];
+
+function renderCounters() {
+  const s = store.stats || {};
+  $('#counters').replaceChildren(...COUNTERS.map(([k, label, tone]) => h('div.counter' + (tone && s[k] ? '.' + tone : ''), { dataset: { counter: k } },
+    h('span.n', { text: (s[k] || 0).toLocaleString() }), h('span.l', { text: label }))));
+}
+
+function renderConn() {
+  const el = $('#conn');
+  el.className = 'conn ' + store.conn.replace(' ', '-');
+  el.querySelector('.label').textContent = store.conn;
+}
+
+function renderNotes() {
+  const down = store.stats && store.stats.sources ? Object.entries(store.stats.sources).filter(([, v]) => v.state !== 'up') : [];
+  const lastGap = [...store.notes].reverse().find((n) => n.k === 'gap');
+  const b = $('#banner');
+  const msgs = [];
+  for (const [name, v] of down) msgs.push(`source ${name} is down (${v.err || 'no answer'}): re-dialling`);
+  if (lastGap) msgs.push(`gap: ${lastGap.missing} event(s) lost from ${lastGap.src || 'the view'} at ${fmtTime(Date.now())} — ${lastGap.why}`);
+  b.hidden = !msgs.length;
+  b.replaceChildren(...msgs.map((m) => h('div', { text: '⚠ ' + m })));
+}
+
+initControls();
+initList();
+initWaterfall();
+initInspector();
+initDevices();
+initChart();
+onRender((d) => {
+  if (d.has('stats')) { renderCounters(); renderNotes(); }
+  if (d.has('conn')) renderConn();
+  if (d.has('notes')) renderNotes();
+});
+renderCounters();
+connect();

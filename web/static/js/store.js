@@ -1,0 +1,210 @@
+// The one store: fed by the websocket, read by every view. Views re-render
+// once per animation frame, only the parts whose data changed.
+import { RANK } from './hops.js';
+
+export const MAX_TRACES = 3000; // in memory; older ones come back with "load older"
+const MAX_NOTES = 300;          // gaps, source changes, registrations
+const MAX_STATS = 180;          // seconds of chart
+
+export const store = {
+  traces: new Map(),  // trace id → trace
+  order: [],          // trace ids, oldest first
+  notes: [],          // frames without a trace
+  devices: [],
+  stats: null,
+  statsHistory: [],
+  lastSeq: 0,
+  oldestSeq: 0,
+  conn: 'connecting',
+  selected: null,
+  selectedSeq: null,
+  dirty: new Set(),
+  version: 0,
+};
+
+const views = [];
+export function onRender(fn) { views.push(fn); }
+
+let scheduled = false;
+export function touch(...parts) {
+  for (const p of parts) store.dirty.add(p);
+  if (!scheduled) {
+    scheduled = true;
+    requestAnimationFrame(() => {
+      scheduled = false;
+      const dirty = store.dirty;
+      store.dirty = new Set();
+      for (const v of views) v(dirty);
+    });
+  }
+}
+
+function reset() {
+  store.traces.clear();
+  store.order = [];
+  store.notes = [];
+  store.lastSeq = 0;
+  store.oldestSeq = 0;
+  touch('list', 'trace', 'notes');
+}
+
+function traceOf(id, seq) {
+  let t = store.traces.get(id);
+  if (!t) {
+    t = { id, events: [], firstSeq: seq, status: 'pending', version: 0, stage: -1 };
+    store.traces.set(id, t);
+    if (store.order.length && seq < store.traces.get(store.order[store.order.length - 1])?.firstSeq) {
+      store.order.push(id);
+      store.order.sort((a, b) => store.traces.get(a).firstSeq - store.traces.get(b).firstSeq);
+    } else {
+      store.order.push(id);
+    }
+    if (store.order.length > MAX_TRACES) {
+      for (const old of store.order.splice(0, store.order.length - MAX_TRACES)) store.traces.delete(old);
+      store.truncated = true;
+    }
+  }
+  return t;
+}
+
+// platformOf maps the proxy's push types (apple, apple_rn, android_rn…) to ios / android.
+export function platformOf(p) {
+  if (!p) return p;
+  if (p.startsWith('apple') || p === 'ios') return 'ios';
+  if (p.startsWith('android')) return 'android';
+  return p;
+}
+
+function parseJSON(s) { try { return JSON.parse(s); } catch { return null; } }
+
+// summarize keeps a trace's row facts current as its hops arrive.
+function summarize(t, e) {
+  const a = e.attrs || {};
+  if (e.plaintext) t.plaintext = true;
+  const at = Date.parse(e.at);
+  if (t.t0 === undefined || at < t.t0) t.t0 = at;
+  if (t.tEnd === undefined || at > t.tEnd) t.tEnd = at;
+  const rank = RANK.get(e.hop) ?? -1;
+  if (rank > t.stage) { t.stage = rank; t.stageHop = e.hop; }
+  switch (e.hop) {
+    case 'server.sent': {
+      t.device = a.device; t.platform = a.platform; t.type = a.type; t.profile = a.profile; t.contents = a.contents;
+      t.user = t.user || '';
+      const pn = parseJSON(e.payload || '');
+      if (pn) {
+        t.user = pn.user_id || t.user;
+        const msg = pn.message || '';
+        t.sealed = msg.startsWith('v1.') || !!pn.encrypted;
+        if (!t.text) t.text = t.sealed ? '' : msg;
+        t.channel = pn.channel_name;
+      }
+      if (e.status === 'FAIL') t.status = 'FAIL';
+      break;
+    }
+    case 'proxy.responded':
+    case 'server.answered':
+      if (e.status) t.status = e.status;
+      break;
+    case 'server.session_removed': t.removed = true; break;
+    case 'device.displayed': {
+      t.shown = e.detail;
+      // "title" / "subtitle" — "body" [badge n]: the list shows the body.
+      const m = /— "((?:[^"\\]|\\.)*)"/.exec(e.detail || '');
+      if (m) { try { t.body = JSON.parse('"' + m[1] + '"'); } catch { t.body = m[1]; } }
+      break;
+    }
+    case 'device.rejected': t.rejected = e.status || 'rejected'; break;
+    case 'proxy.acked': t.acked = true; t.e2e = at - (t.sentAt ?? t.t0); break;
+    case 'provider.rejected': t.providerReason = e.status; break;
+  }
+  if (e.hop === 'server.sent') t.sentAt = at;
+  if (!t.device && e.actor && e.actor.startsWith('device:')) t.device = e.actor.slice(7);
+  if (!t.platform && a.platform) t.platform = a.platform;
+  t.platform = platformOf(t.platform);
+}
+
+function ingestEvent(f) {
+  const e = f.e;
+  e.seq = f.seq;
+  e.src = f.src;
+  if (!e.trace_id) {
+    store.notes.push(f);
+    if (store.notes.length > MAX_NOTES) store.notes.shift();
+    touch('notes');
+    return;
+  }
+  const t = traceOf(e.trace_id, f.seq);
+  t.events.push(e);
+  t.version++;
+  summarize(t, e);
+  touch('list');
+  if (store.selected === t.id) touch('trace');
+}
+
+export function ingest(frames, { older = false } = {}) {
+  for (const f of frames) {
+    if (f.k === 'hello') {
+      if (!f.resumed) reset();
+      store.hubSeq = f.seq;
+      continue;
+    }
+    if (f.seq) {
+      if (!older && f.seq <= store.lastSeq) continue; // seen: a resume never repeats
+      if (!older) store.lastSeq = f.seq;
+      if (!store.oldestSeq || f.seq < store.oldestSeq) store.oldestSeq = f.seq;
+    }
+    switch (f.k) {
+      case 'ev':
+        if (older && store.traces.has(f.e.trace_id) && store.traces.get(f.e.trace_id).events.some((x) => x.seq === f.seq)) break;
+        ingestEvent(f);
+        break;
+      case 'gap':
+      case 'source':
+        store.notes.push(f);
+        if (store.notes.length > MAX_NOTES) store.notes.shift();
+        if (f.k === 'gap') store.gaps = (store.gaps || 0) + (f.missing || 0);
+        touch('notes', 'list');
+        break;
+      case 'devices':
+        store.devices = f.data || [];
+        touch('devices');
+        break;
+      case 'stats':
+        store.stats = f.data;
+        store.statsHistory.push(f.data);
+        if (store.statsHistory.length > MAX_STATS) store.statsHistory.shift();
+        touch('stats');
+        break;
+    }
+  }
+}
+
+// connect keeps one websocket open, reconnecting with backoff and resuming
+// from the last seq this page holds.
+export function connect() {
+  let wait = 250;
+  const open = () => {
+    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const ws = new WebSocket(`${proto}//${location.host}/ws?since=${store.lastSeq}`);
+    ws.onopen = () => { wait = 250; store.conn = 'live'; touch('conn'); };
+    ws.onmessage = (m) => {
+      let frames;
+      try { frames = JSON.parse(m.data); } catch { return; }
+      ingest(Array.isArray(frames) ? frames : [frames]);
+    };
+    ws.onclose = (ev) => {
+      store.conn = ev.code === 4000 ? 'catching up' : 'reconnecting';
+      touch('conn');
+      const delay = ev.code === 4000 ? 50 : wait;
+      wait = Math.min(wait * 2, 8000);
+      setTimeout(open, delay + Math.random() * 100);
+    };
+  };
+  open();
+}
+
+export function select(id, seq = null) {
+  store.selected = id;
+  store.selectedSeq = seq;
+  touch('trace', 'list');
+}
