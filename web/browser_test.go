@@ -58,15 +58,22 @@ func clickRow(platform, verdict, text string) chromedp.Action[chromedp.Void] {
 	js := fmt.Sprintf(`(() => {
 		const r = [...document.querySelectorAll('.trace-row')].find((r) =>
 			r.dataset.platform === %q && r.dataset.verdict === %q && r.textContent.includes(%q));
-		if (!r) return false;
-		document.querySelectorAll('#pick').forEach((x) => x.removeAttribute('id'));
-		r.id = 'pick';
-		return true;
+		return r ? r.dataset.trace : '';
 	})()`, platform, verdict, text)
-	return chromedp.Steps(
-		chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(30*time.Second)),
-		chromedp.Click(chromedp.CSS("#pick")),
-	)
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		trace, err := chromedp.Poll[string](js, chromedp.WithPollingTimeout(30*time.Second))(ctx, tg)
+		if err != nil {
+			return fmt.Errorf("no %s row %s with %q: %w", platform, verdict, text, err)
+		}
+		// The row is re-rendered as hops arrive: select it by its trace id.
+		_, err = chromedp.Click(chromedp.CSS(fmt.Sprintf(`.trace-row[data-trace=%q]`, trace)))(ctx, tg)
+		if err != nil {
+			return err
+		}
+		_, err = chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.querySelector('#trace-sub').textContent.includes(%q)`, trace),
+			chromedp.WithPollingTimeout(10*time.Second))(ctx, tg)
+		return err
+	})
 }
 
 func waitJS(expr string) chromedp.Action[chromedp.Void] {
@@ -115,6 +122,7 @@ func TestBrowser(t *testing.T) {
 	}
 
 	step("open",
+		chromedp.EmulateViewport(1680, 1050),
 		chromedp.Navigate(srv.URL),
 		chromedp.WaitVisible(chromedp.CSS(`.phone.ios[data-name="iphone-token"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`.phone.ios[data-name="iphone-cert"]`)),

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/http/httptest"
 	"testing"
@@ -51,3 +52,5 @@ func startDemo(t *testing.T) (*e2e.Lab, *Server, *httptest.Server) {
 	t.Cleanup(srv.Close)
 	return lab, s, srv
 }
+
+func nilLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -59,3 +59,13 @@ export async function api(method, path, body) {
   if (!res.ok) throw new Error((data && data.error) || `${res.status} ${res.statusText}`);
   return data;
 }
+
+// atMs reads an event's RFC 3339 time to the microsecond (Date.parse stops
+// at the millisecond, and most hops of a push are a fraction of one apart).
+export function atMs(s) {
+  if (typeof s !== 'string') return NaN;
+  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(.*)$/.exec(s);
+  if (!m) return Date.parse(s);
+  const frac = m[2] ? Number('0.' + m[2]) * 1000 : 0;
+  return Date.parse(m[1] + m[3]) + frac;
+}

@@ -33,7 +33,7 @@ export function tone(e) {
   if (BAD.has(e.hop)) return 'bad';
   if (e.status === 'REMOVE' || e.status === 'FAIL') return 'bad';
   if (WARN.has(e.hop)) return 'warn';
-  if (e.hop === 'proxy.forwarded' && e.attrs && e.attrs.retry && e.attrs.retry !== 'none' && e.attrs.retry !== '') return 'warn';
+  if (e.hop === 'proxy.forwarded' && e.attrs && e.attrs.retry && e.attrs.retry !== 'no') return 'warn';
   if (/^[45]\d\d$/.test(e.status || '')) return 'bad';
   return 'ok';
 }
@@ -47,10 +47,10 @@ export function laneLabel(e) {
 
 // actorClass groups emitters for colour: server, proxy, apns, fcm, device.
 export function actorClass(actor = '') {
-  if (actor.startsWith('device:')) return 'device';
-  if (actor === 'mockapns') return 'apns';
-  if (actor === 'mockfcm') return 'fcm';
-  if (actor === 'proxy' || actor.startsWith('proxy')) return 'proxy';
-  if (actor === 'server' || actor.startsWith('server')) return 'server';
-  return 'other';
+  if (actor.startsWith('device:')) return 'a-device';
+  if (actor === 'mockapns') return 'a-apns';
+  if (actor === 'mockfcm') return 'a-fcm';
+  if (actor.startsWith('proxy')) return 'a-proxy';
+  if (actor.startsWith('server')) return 'a-server';
+  return 'a-other';
 }

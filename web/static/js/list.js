@@ -44,7 +44,7 @@ function matches(t) {
 function row(t) {
   const [v, tone] = verdict(t);
   const el = h('div.trace-row', { role: 'listitem', dataset: { trace: t.id, platform: t.platform || '', verdict: v }, onclick: () => select(t.id) },
-    h('span.when', { text: t.t0 ? fmtTime(t.t0) : '' }),
+    h('span.when', { text: t.t0 ? fmtTime(t.t0).slice(0, 8) : '', title: t.t0 ? fmtTime(t.t0) : '' }),
     h('span.plat.' + (t.platform || 'unknown'), { title: t.platform || '' }),
     h('span.who', { text: t.device || '?' }),
     h('span.what', { text: what(t), title: what(t) }),

@@ -1,6 +1,7 @@
 // The one store: fed by the websocket, read by every view. Views re-render
 // once per animation frame, only the parts whose data changed.
 import { RANK } from './hops.js';
+import { atMs } from './dom.js';
 
 export const MAX_TRACES = 3000; // in memory; older ones come back with "load older"
 const MAX_NOTES = 300;          // gaps, source changes, registrations
@@ -81,7 +82,7 @@ function parseJSON(s) { try { return JSON.parse(s); } catch { return null; } }
 function summarize(t, e) {
   const a = e.attrs || {};
   if (e.plaintext) t.plaintext = true;
-  const at = Date.parse(e.at);
+  const at = atMs(e.at);
   if (t.t0 === undefined || at < t.t0) t.t0 = at;
   if (t.tEnd === undefined || at > t.tEnd) t.tEnd = at;
   const rank = RANK.get(e.hop) ?? -1;

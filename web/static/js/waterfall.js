@@ -1,12 +1,12 @@
 // The waterfall: one lane per hop in path order, each with its offset from
 // the server's send and a bar from the hop before it. "Provider accepted"
 // and "device received" are their own markers, never one.
-import { h, $, fmtMs, fmtTime } from './dom.js';
+import { h, $, fmtMs, fmtTime, atMs } from './dom.js';
 import { store, onRender, touch } from './store.js';
 import { RANK, laneLabel, tone, actorClass } from './hops.js';
 
 export function ordered(t) {
-  return [...t.events].sort((a, b) => (RANK.get(a.hop) ?? 99) - (RANK.get(b.hop) ?? 99) || Date.parse(a.at) - Date.parse(b.at) || a.seq - b.seq);
+  return [...t.events].sort((a, b) => (RANK.get(a.hop) ?? 99) - (RANK.get(b.hop) ?? 99) || atMs(a.at) - atMs(b.at) || a.seq - b.seq);
 }
 
 export function initWaterfall() { onRender(render); }
@@ -22,7 +22,7 @@ function render(dirty) {
     return;
   }
   const evs = ordered(t);
-  const times = evs.map((e) => Date.parse(e.at));
+  const times = evs.map((e) => atMs(e.at));
   const t0 = Math.min(...times);
   const span = Math.max(1, Math.max(...times) - t0);
   $('#trace-title').textContent = `${t.device || '?'} · ${t.type || 'message'}`;
@@ -30,10 +30,10 @@ function render(dirty) {
 
   const ticks = h('div.ticks', null, [0, 0.25, 0.5, 0.75, 1].map((f) => h('span', { style: `left:${f * 100}%`, text: fmtMs(span * f) })));
   const lanes = evs.map((e, i) => {
-    const at = Date.parse(e.at) - t0;
+    const at = atMs(e.at) - t0;
     // The bar runs from the latest earlier hop on the path to this one.
     let from = 0;
-    for (let j = i - 1; j >= 0; j--) { const p = Date.parse(evs[j].at) - t0; if (p <= at) { from = p; break; } }
+    for (let j = i - 1; j >= 0; j--) { const p = atMs(evs[j].at) - t0; if (p <= at) { from = p; break; } }
     const left = (from / span) * 100;
     const width = Math.max(0.4, ((at - from) / span) * 100);
     const tn = tone(e);
