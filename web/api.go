@@ -3,9 +3,9 @@ package web
 import (
 	"cmp"
 	"encoding/json"
-	"maps"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"

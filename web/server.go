@@ -167,7 +167,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Serve serves the view on ln until ctx ends. A listener that is not on
 // loopback needs Config.Token: the controls reach every actor of the lab.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	if !isLoopback(ln.Addr()) && s.cfg.Token == "" {
+	if NeedsToken(ln.Addr()) && s.cfg.Token == "" {
 		ln.Close()
 		return fmt.Errorf("web: %s is not a loopback address: set an access token (--token or %s)", ln.Addr(), TokenEnv)
 	}
@@ -185,6 +185,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	return err
 }
+
+// NeedsToken reports whether a view listening on a needs Config.Token: any
+// address but loopback does.
+func NeedsToken(a net.Addr) bool { return !isLoopback(a) }
 
 func isLoopback(a net.Addr) bool {
 	host, _, err := net.SplitHostPort(a.String())

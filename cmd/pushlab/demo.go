@@ -14,6 +14,7 @@ import (
 	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/internal/timeline"
+	"github.com/pushlab/pushlab/web"
 	"github.com/spf13/cobra"
 )
 
@@ -25,6 +26,8 @@ func newDemoCmd() *cobra.Command {
 		contents, profile string
 		user              string
 		keys              string // --keys DIR: the eas profile on the user's own files (demo_eas.go)
+		noWeb             bool
+		wf                webFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -48,10 +51,13 @@ non-zero if a phone did not show its notification).`,
 			if err != nil {
 				return err
 			}
+			if once {
+				noWeb = true // it exits after the first timeline: nothing to watch
+			}
 			if keys != "" {
 				return runEASDemo(cmd, p, keys, once)
 			}
-			return runDemo(cmd, c, p, user, once)
+			return runDemo(cmd, c, p, user, once, noWeb, wf)
 		},
 	}
 	f := cmd.Flags()
@@ -60,10 +66,12 @@ non-zero if a phone did not show its notification).`,
 	f.StringVar(&profile, "profile", string(devicesim.ProfileHPNS), "profile: hpns, eas (both encrypt), tpns (plaintext)")
 	f.StringVar(&user, "user", "alice", "the user the phones are logged in as")
 	f.StringVar(&keys, "keys", "", "with --profile eas: your own mattermost-push-proxy.json, keys and app builds in DIR, checked by verify first")
+	f.BoolVar(&noWeb, "no-web", false, "no live web view: print every event as a text timeline instead")
+	wf.register(cmd, "web-")
 	return cmd
 }
 
-func runDemo(cmd *cobra.Command, contents devicesim.Contents, profile devicesim.Profile, user string, once bool) error {
+func runDemo(cmd *cobra.Command, contents devicesim.Contents, profile devicesim.Profile, user string, once, noWeb bool, wf webFlags) error {
 	ctx := cmd.Context()
 	out := cmd.OutOrStdout()
 	bus := events.NewBus()
@@ -80,6 +88,12 @@ func runDemo(cmd *cobra.Command, contents devicesim.Contents, profile devicesim.
 		return err
 	}
 	defer lab.Close()
+	var waitWeb func() error
+	if !noWeb {
+		if waitWeb, err = startWebView(ctx, web.Config{Lab: lab, Logger: log}, wf, out); err != nil {
+			return err
+		}
+	}
 	for _, u := range lab.URLs() {
 		fmt.Fprintf(out, "  %-24s %s\n", u[0], u[1])
 	}
@@ -126,6 +140,10 @@ func runDemo(cmd *cobra.Command, contents devicesim.Contents, profile devicesim.
 		return nil
 	}
 
+	if waitWeb != nil {
+		fmt.Fprintln(out, "Every hop of every notification is in the live view above; send, inject faults and switch devices there. Ctrl-C to stop.")
+		return waitWeb()
+	}
 	ca := filepath.Join(lab.KeyDir, testpki.FileCA)
 	fmt.Fprintf(out, "Running until Ctrl-C. Send another:\n  curl --cacert %s -X POST %s/control/send -d '{\"user_id\":%q,\"channel_name\":\"random\",\"message\":\"hi\"}'\n\n",
 		ca, lab.Server.URL, user)
