@@ -14,7 +14,7 @@ BIN       := bin/pushlab
 export TESTCONTAINERS_RYUK_DISABLED := true
 export TESTCONTAINERS_HOST_OVERRIDE := 127.0.0.1
 
-.PHONY: build test demo lint keys image bench fuzz delivery-table clean
+.PHONY: build test demo lint keys image bench fuzz delivery-table clean web-screenshot
 
 build: ## the pushlab binary, static
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/pushlab
@@ -22,7 +22,7 @@ build: ## the pushlab binary, static
 test: lint ## everything CI runs: vet, gofmt, race tests (in-process, containers, browser as they land)
 	$(GO) test -race -count=1 -timeout 30m ./...
 
-demo: build ## start everything in one process and print each notification's timeline
+demo: build ## start everything in one process and open the live web view (DEMO_FLAGS=--no-web: text timeline)
 	./$(BIN) demo $(DEMO_FLAGS)
 
 lint: ## gofmt + go vet
@@ -51,6 +51,9 @@ fuzz: ## each fuzz target for 20s
 	    echo "== $$pkg $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=20s $$pkg; \
 	  done; \
 	done
+
+web-screenshot: ## docs/web-view.png, from the browser test's own run (needs chromium)
+	PUSHLAB_WEB_SCREENSHOT=$(CURDIR)/docs/web-view.png $(GO) test -count=1 -run '^TestBrowser$$' ./web/
 
 clean:
 	rm -rf bin dist

@@ -185,6 +185,7 @@ func TestBrowser(t *testing.T) {
 	// The picture in README: an acked iOS push's waterfall beside the phones.
 	step("overview",
 		clickRow("ios", "acked", hello),
+		chromedp.Poll[chromedp.Void](`(document.querySelector('#toast').hidden = true)`),
 		chromedp.WaitVisible(chromedp.CSS(`#waterfall .lane[data-hop="proxy.acked"]`)),
 		chromedp.Sleep(1200), // a stats frame or two for the chart
 		shot("06-overview"))

@@ -93,16 +93,15 @@ for those. This view only watches.
 // so that it is the first thing a reader sees. wait blocks until the view
 // has stopped.
 func startWebView(ctx context.Context, cfg web.Config, wf webFlags, out io.Writer) (func() error, error) {
+	if wf.token == "" && !loopbackAddr(wf.addr) {
+		return nil, fmt.Errorf("web: %s is not loopback: the view drives every actor, so give an access token (--token or %s)", wf.addr, web.TokenEnv)
+	}
 	ln, err := net.Listen("tcp", wf.addr)
 	if err != nil && wf.addr == defaultWebAddr {
 		ln, err = net.Listen("tcp", "127.0.0.1:0") // the usual port is taken: any will do
 	}
 	if err != nil {
 		return nil, fmt.Errorf("web: listen on %s: %w", wf.addr, err)
-	}
-	if web.NeedsToken(ln.Addr()) && wf.token == "" {
-		ln.Close()
-		return nil, fmt.Errorf("web: %s is not loopback: the view drives every actor, so give an access token (--token or %s)", ln.Addr(), web.TokenEnv)
 	}
 	cfg.Token = wf.token
 	s, err := web.New(cfg)
@@ -132,6 +131,19 @@ func startWebView(ctx context.Context, cfg web.Config, wf webFlags, out io.Write
 		s.Close()
 		return err
 	}, nil
+}
+
+// loopbackAddr reports whether host:port names this machine only.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && !web.NeedsToken(&net.TCPAddr{IP: ip})
 }
 
 // openBrowser tries the desktop's opener where there is a desktop; a
