@@ -52,18 +52,14 @@ type stored struct {
 	data  []byte
 }
 
-// outgoing is what sits in a client's queue. State frames (devices, stats)
-// are coalesced: a batch keeps only the newest of each kind.
-type outgoing struct {
-	data  []byte
-	state string
-}
-
-// hub fans the merged timeline out to browsers. Publishing never blocks: each
-// client has a bounded queue, and a client whose queue is full is evicted (the
-// page reconnects and resumes from its last seq, or gets a gap marker).
+// hub fans the merged timeline out to browsers. Publishing never blocks: a
+// client is a cursor into the hub's history plus a wake-up signal, and one
+// that falls more than queue frames behind is evicted (the page reconnects
+// and resumes from its last seq, or gets a gap marker). The publisher's
+// work per event is one encoding and one non-blocking signal per client,
+// however many frames a client has yet to take.
 type hub struct {
-	queue          int // per-client queue length
+	queue          int // how far a client may fall behind before eviction
 	snapshotTraces int // notifications in a fresh page's snapshot
 
 	mu      sync.Mutex
@@ -77,58 +73,73 @@ type hub struct {
 }
 
 func newHub(history, queue, snapshotTraces int) *hub {
+	// A client's unsent frames live in the history: it must hold them.
+	history = max(history, queue)
 	return &hub{queue: queue, snapshotTraces: snapshotTraces, ring: make([]stored, 0, history),
 		clients: map[*client]struct{}{}, state: map[string][]byte{}}
 }
 
 type client struct {
-	ch      chan outgoing
-	backlog [][]byte // written before anything queued
+	wake    chan struct{} // capacity 1: "there is something to take"
 	gone    chan struct{}
 	once    sync.Once
 	evicted atomic.Bool
+
+	// Guarded by hub.mu.
+	backlog [][]byte          // written before anything else (hello, snapshot, resume)
+	next    uint64            // the next history seq to send
+	state   map[string][]byte // state frames not yet sent: only the newest of each kind
 }
 
 func (c *client) close() { c.once.Do(func() { close(c.gone) }) }
 
-// publish stamps f with the next seq, records it and offers it to every client.
+func (c *client) poke() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// publish stamps f with the next seq, records it and wakes every client.
 func (h *hub) publish(f frame, trace string) uint64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.seq++
 	f.Seq = h.seq
-	data := f.encode()
-	s := stored{seq: h.seq, trace: trace, data: data}
+	s := stored{seq: h.seq, trace: trace, data: f.encode()}
 	if c := cap(h.ring); len(h.ring) < c {
 		h.ring = append(h.ring, s)
 	} else if c > 0 {
 		h.ring[h.next] = s
 		h.next = (h.next + 1) % c
 	}
-	h.fanOutLocked(outgoing{data: data})
+	for c := range h.clients {
+		if h.seq-c.next+1 > uint64(h.queue) {
+			// Too slow: never wait for it. The page will resume from its seq.
+			h.evictLocked(c)
+			continue
+		}
+		c.poke()
+	}
 	return f.Seq
 }
 
-// setState replaces a state frame (devices, stats) and sends it to every client.
+func (h *hub) evictLocked(c *client) {
+	delete(h.clients, c)
+	c.evicted.Store(true)
+	c.close()
+	h.evicted.Add(1)
+}
+
+// setState replaces a state frame (devices, stats) and offers it to every client.
 func (h *hub) setState(kind string, data any) {
 	b := frame{K: kind, Data: data}.encode()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.state[kind] = b
-	h.fanOutLocked(outgoing{data: b, state: kind})
-}
-
-func (h *hub) fanOutLocked(o outgoing) {
 	for c := range h.clients {
-		select {
-		case c.ch <- o:
-		default:
-			// Too slow: never wait for it. The page will resume from its seq.
-			delete(h.clients, c)
-			c.evicted.Store(true)
-			c.close()
-			h.evicted.Add(1)
-		}
+		c.state[kind] = b
+		c.poke()
 	}
 }
 
@@ -162,7 +173,7 @@ func (h *hub) historyLocked() []stored {
 // The backlog it returns and the queue it starts filling join without a hole
 // or an overlap: both are decided under the hub's lock.
 func (h *hub) attach(since uint64) *client {
-	c := &client{ch: make(chan outgoing, h.queue), gone: make(chan struct{})}
+	c := &client{wake: make(chan struct{}, 1), gone: make(chan struct{}), state: map[string][]byte{}}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	hist := h.historyLocked()
@@ -191,12 +202,12 @@ func (h *hub) attach(since uint64) *client {
 		body = append(body, h.snapshotLocked(hist)...)
 	}
 	c.backlog = append([][]byte{hello.encode()}, body...)
-	for _, k := range []string{kindDevices, kindStats} {
-		if b, ok := h.state[k]; ok {
-			c.backlog = append(c.backlog, b)
-		}
+	for k, b := range h.state {
+		c.state[k] = b
 	}
+	c.next = h.seq + 1
 	h.clients[c] = struct{}{}
+	c.poke()
 	return c
 }
 
@@ -281,40 +292,55 @@ func batch(frames [][]byte) []byte {
 // pieces it can render between.
 const maxBatch = 1000
 
-// take waits for the client's next frames and returns them coalesced: at
-// most maxBatch, with only the newest frame of each state kind. It returns
-// nil when the client is gone or tick fires with nothing to send.
-func (c *client) take(tick <-chan time.Time) ([][]byte, bool) {
-	var first outgoing
-	select {
-	case first = <-c.ch:
-	case <-tick:
-		return nil, true
-	case <-c.gone:
-		return nil, false
-	}
-	got := []outgoing{first}
-loop:
-	for len(got) < maxBatch {
+// take waits until the client has frames and returns up to maxBatch of them,
+// oldest first, state frames last. It returns nil, true when tick fires with
+// nothing to send, and nil, false once the client is gone.
+func (h *hub) take(c *client, tick <-chan time.Time) ([][]byte, bool) {
+	for {
 		select {
-		case o := <-c.ch:
-			got = append(got, o)
-		default:
-			break loop
+		case <-c.wake:
+		case <-tick:
+			return nil, true
+		case <-c.gone:
+			return nil, false
+		}
+		h.mu.Lock()
+		out := h.takeLocked(c)
+		h.mu.Unlock()
+		if len(out) > 0 {
+			return out, true
 		}
 	}
-	latest := map[string]int{}
-	for i, o := range got {
-		if o.state != "" {
-			latest[o.state] = i
+}
+
+func (h *hub) takeLocked(c *client) [][]byte {
+	n := min(len(c.backlog), maxBatch)
+	out := append([][]byte(nil), c.backlog[:n]...)
+	c.backlog = c.backlog[n:]
+	if len(c.backlog) == 0 {
+		c.backlog = nil
+	}
+	if l := len(h.ring); l > 0 && c.next <= h.seq {
+		base := 0
+		if l == cap(h.ring) {
+			base = h.next // full: the oldest is where the next write goes
+		}
+		oldest := h.ring[base].seq
+		i := (base + int(c.next-oldest)) % l
+		for ; c.next <= h.seq && len(out) < maxBatch; c.next++ {
+			out = append(out, h.ring[i].data)
+			i = (i + 1) % l
 		}
 	}
-	out := make([][]byte, 0, len(got))
-	for i, o := range got {
-		if o.state != "" && latest[o.state] != i {
-			continue
+	for k, b := range c.state {
+		if len(out) >= maxBatch+2 {
+			break
 		}
-		out = append(out, o.data)
+		out = append(out, b)
+		delete(c.state, k)
 	}
-	return out, true
+	if len(c.backlog) > 0 || c.next <= h.seq || len(c.state) > 0 {
+		c.poke() // more to take: come back
+	}
+	return out
 }

@@ -41,13 +41,13 @@ func TestSlowClientIsEvictedWithoutBlockingThePublisher(t *testing.T) {
 	go func() {
 		n := 0
 		for {
-			frames, alive := fast.take(nil)
+			frames, alive := h.take(fast, nil)
 			if !alive {
 				got <- n
 				return
 			}
 			n += len(frames)
-			if n == 50 {
+			if n == 50+1 { // the hello, then every event
 				got <- n
 				return
 			}
@@ -74,8 +74,8 @@ func TestSlowClientIsEvictedWithoutBlockingThePublisher(t *testing.T) {
 	default:
 		t.Fatal("the evicted client was not told to go")
 	}
-	if n := <-got; n != 50 {
-		t.Fatalf("the reading client got %d frames, want 50 (it must not be evicted)", n)
+	if n := <-got; n != 51 {
+		t.Fatalf("the reading client got %d frames, want the hello and 50 events (it must not be evicted)", n)
 	}
 	if h.evicted.Load() != 1 || h.clientCount() != 1 {
 		t.Fatalf("evicted %d, clients %d; want 1 and 1", h.evicted.Load(), h.clientCount())
@@ -202,7 +202,7 @@ func TestSnapshotThenResumeHasNoHoleAndNoOverlap(t *testing.T) {
 }
 
 func TestResumePastTheHistoryIsMarkedAsAGap(t *testing.T) {
-	s, srv := newTestView(t, Config{History: 5})
+	s, srv := newTestView(t, Config{History: 5, ClientQueue: 5})
 	for i := range 20 {
 		s.event("lab", ev(i+1))
 	}

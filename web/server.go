@@ -350,7 +350,6 @@ func (s *Server) guard(c *gin.Context) {
 var upgrader = websocket.Upgrader{
 	ReadBufferSize:    1024,
 	WriteBufferSize:   64 * 1024,
-	EnableCompression: true,
 	CheckOrigin:       sameOrigin,
 }
 
@@ -388,17 +387,10 @@ func (s *Server) serveWS(c *gin.Context) {
 		conn.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
 		return conn.WriteMessage(websocket.TextMessage, msg)
 	}
-	for len(cl.backlog) > 0 {
-		n := min(len(cl.backlog), maxBatch)
-		if write(batch(cl.backlog[:n])) != nil {
-			return
-		}
-		cl.backlog = cl.backlog[n:]
-	}
 	ping := time.NewTicker(wsPingEvery)
 	defer ping.Stop()
 	for {
-		frames, alive := cl.take(ping.C)
+		frames, alive := s.hub.take(cl, ping.C)
 		if !alive {
 			if cl.evicted.Load() {
 				conn.WriteControl(websocket.CloseMessage,
