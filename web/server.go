@@ -348,9 +348,9 @@ func (s *Server) guard(c *gin.Context) {
 }
 
 var upgrader = websocket.Upgrader{
-	ReadBufferSize:    1024,
-	WriteBufferSize:   64 * 1024,
-	CheckOrigin:       sameOrigin,
+	ReadBufferSize:  1024,
+	WriteBufferSize: 64 * 1024,
+	CheckOrigin:     sameOrigin,
 }
 
 // serveWS streams the hub to one browser: hello, snapshot (or the frames
