@@ -157,6 +157,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#send-btn`)),
 		clickRow("ios", "REMOVE", "iphone-token"),
 		chromedp.WaitVisible(chromedp.CSS(`#waterfall .lane[data-hop="proxy.forwarded"][data-status="Unregistered"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#waterfall .lane.bad[data-hop="provider.rejected"][data-status="Unregistered"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#waterfall .lane[data-hop="proxy.responded"][data-status="REMOVE"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#waterfall .lane[data-hop="server.session_removed"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`.device[data-name="iphone-token"] .session.removed`)),

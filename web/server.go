@@ -37,6 +37,7 @@ const (
 	wsPongWait           = 40 * time.Second
 	wsWriteTimeout       = 10 * time.Second
 	stateRefreshInterval = 150 * time.Millisecond
+	statsInterval        = 500 * time.Millisecond
 )
 
 // Config configures the view. At least one of Lab and Collect is needed.
@@ -263,7 +264,7 @@ func (s *Server) refreshDevices() {
 }
 
 func (s *Server) publishStats() {
-	t := time.NewTicker(time.Second)
+	t := time.NewTicker(statsInterval)
 	defer t.Stop()
 	for {
 		select {

@@ -24,14 +24,14 @@ type Counters struct {
 	Faults    uint64 `json:"faults"`
 }
 
-// Snapshot is one stats frame: totals and the last second.
+// Snapshot is one stats frame: totals, and rates and latency since the last one.
 type Snapshot struct {
 	Counters
 	At           time.Time              `json:"at"`
 	EventsPerSec float64                `json:"eps"`
 	SentPerSec   float64                `json:"sps"`
 	AckedPerSec  float64                `json:"aps"`
-	LatencyP50   float64                `json:"p50_ms"` // server sent → ack at proxy, last second
+	LatencyP50   float64                `json:"p50_ms"` // server sent → ack at the proxy, since the last frame
 	LatencyP95   float64                `json:"p95_ms"`
 	Gaps         uint64                 `json:"gaps"`
 	Clients      int                    `json:"clients"`
@@ -49,7 +49,7 @@ type stats struct {
 	prev    Counters
 	prevAt  time.Time
 	open    map[string]time.Time // trace → server sent
-	samples []float64            // end-to-end ms this second
+	samples []float64            // end-to-end ms since the last frame
 	gaps    atomic.Uint64
 }
 

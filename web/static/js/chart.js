@@ -1,5 +1,5 @@
 // Throughput (events/s, sends/s) and end-to-end latency (p50/p95) over the
-// last minutes, drawn on a canvas once per stats frame.
+// last minute, drawn on a canvas once per stats frame.
 import { $ } from './dom.js';
 import { store, onRender } from './store.js';
 
@@ -15,8 +15,8 @@ function draw() {
   g.clearRect(0, 0, w, hgt);
   const hs = store.statsHistory;
   if (!hs.length) return;
-  const n = 120;
-  const pts = hs.slice(-n);
+  const pts = hs.slice(-120);
+  const n = Math.max(60, pts.length); // half a minute's scale until there is more (a point each 0.5 s)
   const step = w / (n - 1);
   const x0 = w - (pts.length - 1) * step;
   const maxEps = Math.max(10, ...pts.map((p) => p.eps));
@@ -46,6 +46,6 @@ function draw() {
   g.fillStyle = '#90cdf4';
   g.fillText(`${last.eps.toFixed(0)} ev/s · ${last.sps.toFixed(0)} sent/s`, 6, 12);
   g.fillStyle = '#f6ad55';
-  const lat = last.p50_ms ? `e2e p50 ${last.p50_ms.toFixed(1)} ms · p95 ${last.p95_ms.toFixed(1)} ms` : 'e2e latency: no acks this second';
+  const lat = last.p50_ms ? `e2e p50 ${last.p50_ms.toFixed(1)} ms · p95 ${last.p95_ms.toFixed(1)} ms` : 'e2e latency: no acks lately';
   g.fillText(lat, 6, 26);
 }

@@ -33,14 +33,17 @@ export function tone(e) {
   if (BAD.has(e.hop)) return 'bad';
   if (e.status === 'REMOVE' || e.status === 'FAIL') return 'bad';
   if (WARN.has(e.hop)) return 'warn';
-  if (e.hop === 'proxy.forwarded' && e.attrs && e.attrs.retry && e.attrs.retry !== 'no') return 'warn';
+  if (e.hop === 'proxy.forwarded' && e.attrs) {
+    if (e.attrs.verdict === 'REMOVE' || e.attrs.verdict === 'FAIL') return e.attrs.retry && e.attrs.retry !== 'no' ? 'warn' : 'bad';
+    if (e.attrs.retry && e.attrs.retry !== 'no') return 'warn';
+  }
   if (/^[45]\d\d$/.test(e.status || '')) return 'bad';
   return 'ok';
 }
 
 export function laneLabel(e) {
   let label = LABEL.get(e.hop) || e.hop;
-  if (e.hop === 'proxy.forwarded' && e.attrs) label += ` (try ${e.attrs.try || 1}${e.attrs.provider ? ', ' + e.attrs.provider : ''})`;
+  if (e.hop === 'proxy.forwarded' && e.attrs) label += ` (try ${e.attrs.try || 1})`;
   if ((e.hop === 'provider.accepted' || e.hop === 'provider.rejected') && e.actor) label = `${e.actor === 'mockfcm' ? 'FCM' : 'APNs'} ${e.hop === 'provider.accepted' ? 'accepted' : 'rejected'}`;
   return label;
 }

@@ -5,7 +5,7 @@ import { atMs } from './dom.js';
 
 export const MAX_TRACES = 3000; // in memory; older ones come back with "load older"
 const MAX_NOTES = 300;          // gaps, source changes, registrations
-const MAX_STATS = 180;          // seconds of chart
+const MAX_STATS = 240;          // stats frames of chart (two a second)
 
 export const store = {
   traces: new Map(),  // trace id → trace
@@ -92,6 +92,7 @@ function summarize(t, e) {
       t.device = a.device; t.platform = a.platform; t.type = a.type; t.profile = a.profile; t.contents = a.contents;
       t.user = t.user || '';
       const pn = parseJSON(e.payload || '');
+      if (!pn && /"message":"v1\./.test(e.payload || '')) t.sealed = true; // an excerpt cut short
       if (pn) {
         t.user = pn.user_id || t.user;
         const msg = pn.message || '';
@@ -124,10 +125,31 @@ function summarize(t, e) {
   t.platform = platformOf(t.platform);
 }
 
+// A mock that answers before it has read the body (a scripted fault) can
+// only name the push by its apns-id; the proxy's forwarded hop carries the
+// same id, so those hops join the notification's trace.
+const alias = new Map(); // apns-id → ack_id
+
+function adopt(ackId, otherId) {
+  const other = store.traces.get(otherId);
+  const t = store.traces.get(ackId);
+  if (!other || !t || other === t) return;
+  for (const x of other.events) { x.trace_id = ackId; t.events.push(x); summarize(t, x); }
+  t.version++;
+  store.traces.delete(otherId);
+  store.order = store.order.filter((id) => id !== otherId);
+}
+
 function ingestEvent(f) {
   const e = f.e;
   e.seq = f.seq;
   e.src = f.src;
+  if (e.trace_id && alias.has(e.trace_id)) e.trace_id = alias.get(e.trace_id);
+  if (e.hop === 'proxy.forwarded' && e.attrs && e.attrs.id && e.attrs.id !== e.trace_id) {
+    alias.set(e.attrs.id, e.trace_id);
+    if (alias.size > 20000) alias.delete(alias.keys().next().value);
+    queueMicrotask(() => { adopt(e.trace_id, e.attrs.id); touch('list', 'trace'); });
+  }
   if (!e.trace_id) {
     store.notes.push(f);
     if (store.notes.length > MAX_NOTES) store.notes.shift();
