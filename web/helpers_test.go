@@ -15,7 +15,7 @@ import (
 // startDemo brings up what pushlab demo does: every actor in process, an iOS
 // app on token auth, one on certificate auth and an Android app, all logged
 // in as alice, and a first message to all three; then the view over it.
-func startDemo(t *testing.T) (*e2e.Lab, *Server, *httptest.Server) {
+func startDemo(t testing.TB) (*e2e.Lab, *Server, *httptest.Server) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
