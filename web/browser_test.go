@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/pushlab/pushlab/internal/events"
 )
 
 // The browser test drives Debian's chromium (CI installs it; .ci/run). Under
@@ -83,7 +84,7 @@ func waitJS(expr string) chromedp.Action[chromedp.Void] {
 func TestBrowser(t *testing.T) {
 	exe := chromiumPath(t)
 	dir := artifactDir(t)
-	_, _, srv := startDemo(t)
+	lab, _, srv := startDemo(t)
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
@@ -199,6 +200,33 @@ func TestBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Load: 10,000 events a second for two seconds. The page keeps at most
+	// 3000 notifications, stays live, and brings older ones back on demand.
+	const loadTraces = 10000
+	go func() {
+		start := time.Now()
+		for i := range loadTraces {
+			id := fmt.Sprintf("load-%05d", i)
+			at := time.Now()
+			lab.Bus.Publish(events.Event{TraceID: id, Hop: events.ServerSent, Actor: "server", At: at,
+				Attrs: map[string]string{"device": "load", "platform": "android", "type": "message"}})
+			lab.Bus.Publish(events.Event{TraceID: id, Hop: events.ProxyAcked, Actor: "proxy", Status: "OK", At: at.Add(time.Millisecond)})
+			if i%50 == 49 {
+				time.Sleep(time.Until(start.Add(time.Duration(i+1) * time.Second / (loadTraces / 2))))
+			}
+		}
+	}()
+	step("load",
+		waitJS(fmt.Sprintf(`document.querySelector('.trace-row[data-trace="load-%05d"]') !== null`, loadTraces-1)),
+		waitJS(`/ of 3000$/.test(document.querySelector('#list-count').textContent)`),
+		waitJS(`document.querySelector('#conn').classList.contains('live')`),
+		chromedp.SendKeys(chromedp.CSS(`#filter-text`), fmt.Sprintf("load-%05d", loadTraces-1)),
+		waitJS(`document.querySelectorAll('.trace-row').length === 1`),
+		waitJS(`(() => { const f = document.querySelector('#filter-text'); f.value = ''; f.dispatchEvent(new Event('input')); return true; })()`),
+		chromedp.Click(chromedp.CSS(`#older`)),
+		waitJS(`/ of 3200$/.test(document.querySelector('#list-count').textContent)`),
+		shot("07-load"))
+
 	if !strings.HasPrefix(srv.URL, "http://127.0.0.1:") {
 		t.Fatalf("view served on %s, want loopback", srv.URL)
 	}

@@ -46,23 +46,25 @@ function reset() {
   store.notes = [];
   store.lastSeq = 0;
   store.oldestSeq = 0;
+  cap = MAX_TRACES;
   touch('list', 'trace', 'notes');
 }
 
-function traceOf(id, seq) {
+let cap = MAX_TRACES; // grows by what "load older" brings back
+let unsorted = false;
+
+function traceOf(id, seq, older) {
   let t = store.traces.get(id);
   if (!t) {
     t = { id, events: [], firstSeq: seq, status: 'pending', version: 0, stage: -1 };
     store.traces.set(id, t);
-    if (store.order.length && seq < store.traces.get(store.order[store.order.length - 1])?.firstSeq) {
-      store.order.push(id);
-      store.order.sort((a, b) => store.traces.get(a).firstSeq - store.traces.get(b).firstSeq);
-    } else {
-      store.order.push(id);
-    }
-    if (store.order.length > MAX_TRACES) {
-      for (const old of store.order.splice(0, store.order.length - MAX_TRACES)) store.traces.delete(old);
-      store.truncated = true;
+    const last = store.traces.get(store.order[store.order.length - 1]);
+    store.order.push(id);
+    if (last && seq < last.firstSeq) unsorted = true;
+    if (older) cap++;
+    else if (store.order.length > cap) {
+      for (const old of store.order.splice(0, store.order.length - cap)) store.traces.delete(old);
+      store.oldestSeq = store.traces.get(store.order[0]).firstSeq;
     }
   }
   return t;
@@ -140,7 +142,7 @@ function adopt(ackId, otherId) {
   store.order = store.order.filter((id) => id !== otherId);
 }
 
-function ingestEvent(f) {
+function ingestEvent(f, older) {
   const e = f.e;
   e.seq = f.seq;
   e.src = f.src;
@@ -156,7 +158,7 @@ function ingestEvent(f) {
     touch('notes');
     return;
   }
-  const t = traceOf(e.trace_id, f.seq);
+  const t = traceOf(e.trace_id, f.seq, older);
   t.events.push(e);
   t.version++;
   summarize(t, e);
@@ -179,7 +181,7 @@ export function ingest(frames, { older = false } = {}) {
     switch (f.k) {
       case 'ev':
         if (older && store.traces.has(f.e.trace_id) && store.traces.get(f.e.trace_id).events.some((x) => x.seq === f.seq)) break;
-        ingestEvent(f);
+        ingestEvent(f, older);
         break;
       case 'gap':
       case 'source':
@@ -199,6 +201,10 @@ export function ingest(frames, { older = false } = {}) {
         touch('stats');
         break;
     }
+  }
+  if (unsorted) {
+    unsorted = false;
+    store.order.sort((a, b) => store.traces.get(a).firstSeq - store.traces.get(b).firstSeq);
   }
 }
 
