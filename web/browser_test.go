@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/pushlab/pushlab/devicesim"
+	"github.com/pushlab/pushlab/e2e"
 	"github.com/pushlab/pushlab/internal/events"
 )
 
@@ -81,11 +83,12 @@ func waitJS(expr string) chromedp.Action[chromedp.Void] {
 	return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(30*time.Second))
 }
 
-func TestBrowser(t *testing.T) {
+// browse starts chromium on a fresh tab; step runs actions with a deadline
+// and saves a screenshot named after a step that fails; shot saves one.
+func browse(t *testing.T) (step func(string, ...chromedp.Action[chromedp.Void]), shot func(string) chromedp.Action[chromedp.Void]) {
+	t.Helper()
 	exe := chromiumPath(t)
 	dir := artifactDir(t)
-	lab, _, srv := startDemo(t)
-
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
 		chromedp.NoSandbox, // CI runs as root
@@ -93,17 +96,15 @@ func TestBrowser(t *testing.T) {
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.WindowSize(1680, 1050),
 	)
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf), chromedp.WithBrowserOption(chromedp.WithConsolef(t.Logf)))
-	defer cancel()
-
+	t.Cleanup(func() { cancel(); cancelAlloc() })
 	// Start the browser on ctx itself: the tab lives as long as the test,
 	// not as long as the first step's deadline.
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("starting %s: %v", exe, err)
 	}
-	shot := func(name string) chromedp.Action[chromedp.Void] {
+	shot = func(name string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			buf, err := chromedp.CaptureScreenshot()(ctx, tg)
 			if err != nil {
@@ -112,7 +113,7 @@ func TestBrowser(t *testing.T) {
 			return os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644)
 		})
 	}
-	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
+	step = func(name string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		sctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
@@ -121,6 +122,13 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 	}
+	return step, shot
+}
+
+func TestBrowser(t *testing.T) {
+	lab, _, srv := startDemo(t, e2e.Options{Contents: devicesim.ContentsFull})
+	step, shot := browse(t)
+	dir := artifactDir(t)
 
 	step("open",
 		chromedp.EmulateViewport(1680, 1050),
@@ -230,4 +238,19 @@ func TestBrowser(t *testing.T) {
 	if !strings.HasPrefix(srv.URL, "http://127.0.0.1:") {
 		t.Fatalf("view served on %s, want loopback", srv.URL)
 	}
+}
+
+// A tpns push travels in clear: every hop of it says so, loudly.
+func TestBrowserPlaintextWarning(t *testing.T) {
+	_, _, srv := startDemo(t, e2e.Options{Contents: devicesim.ContentsFull, Profile: devicesim.ProfileTPNS})
+	step, shot := browse(t)
+	step("tpns",
+		chromedp.EmulateViewport(1680, 1050),
+		chromedp.Navigate(srv.URL),
+		chromedp.WaitVisible(chromedp.CSS(`.trace-row[data-platform="android"] .tag.plain`)),
+		clickRow("android", "acked", "pixel"),
+		chromedp.WaitVisible(chromedp.CSS(`#inspector .plain-warning`)),
+		chromedp.WaitVisible(chromedp.CSS(`#waterfall .lane[data-hop="device.displayed"] .tag.plain`)),
+		chromedp.WaitVisible(chromedp.CSS(`.phone[data-name="pixel"] .notif .tag.plain`)),
+		shot("08-tpns-plaintext"))
 }

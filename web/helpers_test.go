@@ -15,11 +15,15 @@ import (
 // startDemo brings up what pushlab demo does: every actor in process, an iOS
 // app on token auth, one on certificate auth and an Android app, all logged
 // in as alice, and a first message to all three; then the view over it.
-func startDemo(t testing.TB) (*e2e.Lab, *Server, *httptest.Server) {
+func startDemo(t testing.TB, opts ...e2e.Options) (*e2e.Lab, *Server, *httptest.Server) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	lab, err := e2e.Start(ctx, e2e.Options{Contents: devicesim.ContentsFull})
+	o := e2e.Options{Contents: devicesim.ContentsFull}
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	lab, err := e2e.Start(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
