@@ -2,7 +2,9 @@ package web
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -253,4 +255,28 @@ func TestBrowserPlaintextWarning(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#waterfall .lane[data-hop="device.displayed"] .tag.plain`)),
 		chromedp.WaitVisible(chromedp.CSS(`.phone[data-name="pixel"] .notif .tag.plain`)),
 		shot("08-tpns-plaintext"))
+}
+
+// pushlab web --collect: the view over the lab's event stream only, as over
+// actors in other processes. Device cards come from what the phones reported.
+func TestBrowserCollect(t *testing.T) {
+	lab, _, _ := startDemo(t)
+	src := "wss" + strings.TrimPrefix(lab.Server.URL, "https") + "/events"
+	s, err := New(Config{Collect: []string{src}, CollectTLS: &tls.Config{RootCAs: lab.Set.CA.Pool()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	step, shot := browse(t)
+	step("collect",
+		chromedp.EmulateViewport(1680, 1050),
+		chromedp.Navigate(srv.URL),
+		chromedp.WaitVisible(chromedp.CSS(`.phone.ios[data-name="iphone-token"] .notif`)),
+		chromedp.WaitVisible(chromedp.CSS(`.phone.android[data-name="pixel"] .notif`)),
+		waitJS(`document.querySelector('#controls').textContent.includes('Watching')`),
+		clickRow("android", "acked", "Hello from pushlab"),
+		chromedp.WaitVisible(chromedp.CSS(`#waterfall .lane[data-hop="proxy.acked"]`)),
+		shot("09-collect"))
 }

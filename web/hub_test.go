@@ -455,3 +455,29 @@ func TestWebsocketRefusesForeignOrigin(t *testing.T) {
 		t.Fatalf("same origin refused: %v", err)
 	}
 }
+
+// The view over a running actor's /events: what the actor publishes reaches
+// the page, named by its source.
+func TestCollectedStreamReachesThePage(t *testing.T) {
+	bus := events.NewBus()
+	actor := httptest.NewServer(events.Handler(bus))
+	defer actor.Close()
+	src := "ws" + strings.TrimPrefix(actor.URL, "http") + "/events"
+	s, err := New(Config{Collect: []string{src}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	c, _, err := dialView(t, srv, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus.Publish(events.Event{TraceID: "a1", Hop: events.ProxyReceived, Actor: "proxy"})
+	fs := c.until(func(f frame) bool { return f.K == kindEvent && f.E.TraceID == "a1" })
+	last := fs[len(fs)-1]
+	if last.Src != sourceName(src) || last.E.Hop != events.ProxyReceived {
+		t.Fatalf("frame %+v, want proxy.received from %s", last, sourceName(src))
+	}
+}

@@ -24,6 +24,12 @@ let contents = '';
 async function refresh() {
   try {
     const st = await api('GET', '/api/state');
+    if (st.controls === false) {
+      $('#controls').replaceChildren(h('div.ctl-section', null, h('h3', { text: 'Watching' }),
+        h('div.muted.small', { text: 'This view collects running actors\' event streams; the controls drive an in-process lab (pushlab demo).' }),
+        h('div.sources', null, Object.entries(st.sources || {}).map(([name, v]) => h('div.small', null, h('span.state.' + (v.state === 'up' ? 'online' : 'offline'), { text: v.state }), ' ', h('code', { text: name }))))));
+      return;
+    }
     faults = st.faults || [];
     contents = st.contents || '';
     const c = $('#contents');

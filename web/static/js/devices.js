@@ -4,7 +4,54 @@
 import { h, $, api, toast } from './dom.js';
 import { store, onRender } from './store.js';
 
-export function initDevices() { onRender((d) => { if (d.has('devices')) render(); }); }
+export function initDevices() {
+  onRender((d) => {
+    if (d.has('devices')) render();
+    else if (d.has('list') && !store.devices.length) throttledDerive();
+  });
+}
+
+// A view that only collects (pushlab web --collect) has no fleet to ask:
+// its cards are drawn from what the devices reported on the spine.
+let deriveTimer = null;
+function throttledDerive() {
+  if (deriveTimer) return;
+  deriveTimer = setTimeout(() => { deriveTimer = null; render(); }, 500);
+}
+
+const unq = (s) => { try { return JSON.parse('"' + s + '"'); } catch { return s; } };
+const SHOWN = /^(?:PLAINTEXT: )?"((?:[^"\\]|\\.)*)"(?: \/ "((?:[^"\\]|\\.)*)")? — "((?:[^"\\]|\\.)*)"(?: \[badge (\d+)\])?/;
+
+function derived() {
+  const byName = new Map();
+  for (const id of store.order) {
+    const t = store.traces.get(id);
+    for (const e of t.events) {
+      if (!e.actor || !e.actor.startsWith('device:')) continue;
+      const name = e.actor.slice(7);
+      let d = byName.get(name);
+      if (!d) {
+        d = { name, platform: (e.attrs && e.attrs.platform) || '', app: 'observed', app_id: 'from its events', environment: e.src || '',
+          installed: true, online: true, badge: 0, shown: [], observed: true, stats: { delivered: 0, displayed: 0, acked: 0, rejected: 0 } };
+        byName.set(name, d);
+      }
+      if (e.attrs && e.attrs.token) d.token = e.attrs.token;
+      if (e.hop === 'device.delivered') d.stats.delivered++;
+      if (e.hop === 'device.acked') d.stats.acked++;
+      if (e.hop === 'device.rejected') d.stats.rejected++;
+      if (e.hop === 'device.displayed') {
+        d.stats.displayed++;
+        const m = SHOWN.exec(e.detail || '');
+        if (m) {
+          d.shown.unshift({ ack_id: e.trace_id, type: 'message', title: unq(m[1]), subtitle: m[2] ? unq(m[2]) : '', body: unq(m[3]), at: e.at, plaintext: e.plaintext });
+          if (m[4]) d.badge = Number(m[4]);
+        }
+      }
+    }
+  }
+  for (const d of byName.values()) d.shown = d.shown.slice(0, 5);
+  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
 
 function clock(platform) {
   const now = new Date();
@@ -64,9 +111,9 @@ function card(d) {
       h('div.dev-name', null, h('strong', { text: d.name }), badge, h('span.state.' + state, { text: state })),
       h('div.muted.small', { text: `${d.app} · ${d.app_id} · ${d.environment}` }),
       h('div.muted.small', null, 'token ', h('code', { text: d.token || '—' }), ' · key ', h('code', { text: d.key_id || '—' })),
-      h('div.session.' + (d.session_live ? 'live' : 'removed'), { text: d.session ? (d.session_live ? `session ${d.session}` : `session ${d.session} removed by the server`) : 'no session' }),
+      d.observed ? null : h('div.session.' + (d.session_live ? 'live' : 'removed'), { text: d.session ? (d.session_live ? `session ${d.session}` : `session ${d.session} removed by the server`) : 'no session' }),
       h('div.muted.small', { text: `delivered ${d.stats.delivered} · shown ${d.stats.displayed} · acked ${d.stats.acked} · rejected ${d.stats.rejected}` }),
-      h('div.dev-actions', null,
+      d.observed ? null : h('div.dev-actions', null,
         h('button.small', { text: state === 'offline' ? 'go online' : 'go offline', disabled: state === 'uninstalled', onclick: () => act(d.name, state === 'offline' ? 'online' : 'offline') }),
         h('button.small', { text: d.installed ? 'uninstall' : 'reinstall', onclick: () => act(d.name, d.installed ? 'uninstall' : 'reinstall') }),
         d.installed ? h('button.small', { text: 'reinstall', onclick: () => act(d.name, 'reinstall') }) : null)));
@@ -74,7 +121,8 @@ function card(d) {
 
 function render() {
   const box = $('#devices');
-  if (!store.devices.length) { box.replaceChildren(h('div.empty', { text: 'No devices attached to this view (controls need pushlab demo).' })); return; }
-  box.replaceChildren(...store.devices.map(card));
-  $('#dev-sub').textContent = `${store.devices.length} phones`;
+  const devices = store.devices.length ? store.devices : derived();
+  if (!devices.length) { box.replaceChildren(h('div.empty', { text: 'No device has reported yet.' })); return; }
+  box.replaceChildren(...devices.map(card));
+  $('#dev-sub').textContent = store.devices.length ? `${devices.length} phones` : `${devices.length} phones, seen on the event streams`;
 }
