@@ -128,7 +128,7 @@ func browse(t *testing.T) (step func(string, ...chromedp.Action[chromedp.Void]),
 }
 
 func TestBrowser(t *testing.T) {
-	lab, _, srv := startDemo(t, e2e.Options{Contents: devicesim.ContentsFull})
+	lab, view, srv := startDemo(t, e2e.Options{Contents: devicesim.ContentsFull})
 	step, shot := browse(t)
 	dir := artifactDir(t)
 
@@ -213,7 +213,9 @@ func TestBrowser(t *testing.T) {
 	// Load: 10,000 events a second for two seconds. The page keeps at most
 	// 3000 notifications, stays live, and brings older ones back on demand.
 	const loadTraces = 10000
+	loaded := make(chan struct{})
 	go func() {
+		defer close(loaded)
 		start := time.Now()
 		for i := range loadTraces {
 			id := fmt.Sprintf("load-%05d", i)
@@ -226,11 +228,41 @@ func TestBrowser(t *testing.T) {
 			}
 		}
 	}()
+	var newest string
 	step("load",
-		waitJS(fmt.Sprintf(`document.querySelector('.trace-row[data-trace="load-%05d"]') !== null`, loadTraces-1)),
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			select {
+			case <-loaded:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			// Until the view has read the whole load off the bus…
+			last := view.hub.lastSeq()
+			for {
+				time.Sleep(200 * time.Millisecond)
+				if now := view.hub.lastSeq(); now != last {
+					last = now
+					continue
+				}
+				break
+			}
+			// …and the page has all of it.
+			_, err := chromedp.Poll[chromedp.Void](fmt.Sprintf(`window.pushlab.lastSeq >= %d`, last), chromedp.WithPollingTimeout(30*time.Second))(ctx, tg)
+			return err
+		}),
 		waitJS(`/ of 3000$/.test(document.querySelector('#list-count').textContent)`),
 		waitJS(`document.querySelector('#conn').classList.contains('live')`),
-		chromedp.SendKeys(chromedp.CSS(`#filter-text`), fmt.Sprintf("load-%05d", loadTraces-1)),
+		// The page answers a filter at once: the newest row, found by its id.
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) (err error) {
+			newest, err = chromedp.Evaluate[string](`document.querySelector('.trace-row').dataset.trace`)(ctx, tg)
+			if err == nil && !strings.HasPrefix(newest, "load-") {
+				err = fmt.Errorf("newest row %q is not one of the load's", newest)
+			}
+			if err == nil {
+				_, err = chromedp.SendKeys(chromedp.CSS(`#filter-text`), newest)(ctx, tg)
+			}
+			return err
+		}),
 		waitJS(`document.querySelectorAll('.trace-row').length === 1`),
 		waitJS(`(() => { const f = document.querySelector('#filter-text'); f.value = ''; f.dispatchEvent(new Event('input')); return true; })()`),
 		chromedp.Click(chromedp.CSS(`#older`)),

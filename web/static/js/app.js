@@ -50,3 +50,5 @@ onRender((d) => {
 });
 renderCounters();
 connect();
+// For a developer's console (and the browser test): the page's one store.
+window.pushlab = store;
