@@ -52,9 +52,9 @@ type FaultRequest struct {
 	Count      int     `json:"count,omitempty"`
 }
 
-// DeviceView is a device card: its state, whether the server still holds its
+// deviceView is a device card: its state, whether the server still holds its
 // session, and what its lock screen shows (newest first).
-type DeviceView struct {
+type deviceView struct {
 	devicesim.State
 	AppID       string                   `json:"app_id"`
 	Environment string                   `json:"environment"`
@@ -64,15 +64,15 @@ type DeviceView struct {
 
 const shownOnCard = 5
 
-func (s *Server) deviceViews() []DeviceView {
+func (s *Server) deviceViews() []deviceView {
 	lab := s.cfg.Lab
 	if lab == nil || lab.Fleet == nil {
 		return nil
 	}
-	var out []DeviceView
+	var out []deviceView
 	for _, d := range lab.Fleet.Devices() {
 		st := d.State()
-		v := DeviceView{State: st, AppID: d.App.ID(), Environment: d.App.Env()}
+		v := deviceView{State: st, AppID: d.App.ID(), Environment: d.App.Env()}
 		if st.Session != "" && lab.Server != nil {
 			_, v.SessionLive = lab.Server.Session(st.Session)
 		}
@@ -81,7 +81,7 @@ func (s *Server) deviceViews() []DeviceView {
 		v.Shown = shown[:min(len(shown), shownOnCard)]
 		out = append(out, v)
 	}
-	slices.SortFunc(out, func(a, b DeviceView) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(out, func(a, b deviceView) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 
@@ -281,14 +281,14 @@ func (s *Server) faultScripts() map[string]*mockkit.Faults {
 	return out
 }
 
-// FaultView is a fault as the page lists it: which mock, which device.
-type FaultView struct {
+// faultView is a fault as the page lists it: which mock, which device.
+type faultView struct {
 	mockapns.Fault
 	Provider string `json:"provider"`
 	Device   string `json:"device,omitempty"`
 }
 
-func (s *Server) faults() []FaultView {
+func (s *Server) faults() []faultView {
 	if s.cfg.Lab == nil {
 		return nil
 	}
@@ -298,14 +298,14 @@ func (s *Server) faults() []FaultView {
 			byToken[d.Token()] = d.Name
 		}
 	}
-	out := []FaultView{}
+	out := []faultView{}
 	for _, p := range []string{"apns", "fcm"} {
 		f, ok := s.faultScripts()[p]
 		if !ok {
 			continue
 		}
 		for _, x := range f.List() {
-			v := FaultView{Fault: x, Provider: p, Device: byToken[x.Token]}
+			v := faultView{Fault: x, Provider: p, Device: byToken[x.Token]}
 			v.Token = "" // the card names the device; the token stays out of the page
 			out = append(out, v)
 		}
@@ -360,7 +360,7 @@ func (s *Server) postFault(c *gin.Context) {
 		return
 	}
 	added.Token = ""
-	c.JSON(http.StatusCreated, FaultView{Fault: added, Provider: req.Provider, Device: req.Device})
+	c.JSON(http.StatusCreated, faultView{Fault: added, Provider: req.Provider, Device: req.Device})
 }
 
 func (s *Server) deleteFault(c *gin.Context) {

@@ -161,7 +161,7 @@ func TestControlsDriveTheLab(t *testing.T) {
 	if code != 201 {
 		t.Fatalf("fault: %d %s", code, body)
 	}
-	var f FaultView
+	var f faultView
 	json.Unmarshal([]byte(body), &f)
 	if f.Status != 410 || f.Device != "iphone-token" || f.ID == "" || strings.Contains(body, "token\":\"") {
 		t.Fatalf("fault %s: want status 410 from the reason, the device named, no token", body)

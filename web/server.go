@@ -77,10 +77,11 @@ type Server struct {
 	wg     sync.WaitGroup
 
 	dirty   chan struct{} // the devices' state may have changed
-	sources sync.Map      // name → sourceState
+	sources sync.Map      // name → SourceState
 }
 
-type sourceState struct {
+// SourceState is an event source as the page shows it: up or down, and why.
+type SourceState struct {
 	State string `json:"state"`
 	Err   string `json:"err,omitempty"`
 }
@@ -216,21 +217,21 @@ func (s *Server) gap(src string, after, next uint64, why string) {
 }
 
 func (s *Server) source(src, state string, err error) {
-	st := sourceState{State: state}
+	st := SourceState{State: state}
 	if err != nil {
 		st.Err = err.Error()
 	}
-	if prev, ok := s.sources.Load(src); ok && prev.(sourceState) == st {
+	if prev, ok := s.sources.Load(src); ok && prev.(SourceState) == st {
 		return // still down for the same reason: one report is enough
 	}
 	s.sources.Store(src, st)
 	s.hub.source(src, state, err)
 }
 
-func (s *Server) sourceStates() map[string]sourceState {
-	out := map[string]sourceState{}
+func (s *Server) sourceStates() map[string]SourceState {
+	out := map[string]SourceState{}
 	s.sources.Range(func(k, v any) bool {
-		out[k.(string)] = v.(sourceState)
+		out[k.(string)] = v.(SourceState)
 		return true
 	})
 	return out

@@ -36,7 +36,7 @@ type Snapshot struct {
 	Gaps         uint64                 `json:"gaps"`
 	Clients      int                    `json:"clients"`
 	Evicted      uint64                 `json:"evicted"`
-	Sources      map[string]sourceState `json:"sources,omitempty"`
+	Sources      map[string]SourceState `json:"sources,omitempty"`
 }
 
 // maxOpen bounds the notifications waiting for their ack; past it the
