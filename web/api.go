@@ -14,6 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/pushlab/pushlab/devicesim"
+	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/internal/mockkit"
 	"github.com/pushlab/pushlab/mockapns"
 )
@@ -96,6 +97,7 @@ func (s *Server) api(g *gin.RouterGroup) {
 	controls.POST("/send", s.postSend)
 	controls.PUT("/contents", s.putContents)
 	controls.POST("/devices/:name/:action", s.postDevice)
+	controls.GET("/requests", s.getRequests)
 	controls.GET("/faults", func(c *gin.Context) { c.JSON(http.StatusOK, s.faults()) })
 	controls.POST("/faults", s.postFault)
 	controls.DELETE("/faults", s.clearFaults)
@@ -388,4 +390,55 @@ func providerOf(p devicesim.Platform) string {
 		return "apns"
 	}
 	return "fcm"
+}
+
+// recordedView is a request as a mock received it: headers, the credential
+// as the mock verified it (JWT header and claims, certificate subject, key
+// fingerprints), the body, and the answer.
+type recordedView struct {
+	mockapns.Recorded
+	Provider string `json:"provider"`
+}
+
+// getRequests finds what the mocks recorded for one notification: by trace
+// (the ack_id in the body) and/or by id (apns-id, FCM message name).
+func (s *Server) getRequests(c *gin.Context) {
+	trace, id := c.Query("trace"), c.Query("id")
+	if trace == "" && id == "" {
+		fail(c, http.StatusBadRequest, errors.New("name a trace (ack_id) or an id (apns-id, FCM message name)"))
+		return
+	}
+	var needle string
+	if trace != "" {
+		b, _ := json.Marshal(trace)
+		needle = `"ack_id":` + string(b)
+	}
+	out := []recordedView{}
+	for _, p := range []string{"apns", "fcm"} {
+		var recs []mockapns.Recorded
+		switch {
+		case p == "apns" && s.cfg.Lab.APNs != nil:
+			recs = s.cfg.Lab.APNs.Requests(0)
+		case p == "fcm" && s.cfg.Lab.FCM != nil:
+			recs = s.cfg.Lab.FCM.Requests(0)
+		}
+		for _, r := range recs {
+			if (id != "" && r.ID == id) || (needle != "" && strings.Contains(r.Body, needle)) {
+				// A device token is a working credential: the page gets its ends only.
+				if r.Token != "" {
+					short := events.RedactToken(r.Token)
+					r.Path = strings.ReplaceAll(r.Path, r.Token, short)
+					r.Body = strings.ReplaceAll(r.Body, r.Token, short)
+					r.Token = short
+				}
+				for k := range r.Headers {
+					if strings.EqualFold(k, "authorization") {
+						delete(r.Headers, k) // the mock shows the credential decoded, in Auth
+					}
+				}
+				out = append(out, recordedView{Recorded: r, Provider: p})
+			}
+		}
+	}
+	c.JSON(http.StatusOK, out)
 }

@@ -286,3 +286,31 @@ func TestServeOffLoopbackNeedsAToken(t *testing.T) {
 		t.Fatal("isLoopback is wrong")
 	}
 }
+
+func TestRequestsAsTheMocksReceivedThem(t *testing.T) {
+	lab, _, srv := startDemo(t)
+	res, err := lab.Server.Send(context.Background(), devicesim.Message{Device: "iphone-token", Message: "inspect me"})
+	if err != nil || len(res) != 1 {
+		t.Fatal(res, err)
+	}
+	code, body := do(t, srv, call{method: "GET", path: "/api/requests?trace=" + res[0].AckID}, nil)
+	var recs []recordedView
+	if code != 200 || json.Unmarshal([]byte(body), &recs) != nil || len(recs) != 1 {
+		t.Fatalf("requests: %d %.300s", code, body)
+	}
+	r := recs[0]
+	if r.Provider != "apns" || r.Status != 200 || r.Headers["apns-topic"] == "" && r.Headers["Apns-Topic"] == "" || len(r.Auth) == 0 {
+		t.Fatalf("recorded %+v: want the APNs request with its headers and verified credential", r)
+	}
+	if strings.Contains(strings.ToLower(body), "bearer ") {
+		t.Fatalf("the page would get a credential: %.500s", body)
+	}
+	for _, d := range lab.Fleet.Devices() {
+		if strings.Contains(body, d.Token()) {
+			t.Fatalf("the page would get %s's whole token: %.500s", d.Name, body)
+		}
+	}
+	if code, _ := do(t, srv, call{method: "GET", path: "/api/requests"}, nil); code != 400 {
+		t.Fatal("requests without a trace or id must be 400")
+	}
+}

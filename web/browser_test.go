@@ -150,6 +150,9 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#waterfall .lane[data-hop="proxy.acked"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#waterfall .lane[data-hop="provider.accepted"] .marker.diamond`)),
 		chromedp.WaitVisible(chromedp.CSS(`#waterfall .lane[data-hop="device.delivered"] .marker.circle`)),
+		// The inspector shows the request as mock APNs received and verified it.
+		chromedp.Click(chromedp.CSS(`#waterfall .lane[data-hop="provider.accepted"]`)),
+		waitJS(`[...document.querySelectorAll('#inspector .request')].some((b) => b.textContent.includes('apns-topic') && b.textContent.includes('key_fingerprint'))`),
 		shot("02-ios-acked"),
 		clickRow("android", "acked", hello),
 		chromedp.WaitVisible(chromedp.CSS(`#waterfall .lane[data-hop="proxy.acked"]`)),

@@ -1,12 +1,44 @@
 // The inspector: everything one hop carried. Request headers, JWT/OAuth
 // claims and key fingerprints as the actor reported them, the payload as it
 // travelled, and the sealed envelope beside what the device made of it.
-import { h, $, fmtTime } from './dom.js';
-import { store, onRender } from './store.js';
+import { h, $, fmtTime, api } from './dom.js';
+import { store, onRender, touch } from './store.js';
 import { laneLabel, tone } from './hops.js';
 import { ordered } from './waterfall.js';
 
 export function initInspector() { onRender((d) => { if (d.has('inspector') || d.has('trace')) render(); }); }
+
+// What the mocks recorded for a notification (headers, the credential as they
+// verified it, the body), fetched once per trace and again when it grows.
+const recorded = new Map(); // trace id → { n: events seen, reqs: [] | null }
+function requestsFor(t) {
+  const have = recorded.get(t.id);
+  if (have && have.n === t.events.length) return have.reqs;
+  recorded.set(t.id, { n: t.events.length, reqs: have ? have.reqs : null });
+  if (recorded.size > 200) recorded.delete(recorded.keys().next().value);
+  api('GET', `/api/requests?trace=${encodeURIComponent(t.id)}`)
+    .then((reqs) => { recorded.set(t.id, { n: t.events.length, reqs }); if (store.selected === t.id) touch('inspector'); })
+    .catch(() => {}); // a collecting view has no mocks to ask
+  return have ? have.reqs : null;
+}
+
+function flatten(obj, prefix = '', out = []) {
+  for (const [k, v] of Object.entries(obj || {})) {
+    if (v && typeof v === 'object' && !Array.isArray(v)) flatten(v, prefix + k + '.', out);
+    else out.push([prefix + k, Array.isArray(v) ? v.join(', ') : String(v)]);
+  }
+  return out;
+}
+
+function requestBox(r) {
+  const name = r.provider === 'apns' ? 'APNs' : 'FCM';
+  return h('div.box.request', null,
+    h('h3', { text: `${name} received: ${r.method} ${r.path} → ${r.status}${r.reason ? ' ' + r.reason : ''}${r.fault ? ' (fault ' + r.fault + ')' : ''}` }),
+    h('div.grid2', null,
+      table('Request headers', Object.entries(r.headers || {}).sort()),
+      table('Credential the mock verified', flatten(r.auth))),
+    r.body ? h('pre.json', { text: pretty(r.body) }) : null);
+}
 
 const isHeader = (k) => k.startsWith('apns-') || k.startsWith(':') || k === 'authorization' || k === 'content-type' || k === 'id';
 const isCrypto = (k) => /kid|key|fingerprint|fp|iss|sub|aud|claim|jwt|oauth|cert|scope|team|signature|alg/i.test(k);
@@ -59,6 +91,16 @@ function render() {
     table('Claims & fingerprints', keys.filter((k) => !isHeader(k) && isCrypto(k)).map((k) => [k, a[k]])),
     table('Attributes', keys.filter((k) => !isHeader(k) && !isCrypto(k)).map((k) => [k, a[k]]))));
 
+  const provHop = e.actor === 'mockapns' || e.actor === 'mockfcm' || e.hop === 'proxy.forwarded' || e.hop === 'fault.injected';
+  if (provHop && store.devices.length) {
+    const reqs = requestsFor(t);
+    const id = (e.attrs && (e.attrs.id || e.attrs['apns-id'])) || '';
+    const mine = reqs ? reqs.filter((r) => !id || r.id === id) : null;
+    const shown = mine && mine.length ? mine : reqs;
+    if (shown === null) parts.push(h('div.muted.small', { text: 'asking the mocks what they received…' }));
+    else if (!shown.length) parts.push(h('div.muted.small', { text: 'the mocks kept no record of this request' }));
+    else parts.push(...shown.map(requestBox));
+  }
   const env = envelopeOf(e.payload) || envelopeOf((evs.find((x) => x.hop === 'server.sent') || {}).payload);
   if (env) {
     const shown = evs.find((x) => x.hop === 'device.displayed');
