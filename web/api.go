@@ -87,7 +87,7 @@ func (s *Server) deviceViews() []deviceView {
 }
 
 func (s *Server) api(g *gin.RouterGroup) {
-	g.Use(func(c *gin.Context) {
+	g.Use(s.logRefusals, func(c *gin.Context) {
 		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBody)
 		c.Next()
 	})
@@ -105,7 +105,18 @@ func (s *Server) api(g *gin.RouterGroup) {
 }
 
 func fail(c *gin.Context, status int, err error) {
+	c.Set(errKey, err.Error())
 	c.AbortWithStatusJSON(status, gin.H{"error": err.Error()})
+}
+
+const errKey = "pushlab.error"
+
+// logRefusals logs each refused control once, with the sentence the client got.
+func (s *Server) logRefusals(c *gin.Context) {
+	c.Next()
+	if msg, ok := c.Get(errKey); ok {
+		s.log.Info("web control refused", "method", c.Request.Method, "path", c.Request.URL.Path, "status", c.Writer.Status(), "err", msg)
+	}
 }
 
 // bind decodes a JSON body strictly: an unknown field is a typo, not a no-op.

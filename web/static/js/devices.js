@@ -76,6 +76,7 @@ function banner(d, n) {
   if (n.verified) tags.push(h('span.tag.okay', { text: 'signed ✓' }));
   if (n.decrypted) tags.push(h('span.tag.okay', { text: 'decrypted ✓' }));
   if (n.fetched) tags.push(h('span.tag.okay', { text: 'fetched' }));
+  if (d.platform === 'ios' && n.thread_id) tags.push(h('span.tag.thread', { text: 'thread ' + n.thread_id.slice(0, 6) + '…', title: 'thread-id ' + n.thread_id }));
   return h('div.notif', { dataset: { ack: n.ack_id, type: n.type }, onclick: () => { if (store.traces.has(n.ack_id)) { store.selected = n.ack_id; store.selectedSeq = null; import('./store.js').then((m) => m.touch('trace', 'list')); } } },
     h('div.notif-head', null,
       h('span.app-icon'),
