@@ -88,9 +88,12 @@ func runDemo(cmd *cobra.Command, contents devicesim.Contents, profile devicesim.
 		return err
 	}
 	defer lab.Close()
-	var waitWeb func() error
+	var (
+		webURL  string
+		waitWeb func() error
+	)
 	if !noWeb {
-		if waitWeb, err = startWebView(ctx, web.Config{Lab: lab, Logger: log}, wf, out); err != nil {
+		if webURL, waitWeb, err = startWebView(ctx, web.Config{Lab: lab, Logger: log}, wf, out); err != nil {
 			return err
 		}
 	}
@@ -141,7 +144,7 @@ func runDemo(cmd *cobra.Command, contents devicesim.Contents, profile devicesim.
 	}
 
 	if waitWeb != nil {
-		fmt.Fprintln(out, "Every hop of every notification is in the live view above; send, inject faults and switch devices there. Ctrl-C to stop.")
+		fmt.Fprintf(out, "Every hop of every notification is in the live view: %s\nSend, inject faults and switch devices there. Ctrl-C to stop.\n", webURL)
 		return waitWeb()
 	}
 	ca := filepath.Join(lab.KeyDir, testpki.FileCA)

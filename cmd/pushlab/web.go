@@ -75,7 +75,7 @@ for those. This view only watches.
 				cfg.CollectTLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 			}
 			ctx := cmd.Context()
-			wait, err := startWebView(ctx, cfg, wf, cmd.OutOrStdout())
+			_, wait, err := startWebView(ctx, cfg, wf, cmd.OutOrStdout())
 			if err != nil {
 				return err
 			}
@@ -92,22 +92,22 @@ for those. This view only watches.
 // startWebView serves the view until ctx ends and prints its address, boxed
 // so that it is the first thing a reader sees. wait blocks until the view
 // has stopped.
-func startWebView(ctx context.Context, cfg web.Config, wf webFlags, out io.Writer) (func() error, error) {
+func startWebView(ctx context.Context, cfg web.Config, wf webFlags, out io.Writer) (string, func() error, error) {
 	if wf.token == "" && !loopbackAddr(wf.addr) {
-		return nil, fmt.Errorf("web: %s is not loopback: the view drives every actor, so give an access token (--token or %s)", wf.addr, web.TokenEnv)
+		return "", nil, fmt.Errorf("web: %s is not loopback: the view drives every actor, so give an access token (--token or %s)", wf.addr, web.TokenEnv)
 	}
 	ln, err := net.Listen("tcp", wf.addr)
 	if err != nil && wf.addr == defaultWebAddr {
 		ln, err = net.Listen("tcp", "127.0.0.1:0") // the usual port is taken: any will do
 	}
 	if err != nil {
-		return nil, fmt.Errorf("web: listen on %s: %w", wf.addr, err)
+		return "", nil, fmt.Errorf("web: listen on %s: %w", wf.addr, err)
 	}
 	cfg.Token = wf.token
 	s, err := web.New(cfg)
 	if err != nil {
 		ln.Close()
-		return nil, err
+		return "", nil, err
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.Serve(ctx, ln) }()
@@ -126,7 +126,7 @@ func startWebView(ctx context.Context, cfg web.Config, wf webFlags, out io.Write
 	if wf.open {
 		openBrowser(u, cfg.Logger)
 	}
-	return func() error {
+	return u, func() error {
 		err := <-errc
 		s.Close()
 		return err
