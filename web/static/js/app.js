@@ -37,6 +37,20 @@ function renderNotes() {
   b.replaceChildren(...msgs.map((m) => h('div', { text: '⚠ ' + m })));
 }
 
+// Activity: what happened outside any one notification, newest first.
+function renderActivity() {
+  const rows = [...store.notes].reverse().slice(0, 40).map((f) => {
+    if (f.k === 'gap') return h('div.act.bad', null, h('span.when', { text: '' }), h('span.who', { text: f.src || 'view' }), h('span.what', { text: `gap: ${f.missing} event(s) lost — ${f.why}` }));
+    if (f.k === 'source') return h('div.act.' + (f.state === 'up' ? 'ok' : 'bad'), null, h('span.when', { text: '' }), h('span.who', { text: f.src }), h('span.what', { text: `source ${f.state}${f.err ? ': ' + f.err : ''}` }));
+    const e = f.e;
+    return h('div.act' + (e.hop === 'fault.injected' ? '.warn' : ''), { title: e.detail || '' },
+      h('span.when', { text: fmtTime(e.at).slice(0, 8) }),
+      h('span.who', { text: e.actor }),
+      h('span.what', { text: `${e.status ? e.status + ' · ' : ''}${e.detail || e.hop}` }));
+  });
+  $('#activity').replaceChildren(...rows);
+}
+
 initControls();
 initList();
 initWaterfall();
@@ -46,7 +60,7 @@ initChart();
 onRender((d) => {
   if (d.has('stats')) { renderCounters(); renderNotes(); }
   if (d.has('conn')) renderConn();
-  if (d.has('notes')) renderNotes();
+  if (d.has('notes')) { renderNotes(); renderActivity(); }
 });
 renderCounters();
 connect();
