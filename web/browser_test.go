@@ -70,14 +70,19 @@ func clickRow(platform, verdict, text string) chromedp.Action[chromedp.Void] {
 		if err != nil {
 			return fmt.Errorf("no %s row %s with %q: %w", platform, verdict, text, err)
 		}
-		// The row is re-rendered as hops arrive: select it by its trace id.
-		_, err = chromedp.Click(chromedp.CSS(fmt.Sprintf(`.trace-row[data-trace=%q]`, trace)))(ctx, tg)
-		if err != nil {
-			return err
+		// The row is re-rendered as hops arrive, and rows above it push it
+		// down: select it by its trace id, and click again if a new row moved
+		// it between aiming and clicking.
+		for attempt := 0; ; attempt++ {
+			if _, err = chromedp.Click(chromedp.CSS(fmt.Sprintf(`.trace-row[data-trace=%q]`, trace)))(ctx, tg); err != nil {
+				return err
+			}
+			_, err = chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.querySelector('#trace-sub').textContent.includes(%q)`, trace),
+				chromedp.WithPollingTimeout(3*time.Second))(ctx, tg)
+			if err == nil || attempt == 4 {
+				return err
+			}
 		}
-		_, err = chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.querySelector('#trace-sub').textContent.includes(%q)`, trace),
-			chromedp.WithPollingTimeout(10*time.Second))(ctx, tg)
-		return err
 	})
 }
 
@@ -268,6 +273,8 @@ func TestBrowser(t *testing.T) {
 		}),
 		waitJS(`document.querySelectorAll('.trace-row').length === 1`),
 		waitJS(`(() => { const f = document.querySelector('#filter-text'); f.value = ''; f.dispatchEvent(new Event('input')); return true; })()`),
+		// The list re-renders (and "show more" moves "load older"): click after it.
+		waitJS(`document.querySelectorAll('.trace-row').length > 1 && !document.querySelector('#more').hidden`),
 		chromedp.Click(chromedp.CSS(`#older`)),
 		waitJS(`/ of 3200$/.test(document.querySelector('#list-count').textContent)`),
 		shot("07-load"))

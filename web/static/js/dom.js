@@ -26,8 +26,9 @@ export const $ = (sel, root = document) => root.querySelector(sel);
 
 export function fmtMs(ms) {
   if (ms === undefined || ms === null || Number.isNaN(ms)) return '—';
+  if (ms === 0) return '0';
   if (ms < 1) return (ms * 1000).toFixed(0) + ' µs';
-  if (ms < 1000) return ms.toFixed(ms < 10 ? 1 : 0) + ' ms';
+  if (ms < 1000) return (ms < 10 ? +ms.toFixed(1) : Math.round(ms)) + ' ms';
   return (ms / 1000).toFixed(2) + ' s';
 }
 

@@ -28,7 +28,13 @@ function render(dirty) {
   $('#trace-title').textContent = `${t.device || '?'} · ${t.type || 'message'}`;
   $('#trace-sub').textContent = `ack_id ${t.id} · ${evs.length} hops · ${fmtMs(span)}`;
 
-  const ticks = h('div.ticks', null, [0, 0.25, 0.5, 0.75, 1].map((f) => h('span', { style: `left:${f * 100}%`, text: fmtMs(span * f) })));
+  // Round ticks (1, 2 or 5 × 10^n), about four across.
+  const raw = span / 4;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const stepMs = [1, 2, 5, 10].map((m) => m * mag).find((v) => v >= raw) || raw;
+  const marks = [];
+  for (let v = 0; v <= span * 1.0001; v += stepMs) marks.push(v);
+  const ticks = h('div.ticks', null, marks.map((v) => h('span', { style: `left:${(v / span) * 100}%`, text: fmtMs(v) })));
   const lanes = evs.map((e, i) => {
     const at = atMs(e.at) - t0;
     // The bar runs from the latest earlier hop on the path to this one.
