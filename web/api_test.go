@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -114,7 +115,7 @@ func TestControlsRejectBadInputAndChangeNothing(t *testing.T) {
 		t.Fatalf("bad requests added faults: %+v", f)
 	}
 	for _, d := range lab.Fleet.Devices() {
-		if d.State() != states[d.Name] {
+		if !reflect.DeepEqual(d.State(), states[d.Name]) {
 			t.Fatalf("%s changed: %+v → %+v", d.Name, states[d.Name], d.State())
 		}
 	}
