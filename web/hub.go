@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -102,11 +103,19 @@ func (c *client) poke() {
 
 // publish stamps f with the next seq, records it and wakes every client.
 func (h *hub) publish(f frame, trace string) uint64 {
+	// Encode outside the lock; the seq, known only under it, is spliced in
+	// as the first member.
+	f.Seq = 0
+	body := f.encode()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.seq++
-	f.Seq = h.seq
-	s := stored{seq: h.seq, trace: trace, data: f.encode()}
+	data := make([]byte, 0, len(body)+24)
+	data = append(data, `{"seq":`...)
+	data = strconv.AppendUint(data, h.seq, 10)
+	data = append(data, ',')
+	data = append(data, body[1:]...)
+	s := stored{seq: h.seq, trace: trace, data: data}
 	if c := cap(h.ring); len(h.ring) < c {
 		h.ring = append(h.ring, s)
 	} else if c > 0 {
@@ -121,7 +130,7 @@ func (h *hub) publish(f frame, trace string) uint64 {
 		}
 		c.poke()
 	}
-	return f.Seq
+	return h.seq
 }
 
 func (h *hub) evictLocked(c *client) {
