@@ -73,6 +73,13 @@ func (s *Server) deviceViews() []deviceView {
 	var out []deviceView
 	for _, d := range lab.Fleet.Devices() {
 		st := d.State()
+		// A Live Activity's update token is a working push token: ends only.
+		st.Activities = slices.Clone(st.Activities)
+		for i := range st.Activities {
+			if t := st.Activities[i].UpdateToken; t != "" {
+				st.Activities[i].UpdateToken = events.RedactToken(t)
+			}
+		}
 		v := deviceView{State: st, AppID: d.App.ID(), Environment: d.App.Env()}
 		if st.Session != "" && lab.Server != nil {
 			_, v.SessionLive = lab.Server.Session(st.Session)

@@ -315,3 +315,27 @@ func TestRequestsAsTheMocksReceivedThem(t *testing.T) {
 		t.Fatal("requests without a trace or id must be 400")
 	}
 }
+
+func TestLiveActivityTokensStayOffThePage(t *testing.T) {
+	lab, _, srv := startDemo(t)
+	app := lab.IOSToken
+	app.LiveActivities, app.ActivityTypes = true, []string{"DeliveryAttributes"}
+	d, err := lab.Fleet.Add(context.Background(), "iphone-live", "bob", app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	act, err := d.StartActivity(context.Background(), "DeliveryAttributes", json.RawMessage(`{"order":"42"}`), json.RawMessage(`{"eta":"5 min"}`), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if act.UpdateToken == "" {
+		t.Fatal("a token-updated activity has no update token")
+	}
+	code, body := do(t, srv, call{method: "GET", path: "/api/state"}, nil)
+	if code != 200 || !strings.Contains(body, "DeliveryAttributes") {
+		t.Fatalf("state %d lacks the activity: %.300s", code, body)
+	}
+	if strings.Contains(body, act.UpdateToken) {
+		t.Fatal("the page would get a Live Activity's whole update token")
+	}
+}

@@ -89,6 +89,15 @@ function banner(d, n) {
     tags.length ? h('div.notif-tags', null, tags) : null);
 }
 
+// A Live Activity on the lock screen: its type, state and content state.
+function activity(a) {
+  let content = '';
+  try { content = Object.entries(a.content_state || {}).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`).join(' · '); } catch { /* shown raw below */ }
+  return h('div.live-activity.' + (a.state || 'active'), { title: `activity ${a.id} · ${a.updates} update(s)` },
+    h('div.la-head', null, h('span.la-dot'), h('span', { text: a.attributes_type }), h('span.la-state', { text: a.state })),
+    h('div.la-body', { text: content || JSON.stringify(a.content_state) }));
+}
+
 async function act(name, action) {
   try { await api('POST', `/api/devices/${encodeURIComponent(name)}/${action}`); } catch (err) { toast(`${name}: ${err.message}`); }
 }
@@ -102,7 +111,9 @@ function card(d) {
       d.platform === 'ios' ? h('span.island') : h('span.punch'),
       h('span.sb-right', { text: state === 'offline' ? '✈' : '▂▄▆ ▮' })),
     h('div.lock', null, clock(d.platform)),
-    h('div.stack', null, shown.length ? shown.map((n) => banner(d, n)) : h('div.no-notif', { text: state === 'uninstalled' ? '' : 'No notifications' })),
+    h('div.stack', null,
+      (d.activities || []).filter((a) => a.state !== 'dismissed').map(activity),
+      shown.length ? shown.map((n) => banner(d, n)) : h('div.no-notif', { text: state === 'uninstalled' ? '' : 'No notifications' })),
     state !== 'online' ? h('div.overlay.' + state, { text: state === 'uninstalled' ? 'App not installed' : 'Offline — APNs/FCM store pushes' }) : null,
     h('div.homebar'));
   const badge = d.badge > 0 ? h('span.badge', { text: d.badge }) : null;
