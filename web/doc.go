@@ -54,6 +54,8 @@
 //	POST   /api/send                          SendRequest {type, user_id | device, message, badge…}
 //	PUT    /api/contents                      {"contents": "generic|generic_no_channel|full|id_loaded"}
 //	POST   /api/devices/{name}/{online|offline|uninstall|reinstall}
+//	GET    /api/requests?trace=ACK[&id=ID]    what the mocks received for a notification: headers,
+//	                                          the credential as they verified it, body (tokens shortened)
 //	GET    /api/faults                        the mocks' active faults
 //	POST   /api/faults                        FaultRequest {provider, device, status, reason, retry_after, latency, action, percent, count}
 //	DELETE /api/faults                        clear every fault
