@@ -62,17 +62,8 @@ func (f *Fleet) Handler() http.Handler {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 		defer cancel()
-		var err error
-		switch r.PathValue("action") {
-		case "online":
-			err = d.GoOnline()
-		case "offline":
-			err = d.GoOffline()
-		case "uninstall":
-			err = d.Uninstall(ctx)
-		case "reinstall":
-			err = d.Reinstall(ctx)
-		default:
+		err := d.Act(ctx, r.PathValue("action"))
+		if errors.Is(err, ErrUnknownAction) {
 			api.Error(w, http.StatusNotFound, ErrBadRequest)
 			return
 		}

@@ -266,19 +266,9 @@ func (s *Server) postDevice(c *gin.Context) {
 		fail(c, http.StatusNotFound, fmt.Errorf("no device %q", c.Param("name")))
 		return
 	}
-	ctx := c.Request.Context()
-	var err error
-	switch a := c.Param("action"); a {
-	case "online":
-		err = d.GoOnline()
-	case "offline":
-		err = d.GoOffline()
-	case "uninstall":
-		err = d.Uninstall(ctx)
-	case "reinstall":
-		err = d.Reinstall(ctx)
-	default:
-		fail(c, http.StatusBadRequest, fmt.Errorf("action %q: want online, offline, uninstall or reinstall", a))
+	err := d.Act(c.Request.Context(), c.Param("action"))
+	if errors.Is(err, devicesim.ErrUnknownAction) {
+		fail(c, http.StatusBadRequest, fmt.Errorf("action %q: want online, offline, uninstall or reinstall", c.Param("action")))
 		return
 	}
 	s.markDirty()
