@@ -28,8 +28,9 @@ import (
 // denial-of-service attack, and a token-auth client reuses its JWT for 50
 // minutes where a new client would sign a new one (TooManyProviderTokenUpdates).
 type apnsSender struct {
-	settings ApplePushSettings
-	client   *apns2.Client
+	settings     ApplePushSettings
+	client       *apns2.Client
+	upstreamText bool // Config.UpstreamErrorText
 }
 
 // newAPNsSender builds the client upstream builds for these settings: token
@@ -101,7 +102,7 @@ func newAPNsSender(s ApplePushSettings, cfg *Config, m *metrics, log *slog.Logge
 		}
 	}
 	client.HTTPClient.Transport = &observer{base: t, provider: APNs, m: m}
-	return &apnsSender{settings: s, client: client}, nil
+	return &apnsSender{settings: s, client: client, upstreamText: cfg.UpstreamErrorText}, nil
 }
 
 // loadAPNsCert reads an APNs client certificate: a PKCS#12 file (as Keychain
@@ -150,14 +151,8 @@ func (a *apnsSender) send(ctx context.Context, notif *apns2.Notification) outcom
 	return outcome{Kind: kindAnswer, Status: res.StatusCode, Reason: res.Reason, ID: res.ApnsID}
 }
 
-// failText is the FAIL error the server is answered: upstream's words, plus
-// the provider's reason.
-func (a *apnsSender) failText(o outcome) string {
-	if o.Kind == kindAnswer {
-		return "unknown send response error: " + o.reason()
-	}
-	return "unknown transport error: " + o.reason()
-}
+// failText is the FAIL error the server is answered (see the package func).
+func (a *apnsSender) failText(o outcome) string { return failText(APNs, o, a.upstreamText) }
 
 // buildAPNs lays out an alert push as upstream's AppleNotificationServer does,
 // key for key: the apns2 payload builder marshals the result.
@@ -242,8 +237,10 @@ func buildAPNs(n *mmpush.PushNotification, appVersion int, topic string) *apns2.
 	}
 }
 
-// buildVoIP lays out a PushKit call push as upstream does: routing fields
-// only, to the topic's ".voip" variant, push type voip.
+// buildVoIP lays out a PushKit call push as upstream does: a flat payload
+// of routing fields (id_loaded, not is_id_loaded; thread_id is the root id;
+// names only when the server sent them), to the topic's ".voip" variant,
+// push type voip, priority 10.
 func buildVoIP(n *mmpush.PushNotification, topic string) *apns2.Notification {
 	data := payload.NewPayload().
 		ContentAvailable().
@@ -263,6 +260,11 @@ func buildVoIP(n *mmpush.PushNotification, topic string) *apns2.Notification {
 	}
 	if n.AckID != "" {
 		data.Custom("ack_id", n.AckID)
+	}
+	// A call's end reason (e.g. "answered_elsewhere" on a clear), which the
+	// app hands to CallKit.
+	if n.Category != "" {
+		data.Custom("category", n.Category)
 	}
 	data.Custom("signature", signature(n))
 	return &apns2.Notification{

@@ -87,6 +87,20 @@ type Config struct {
 	// that makes the resend harmless, "upstream" resends it blind as
 	// mattermost-push-proxy does, "never" answers FAIL (see ResendPolicy).
 	ResendPolicy ResendPolicy `json:",omitempty"`
+	// MaxRequestBodyBytes bounds a send_push or ack body (default 1 MiB;
+	// a Mattermost push is a few KiB). A larger one is answered FAIL
+	// ("…: http: request body too large"). -1: no limit, as upstream.
+	MaxRequestBodyBytes int `json:",omitempty"`
+	// UpstreamErrorText answers an APNs FAIL with upstream's words only
+	// ("unknown send response error"), without pushlab's ": <reason>".
+	UpstreamErrorText bool `json:",omitempty"`
+	// UpstreamRetries retries what upstream retries and nothing more: no
+	// answered APNs error (5xx and 429 included), of FCM's answers only
+	// INTERNAL and QUOTA_EXCEEDED (UNAVAILABLE is the SDK's). See verdictTable.
+	UpstreamRetries bool `json:",omitempty"`
+	// UpstreamThrottleKey puts every request without a ThrottleVaryByHeader
+	// value in one shared bucket, as upstream does, instead of one per IP.
+	UpstreamThrottleKey bool `json:",omitempty"`
 	// ShutdownTimeoutSec bounds the drain of in-flight requests when Serve's
 	// context ends (default SendTimeoutSec + 5).
 	ShutdownTimeoutSec int `json:",omitempty"`
@@ -145,12 +159,17 @@ type AndroidPushSettings struct {
 
 // Defaults, as upstream's LoadConfig applies them.
 const (
-	DefaultSendTimeoutSec   = 30
-	DefaultRetryTimeoutSec  = 8
-	DefaultMemoryStoreSize  = 50000
-	DefaultMaxTries         = 3 // upstream's MAX_RETRIES
-	DefaultRetryBackoffMs   = 1000
-	maxRequestBody          = 1 << 20
+	DefaultSendTimeoutSec  = 30
+	DefaultRetryTimeoutSec = 8
+	DefaultMemoryStoreSize = 50000
+	DefaultMaxTries        = 3 // upstream's MAX_RETRIES
+	DefaultRetryBackoffMs  = 1000
+	DefaultMaxRequestBody  = 1 << 20
+	// drainFactor: past the limit, up to drainFactor times it is read and
+	// discarded so that the answer ends the exchange cleanly (an HTTP/2
+	// stream whose request is still arriving would otherwise be reset, and
+	// clients such as curl drop the answer with it).
+	drainFactor             = 16
 	connectionTimeout       = 60 * time.Second // upstream's CONNECTION_TIMEOUT_SECONDS
 	defaultLogFileName      = "push_proxy.log"
 	envPrefix               = "PUSHLAB_"
@@ -215,6 +234,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.ShutdownTimeoutSec <= 0 {
 		c.ShutdownTimeoutSec = c.SendTimeoutSec + defaultShutdownSlackSec
+	}
+	if c.MaxRequestBodyBytes == 0 {
+		c.MaxRequestBodyBytes = DefaultMaxRequestBody
 	}
 }
 

@@ -14,16 +14,19 @@
 // # Verdicts and retries
 //
 // Every provider answer is judged by one table (verdictTable) read by both
-// senders: OK; REMOVE for a dead token (APNs BadDeviceToken, Unregistered,
-// MissingDeviceToken, DeviceTokenNotForTopic; FCM UNREGISTERED,
-// SENDER_ID_MISMATCH, and INVALID_ARGUMENT on message.token); FAIL otherwise,
-// with whether and by whom it may be retried. A send_push makes up to
-// MaxTries tries, each within RetryTimeoutSec, all within SendTimeoutSec,
-// waiting RetryBackoffMs (doubling) or the provider's Retry-After between
-// them. 5xx, 429 and failures before the request was sent are retried; a
-// 4xx never is. firebase-admin-go retries 503 and network errors itself
-// within a try; the table marks those outcomes RetriedByClient so the proxy
-// adds no round.
+// senders, the same verdicts as upstream's current main: OK; REMOVE for a
+// dead token (APNs BadDeviceToken, Unregistered, MissingDeviceToken,
+// DeviceTokenNotForTopic; FCM UNREGISTERED and SENDER_ID_MISMATCH, nothing
+// else: INVALID_ARGUMENT, even for a malformed token, is FAIL as upstream);
+// FAIL otherwise, with whether and by whom it may be retried. FAIL errors are
+// upstream's: "unknown send response error" for an APNs answer, "unknown
+// transport error" when APNs gave none, and firebase-admin-go's error text
+// for FCM. A send_push makes up to MaxTries tries, each within
+// RetryTimeoutSec, all within SendTimeoutSec, waiting RetryBackoffMs
+// (doubling) or the provider's Retry-After between them. 5xx, 429 and
+// failures before the request was sent are retried; a 4xx never is.
+// firebase-admin-go retries 503 and network errors itself within a try; the
+// table marks those outcomes RetriedByClient so the proxy adds no round.
 //
 // # Lost answers: ResendPolicy
 //
@@ -56,30 +59,51 @@
 // Metrics count tries by class, unconfirmed tries, resends and collapses by
 // how the answer was lost, and late answers (see metrics).
 //
+// VoIP: a send_push with transport "voip" goes to the topic's ".voip"
+// variant with apns-push-type voip, priority 10, and upstream's flat payload
+// (type, sub_type, channel_id, server_id, post_id, thread_id, sender_id,
+// id_loaded, ack_id, signature; names and category when set). The platform
+// of a VoIP token, "apple_voip_rn", is served by the "apple_rn" app type.
+//
 // # Where pushlab differs from upstream, on purpose
 //
+// Each difference that changes what a Mattermost server sees has a setting
+// that restores upstream's behaviour (config key, PUSHLAB_… variable, flag):
+//
 //   - FAIL errors for APNs name the reason ("unknown send response error:
-//     TopicDisallowed"), where upstream says only "unknown send response error".
+//     TopicDisallowed"), where upstream says only "unknown send response
+//     error". UpstreamErrorText restores upstream's words.
+//   - Upstream retries no APNs answer (only apns2 errors: transport
+//     failures and timeouts) and, of FCM's answers, only INTERNAL and
+//     QUOTA_EXCEEDED; pushlab retries every 429 and 5xx, honouring
+//     Retry-After. UpstreamRetries restores upstream's choice.
 //   - Upstream resends any APNs transport error and timeout blind, so a
 //     notification whose answer was lost may be shown twice; pushlab resends
 //     it with an apns-collapse-id (the ack_id), lets a timed-out try's late
 //     answer count, and retries requests HTTP/2 says were not processed.
-//     ResendPolicy=upstream restores upstream's resends, never the no-resend
-//     pushlab had before (see ResendPolicy). Upstream never retries an
-//     answered 5xx or 429; pushlab does, whatever the policy.
+//     ResendPolicy=upstream restores upstream's resends (see ResendPolicy).
 //   - Throttling keys a client by its vary-by header values and, when the
 //     request has none, by its remote IP; upstream then puts every such
-//     client in one shared bucket. ThrottlePerSec 0 disables throttling and
-//     ThrottleMemoryStoreSize 0 means 50000 (upstream: unbounded).
+//     client in one shared bucket (UpstreamThrottleKey restores it).
+//   - Request bodies are limited to 1 MiB (MaxRequestBodyBytes; -1 reads
+//     any size, as upstream): a larger one is answered FAIL "Failed to read
+//     message body: http: request body too large" (HTTP 200, as every
+//     upstream FAIL), after the body is read to its end so that HTTP/2
+//     clients get the answer and not a reset stream.
+//
+// Differences that add and take nothing away (no setting needed):
+//
+//   - ThrottlePerSec 0 disables throttling and ThrottleMemoryStoreSize 0
+//     means 50000 (upstream: unbounded).
 //   - ApplePushCertPrivate may be a .p12 as well as a PEM file.
-//   - Request bodies are limited to 1 MiB; an unknown method on a known path
-//     gets 405 from net/http's mux (upstream's gorilla/mux: 405, empty body).
+//   - An unknown method on a known path gets 405 from net/http's mux
+//     (upstream's gorilla/mux: 405, empty body).
 //   - pushlab settings upstream lacks: APNsHost, APNsDevelopmentHost,
 //     FCMEndpoint, TLSCert/TLSKey, CAFile, MaxTries, RetryBackoffMs,
-//     ResendPolicy, ShutdownTimeoutSec; every setting can be given as a
-//     PUSHLAB_… variable (see Settings).
+//     ResendPolicy, MaxRequestBodyBytes, Upstream…, ShutdownTimeoutSec;
+//     every setting can be given as a PUSHLAB_… variable (see Settings).
 //   - GET /version carries upstream's build fields plus "version" and "hash";
-//     GET /healthz is pushlab's (not throttled).
+//     GET /healthz and GET /events are pushlab's (not throttled).
 //   - FCM OAuth refusals (token endpoint 4xx) fail the try at once instead of
 //     being retried four times by firebase-admin-go.
 //

@@ -157,7 +157,7 @@ func (f *fcmSender) send(ctx context.Context, msg *messaging.Message) outcome {
 }
 
 // failText is upstream's FAIL error for FCM: the SDK's error text.
-func (f *fcmSender) failText(o outcome) string { return o.Message }
+func (f *fcmSender) failText(o outcome) string { return failText(FCM, o, true) }
 
 // buildFCMData lays out the data map as upstream's AndroidNotificationServer.
 func buildFCMData(n *mmpush.PushNotification) map[string]string {
@@ -206,23 +206,19 @@ type googleStatus struct {
 		Message string `json:"message"`
 		Status  string `json:"status"`
 		Details []struct {
-			Type            string `json:"@type"`
-			ErrorCode       string `json:"errorCode"`
-			FieldViolations []struct {
-				Field string `json:"field"`
-			} `json:"fieldViolations"`
+			Type      string `json:"@type"`
+			ErrorCode string `json:"errorCode"`
 		} `json:"details"`
 	} `json:"error"`
 }
 
 const (
-	typeFcmError   = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
-	typeBadRequest = "type.googleapis.com/google.rpc.BadRequest"
+	typeFcmError = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 )
 
 // fcmOutcome reads a firebase-admin-go error: the HTTP answer it carries, the
-// FcmError code in its details (what messaging.IsUnregistered reads), and a
-// BadRequest's field. An error without an HTTP answer is a transport failure
+// FcmError code in its details (what messaging.IsUnregistered reads), else
+// Google's general status. An error without an HTTP answer is a transport failure
 // (the retry loop refines it with what the transport saw).
 func fcmOutcome(err error) outcome {
 	resp := errorutils.HTTPResponse(err)
@@ -242,18 +238,7 @@ func fcmOutcome(err error) outcome {
 			if d.ErrorCode != "" {
 				o.Reason = d.ErrorCode
 			}
-		case typeBadRequest:
-			for _, v := range d.FieldViolations {
-				if o.Field == "" {
-					o.Field = v.Field
-				}
-			}
 		}
-	}
-	// FCM's words for a malformed token, when no BadRequest names the field.
-	if o.Reason == ReasonFCMInvalidArgument && o.Field == "" &&
-		strings.Contains(strings.ToLower(gs.Error.Message), "registration token") {
-		o.Field = FieldToken
 	}
 	return o
 }

@@ -376,6 +376,19 @@ func TestIntegrationVoIP(t *testing.T) {
 	if len(got) != 1 || got[0].Headers["apns-push-type"] != "voip" || got[0].App != l.set.BundleID {
 		t.Fatalf("deliveries %+v", got)
 	}
+
+	// The VoIP token's own platform, as Mattermost names it, reaches the
+	// apple_rn credentials (apple_voip_rn → apple_rn).
+	devTok := l.iphone(typeAppleP12)
+	n = msg("apple_voip_rn-v2", devTok, "ack-voip-rn")
+	n.Transport, n.SubType = mmpush.TransportVoIP, mmpush.SubTypeCalls
+	if body := l.push(n); body != okBody {
+		t.Fatalf("apple_voip_rn: answer %q", body)
+	}
+	got = l.deliveries(devTok)
+	if len(got) != 1 || got[0].Headers["apns-push-type"] != "voip" || got[0].Headers["apns-priority"] != "10" {
+		t.Fatalf("apple_voip_rn deliveries %+v", got)
+	}
 }
 
 // Dead tokens are answered REMOVE, whatever the provider calls them.
@@ -399,7 +412,6 @@ func TestIntegrationRemove(t *testing.T) {
 		{"APNs BadDeviceToken: sandbox token to production", typeApplePEM, devToken, "BadDeviceToken"},
 		{"APNs DeviceTokenNotForTopic", typeAppleToken, otherApp, "DeviceTokenNotForTopic"},
 		{"FCM UNREGISTERED", typeAndroid, fcmGone, "UNREGISTERED"},
-		{"FCM INVALID_ARGUMENT on the token", typeAndroid, "x", "INVALID_ARGUMENT"},
 		{"FCM SENDER_ID_MISMATCH", typeAndroid, otherProject.Token, "SENDER_ID_MISMATCH"},
 	}
 	for _, c := range cases {
@@ -418,6 +430,20 @@ func TestIntegrationRemove(t *testing.T) {
 	}
 	if strings.Contains(l.metrics(), "pushlab_proxy_retries_total{") {
 		t.Fatal("a dead token was retried")
+	}
+}
+
+// A malformed FCM token is INVALID_ARGUMENT: FAIL with the SDK's text, not
+// REMOVE (upstream removes only on UNREGISTERED and SENDER_ID_MISMATCH, so a
+// server behind pushlab keeps the session as it would behind upstream).
+func TestIntegrationFCMMalformedTokenFails(t *testing.T) {
+	l := newLab(t, nil)
+	want := `{"error":"The registration token is not a valid FCM registration token","status":"FAIL"}` + "\n"
+	if body := l.push(msg(typeAndroid, "x", "ack")); body != want {
+		t.Fatalf("answer %q, want %q", body, want)
+	}
+	if m := l.metrics(); !strings.Contains(m, `pushlab_proxy_sends_total{provider="fcm",reason="INVALID_ARGUMENT",result="FAIL"} 1`) {
+		t.Fatalf("metrics:\n%s", m)
 	}
 }
 

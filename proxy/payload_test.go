@@ -87,12 +87,32 @@ func TestAPNsVoIPLayout(t *testing.T) {
 	n.Transport, n.Type, n.SubType, n.RootID = mmpush.TransportVoIP, mmpush.TypeMessage, "calls", "root1"
 	notif := buildVoIP(&n, "com.example.app")
 	got, _ := json.Marshal(notif.Payload)
-	want := `{"ack_id":"ack1","aps":{"content-available":1},"channel_id":"chan1","channel_name":"town-square","id_loaded":false,"post_id":"post1","sender_id":"u1","sender_name":"alice","server_id":"srv","signature":"sig","sub_type":"calls","thread_id":"root1","type":"message"}`
+	want := `{"ack_id":"ack1","aps":{"content-available":1},"category":"CAN_REPLY","channel_id":"chan1","channel_name":"town-square","id_loaded":false,"post_id":"post1","sender_id":"u1","sender_name":"alice","server_id":"srv","signature":"sig","sub_type":"calls","thread_id":"root1","type":"message"}`
 	if string(got) != want {
 		t.Fatalf("payload\n got %s\nwant %s", got, want)
 	}
 	if notif.Topic != "com.example.app.voip" || notif.PushType != apns2.PushTypeVOIP || notif.Priority != apns2.PriorityHigh {
 		t.Fatalf("headers: topic %q push type %q priority %d", notif.Topic, notif.PushType, notif.Priority)
+	}
+
+	// An id-loaded call: no names, no category, no ack id when the server sent none.
+	n = mmpush.PushNotification{DeviceID: "tok", Type: mmpush.TypeMessage, SubType: mmpush.SubTypeCalls,
+		Transport: mmpush.TransportVoIP, ChannelID: "c", ServerID: "s", IsIDLoaded: true}
+	got, _ = json.Marshal(buildVoIP(&n, "com.example.app").Payload)
+	want = `{"aps":{"content-available":1},"channel_id":"c","id_loaded":true,"post_id":"","sender_id":"","server_id":"s","signature":"NO_SIGNATURE","sub_type":"calls","thread_id":"","type":"message"}`
+	if string(got) != want {
+		t.Fatalf("id-loaded payload\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestVoIPPlatformAlias(t *testing.T) {
+	for in, want := range map[string]string{
+		"apple_voip_rn": "apple_rn", "apple_voip_rnbeta": "apple_rnbeta",
+		"apple_rn": "apple_rn", "android_rn": "android_rn", "apple": "apple",
+	} {
+		if got := voipAlias(in); got != want {
+			t.Errorf("voipAlias(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 

@@ -31,6 +31,19 @@ type delivery struct {
 	send       func(ctx context.Context) outcome
 }
 
+// voipAlias maps the platform of an app's VoIP token ("apple_voip_rn", as
+// Mattermost's model.PushNotifyAppleReactNativeVoIP) to the app type whose
+// credentials serve it ("apple_rn"), as upstream does: the VoIP push goes to
+// the same topic's ".voip" variant with the same key.
+func voipAlias(platform string) string {
+	if rest, ok := strings.CutPrefix(platform, voipPlatformPrefix); ok {
+		return mmpush.PlatformApple + "_" + rest
+	}
+	return platform
+}
+
+const voipPlatformPrefix = mmpush.PlatformApple + "_voip_"
+
 // target is one configured app type ("apple", "android_rn", …).
 type target struct {
 	appType  string
@@ -52,6 +65,9 @@ func (s *Server) Send(ctx context.Context, n mmpush.PushNotification) (mmpush.Re
 
 func (s *Server) send(ctx context.Context, n *mmpush.PushNotification, appVersion int) (mmpush.Response, error) {
 	t, ok := s.targets[n.Platform]
+	if !ok {
+		t, ok = s.targets[voipAlias(n.Platform)]
+	}
 	if !ok {
 		err := fmtErr(ErrUnknownPlatform, "type="+n.Platform+" serverId="+n.ServerID)
 		return s.badRequest(n.AckID, "send_push", err), &SendError{Status: mmpush.StatusFail, AppType: n.Platform, Err: err}
@@ -137,7 +153,7 @@ func (s *Server) deliver(ctx context.Context, t *target, n *mmpush.PushNotificat
 		if !r.running {
 			tcancel()
 		}
-		o, v = r.o, judge(p, r.o)
+		o, v = r.o, s.judge(p, r.o)
 		if o.Kind == kindUnconfirmed && policy.resends() && !late {
 			v.Retry = RetryByProxy
 		}
@@ -173,7 +189,7 @@ func (s *Server) deliver(ctx context.Context, t *target, n *mmpush.PushNotificat
 			}
 		}
 		if lr, ok := s.pause(ctx, wait, results, &pending, p); ok {
-			o, v = lr.o, judge(p, lr.o)
+			o, v = lr.o, s.judge(p, lr.o)
 			s.forwarded(t, n, d, lr, v, true)
 			break
 		}
@@ -186,7 +202,7 @@ func (s *Server) deliver(ctx context.Context, t *target, n *mmpush.PushNotificat
 		select {
 		case r := <-results:
 			pending--
-			if lv := judge(p, r.o); final(lv) {
+			if lv := s.judge(p, r.o); final(lv) {
 				o, v = r.o, lv
 				s.forwarded(t, n, d, r, v, true)
 			} else {
@@ -242,7 +258,7 @@ func (s *Server) await(n int, a *attempts, cancel context.CancelFunc, policy Res
 				return r, false
 			}
 			*pending--
-			v := judge(p, r.o)
+			v := s.judge(p, r.o)
 			if final(v) {
 				return r, true
 			}
@@ -274,7 +290,7 @@ func (s *Server) pause(ctx context.Context, wait time.Duration, results <-chan t
 		select {
 		case r := <-results:
 			*pending--
-			v := judge(p, r.o)
+			v := s.judge(p, r.o)
 			if final(v) {
 				return r, true
 			}
@@ -391,3 +407,6 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
+
+// judge applies the verdict table with the retries Config.UpstreamRetries picks.
+func (s *Server) judge(p Provider, o outcome) verdict { return judgeAs(p, o, s.cfg.UpstreamRetries) }

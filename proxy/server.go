@@ -104,6 +104,9 @@ func New(cfg Config) (*Server, error) {
 		s.addTarget(an.Type, "android", snd, err)
 	}
 	s.throttle = newThrottle(cfg.ThrottlePerSec, cfg.ThrottleMemoryStoreSize, cfg.ThrottleVaryByHeader)
+	if s.throttle != nil {
+		s.throttle.shared = cfg.UpstreamThrottleKey
+	}
 	s.handler = s.routes()
 	s.servers.Shutdown = s.drain
 	return s, nil
@@ -197,7 +200,9 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 }
 
 func (s *Server) handleSendPush(w http.ResponseWriter, r *http.Request) {
-	n, appVersion, err := ParseSendPush(http.MaxBytesReader(w, r.Body, maxRequestBody))
+	body, drain := s.limitBody(w, r)
+	n, appVersion, err := ParseSendPush(body)
+	drain()
 	var resp mmpush.Response
 	if err != nil {
 		resp = s.badRequest(n.AckID, "send_push", err)
@@ -210,7 +215,9 @@ func (s *Server) handleSendPush(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleAck(w http.ResponseWriter, r *http.Request) {
-	a, err := ParseAck(http.MaxBytesReader(w, r.Body, maxRequestBody))
+	body, drain := s.limitBody(w, r)
+	a, err := ParseAck(body)
+	drain()
 	resp := mmpush.OK()
 	if err != nil {
 		resp = s.badRequest(a.ID, "ack", err)
@@ -230,6 +237,21 @@ func (s *Server) handleAck(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := writeResponse(w, resp); err != nil {
 		s.log.Warn("failed to write response", "error", err)
+	}
+}
+
+// limitBody bounds r's body to MaxRequestBodyBytes. The returned drain, run
+// after parsing and before the answer is written, reads what the parser left (up to
+// drainFactor times the limit) so the client sees a complete exchange: the
+// answer, not a reset stream.
+func (s *Server) limitBody(w http.ResponseWriter, r *http.Request) (io.Reader, func()) {
+	limit := int64(s.cfg.MaxRequestBodyBytes)
+	if limit < 0 {
+		return r.Body, func() {}
+	}
+	orig := r.Body
+	return http.MaxBytesReader(w, r.Body, limit), func() {
+		io.Copy(io.Discard, io.LimitReader(orig, drainFactor*limit))
 	}
 }
 

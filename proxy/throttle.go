@@ -19,6 +19,7 @@ import (
 type throttle struct {
 	perSec int
 	vary   []string // header names; empty values fall back to the remote IP
+	shared bool     // without vary values, every client shares one bucket (upstream)
 
 	mu   sync.Mutex
 	size int
@@ -39,7 +40,9 @@ func newThrottle(perSec, size int, varyBy string) *throttle {
 		lru: list.New(), keys: map[string]*list.Element{}}
 }
 
-// key identifies the client: the values of the vary-by headers, else the IP.
+// key identifies the client: the values of the vary-by headers, else the IP
+// (or, with shared, nothing: upstream's throttled.v1 keys such a request by
+// the empty string, so all of them share one bucket).
 func (t *throttle) key(r *http.Request) string {
 	var parts []string
 	for _, h := range t.vary {
@@ -49,6 +52,9 @@ func (t *throttle) key(r *http.Request) string {
 	}
 	if len(parts) > 0 {
 		return strings.Join(parts, "\n")
+	}
+	if t.shared {
+		return ""
 	}
 	return remoteIP(r)
 }

@@ -64,6 +64,24 @@ func TestThrottleKey(t *testing.T) {
 	}
 }
 
+// UpstreamThrottleKey: requests without a vary-by value share one bucket,
+// whatever their IP.
+func TestThrottleSharedKey(t *testing.T) {
+	th := newThrottle(1, 10, "X-Forwarded-For")
+	th.shared = true
+	a := httptest.NewRequest(http.MethodPost, "/", nil)
+	a.RemoteAddr = "10.1.2.3:5555"
+	b := httptest.NewRequest(http.MethodPost, "/", nil)
+	b.RemoteAddr = "10.9.9.9:5555"
+	if th.key(a) != th.key(b) {
+		t.Fatalf("keys %q and %q differ", th.key(a), th.key(b))
+	}
+	b.Header.Set("X-Forwarded-For", "198.51.100.7")
+	if th.key(a) == th.key(b) {
+		t.Fatal("a vary-by value should still key its own bucket")
+	}
+}
+
 // Over the limit a client gets upstream's 429; others and /healthz do not.
 func TestThrottleHTTP(t *testing.T) {
 	f := &fakeSender{p: APNs, tries: []outcome{{Kind: kindAnswer, Status: 200}}}

@@ -27,13 +27,23 @@ const (
 	ReasonFCMUnregistered = "UNREGISTERED"
 	// 403 The token belongs to another sender (Firebase project).
 	ReasonFCMSenderIDMismatch = "SENDER_ID_MISMATCH"
-	// 400 The request was invalid; with the field message.token, the token is.
+	// 400 The request was invalid. Even for a malformed token, upstream
+	// answers FAIL (it removes only on UNREGISTERED and SENDER_ID_MISMATCH).
 	ReasonFCMInvalidArgument = "INVALID_ARGUMENT"
-	// 503 The server is overloaded.
+	// 429 Sending limit exceeded for the target; upstream retries it.
+	ReasonFCMQuotaExceeded = "QUOTA_EXCEEDED"
+	// 500 Unknown internal error; upstream retries it.
+	ReasonFCMInternal = "INTERNAL"
+	// 503 The server is overloaded; firebase-admin-go retries it.
 	ReasonFCMUnavailable = "UNAVAILABLE"
+)
 
-	// FieldToken is the request field a FCM BadRequest names for a bad token.
-	FieldToken = "message.token"
+// Upstream's FAIL errors for APNs, word for word. pushlab adds ": " and the
+// reason unless Config.UpstreamErrorText is set. For FCM both proxies
+// answer the firebase SDK's error text.
+const (
+	ErrTextAPNsAnswer    = "unknown send response error"
+	ErrTextAPNsTransport = "unknown transport error"
 )
 
 // Reasons the proxy gives when no provider answered.
@@ -79,7 +89,6 @@ type outcome struct {
 	Kind       outcomeKind
 	Status     int           // the provider's HTTP status (kindAnswer)
 	Reason     string        // APNs reason, FCM error code, or Google status
-	Field      string        // FCM: the request field a BadRequest names
 	Message    string        // the provider's or the transport's words
 	ID         string        // apns-id or FCM message name, on success
 	RetryAfter time.Duration // from the provider's Retry-After
@@ -92,68 +101,97 @@ type rule struct {
 	Provider  Provider
 	Kind      outcomeKind
 	Reason    string
-	Field     string
 	StatusMin int
 	StatusMax int
-	Result    string // mmpush.StatusOK, mmpush.StatusRemove or mmpush.StatusFail
-	Retry     Retry
+	Result    string // mmpush.StatusOK, StatusRemove or StatusFail
+	Retry     Retry  // what pushlab does
+	Upstream  Retry  // what mattermost-push-proxy does (Config.UpstreamRetries)
 }
 
 // verdictTable maps what a provider answered to what the proxy answers the
 // server. It is the only such table: both senders' outcomes are judged here.
-// The first matching row wins.
+// The first matching row wins. Result is upstream's in every row; Retry is
+// pushlab's choice and Upstream upstream's (server/apple_notification_server.go
+// retries only when apns2 returned an error, never an answer;
+// server/android_notification_server.go retries a deadline, INTERNAL and
+// QUOTA_EXCEEDED, and leaves UNAVAILABLE and network errors to the SDK).
 var verdictTable = []rule{
 	{Kind: kindAnswer, StatusMin: 200, StatusMax: 200, Result: mmpush.StatusOK},
 
-	// Dead tokens: the server drops the device (upstream's four APNs reasons).
+	// Dead tokens: the server drops the device. Upstream's four APNs reasons
+	// and two FCM codes; nothing else (not ExpiredToken, not INVALID_ARGUMENT).
 	{Provider: APNs, Kind: kindAnswer, Reason: apns2.ReasonBadDeviceToken, Result: mmpush.StatusRemove},
 	{Provider: APNs, Kind: kindAnswer, Reason: apns2.ReasonUnregistered, Result: mmpush.StatusRemove},
 	{Provider: APNs, Kind: kindAnswer, Reason: apns2.ReasonMissingDeviceToken, Result: mmpush.StatusRemove},
 	{Provider: APNs, Kind: kindAnswer, Reason: apns2.ReasonDeviceTokenNotForTopic, Result: mmpush.StatusRemove},
 	{Provider: FCM, Kind: kindAnswer, Reason: ReasonFCMUnregistered, Result: mmpush.StatusRemove},
 	{Provider: FCM, Kind: kindAnswer, Reason: ReasonFCMSenderIDMismatch, Result: mmpush.StatusRemove},
-	{Provider: FCM, Kind: kindAnswer, Reason: ReasonFCMInvalidArgument, Field: FieldToken, Result: mmpush.StatusRemove},
 
 	// firebase-admin-go already retried the 503 inside the try.
-	{Provider: FCM, Kind: kindAnswer, StatusMin: 503, StatusMax: 503, Result: mmpush.StatusFail, Retry: RetriedByClient},
-	// Transient answers.
+	{Provider: FCM, Kind: kindAnswer, StatusMin: 503, StatusMax: 503, Result: mmpush.StatusFail, Retry: RetriedByClient, Upstream: RetriedByClient},
+	// The two FCM codes upstream retries.
+	{Provider: FCM, Kind: kindAnswer, Reason: ReasonFCMInternal, Result: mmpush.StatusFail, Retry: RetryByProxy, Upstream: RetryByProxy},
+	{Provider: FCM, Kind: kindAnswer, Reason: ReasonFCMQuotaExceeded, Result: mmpush.StatusFail, Retry: RetryByProxy, Upstream: RetryByProxy},
+	// Other transient answers: pushlab retries them, upstream does not.
 	{Kind: kindAnswer, StatusMin: 429, StatusMax: 429, Result: mmpush.StatusFail, Retry: RetryByProxy},
 	{Kind: kindAnswer, StatusMin: 500, StatusMax: 599, Result: mmpush.StatusFail, Retry: RetryByProxy},
 	// Every other answer is final: a 4xx is never retried.
 	{Kind: kindAnswer, Result: mmpush.StatusFail, Retry: NoRetry},
 
 	// No answer. Sent in full but unanswered: the provider may have accepted,
-	// so a blind retry could deliver twice; the retry loop's ResendPolicy
-	// decides (by default: resend, with a collapse id).
-	{Kind: kindUnconfirmed, Result: mmpush.StatusFail, Retry: NoRetry},
+	// so a blind retry could deliver twice (upstream resends it blind); the
+	// retry loop's ResendPolicy decides (by default: resend, with a collapse id).
+	{Kind: kindUnconfirmed, Result: mmpush.StatusFail, Retry: NoRetry, Upstream: RetryByProxy},
 	// Not sent: safe to try again. firebase-admin-go retries network errors itself.
-	{Provider: FCM, Kind: kindTransport, Result: mmpush.StatusFail, Retry: RetriedByClient},
-	{Kind: kindTransport, Result: mmpush.StatusFail, Retry: RetryByProxy},
-	{Kind: kindTimeout, Result: mmpush.StatusFail, Retry: RetryByProxy},
+	{Provider: FCM, Kind: kindTransport, Result: mmpush.StatusFail, Retry: RetriedByClient, Upstream: RetriedByClient},
+	{Kind: kindTransport, Result: mmpush.StatusFail, Retry: RetryByProxy, Upstream: RetryByProxy},
+	{Kind: kindTimeout, Result: mmpush.StatusFail, Retry: RetryByProxy, Upstream: RetryByProxy},
 }
 
 // verdict is the table's judgement of one try.
 type verdict struct {
-	Status string // mmpush.StatusOK, mmpush.StatusRemove or mmpush.StatusFail
+	Status string // mmpush.StatusOK, StatusRemove or StatusFail
 	Reason string // what the provider (or the transport) said
 	Retry  Retry
 }
 
-// judge applies the verdict table.
-func judge(p Provider, o outcome) verdict {
+// judge applies the verdict table, with pushlab's retries.
+func judge(p Provider, o outcome) verdict { return judgeAs(p, o, false) }
+
+// judgeAs applies the verdict table, with upstream's retries if upstream.
+func judgeAs(p Provider, o outcome, upstream bool) verdict {
 	for _, r := range verdictTable {
 		if r.matches(p, o) {
-			return verdict{Status: r.Result, Reason: o.reason(), Retry: r.Retry}
+			retry := r.Retry
+			if upstream {
+				retry = r.Upstream
+			}
+			return verdict{Status: r.Result, Reason: o.reason(), Retry: retry}
 		}
 	}
 	return verdict{Status: mmpush.StatusFail, Reason: o.reason(), Retry: NoRetry}
+}
+
+// failText is the FAIL error the server is answered for a final outcome:
+// upstream's words, and for APNs pushlab's ": reason" unless upstreamText.
+func failText(p Provider, o outcome, upstreamText bool) string {
+	if p == FCM {
+		return o.Message // the firebase SDK's error text, as upstream answers it
+	}
+	text := ErrTextAPNsTransport
+	if o.Kind == kindAnswer {
+		text = ErrTextAPNsAnswer
+	}
+	if upstreamText {
+		return text
+	}
+	return text + ": " + o.reason()
 }
 
 func (r rule) matches(p Provider, o outcome) bool {
 	return (r.Provider == "" || r.Provider == p) &&
 		(r.Kind == 0 || r.Kind == o.Kind) &&
 		(r.Reason == "" || r.Reason == o.Reason) &&
-		(r.Field == "" || r.Field == o.Field) &&
 		(r.StatusMin == 0 || o.Status >= r.StatusMin) &&
 		(r.StatusMax == 0 || o.Status <= r.StatusMax)
 }
@@ -182,7 +220,7 @@ func (o outcome) reason() string {
 type SendError struct {
 	Provider Provider // "" for a validation failure
 	AppType  string
-	Status   string // mmpush.StatusRemove or mmpush.StatusFail
+	Status   string // mmpush.StatusRemove or StatusFail
 	Reason   string
 	Retry    Retry // of the last try
 	Tries    int
