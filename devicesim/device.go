@@ -265,7 +265,11 @@ func (d *Device) Handle(ctx context.Context, del mockkit.Delivery) (*Notificatio
 	now := d.fleet.cfg.Now().Add(d.skew)
 	token, key, session, installed := d.token, d.key, d.session, d.installed
 	d.mu.Unlock()
+	in.VoIP = del.Headers["apns-push-type"] == "voip"
 	plain := typeOr(in.Type) == PushMessage && in.Encrypted == "" && !in.IDLoaded
+	if in.VoIP { // no message in a call push; names, if any, travel in clear
+		plain = in.SenderName != "" || in.ChannelName != ""
+	}
 	attrs := map[string]string{"provider": del.Provider, "id": del.ID, "app": del.App}
 	how := "online"
 	if del.Stored {
@@ -319,11 +323,9 @@ func (d *Device) Handle(ctx context.Context, del mockkit.Delivery) (*Notificatio
 		return reject(events.DeviceRejected, ReasonWrongServer, nil, fmt.Sprintf("server_id %q, the app is logged into %q", in.ServerID, serverID))
 	}
 
-	if err := d.fleet.verifier.Verify(in.Signature, in.AckID, token, now); err != nil {
-		r := signatureReason(err)
-		if r == ReasonWrongNotification && signedDevice(in.Signature) != token {
-			r = ReasonWrongDevice
-		}
+	storedDeviceID := d.App.ProxyType + "-v2:" + token // what the app registered with its server
+	accepted, note, r, err := d.judgeSignature(in, storedDeviceID, session.ServerVersion, now)
+	if err != nil {
 		_, rerr := reject(events.DeviceSignatureBad, r, err, "")
 		return d.fallback(trace, in, now, plain, collapse), rerr
 	}
@@ -333,7 +335,7 @@ func (d *Device) Handle(ctx context.Context, del mockkit.Delivery) (*Notificatio
 	if !d.claim(trace) {
 		return reject(events.DeviceRejected, ReasonDuplicate, nil, "ack_id already handled: a resend or a replay")
 	}
-	d.emit(trace, events.DeviceSignatureOK, "OK", "signed by the pinned server key", plain, nil)
+	d.emit(trace, events.DeviceSignatureOK, accepted, note, plain, nil)
 
 	switch in.Type {
 	case PushClear:
@@ -355,7 +357,10 @@ func (d *Device) Handle(ctx context.Context, del mockkit.Delivery) (*Notificatio
 	}
 
 	n := d.render(in, now)
-	n.Verified, n.CollapseID = true, collapse
+	n.Verified, n.CollapseID = accepted == SignatureVerified, collapse
+	if in.VoIP {
+		return d.ring(ctx, trace, in, n, session, now, plain), nil
+	}
 	if in.Encrypted != "" {
 		var c pushcrypto.Contents
 		var err error

@@ -25,9 +25,13 @@ const (
 	ReasonNoSession        Reason = "no_session"        // the app has no session with its server
 )
 
-// Signature verdicts (device.signature_bad).
+// Signature verdicts (device.signature_bad). An accepted push gets
+// device.signature_ok with status SignatureVerified, or, unverified,
+// SignatureLegacyProxy or SignatureOldServer.
 const (
-	ReasonUnsigned          Reason = "unsigned"            // signature empty or NO_SIGNATURE
+	ReasonUnsigned          Reason = "unsigned"            // NO_SIGNATURE from a server release that signs
+	ReasonUnsignedVoIP      Reason = "unsigned_voip"       // a VoIP push without a real signature
+	ReasonNoServerVersion   Reason = "no_server_version"   // NO_SIGNATURE, and the app does not know the server's release
 	ReasonMalformedSig      Reason = "malformed_signature" // not a JWT of the expected shape
 	ReasonWrongAlgorithm    Reason = "wrong_algorithm"     // alg is not ES256
 	ReasonUnknownKey        Reason = "unknown_key"         // kid names no key the app pins
@@ -84,6 +88,13 @@ func IsReplay(err error) bool {
 	return r == ReasonWrongDevice || r == ReasonDuplicate || r == ReasonWrongNotification
 }
 
+// Statuses of device.signature_ok: why the app accepted the push.
+const (
+	SignatureVerified    = "OK"           // ES256 by the pinned key, ack_id and device_id match
+	SignatureLegacyProxy = "legacy_proxy" // no signature key at all: a proxy older than signatures
+	SignatureOldServer   = "old_server"   // NO_SIGNATURE from a release older than the signing ones
+)
+
 // IsSignatureFailure reports any signature verdict other than success.
 func IsSignatureFailure(err error) bool { return signatureReasons[ReasonOf(err)] }
 
@@ -91,7 +102,7 @@ func IsSignatureFailure(err error) bool { return signatureReasons[ReasonOf(err)]
 func IsDecryptFailure(err error) bool { return decryptReasons[ReasonOf(err)] }
 
 var signatureReasons = map[Reason]bool{
-	ReasonUnsigned: true, ReasonMalformedSig: true, ReasonWrongAlgorithm: true, ReasonUnknownKey: true,
+	ReasonUnsigned: true, ReasonUnsignedVoIP: true, ReasonNoServerVersion: true, ReasonMalformedSig: true, ReasonWrongAlgorithm: true, ReasonUnknownKey: true,
 	ReasonBadSignature: true, ReasonWrongDevice: true, ReasonWrongNotification: true, ReasonExpired: true,
 	ReasonNotYetValid: true,
 }

@@ -18,6 +18,11 @@ type inbound struct {
 	Version                                        string
 	Badge                                          int // -1: absent
 	IDLoaded                                       bool
+	// Signed: the payload has a signature key (a legacy proxy sends none).
+	Signed bool
+	// VoIP: a PushKit push (apns-push-type voip), which the apps accept
+	// only with a verified signature.
+	VoIP bool
 
 	// iOS: whether the Notification Service Extension runs, and whether the
 	// push only wakes the app.
@@ -89,6 +94,7 @@ func parseAPNs(b []byte) (inbound, error) {
 	in.MutableContent = looseString(aps["mutable-content"]) == "1"
 	in.ContentAvailable = looseString(aps["content-available"]) == "1"
 	in.custom(func(k string) string { return looseString(top[k]) })
+	_, in.Signed = top["signature"]
 	in.Message = looseString(top["message"])
 	in.ChannelName = looseString(top["channel_name"])
 	in.takeEnvelope()
@@ -127,6 +133,7 @@ func parseFCM(b []byte) (inbound, error) {
 	}
 	d := msg.Data
 	in.custom(func(k string) string { return d[k] })
+	_, in.Signed = d["signature"]
 	if s := d["badge"]; s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil {

@@ -47,6 +47,11 @@ type ServerConfig struct {
 	// EnvelopeInField (PushNotification.encrypted), for a proxy that passes
 	// that field through.
 	EnvelopeField string
+	// Version is the Mattermost release the server claims (default
+	// DefaultServerVersion). A version older than every one of
+	// mmpush.SigningVersions does not sign its pushes, as the real releases
+	// did not; the apps learn the version and judge NO_SIGNATURE by it.
+	Version string
 	// TLS, if set, is served by Serve (it needs a certificate).
 	TLS *tls.Config
 
@@ -127,7 +132,14 @@ type SessionResponse struct {
 	Token        string `json:"token"`
 	ServerID     string `json:"server_id"`
 	SigningKeyID string `json:"signing_key_id"`
+	// ServerVersion is the server's release, which the app reads from the
+	// server's client config (Version) to judge an unsigned push.
+	ServerVersion string `json:"server_version,omitempty"`
 }
+
+// DefaultServerVersion is the release a server simulator claims by default:
+// a current one, which signs every push.
+const DefaultServerVersion = "10.11.0"
 
 // Proxy verdicts.
 const (
@@ -163,6 +175,12 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	}
 	if _, err := ParseProfile(string(cfg.Profile)); err != nil {
 		return nil, err
+	}
+	if cfg.Version == "" {
+		cfg.Version = DefaultServerVersion
+	}
+	if _, ok := mmpush.ServerSigns(cfg.Version); !ok {
+		return nil, fmt.Errorf("devicesim: server version %q is not major.minor.patch", cfg.Version)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -270,7 +288,8 @@ func (s *Server) AttachDevice(req SessionRequest) (SessionResponse, error) {
 	s.mu.Unlock()
 	s.log.Info("device session attached", "user", req.UserID, "device", req.DeviceName, "platform", platform,
 		"token", sess.TokenShown, "device_key", sess.KeyFP)
-	return SessionResponse{SessionID: sess.ID, Token: sess.secret, ServerID: s.cfg.ID, SigningKeyID: s.cfg.SigningKeyID}, nil
+	return SessionResponse{SessionID: sess.ID, Token: sess.secret, ServerID: s.cfg.ID, SigningKeyID: s.cfg.SigningKeyID,
+		ServerVersion: s.cfg.Version}, nil
 }
 
 // RemoveSession deletes a session (logout).

@@ -34,7 +34,17 @@ type Message struct {
 	PostID      string `json:"post_id,omitempty"`
 	// Badge sets the badge for update_badge and clear (nil: count it).
 	Badge *int `json:"badge,omitempty"`
+	// Transport "voip" sends a call push over PushKit (iOS sessions only),
+	// with SubType "calls" as the Calls plugin does.
+	Transport string `json:"transport,omitempty"`
+	SubType   string `json:"sub_type,omitempty"`
+	// Signature "none" sends the push unsigned, as servers older than the
+	// signing releases do (whatever Version claims); "" signs as Version says.
+	Signature string `json:"signature,omitempty"`
 }
+
+// SignatureNone in Message.Signature sends a push without a signature.
+const SignatureNone = "none"
 
 // SendResult is the proxy's answer for one session.
 type SendResult struct {
@@ -62,6 +72,12 @@ func (s *Server) Send(ctx context.Context, m Message) ([]SendResult, error) {
 	case PushMessage, PushClear, PushUpdateBadge, PushTest, PushSession:
 	default:
 		return nil, fmt.Errorf("%w: unknown type %q", ErrBadRequest, m.Type)
+	}
+	switch {
+	case m.Transport != mmpush.TransportStandard && m.Transport != mmpush.TransportVoIP:
+		return nil, fmt.Errorf("%w: unknown transport %q", ErrBadRequest, m.Transport)
+	case m.Signature != "" && m.Signature != SignatureNone:
+		return nil, fmt.Errorf("%w: signature %q (want %q or nothing)", ErrBadRequest, m.Signature, SignatureNone)
 	}
 	if m.Type == PushMessage && m.PostID == "" {
 		m.PostID = s.newID()
@@ -126,6 +142,15 @@ func (s *Server) build(sess *Session, m Message, badge int, contents Contents) (
 	// Mattermost splits the session's device id at ":", so the platform
 	// keeps the app-version suffix ("apple_rn-v2") for the proxy to read.
 	platform := sess.Platform
+	if m.Transport == mmpush.TransportVoIP {
+		if !strings.HasPrefix(platform, mmpush.PlatformApple) {
+			return PushNotification{}, nil, fmt.Errorf("%w: a VoIP push needs an iOS session, %s is %s", ErrBadRequest, sess.ID, sess.Platform)
+		}
+		// The VoIP token's platform, as Mattermost registers it ("apple_voip_rn").
+		if rest, ok := strings.CutPrefix(platform, mmpush.PlatformApple+"_"); ok {
+			platform = mmpush.PlatformApple + "_voip_" + rest
+		}
+	}
 	if sess.Version != "" {
 		platform += "-" + sess.Version
 	}
@@ -133,6 +158,7 @@ func (s *Server) build(sess *Session, m Message, badge int, contents Contents) (
 		AckID: s.newID(), Platform: platform, ServerID: s.cfg.ID, DeviceID: sess.Token,
 		PostID: m.PostID, Type: m.Type, TeamID: m.TeamID, ChannelID: m.ChannelID, RootID: m.RootID,
 		SenderID: m.SenderID, Version: mmpush.MessageV2, Badge: badge,
+		Transport: m.Transport, SubType: m.SubType,
 	}}
 	full := pushcrypto.Contents{Message: m.Message, ChannelName: m.ChannelName, SenderName: m.SenderName,
 		RootID: m.RootID, PostID: m.PostID}
@@ -181,6 +207,9 @@ func (s *Server) build(sess *Session, m Message, badge int, contents Contents) (
 			pn.ChannelName, pn.SenderName = secret.ChannelName, secret.SenderName
 			rec.plain = true
 		}
+	}
+	if signs, _ := mmpush.ServerSigns(s.cfg.Version); !signs || m.Signature == SignatureNone {
+		return pn, rec, nil // the proxy writes NO_SIGNATURE
 	}
 	sig, err := s.signer.Sign(pn.AckID, sess.Token, s.cfg.Now())
 	if err != nil {

@@ -33,6 +33,9 @@ type Options struct {
 	Profile  devicesim.Profile
 	// EnvelopeField: where the server puts sealed contents (devicesim.EnvelopeIn…).
 	EnvelopeField string
+	// ServerVersion is the Mattermost release the server simulator claims
+	// ("": devicesim.DefaultServerVersion, which signs).
+	ServerVersion string
 	// FCMDeviceRate is mockfcm's per-device limit a minute (0: FCM's 240;
 	// negative: none, for load).
 	FCMDeviceRate int
@@ -160,7 +163,7 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	trust := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: set.CA.Pool()}, ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 64}}
 	if l.Server, err = devicesim.NewServer(devicesim.ServerConfig{
 		ProxyURL: l.ProxyURL, ProxyClient: trust, SigningKey: set.Signing, SigningKeyID: set.SigningKeyID,
-		Contents: opts.Contents, Profile: opts.Profile, EnvelopeField: opts.EnvelopeField,
+		Contents: opts.Contents, Profile: opts.Profile, EnvelopeField: opts.EnvelopeField, Version: opts.ServerVersion,
 		TLS: &tls.Config{Certificates: []tls.Certificate{leaf.TLS()}, MinVersion: tls.VersionTLS12},
 		Bus: bus, Logger: log,
 	}); err != nil {

@@ -18,7 +18,7 @@ func init() { rootCmd.AddCommand(newServerCmd()) }
 
 func newServerCmd() *cobra.Command {
 	var (
-		keysDir, listen, proxyURL, contents, profile, serverID, envelope, hosts string
+		keysDir, listen, proxyURL, contents, profile, serverID, envelope, hosts, serverVersion string
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -30,7 +30,8 @@ set's signing key, seals the contents to the device key (not in the tpns profile
 --proxy over HTTPS, deletes a session the proxy answers REMOVE for, and forwards acks to
 the proxy. Send with POST /control/send {"user_id":…,"message":…,"channel_name":…}
 (or "device":<name> / "session_id":… for one device;
-"type": clear, update_badge, test too); change the admin's push contents with
+"type": clear, update_badge, test too; "transport":"voip","sub_type":"calls" for a call
+to an iOS device; "signature":"none" to send it unsigned); change the admin's push contents with
 PUT /control/contents. Serves TLS with a certificate from the key set's CA for --hosts.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -54,7 +55,7 @@ PUT /control/contents. Serves TLS with a certificate from the key set's CA for -
 			s, err := devicesim.NewServer(devicesim.ServerConfig{
 				ID: serverID, ProxyURL: proxyURL, ProxyClient: trustingClient(set),
 				SigningKey: set.Signing, SigningKeyID: set.SigningKeyID,
-				Contents: c, Profile: p, EnvelopeField: envelope,
+				Contents: c, Profile: p, EnvelopeField: envelope, Version: serverVersion,
 				TLS: &tls.Config{Certificates: []tls.Certificate{leaf.TLS()}, MinVersion: tls.VersionTLS12},
 				Bus: events.NewBus(), Logger: log,
 			})
@@ -81,6 +82,8 @@ PUT /control/contents. Serves TLS with a certificate from the key set's CA for -
 	f.StringVar(&profile, "profile", envOr("PUSHLAB_PROFILE", string(devicesim.ProfileHPNS)), "profile: hpns, eas (contents sealed), tpns (plaintext) (env PUSHLAB_PROFILE)")
 	f.StringVar(&serverID, "server-id", envOr("PUSHLAB_SERVER_ID", ""), "server_id put in every push (random if empty)")
 	f.StringVar(&envelope, "envelope", devicesim.EnvelopeInMessage, `where sealed contents travel: "message" (any proxy carries it) or "encrypted" (a proxy that passes that field)`)
+	f.StringVar(&serverVersion, "server-version", envOr("PUSHLAB_SERVER_VERSION", devicesim.DefaultServerVersion),
+		"Mattermost release the server claims; one older than 9.8.0, 9.7.3, 9.6.3, 9.5.5 or 8.1.14 (of its line) does not sign pushes (env PUSHLAB_SERVER_VERSION)")
 	f.StringVar(&hosts, "hosts", envOr("PUSHLAB_SERVER_HOSTS", "server,localhost,127.0.0.1"), "names the server's TLS certificate is valid for, comma-separated")
 	return cmd
 }
