@@ -98,7 +98,7 @@ func (d *Device) Install(ctx context.Context) error {
 	d.mu.Unlock()
 	d.emit("", events.DeviceRegistered, "token", fmt.Sprintf("%s issued a token to %s (%s)", providerName(d.App), d.App.ID(), d.App.Env()), false, nil)
 	if err := d.GoOnline(); err != nil {
-		return err
+		return errors.Join(err, d.Uninstall(context.WithoutCancel(ctx)))
 	}
 	if err := d.installActivities(ctx); err != nil {
 		return err
@@ -109,6 +109,10 @@ func (d *Device) Install(ctx context.Context) error {
 	})
 	if err != nil {
 		d.emit("", events.DeviceRegistered, "FAIL", "attaching to the server session failed: "+err.Error(), false, nil)
+		// No token is left at the push service for an app that never got going.
+		if uerr := d.Uninstall(context.WithoutCancel(ctx)); uerr != nil {
+			err = errors.Join(err, uerr)
+		}
 		return fmt.Errorf("devicesim: %s: attaching to the server: %w", d.Name, err)
 	}
 	d.mu.Lock()

@@ -22,6 +22,7 @@ func newDevicesCmd() *cobra.Command {
 		keysDir, serverURL, apnsControl, fcmControl, listen, user, certEnv string
 		ios, iosCert, android, androidRN                                   int
 		liveActivities                                                     bool
+		wait                                                               time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "devices",
@@ -36,7 +37,7 @@ Android apps. The control API on --listen lists devices (GET /devices), drives t
 shows their Live Activities (GET /devices/{name}/activities, with --live-activities)
 and streams their events (GET /events).`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			set, err := testpki.Load(keysDir)
 			if err != nil {
 				return fmt.Errorf("%w (make a key set with `pushlab keys init --dir %s`)", err, keysDir)
@@ -49,13 +50,25 @@ and streams their events (GET /events).`,
 				Server: devicesim.RemoteServer(serverURL, trustingClient(set)),
 				Pinned: devicesim.PinnedKeys(set), Bus: bus, Logger: log,
 			}
-			dial := func(url string) (*devicesim.Remote, error) {
-				dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-				defer cancel()
-				return devicesim.DialRemote(dctx, url, tlsCfg)
+			// Whatever order the actors were started in: wait for the server
+			// and the mocks' push gateways before registering anything.
+			if err := waitFor(ctx, log, wait, "the server simulator at "+serverURL,
+				httpReachable(trustingClient(set), serverURL+"/api/v4/system/ping")); err != nil {
+				return err
+			}
+			dial := func(name, url string) (*devicesim.Remote, error) {
+				var r *devicesim.Remote
+				err := waitFor(ctx, log, wait, name+" push gateway at "+url, func(ctx context.Context) error {
+					dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+					defer cancel()
+					var err error
+					r, err = devicesim.DialRemote(dctx, url, tlsCfg)
+					return err
+				})
+				return r, err
 			}
 			if ios+iosCert > 0 {
-				r, err := dial(apnsControl)
+				r, err := dial("the mock APNs", apnsControl)
 				if err != nil {
 					return err
 				}
@@ -63,7 +76,7 @@ and streams their events (GET /events).`,
 				cfg.APNs = r
 			}
 			if android+androidRN > 0 {
-				r, err := dial(fcmControl)
+				r, err := dial("the mock FCM", fcmControl)
 				if err != nil {
 					return err
 				}
@@ -75,6 +88,18 @@ and streams their events (GET /events).`,
 				return err
 			}
 			defer fleet.Close()
+			// A failed start leaves no token registered at the mocks.
+			defer func() {
+				if err != nil {
+					uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+					defer cancel()
+					for _, d := range fleet.Devices() {
+						if uerr := d.Uninstall(uctx); uerr != nil {
+							log.Warn("devices: could not remove a token after the failed start", "device", d.Name, "err", uerr)
+						}
+					}
+				}
+			}()
 			certApp := devicesim.IOSCertApp(set)
 			certApp.Environment = testpki.Environment(certEnv)
 			tokenApp := devicesim.IOSTokenApp(set)
@@ -131,6 +156,7 @@ and streams their events (GET /events).`,
 	f.StringVar(&listen, "listen", envOr("PUSHLAB_DEVICES_LISTEN", ":8070"), "control API address (env PUSHLAB_DEVICES_LISTEN)")
 	f.StringVar(&user, "user", "alice", "the user every phone is logged in as")
 	f.StringVar(&certEnv, "cert-env", string(testpki.Development), "aps-environment of the certificate-auth iOS app (development, production)")
+	f.DurationVar(&wait, "wait", defaultWait, "how long to wait for the server and the mocks at start, retrying with backoff (0: fail at once)")
 	f.IntVar(&ios, "ios", 1, "iOS phones with the token-auth app")
 	f.IntVar(&iosCert, "ios-cert", 1, "iOS phones with the certificate-auth app")
 	f.IntVar(&android, "android", 1, "Android phones with the \"android\" app")

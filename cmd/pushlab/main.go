@@ -30,6 +30,14 @@ real apns2 and firebase clients, mock APNs and FCM answer as Apple and Google do
 and simulated phones verify, decrypt, display and acknowledge.`,
 	SilenceUsage:  true,
 	SilenceErrors: true,
+	// An unknown --log-level is an error, not a silent "info".
+	PersistentPreRunE: func(*cobra.Command, []string) error {
+		var level slog.Level
+		if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+			return fmt.Errorf("--log-level (or PUSHLAB_LOG_LEVEL) %q: want debug, info, warn or error", logLevel)
+		}
+		return nil
+	},
 }
 
 func main() {
@@ -45,12 +53,11 @@ func main() {
 	}
 }
 
-// logger is the process logger: text to stderr, level from --log-level.
+// logger is the process logger: text to stderr, level from --log-level
+// (checked before any command runs).
 func logger() *slog.Logger {
 	var level slog.Level
-	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
-		level = slog.LevelInfo
-	}
+	level.UnmarshalText([]byte(logLevel))
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }
 

@@ -7,10 +7,12 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/mmpush"
 	"github.com/spf13/cobra"
 )
 
@@ -19,6 +21,7 @@ func init() { rootCmd.AddCommand(newServerCmd()) }
 func newServerCmd() *cobra.Command {
 	var (
 		keysDir, listen, proxyURL, contents, profile, serverID, envelope, hosts, serverVersion string
+		wait                                                                                   time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -52,6 +55,12 @@ PUT /control/contents. Serves TLS with a certificate from the key set's CA for -
 				return err
 			}
 			log := logger()
+			if wait > 0 {
+				if err := waitFor(cmd.Context(), log, wait, "the push proxy at "+proxyURL,
+					httpReachable(trustingClient(set), strings.TrimRight(proxyURL, "/")+mmpush.PathVersion)); err != nil {
+					return err
+				}
+			}
 			s, err := devicesim.NewServer(devicesim.ServerConfig{
 				ID: serverID, ProxyURL: proxyURL, ProxyClient: trustingClient(set),
 				SigningKey: set.Signing, SigningKeyID: set.SigningKeyID,
@@ -84,6 +93,7 @@ PUT /control/contents. Serves TLS with a certificate from the key set's CA for -
 	f.StringVar(&envelope, "envelope", devicesim.EnvelopeInMessage, `where sealed contents travel: "message" (any proxy carries it) or "encrypted" (a proxy that passes that field)`)
 	f.StringVar(&serverVersion, "server-version", envOr("PUSHLAB_SERVER_VERSION", devicesim.DefaultServerVersion),
 		"Mattermost release the server claims; one older than 9.8.0, 9.7.3, 9.6.3, 9.5.5 or 8.1.14 (of its line) does not sign pushes (env PUSHLAB_SERVER_VERSION)")
+	f.DurationVar(&wait, "wait", defaultWait, "how long to wait at start for the push proxy, retrying with backoff (0: do not wait)")
 	f.StringVar(&hosts, "hosts", envOr("PUSHLAB_SERVER_HOSTS", "server,localhost,127.0.0.1"), "names the server's TLS certificate is valid for, comma-separated")
 	return cmd
 }
