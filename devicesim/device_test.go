@@ -2,12 +2,17 @@ package devicesim
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/internal/mockkit"
+	"github.com/pushlab/pushlab/internal/testpki"
 )
 
 func TestDeviceRoundTrip(t *testing.T) {
@@ -202,5 +207,43 @@ func TestIDLoadedAndTestPush(t *testing.T) {
 	r.send(Message{SessionID: d.SessionID(), Type: PushTest})
 	if n, _ := d.Last(); n.Body != TestMessage || n.Type != PushTest {
 		t.Errorf("test push shown as %+v", n)
+	}
+}
+
+// downServer is a server the device cannot attach to.
+type downServer struct{}
+
+func (downServer) AttachDevice(context.Context, SessionRequest) (SessionResponse, error) {
+	return SessionResponse{}, errors.New("connection refused")
+}
+func (downServer) Ack(context.Context, string, Ack) (AckResponse, error) {
+	return AckResponse{}, errors.New("connection refused")
+}
+
+// An install that cannot attach to the server leaves no live token at the
+// push service: the app never got going, so nothing may push to it.
+func TestFailedInstallLeavesNoToken(t *testing.T) {
+	hub, reg := mockkit.NewHub(mockkit.APNsStorage, nil), mockkit.NewRegistry(func() string { return "0123456789abcdef0123" }, nil)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	f, err := NewFleet(FleetConfig{Server: downServer{}, Pinned: map[string]*ecdsa.PublicKey{"k": &key.PublicKey},
+		APNs: HubProvider(hub, reg)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := App{Name: "ios", Platform: IOS, ProxyType: TypeApple, TeamID: "TEAM123456", BundleID: "com.example.app", Environment: testpki.Production}
+	d, err := f.Add(context.Background(), "ios-1", "alice", app)
+	if err == nil {
+		t.Fatal("Add succeeded without a server")
+	}
+	for _, r := range reg.List() {
+		if r.Installed {
+			t.Fatalf("token %s still registered after the failed install (%v)", r.Token, err)
+		}
+	}
+	if reg.Len() == 0 {
+		t.Fatal("the install never registered a token: the test proves nothing")
+	}
+	if d.State().Online {
+		t.Fatal("the device stayed online")
 	}
 }
