@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/pushlab/pushlab/internal/access"
 	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/internal/mockkit"
 	"github.com/pushlab/pushlab/internal/testpki"
@@ -149,9 +150,24 @@ type Remote struct {
 	gw      *mockkit.GatewayClient
 }
 
+// RemoteOption configures DialRemote.
+type RemoteOption func(*remoteOptions)
+
+type remoteOptions struct{ token string }
+
+// WithControlToken sends token to a mock whose control API requires one
+// (its --control-token).
+func WithControlToken(token string) RemoteOption {
+	return func(o *remoteOptions) { o.token = token }
+}
+
 // DialRemote connects to a mock's control URL ("https://host:port"); tls
 // trusts its certificate (nil for plain http).
-func DialRemote(ctx context.Context, controlURL string, tlsConfig *tls.Config) (*Remote, error) {
+func DialRemote(ctx context.Context, controlURL string, tlsConfig *tls.Config, opts ...RemoteOption) (*Remote, error) {
+	var o remoteOptions
+	for _, f := range opts {
+		f(&o)
+	}
 	controlURL = strings.TrimRight(controlURL, "/")
 	u, err := url.Parse(controlURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
@@ -160,11 +176,11 @@ func DialRemote(ctx context.Context, controlURL string, tlsConfig *tls.Config) (
 	ws := *u
 	ws.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
 	ws.Path += "/push"
-	gw, err := mockkit.DialGateway(ctx, ws.String(), tlsConfig)
+	gw, err := mockkit.DialGateway(ctx, ws.String(), tlsConfig, access.Header(o.token))
 	if err != nil {
 		return nil, err
 	}
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsConfig, ForceAttemptHTTP2: true}}
+	client := &http.Client{Transport: access.Transport(o.token, &http.Transport{TLSClientConfig: tlsConfig, ForceAttemptHTTP2: true})}
 	return &Remote{control: controlURL, client: client, gw: gw}, nil
 }
 

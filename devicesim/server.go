@@ -52,6 +52,10 @@ type ServerConfig struct {
 	// mmpush.SigningVersions does not sign its pushes, as the real releases
 	// did not; the apps learn the version and judge NO_SIGNATURE by it.
 	Version string
+	// ControlToken, if set, is required by /control/… and /events
+	// (Authorization: Bearer); the device-facing Mattermost endpoints stay
+	// open, as on a real server.
+	ControlToken string
 	// TLS, if set, is served by Serve (it needs a certificate).
 	TLS *tls.Config
 

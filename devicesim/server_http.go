@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/pushlab/pushlab/internal/access"
 	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/internal/httpjson"
 	"github.com/pushlab/pushlab/mmpush"
@@ -26,6 +27,10 @@ import (
 //	PUT    /control/contents                {"contents":…}
 //	POST   /control/send                    Message → []SendResult
 func (s *Server) Handler() http.Handler {
+	return access.Guard(s.cfg.ControlToken, s.routes(), "/control/", "/events")
+}
+
+func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /api/v4/system/ping", func(w http.ResponseWriter, _ *http.Request) {

@@ -147,3 +147,30 @@ func TestServerConfig(t *testing.T) {
 		t.Errorf("badge 0 must be distinguishable from absent: %+v %v", m, err)
 	}
 }
+
+// With a control token, /control/… and /events need it; the endpoints a
+// device calls stay as open as a real Mattermost server's.
+func TestServerControlToken(t *testing.T) {
+	r := newRig(t, ServerConfig{ControlToken: "s3cret"})
+	h := r.server.Handler()
+	for _, c := range []struct {
+		method, path, auth string
+		want               int
+	}{
+		{"GET", "/control/sessions", "", 401},
+		{"GET", "/control/sessions", "Bearer s3cret", 200},
+		{"GET", "/events", "", 401},
+		{"GET", "/api/v4/system/ping", "", 200},
+		{"GET", "/healthz", "", 200},
+	} {
+		req := httptest.NewRequest(c.method, c.path, nil)
+		if c.auth != "" {
+			req.Header.Set("Authorization", c.auth)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != c.want {
+			t.Errorf("%s %s %q: %d, want %d", c.method, c.path, c.auth, w.Code, c.want)
+		}
+	}
+}

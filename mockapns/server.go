@@ -61,12 +61,16 @@ const (
 // Config configures a Server. The zero Config works: the mock then makes its
 // own CA and certificate (see CertPool) and trusts that CA for client certificates.
 type Config struct {
-	Cert      tls.Certificate  // server cert (testpki Set.Mock.TLS()); empty = made up
-	ClientCAs *x509.CertPool   // CA for client-certificate auth (testpki Set.CA.Pool())
-	Bus       *events.Bus      // may be nil
-	Logger    *slog.Logger     // may be nil
-	Seed      uint64           // fault generator seed
-	Now       func() time.Time // may be nil (tests move the clock)
+	// ControlToken, if set, is required by the control API's /control/…,
+	// /push and /events (Authorization: Bearer): for a control listener
+	// reachable from other machines.
+	ControlToken string
+	Cert         tls.Certificate  // server cert (testpki Set.Mock.TLS()); empty = made up
+	ClientCAs    *x509.CertPool   // CA for client-certificate auth (testpki Set.CA.Pool())
+	Bus          *events.Bus      // may be nil
+	Logger       *slog.Logger     // may be nil
+	Seed         uint64           // fault generator seed
+	Now          func() time.Time // may be nil (tests move the clock)
 
 	// Environment is the environment of a listener passed to Serve when the
 	// request names no Apple host (127.0.0.1, localhost); "" = production.
@@ -195,6 +199,7 @@ func New(cfg Config) (*Server, error) {
 		Clock:      s.clock,
 		Extra:      s.channelControl,
 		Collectors: []prometheus.Collector{newChannelMetrics(s)},
+		Token:      cfg.ControlToken,
 	}
 	s.control = c.Handler()
 	return s, nil

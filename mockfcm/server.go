@@ -57,6 +57,10 @@ const maxRecordedBody = 8 << 10
 
 // Config configures a Server; every field may be left zero.
 type Config struct {
+	// ControlToken, if set, is required by the control API's /control/…,
+	// /push and /events (Authorization: Bearer): for a control listener
+	// reachable from other machines.
+	ControlToken string
 	// Cert is the TLS server certificate (testpki Set.Mock.TLS()); if empty, a
 	// throwaway CA issues one for testpki.MockHosts.
 	Cert   tls.Certificate
@@ -170,6 +174,7 @@ func New(cfg Config) (*Server, error) {
 		Register:  func(app, env, device string) (Registration, error) { return s.RegisterDevice(env, app, device) },
 		Uninstall: s.Uninstall,
 		Clock:     s.clock,
+		Token:     cfg.ControlToken,
 	}).Handler()
 	return s, nil
 }

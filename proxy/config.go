@@ -116,9 +116,12 @@ type Config struct {
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error) `json:"-"`
 	// TLSConfig, if set, serves HTTPS with it (TLSCert and TLSKey are ignored).
 	TLSConfig *tls.Config `json:"-"`
-	// Bus receives the proxy's hops (received, forwarded, responded, acked).
-	// Nil costs nothing.
+	// Bus receives the proxy's hops (received, forwarded, responded, acked),
+	// served at GET /events. Nil costs nothing.
 	Bus *events.Bus `json:"-"`
+	// ControlToken, if set, is required by GET /events (Authorization:
+	// Bearer); send_push and ack stay open, as upstream's.
+	ControlToken string `json:"-"`
 	// Logger, if set, replaces the logger built from the Log* settings.
 	Logger *slog.Logger `json:"-"`
 	// Registerer receives the proxy's metrics; nil gives each Server a
@@ -176,11 +179,12 @@ const (
 	defaultShutdownSlackSec = 5
 )
 
-// DefaultConfig is upstream's sample configuration without its app types:
-// what a proxy started without a config file runs with.
+// DefaultConfig is upstream's sample configuration without its app types,
+// listening on 127.0.0.1 only (upstream's sample: every interface): what a
+// proxy started without a config file runs with.
 func DefaultConfig() Config {
 	c := Config{
-		ListenAddress: ":8066", ThrottlePerSec: 300, ThrottleMemoryStoreSize: DefaultMemoryStoreSize,
+		ListenAddress: "127.0.0.1:8066", ThrottlePerSec: 300, ThrottleMemoryStoreSize: DefaultMemoryStoreSize,
 		ThrottleVaryByHeader: "X-Forwarded-For", SendTimeoutSec: DefaultSendTimeoutSec,
 		RetryTimeoutSec: DefaultRetryTimeoutSec, EnableConsoleLog: true, LogFormat: "plain", LogLevel: "info",
 	}

@@ -26,7 +26,8 @@ func TestLoadConfigUpstreamSample(t *testing.T) {
 		AndroidPushSettings: []AndroidPushSettings{{Type: "android"}, {Type: "android_rn"}},
 		EnableConsoleLog:    true, LogFormat: "plain", LogLevel: "info",
 		MaxTries: DefaultMaxTries, RetryBackoffMs: DefaultRetryBackoffMs, ShutdownTimeoutSec: 35,
-		ResendPolicy: ResendCollapse,
+		ResendPolicy:        ResendCollapse,
+		MaxRequestBodyBytes: DefaultMaxRequestBody,
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("LoadConfig =\n%+v\nwant\n%+v", cfg, want)

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/pushlab/pushlab/internal/access"
 	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/internal/httpjson"
 	"github.com/pushlab/pushlab/internal/httpserve"
@@ -167,7 +168,7 @@ func (s *Server) routes() http.Handler {
 	root := http.NewServeMux()
 	root.HandleFunc("GET /healthz", s.handleHealthz)
 	if s.bus != nil {
-		root.Handle("GET /events", events.Handler(s.bus))
+		root.Handle("GET /events", access.Guard(s.cfg.ControlToken, events.Handler(s.bus)))
 	}
 	root.Handle("/", throttled)
 	return s.recoverer(root)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pushlab/pushlab/devicesim"
+	"github.com/pushlab/pushlab/internal/access"
 	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/spf13/cobra"
@@ -42,6 +43,9 @@ and streams their events (GET /events).`,
 			if err != nil {
 				return fmt.Errorf("%w (make a key set with `pushlab keys init --dir %s`)", err, keysDir)
 			}
+			if err := access.Check(controlToken, map[string]string{"--listen": listen}); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			log := logger()
 			bus := events.NewBus()
@@ -62,7 +66,7 @@ and streams their events (GET /events).`,
 					dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 					defer cancel()
 					var err error
-					r, err = devicesim.DialRemote(dctx, url, tlsCfg)
+					r, err = devicesim.DialRemote(dctx, url, tlsCfg, devicesim.WithControlToken(controlToken))
 					return err
 				})
 				return r, err
@@ -128,7 +132,7 @@ and streams their events (GET /events).`,
 				return err
 			}
 			fmt.Fprintf(out, "devices: %d phone(s) of user %q; control API http://%s\n", fleet.Len(), user, ln.Addr())
-			srv := &http.Server{Handler: fleet.Handler(), ReadHeaderTimeout: 10 * time.Second}
+			srv := &http.Server{Handler: access.Guard(controlToken, fleet.Handler(), "/devices", "/events"), ReadHeaderTimeout: 10 * time.Second}
 			go func() {
 				select {
 				case <-ctx.Done():
@@ -149,11 +153,11 @@ and streams their events (GET /events).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&keysDir, "keys", envOr("PUSHLAB_KEYS", "keys"), "key set directory written by `pushlab keys init` (env PUSHLAB_KEYS)")
+	f.StringVar(&keysDir, "keys", envOr("PUSHLAB_KEYS", "keys"), "key set directory written by pushlab keys init (env PUSHLAB_KEYS)")
 	f.StringVar(&serverURL, "server", envOr("PUSHLAB_SERVER_URL", "https://localhost:8065"), "server simulator URL (env PUSHLAB_SERVER_URL)")
 	f.StringVar(&apnsControl, "apns-control", envOr("PUSHLAB_APNS_CONTROL", "http://localhost:8197"), "mock APNs control URL (env PUSHLAB_APNS_CONTROL)")
 	f.StringVar(&fcmControl, "fcm-control", envOr("PUSHLAB_FCM_CONTROL", "http://localhost:4444"), "mock FCM control URL (env PUSHLAB_FCM_CONTROL)")
-	f.StringVar(&listen, "listen", envOr("PUSHLAB_DEVICES_LISTEN", ":8070"), "control API address (env PUSHLAB_DEVICES_LISTEN)")
+	f.StringVar(&listen, "listen", envOr("PUSHLAB_DEVICES_LISTEN", "127.0.0.1:8070"), "control API address (env PUSHLAB_DEVICES_LISTEN)")
 	f.StringVar(&user, "user", "alice", "the user every phone is logged in as")
 	f.StringVar(&certEnv, "cert-env", string(testpki.Development), "aps-environment of the certificate-auth iOS app (development, production)")
 	f.DurationVar(&wait, "wait", defaultWait, "how long to wait for the server and the mocks at start, retrying with backoff (0: fail at once)")

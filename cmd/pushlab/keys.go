@@ -75,7 +75,7 @@ These are test credentials: never register them with Apple or Google.`,
 	f.StringVar(&opts.RNPackage, "rn-package", testpki.DefaultRNPackage, `Android package (proxy type "android_rn")`)
 	f.StringVar(&opts.ProjectID, "project-id", testpki.DefaultProjectID, "Firebase project id")
 	f.StringVar(&opts.TokenURI, "token-uri", testpki.DefaultTokenURI, "token_uri of the service account: the mock OAuth2 endpoint")
-	f.StringVar(&proxyListen, "proxy-listen", ":8066", "ListenAddress written into mattermost-push-proxy.json")
+	f.StringVar(&proxyListen, "proxy-listen", "127.0.0.1:8066", "ListenAddress written into mattermost-push-proxy.json")
 	f.StringVar(&proxyDir, "proxy-keys-dir", "", "directory the proxy config's paths point into, if the proxy sees the files elsewhere (e.g. /keys in a container)")
 	return cmd
 }

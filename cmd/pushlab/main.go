@@ -13,6 +13,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/pushlab/pushlab/internal/access"
 )
 
 // Set at build time: -ldflags "-X main.version=... -X main.commit=...".
@@ -61,10 +63,12 @@ func logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }
 
-var logLevel string
+var logLevel, controlToken string
 
 func init() {
 	rootCmd.PersistentFlags().StringVar(&logLevel, "log-level", envOr("PUSHLAB_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env PUSHLAB_LOG_LEVEL)")
+	rootCmd.PersistentFlags().StringVar(&controlToken, "control-token", os.Getenv(access.EnvToken),
+		"access token the control APIs and /events require; needed to bind a listener outside 127.0.0.1 (env "+access.EnvToken+")")
 }
 
 // envOr returns the environment variable name, or def when it is unset.

@@ -6,6 +6,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/pushlab/pushlab/internal/access"
 	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/mockapns"
@@ -41,8 +42,11 @@ plain HTTP on --control-listen. Broadcast channel management (iOS 18) listens on
 			if err != nil {
 				return fmt.Errorf("--keys %s: %w (run pushlab keys init)", keys, err)
 			}
+			if err := access.Check(controlToken, map[string]string{"--listen": listen, "--dev-listen": devListen, "--control-listen": controlListen}); err != nil {
+				return err
+			}
 			log := logger()
-			s, err := mockapns.New(mockapns.Config{Cert: set.Mock.TLS(), ClientCAs: set.CA.Pool(), Bus: events.NewBus(),
+			s, err := mockapns.New(mockapns.Config{ControlToken: controlToken, Cert: set.Mock.TLS(), ClientCAs: set.CA.Pool(), Bus: events.NewBus(),
 				Logger: log, Seed: seed, Environment: testpki.Environment(env), MaxBadRequests: maxBad, IdleTimeout: idle,
 				RecordLimit: recordLimit})
 			if err != nil {
@@ -95,9 +99,9 @@ plain HTTP on --control-listen. Broadcast channel management (iOS 18) listens on
 	}
 	f := cmd.Flags()
 	f.StringVar(&keys, "keys", envOr("PUSHLAB_KEYS", "keys"), "key set directory written by pushlab keys init (env PUSHLAB_KEYS)")
-	f.StringVar(&listen, "listen", envOr("PUSHLAB_APNS_LISTEN", ":2197"), "APNs listener (TLS, HTTP/2 only)")
+	f.StringVar(&listen, "listen", envOr("PUSHLAB_APNS_LISTEN", "127.0.0.1:2197"), "APNs listener (TLS, HTTP/2 only)")
 	f.StringVar(&devListen, "dev-listen", envOr("PUSHLAB_APNS_DEV_LISTEN", ""), "APNs listener whose default environment is development (optional)")
-	f.StringVar(&controlListen, "control-listen", envOr("PUSHLAB_APNS_CONTROL_LISTEN", ":8197"), "control API listener (plain HTTP)")
+	f.StringVar(&controlListen, "control-listen", envOr("PUSHLAB_APNS_CONTROL_LISTEN", "127.0.0.1:8197"), "control API listener (plain HTTP)")
 	f.StringVar(&env, "env", envOr("PUSHLAB_APNS_ENV", "production"), "environment of --listen for requests naming no Apple host: production or development")
 	f.StringVar(&channelsListen, "channels-listen", envOr("PUSHLAB_APNS_CHANNELS_LISTEN", ":2196"), "broadcast channel management, production (api-manage-broadcast.push.apple.com:2196; \"\" = off)")
 	f.StringVar(&devChannelsListen, "dev-channels-listen", envOr("PUSHLAB_APNS_DEV_CHANNELS_LISTEN", ":2195"), "broadcast channel management, sandbox (api-manage-broadcast.sandbox.push.apple.com:2195; \"\" = off)")

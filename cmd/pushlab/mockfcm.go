@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/pushlab/pushlab/internal/access"
 	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/mockfcm"
@@ -40,8 +41,11 @@ requests, /events, the /push device gateway) is served over plain HTTP on --cont
 			if err != nil {
 				return fmt.Errorf("%w (make a key set with `pushlab keys init --dir %s`)", err, keysDir)
 			}
+			if err := access.Check(controlToken, map[string]string{"--listen": listen, "--control-listen": controlListen}); err != nil {
+				return err
+			}
 			log := logger().With("actor", mockfcm.Actor)
-			s, err := mockfcm.New(mockfcm.Config{Cert: set.Mock.TLS(), Bus: events.NewBus(), Logger: log, Seed: seed, DeviceRatePerMinute: deviceRate,
+			s, err := mockfcm.New(mockfcm.Config{ControlToken: controlToken, Cert: set.Mock.TLS(), Bus: events.NewBus(), Logger: log, Seed: seed, DeviceRatePerMinute: deviceRate,
 				ProjectQuotaPerMinute: projectQuota, RecordLimit: recordLimit})
 			if err != nil {
 				return err
@@ -88,8 +92,8 @@ requests, /events, the /push device gateway) is served over plain HTTP on --cont
 	}
 	f := cmd.Flags()
 	f.StringVar(&keysDir, "keys", envOr("PUSHLAB_KEYS", "keys"), "directory of the key set written by 'pushlab keys init' (env PUSHLAB_KEYS)")
-	f.StringVar(&listen, "listen", envOr("PUSHLAB_MOCKFCM_LISTEN", ":4443"), "TLS address for FCM, OAuth2 and IID (env PUSHLAB_MOCKFCM_LISTEN)")
-	f.StringVar(&controlListen, "control-listen", envOr("PUSHLAB_MOCKFCM_CONTROL", ":4444"), "plain-HTTP address of the control API (env PUSHLAB_MOCKFCM_CONTROL)")
+	f.StringVar(&listen, "listen", envOr("PUSHLAB_MOCKFCM_LISTEN", "127.0.0.1:4443"), "TLS address for FCM, OAuth2 and IID (env PUSHLAB_MOCKFCM_LISTEN)")
+	f.StringVar(&controlListen, "control-listen", envOr("PUSHLAB_MOCKFCM_CONTROL", "127.0.0.1:4444"), "plain-HTTP address of the control API (env PUSHLAB_MOCKFCM_CONTROL)")
 	defSeed, _ := strconv.ParseUint(envOr("PUSHLAB_SEED", "1"), 10, 64)
 	f.Uint64Var(&seed, "seed", defSeed, "seed for tokens, message ids and percentage faults (env PUSHLAB_SEED)")
 	f.IntVar(&deviceRate, "device-rate", 0, "messages a minute one device may be sent before QUOTA_EXCEEDED (0: FCM's 240; negative: no limit)")

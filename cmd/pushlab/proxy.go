@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/pushlab/pushlab/internal/access"
 	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/proxy"
 )
@@ -90,8 +91,16 @@ SIGTERM or SIGINT stops accepting and finishes the sends in flight.`,
 				cfg.LogLevel = logLevel
 			}
 			cfg.Version, cfg.Commit = version, commit
-			// Like every pushlab actor, the proxy serves its hops at GET /events.
-			cfg.Bus = events.NewBus()
+			// Like every pushlab actor, the proxy serves its hops at GET /events:
+			// with the access token, or, without one, only on a loopback listener
+			// (send_push and ack are the proxy's product and bind wherever told,
+			// as upstream's; the event stream shows tokens and payloads).
+			cfg.ControlToken = controlToken
+			if controlToken != "" || access.Loopback(cfg.ListenAddress) {
+				cfg.Bus = events.NewBus()
+			} else {
+				fmt.Fprintf(cmd.ErrOrStderr(), "pushlab proxy: %s is not loopback and no --control-token is set: GET /events is off\n", cfg.ListenAddress)
+			}
 			srv, err := proxy.New(cfg)
 			if err != nil {
 				return err

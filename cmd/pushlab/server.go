@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pushlab/pushlab/devicesim"
+	"github.com/pushlab/pushlab/internal/access"
 	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/mmpush"
@@ -54,6 +55,9 @@ PUT /control/contents. Serves TLS with a certificate from the key set's CA for -
 			if err != nil {
 				return err
 			}
+			if err := access.Check(controlToken, map[string]string{"--listen": listen}); err != nil {
+				return err
+			}
 			log := logger()
 			if wait > 0 {
 				if err := waitFor(cmd.Context(), log, wait, "the push proxy at "+proxyURL,
@@ -64,7 +68,7 @@ PUT /control/contents. Serves TLS with a certificate from the key set's CA for -
 			s, err := devicesim.NewServer(devicesim.ServerConfig{
 				ID: serverID, ProxyURL: proxyURL, ProxyClient: trustingClient(set),
 				SigningKey: set.Signing, SigningKeyID: set.SigningKeyID,
-				Contents: c, Profile: p, EnvelopeField: envelope, Version: serverVersion,
+				Contents: c, Profile: p, EnvelopeField: envelope, Version: serverVersion, ControlToken: controlToken,
 				TLS: &tls.Config{Certificates: []tls.Certificate{leaf.TLS()}, MinVersion: tls.VersionTLS12},
 				Bus: events.NewBus(), Logger: log,
 			})
@@ -84,8 +88,8 @@ PUT /control/contents. Serves TLS with a certificate from the key set's CA for -
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&keysDir, "keys", envOr("PUSHLAB_KEYS", "keys"), "key set directory written by `pushlab keys init` (env PUSHLAB_KEYS)")
-	f.StringVar(&listen, "listen", envOr("PUSHLAB_SERVER_LISTEN", ":8065"), "TLS address (env PUSHLAB_SERVER_LISTEN)")
+	f.StringVar(&keysDir, "keys", envOr("PUSHLAB_KEYS", "keys"), "key set directory written by pushlab keys init (env PUSHLAB_KEYS)")
+	f.StringVar(&listen, "listen", envOr("PUSHLAB_SERVER_LISTEN", "127.0.0.1:8065"), "TLS address (env PUSHLAB_SERVER_LISTEN)")
 	f.StringVar(&proxyURL, "proxy", envOr("PUSHLAB_PROXY_URL", "https://localhost:8066"), "push proxy URL (env PUSHLAB_PROXY_URL)")
 	f.StringVar(&contents, "contents", envOr("PUSHLAB_CONTENTS", string(devicesim.ContentsGeneric)), "push contents: generic, generic_no_channel, full, id_loaded (env PUSHLAB_CONTENTS)")
 	f.StringVar(&profile, "profile", envOr("PUSHLAB_PROFILE", string(devicesim.ProfileHPNS)), "profile: hpns, eas (contents sealed), tpns (plaintext) (env PUSHLAB_PROFILE)")

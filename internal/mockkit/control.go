@@ -8,6 +8,8 @@ import (
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pushlab/pushlab/internal/access"
 	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/internal/httpjson"
 )
@@ -19,7 +21,7 @@ import (
 //	GET    /events                      the mock's event stream (websocket)
 //	GET    /push                        the push gateway (websocket, see GatewayHandler)
 //	GET    /control/devices             issued tokens
-//	POST   /control/devices             {"app":…,"env":…,"device":…} → 201 Registration
+//	POST   /control/devices             {"app":…,"env":…,"device":…} → 201 Registration (FCM: "project" for env)
 //	DELETE /control/devices/{token}     uninstall the app: the token dies
 //	GET    /control/devices/{token}/pending   what is stored for an offline device
 //	GET    /control/faults              the fault script
@@ -51,10 +53,17 @@ type Control struct {
 	Extra func(mux *http.ServeMux)
 	// Collectors are a provider's own metrics, served with the shared ones.
 	Collectors []prometheus.Collector
+	// Token, if set, is required (Authorization: Bearer) by /control/…,
+	// /push and /events; /healthz and /metrics stay open (internal/access).
+	Token string
 }
 
 // Handler serves the control API.
 func (c *Control) Handler() http.Handler {
+	return access.Guard(c.Token, c.routes(), "/control/", "/push", "/events")
+}
+
+func (c *Control) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	mux.Handle("GET /events", events.Handler(c.Bus))
@@ -62,9 +71,21 @@ func (c *Control) Handler() http.Handler {
 	mux.Handle("GET /push", c.Hub.GatewayHandler(c.Log))
 	mux.HandleFunc("GET /control/devices", func(w http.ResponseWriter, _ *http.Request) { httpjson.Write(w, 200, c.Registry.List()) })
 	mux.HandleFunc("POST /control/devices", func(w http.ResponseWriter, r *http.Request) {
-		var req struct{ App, Env, Device string }
+		// FCM's registration names its Firebase project: "project" says so,
+		// "env" is the same field under the name both mocks share.
+		var req struct {
+			App, Env, Device string
+			Project          string `json:"project"`
+		}
 		if !api.Read(w, r, &req) {
 			return
+		}
+		if req.Project != "" {
+			if c.Provider != "fcm" || (req.Env != "" && req.Env != req.Project) {
+				api.Error(w, http.StatusBadRequest, fmt.Errorf("project %q: only FCM registrations name a project, in project or env, not both differently", req.Project))
+				return
+			}
+			req.Env = req.Project
 		}
 		reg, err := c.Register(req.App, req.Env, req.Device)
 		if err != nil {

@@ -127,9 +127,15 @@ type GatewayClient struct {
 }
 
 // DialGateway connects to a mock's gateway URL (ws:// or wss://…/push).
-func DialGateway(ctx context.Context, url string, tlsConfig *tls.Config) (*GatewayClient, error) {
+func DialGateway(ctx context.Context, url string, tlsConfig *tls.Config, header ...http.Header) (*GatewayClient, error) {
 	d := websocket.Dialer{TLSClientConfig: tlsConfig, HandshakeTimeout: 10 * time.Second}
-	conn, _, err := d.DialContext(ctx, url, nil)
+	var h http.Header
+	for _, x := range header {
+		for k, v := range x {
+			h = cloneAdd(h, k, v)
+		}
+	}
+	conn, _, err := d.DialContext(ctx, url, h)
 	if err != nil {
 		return nil, fmt.Errorf("push gateway %s: %w", url, err)
 	}
@@ -195,4 +201,12 @@ func (c *GatewayClient) Close() error {
 	err := c.conn.Close()
 	<-c.done
 	return err
+}
+
+func cloneAdd(h http.Header, k string, v []string) http.Header {
+	if h == nil {
+		h = http.Header{}
+	}
+	h[k] = append(h[k], v...)
+	return h
 }
