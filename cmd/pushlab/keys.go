@@ -12,7 +12,7 @@ import (
 )
 
 func init() {
-	keys := &cobra.Command{Use: "keys", Short: "Make and inspect test credentials"}
+	keys := &cobra.Command{Use: "keys", Short: "Write a set of test credentials for every actor (keys init)"}
 	keys.AddCommand(newKeysInitCmd())
 	rootCmd.AddCommand(keys)
 }
