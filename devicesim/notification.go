@@ -96,21 +96,27 @@ const (
 	ProfileEAS Profile = "eas"
 	// ProfileTPNS: no content encryption. Every event of it is marked Plaintext.
 	ProfileTPNS Profile = "tpns"
+	// ProfileMattermost: the server does what a real Mattermost server does,
+	// to rehearse a real deployment: no sealing (Mattermost has none), the
+	// signature only, and the contents the admin setting allows, laid out
+	// as Mattermost lays them out (full: "<sender>: <message>"). Events of
+	// readable contents are marked Plaintext, as they are.
+	ProfileMattermost Profile = "mattermost"
 )
 
-// ParseProfile accepts the three profiles ("" is hpns).
+// ParseProfile accepts the four profiles ("" is hpns).
 func ParseProfile(s string) (Profile, error) {
 	switch p := Profile(s); p {
 	case "":
 		return ProfileHPNS, nil
-	case ProfileHPNS, ProfileEAS, ProfileTPNS:
+	case ProfileHPNS, ProfileEAS, ProfileTPNS, ProfileMattermost:
 		return p, nil
 	}
-	return "", fmt.Errorf("devicesim: unknown profile %q (hpns, eas, tpns)", s)
+	return "", fmt.Errorf("devicesim: unknown profile %q (hpns, eas, tpns, mattermost)", s)
 }
 
 // Encrypts reports whether the profile seals contents.
-func (p Profile) Encrypts() bool { return p != ProfileTPNS }
+func (p Profile) Encrypts() bool { return p == ProfileHPNS || p == ProfileEAS }
 
 // Notification is what a device showed (or did) for one push.
 type Notification struct {

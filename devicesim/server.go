@@ -39,8 +39,9 @@ type ServerConfig struct {
 	SigningKeyID string
 	// Contents is the admin's push-contents setting (default generic).
 	Contents Contents
-	// Profile: hpns and eas seal contents to the device key; tpns sends them
-	// in clear and says so on every event.
+	// Profile: hpns and eas seal contents to the device key; tpns and
+	// mattermost (a real Mattermost server's behaviour) send them
+	// in clear and say so on every event.
 	Profile Profile
 	// EnvelopeField is where sealed contents travel: EnvelopeInMessage
 	// (default), which every Mattermost-compatible proxy carries, or

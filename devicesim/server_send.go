@@ -172,6 +172,9 @@ func (s *Server) build(sess *Session, m Message, badge int, contents Contents) (
 		case ContentsFull:
 			secret = full
 			pn.Message = m.Message
+			if s.cfg.Profile == ProfileMattermost && m.SenderName != "" {
+				pn.Message = m.SenderName + ": " + m.Message // Mattermost's layout of a channel post
+			}
 		case ContentsGeneric:
 			secret = pushcrypto.Contents{ChannelName: m.ChannelName, SenderName: m.SenderName}
 			pn.Message = GenericMessage

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -179,4 +180,47 @@ func withSignature(t *testing.T, payload []byte, sig *string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// The mattermost profile sends what a real Mattermost server sends: no
+// sealing, the signature, contents as the admin setting allows.
+func TestMattermostProfile(t *testing.T) {
+	for _, c := range []struct {
+		contents    devicesim.Contents
+		body, title string
+		fetched     bool
+	}{
+		{devicesim.ContentsFull, "bob: hello", "town-square", false},
+		{devicesim.ContentsGeneric, devicesim.GenericMessage, "town-square", false},
+		{devicesim.ContentsIDLoaded, "hello", "town-square", true},
+	} {
+		t.Run(string(c.contents), func(t *testing.T) {
+			l := startLab(t, Options{Profile: devicesim.ProfileMattermost, Contents: c.contents})
+			d, err := l.Fleet.Add(testCtx(t), "mm", "mm", l.Android)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := send(t, l, devicesim.Message{UserID: d.User, ChannelName: "town-square", SenderName: "bob", Message: "hello"})
+			h := requireHops(t, l, r.AckID, events.DeviceSignatureOK, events.DeviceDisplayed)
+			forbidHops(t, l, r.AckID, events.DeviceDecrypted)
+			if h[events.DeviceSignatureOK].Status != devicesim.SignatureVerified {
+				t.Fatalf("signature %+v", h[events.DeviceSignatureOK])
+			}
+			n, _ := d.Last()
+			if n.Body != c.body || n.Title != c.title || !n.Verified || n.Decrypted || n.Fetched != c.fetched {
+				t.Fatalf("shown %+v, want body %q title %q fetched %v", n, c.body, c.title, c.fetched)
+			}
+			// Nothing sealed went to the provider; full contents went readable.
+			clear := false
+			for _, req := range l.FCM.Requests(0) {
+				if strings.Contains(string(req.Body), `"v1.`) {
+					t.Fatalf("an envelope travelled: %s", req.Body)
+				}
+				clear = clear || strings.Contains(string(req.Body), "bob: hello")
+			}
+			if clear != (c.contents == devicesim.ContentsFull) {
+				t.Fatalf("message readable at the provider: %v", clear)
+			}
+		})
+	}
 }

@@ -63,7 +63,7 @@ non-zero if a phone did not show its notification).`,
 	f := cmd.Flags()
 	f.BoolVar(&once, "once", false, "exit after the first timeline (CI smoke test)")
 	f.StringVar(&contents, "contents", string(devicesim.ContentsFull), "push contents: generic, generic_no_channel, full, id_loaded")
-	f.StringVar(&profile, "profile", string(devicesim.ProfileHPNS), "profile: hpns, eas (both encrypt), tpns (plaintext)")
+	f.StringVar(&profile, "profile", string(devicesim.ProfileHPNS), "profile: hpns, eas (both encrypt), tpns (plaintext), mattermost (what a real Mattermost server sends)")
 	f.StringVar(&user, "user", "alice", "the user the phones are logged in as")
 	f.StringVar(&keys, "keys", "", "with --profile eas: your own mattermost-push-proxy.json, keys and app builds in DIR, checked by verify first")
 	f.BoolVar(&noWeb, "no-web", false, "no live web view: print every event as a text timeline instead")

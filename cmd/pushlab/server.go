@@ -81,8 +81,8 @@ PUT /control/contents. Serves TLS with a certificate from the key set's CA for -
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "server: https://%s (server_id %s, proxy %s, contents %s, profile %s, signing key %s %s)\n",
 				ln.Addr(), s.ID(), proxyURL, c, p, set.SigningKeyID, testpki.Fingerprint(set.Signing.Public()))
-			if p == devicesim.ProfileTPNS {
-				fmt.Fprintln(cmd.OutOrStdout(), "server: WARNING profile tpns: push contents travel in PLAINTEXT")
+			if !p.Encrypts() {
+				fmt.Fprintf(cmd.OutOrStdout(), "server: WARNING profile %s: push contents travel in PLAINTEXT\n", p)
 			}
 			return s.Serve(cmd.Context(), ln)
 		},
@@ -92,7 +92,7 @@ PUT /control/contents. Serves TLS with a certificate from the key set's CA for -
 	f.StringVar(&listen, "listen", envOr("PUSHLAB_SERVER_LISTEN", "127.0.0.1:8065"), "TLS address (env PUSHLAB_SERVER_LISTEN)")
 	f.StringVar(&proxyURL, "proxy", envOr("PUSHLAB_PROXY_URL", "https://localhost:8066"), "push proxy URL (env PUSHLAB_PROXY_URL)")
 	f.StringVar(&contents, "contents", envOr("PUSHLAB_CONTENTS", string(devicesim.ContentsGeneric)), "push contents: generic, generic_no_channel, full, id_loaded (env PUSHLAB_CONTENTS)")
-	f.StringVar(&profile, "profile", envOr("PUSHLAB_PROFILE", string(devicesim.ProfileHPNS)), "profile: hpns, eas (contents sealed), tpns (plaintext) (env PUSHLAB_PROFILE)")
+	f.StringVar(&profile, "profile", envOr("PUSHLAB_PROFILE", string(devicesim.ProfileHPNS)), "profile: hpns, eas (contents sealed), tpns (plaintext), mattermost (exactly what a real Mattermost server sends: plaintext, signed) (env PUSHLAB_PROFILE)")
 	f.StringVar(&serverID, "server-id", envOr("PUSHLAB_SERVER_ID", ""), "server_id put in every push (random if empty)")
 	f.StringVar(&envelope, "envelope", devicesim.EnvelopeInMessage, `where sealed contents travel: "message" (any proxy carries it) or "encrypted" (a proxy that passes that field)`)
 	f.StringVar(&serverVersion, "server-version", envOr("PUSHLAB_SERVER_VERSION", devicesim.DefaultServerVersion),
