@@ -247,3 +247,41 @@ func TestFailedInstallLeavesNoToken(t *testing.T) {
 		t.Fatal("the device stayed online")
 	}
 }
+
+// noVersion is a server link whose session answer lacks the server's
+// release, as an app that never loaded the server's config.
+type noVersion struct{ ServerLink }
+
+func (l noVersion) AttachDevice(ctx context.Context, req SessionRequest) (SessionResponse, error) {
+	resp, err := l.ServerLink.AttachDevice(ctx, req)
+	resp.ServerVersion = ""
+	return resp, err
+}
+
+// NO_SIGNATURE from a server whose release the app does not know is refused.
+func TestNoSignatureUnknownServerVersion(t *testing.T) {
+	r := newRig(t, ServerConfig{Contents: ContentsFull})
+	f, err := NewFleet(FleetConfig{Server: noVersion{LocalServer(r.server)}, Pinned: map[string]*ecdsa.PublicKey{"kid-1": &r.key.PublicKey},
+		APNs: HubProvider(r.apns, r.apnsR), FCM: HubProvider(r.fcm, r.fcmR), Bus: r.bus})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Add(context.Background(), "nv", "user-nv", r.droid); err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.server.Send(context.Background(), Message{UserID: "user-nv", Message: "x", Signature: SignatureNone})
+	if err != nil || len(res) != 1 {
+		t.Fatalf("send: %v %+v", err, res)
+	}
+	f.Wait()
+	var got string
+	for _, e := range r.bus.Trace(res[0].AckID) {
+		if e.Hop == events.DeviceSignatureBad {
+			got = e.Status
+		}
+	}
+	if got != string(ReasonNoServerVersion) {
+		t.Fatalf("device.signature_bad %q, want %q", got, ReasonNoServerVersion)
+	}
+}

@@ -26,7 +26,14 @@
 //
 // In the tpns profile nothing is sealed: channel_name, sender_name and the
 // message travel in clear, and every event the server and the devices emit
-// for such a push has Plaintext set.
+// for such a push has Plaintext set. The mattermost profile
+// ([ProfileMattermost]) is a real Mattermost server: nothing sealed, the
+// signature, the contents the setting allows, a full message laid out as
+// "<sender>: <message>". The server claims a release ([ServerConfig.Version],
+// default [DefaultServerVersion]); one older than the signing releases
+// (mmpush.SigningVersions) sends no signature. [Message] can ask for a VoIP
+// call push (Transport "voip", SubType "calls"; the platform becomes
+// "apple_voip_…") or an unsigned one (Signature "none").
 //
 // # Where the envelope travels
 //
@@ -49,9 +56,13 @@
 // a token from its push service ([Provider]) and a session with its server
 // ([ServerLink]). On each push it checks, in order: the payload parses,
 // the app is installed, the push is for its app, from its server, not a
-// replay of one already handled, signed by the pinned server key for this
-// ack_id and this device's token at the device's clock; then it decrypts,
-// shows the notification as the OS would ([Notification]) and acks. Each
+// replay of one already handled, and signed as the Mattermost apps require
+// (see judgeSignature: ES256 by the pinned key for this ack_id and this
+// device's token, the stored "platform:" prefix stripped, at the device's
+// clock; no signature key accepted from a legacy proxy, NO_SIGNATURE only
+// from a release older than the signing ones, VoIP only signed); then it
+// decrypts, shows the notification as the OS would ([Notification]), or
+// rings for a VoIP call ([CallNotification]), and acks. Each
 // step and each refusal, with its [Reason], goes onto the event spine
 // (device.delivered, device.signature_ok|signature_bad,
 // device.decrypted|decrypt_failed, device.displayed, device.acked,

@@ -42,6 +42,10 @@ var proxyUsage = map[string]string{
 	"RetryBackoffMs":          "milliseconds before the second try, doubling after (a longer Retry-After wins)",
 	"ResendPolicy":            `a request sent and not answered: "collapse" resends it with a collapse id (default), "upstream" resends it blind (may show twice), "never" answers FAIL`,
 	"ShutdownTimeoutSec":      "seconds to drain in-flight requests on SIGTERM (default SendTimeoutSec+5)",
+	"MaxRequestBodyBytes":     "largest send_push or ack body; larger is answered FAIL (-1: no limit, as upstream)",
+	"UpstreamErrorText":       "answer APNs failures with upstream's words only, without the reason",
+	"UpstreamRetries":         "retry only what upstream retries (no APNs answer; FCM INTERNAL and QUOTA_EXCEEDED)",
+	"UpstreamThrottleKey":     "throttle clients without a vary-by header value in one shared bucket, as upstream",
 }
 
 // flagAliases are short names for the flags one types most.
