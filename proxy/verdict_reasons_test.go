@@ -121,3 +121,25 @@ func TestEveryReason(t *testing.T) {
 		})
 	}
 }
+
+// The FAIL texts when no provider answered, and the switch to upstream's.
+func TestFailText(t *testing.T) {
+	for _, c := range []struct {
+		p        Provider
+		o        outcome
+		upstream bool
+		want     string
+	}{
+		{APNs, outcome{Kind: kindTransport}, false, "unknown transport error: transport"},
+		{APNs, outcome{Kind: kindTransport}, true, "unknown transport error"},
+		{APNs, outcome{Kind: kindTimeout}, false, "unknown transport error: timeout"},
+		{APNs, outcome{Kind: kindUnconfirmed}, true, "unknown transport error"},
+		{APNs, outcome{Kind: kindAnswer, Status: 500}, false, "unknown send response error: HTTP 500"},
+		{FCM, outcome{Kind: kindTransport, Message: "dial tcp: connection refused"}, false, "dial tcp: connection refused"},
+		{FCM, outcome{Kind: kindAnswer, Status: 400, Message: "Request contains an invalid argument."}, true, "Request contains an invalid argument."},
+	} {
+		if got := failText(c.p, c.o, c.upstream); got != c.want {
+			t.Errorf("failText(%s, kind %d, upstream %v) = %q, want %q", c.p, c.o.Kind, c.upstream, got, c.want)
+		}
+	}
+}
