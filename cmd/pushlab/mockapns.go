@@ -42,7 +42,8 @@ plain HTTP on --control-listen. Broadcast channel management (iOS 18) listens on
 			if err != nil {
 				return fmt.Errorf("--keys %s: %w (run pushlab keys init)", keys, err)
 			}
-			if err := access.Check(controlToken, map[string]string{"--listen": listen, "--dev-listen": devListen, "--control-listen": controlListen}); err != nil {
+			if err := access.Check(controlToken, map[string]string{"--listen": listen, "--dev-listen": devListen, "--control-listen": controlListen,
+				"--channels-listen": channelsListen, "--dev-channels-listen": devChannelsListen}); err != nil {
 				return err
 			}
 			log := logger()
@@ -103,8 +104,8 @@ plain HTTP on --control-listen. Broadcast channel management (iOS 18) listens on
 	f.StringVar(&devListen, "dev-listen", envOr("PUSHLAB_APNS_DEV_LISTEN", ""), "APNs listener whose default environment is development (optional)")
 	f.StringVar(&controlListen, "control-listen", envOr("PUSHLAB_APNS_CONTROL_LISTEN", "127.0.0.1:8197"), "control API listener (plain HTTP)")
 	f.StringVar(&env, "env", envOr("PUSHLAB_APNS_ENV", "production"), "environment of --listen for requests naming no Apple host: production or development")
-	f.StringVar(&channelsListen, "channels-listen", envOr("PUSHLAB_APNS_CHANNELS_LISTEN", ":2196"), "broadcast channel management, production (api-manage-broadcast.push.apple.com:2196; \"\" = off)")
-	f.StringVar(&devChannelsListen, "dev-channels-listen", envOr("PUSHLAB_APNS_DEV_CHANNELS_LISTEN", ":2195"), "broadcast channel management, sandbox (api-manage-broadcast.sandbox.push.apple.com:2195; \"\" = off)")
+	f.StringVar(&channelsListen, "channels-listen", envOr("PUSHLAB_APNS_CHANNELS_LISTEN", "127.0.0.1:2196"), "broadcast channel management, production (api-manage-broadcast.push.apple.com:2196; \"\" = off)")
+	f.StringVar(&devChannelsListen, "dev-channels-listen", envOr("PUSHLAB_APNS_DEV_CHANNELS_LISTEN", "127.0.0.1:2195"), "broadcast channel management, sandbox (api-manage-broadcast.sandbox.push.apple.com:2195; \"\" = off)")
 	f.Uint64Var(&seed, "seed", 1, "fault generator seed")
 	f.IntVar(&maxBad, "max-bad-requests", 0, "close a connection with GOAWAY after this many BadDeviceToken answers in a row (other 400s count half; 0 = never, as Apple documents)")
 	f.DurationVar(&idle, "idle-timeout", 0, "close idle connections with GOAWAY after this long (0 = never)")

@@ -108,7 +108,10 @@ func group(t *testing.T, dir, script string) (*exec.Cmd, *os.File) {
 	cmd := exec.Command("bash", "-c", script)
 	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Env = append(os.Environ(), "PUSHLAB_LOG_LEVEL=info")
+	// Listeners the walkthrough leaves at their defaults go to free ports too.
+	extra := freePorts(t, "2196", "2195")
+	cmd.Env = append(os.Environ(), "PUSHLAB_LOG_LEVEL=info",
+		"PUSHLAB_APNS_CHANNELS_LISTEN=127.0.0.1:"+extra["2196"], "PUSHLAB_APNS_DEV_CHANNELS_LISTEN=127.0.0.1:"+extra["2195"])
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
