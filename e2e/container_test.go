@@ -21,6 +21,7 @@ import (
 	"github.com/testcontainers/testcontainers-go/wait"
 	"golang.org/x/net/http2"
 
+	"github.com/pushlab/pushlab/internal/access"
 	"github.com/pushlab/pushlab/internal/mockkit"
 	"github.com/pushlab/pushlab/internal/testpki"
 )
@@ -100,8 +101,10 @@ func TestContainerMockAPNsServesTheRealClient(t *testing.T) {
 		ContainerRequest: testcontainers.ContainerRequest{
 			FromDockerfile: buildImage(t, set),
 			Cmd:            []string{"mockapns", "--keys", "/keys", "--listen", ":2197", "--control-listen", ":8197"},
-			ExposedPorts:   []string{"2197/tcp", "8197/tcp"},
-			Files:          keyFiles(t, set),
+			// Bound beyond the container's loopback, the control API needs a token.
+			Env:          map[string]string{access.EnvToken: containerToken},
+			ExposedPorts: []string{"2197/tcp", "8197/tcp"},
+			Files:        keyFiles(t, set),
 			// FROM scratch has no shell: wait on HTTP, never on exec.
 			WaitingFor: wait.ForHTTP("/healthz").WithPort("8197/tcp").WithStartupTimeout(time.Minute),
 		},
@@ -122,7 +125,8 @@ func TestContainerMockAPNsServesTheRealClient(t *testing.T) {
 
 	// A device registers through the control API, as a devicesim process does.
 	body, _ := json.Marshal(map[string]string{"app": set.BundleID, "env": "production", "device": "c1"})
-	resp, err := http.Post(control+"/control/devices", "application/json", bytes.NewReader(body))
+	controlClient := &http.Client{Transport: access.Transport(containerToken, nil)}
+	resp, err := controlClient.Post(control+"/control/devices", "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +159,7 @@ func TestContainerMockAPNsServesTheRealClient(t *testing.T) {
 	}
 
 	// The device is offline, so the mock stored the push for it.
-	resp, err = http.Get(fmt.Sprintf("%s/control/devices/%s/pending", control, reg.Token))
+	resp, err = controlClient.Get(fmt.Sprintf("%s/control/devices/%s/pending", control, reg.Token))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,3 +170,6 @@ func TestContainerMockAPNsServesTheRealClient(t *testing.T) {
 		t.Fatalf("pending for the offline device: %s (%v)", raw, err)
 	}
 }
+
+// containerToken guards the control APIs of the actors in containers.
+const containerToken = "pushlab-e2e-container"
