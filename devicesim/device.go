@@ -105,7 +105,7 @@ func (d *Device) Install(ctx context.Context) error {
 	}
 	rcpt := key.Recipient()
 	resp, err := d.fleet.cfg.Server.AttachDevice(ctx, SessionRequest{
-		UserID: d.User, DeviceID: d.App.ProxyType + "-v2:" + token, DeviceName: d.Name, DeviceKey: &rcpt,
+		UserID: d.User, DeviceID: d.App.storedDeviceID(token), DeviceName: d.Name, DeviceKey: &rcpt,
 	})
 	if err != nil {
 		d.emit("", events.DeviceRegistered, "FAIL", "attaching to the server session failed: "+err.Error(), false, nil)
@@ -327,8 +327,7 @@ func (d *Device) Handle(ctx context.Context, del mockkit.Delivery) (*Notificatio
 		return reject(events.DeviceRejected, ReasonWrongServer, nil, fmt.Sprintf("server_id %q, the app is logged into %q", in.ServerID, serverID))
 	}
 
-	storedDeviceID := d.App.ProxyType + "-v2:" + token // what the app registered with its server
-	accepted, note, r, err := d.judgeSignature(in, storedDeviceID, session.ServerVersion, now)
+	accepted, note, r, err := d.judgeSignature(in, d.App.storedDeviceID(token), session.ServerVersion, now)
 	if err != nil {
 		_, rerr := reject(events.DeviceSignatureBad, r, err, "")
 		return d.fallback(trace, in, now, plain, collapse), rerr

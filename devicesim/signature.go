@@ -76,3 +76,9 @@ func (d *Device) ring(ctx context.Context, trace string, in inbound, n Notificat
 
 // CallNotification is Notification.Type of an incoming call (a VoIP push).
 const CallNotification = "call"
+
+// storedDeviceID is the device id the app registers with its server and
+// keeps: "<proxy type>-v2:<token>", as the Mattermost apps do.
+func (a App) storedDeviceID(token string) string {
+	return a.ProxyType + "-v2" + mmpush.DevicePlatformSeparator + token
+}
