@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -53,18 +55,30 @@ func pushlabBinary(t *testing.T) string {
 }
 
 // freePorts maps each of README's fixed ports to a free one on 127.0.0.1,
-// so the test never collides with anything else on the machine.
+// so the test never collides with anything else on the machine. The ports
+// come from below Linux's ephemeral range (32768 up): an actor started
+// seconds later must not find its port taken by some outgoing connection.
 func freePorts(t *testing.T, fixed ...string) map[string]string {
 	t.Helper()
 	m := map[string]string{}
+	used := map[int]bool{}
 	for _, p := range fixed {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
+		for tries := 0; ; tries++ {
+			if tries == 1000 {
+				t.Fatal("no free port below 32768")
+			}
+			n := 20000 + rand.IntN(12000)
+			if used[n] {
+				continue
+			}
+			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", n))
+			if err != nil {
+				continue
+			}
+			ln.Close()
+			used[n], m[p] = true, strconv.Itoa(n)
+			break
 		}
-		_, port, _ := net.SplitHostPort(ln.Addr().String())
-		ln.Close()
-		m[p] = port
 	}
 	return m
 }
