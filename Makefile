@@ -33,10 +33,9 @@ lint: ## gofmt + go vet
 keys: build ## test credentials in keys/ (kept if present; see README)
 	./$(BIN) keys init --dir keys
 
-image: keys ## the FROM scratch image $(IMAGE): the static binary and the CA of keys/
+image: ## the FROM scratch image $(IMAGE): the static binary only (keys and CA are mounted per run)
 	rm -rf dist && mkdir -p dist
 	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/pushlab ./cmd/pushlab
-	cp keys/ca.pem dist/ca.pem
 	docker build -t $(IMAGE) -f Dockerfile dist
 
 bench: ## Go benchmarks of every package, with figures

@@ -13,8 +13,9 @@ const ConfigFile = "mattermost-push-proxy.json"
 
 // KeySetConfig wires a test key set into upstream's settings, as an operator
 // would: "apple" uses the .p8 token key against production, "apple_rn" the
-// development .p12 certificate, "android" and "android_rn" the service
-// account. File paths point into keysDir, where the proxy will see the files
+// development certificate as PEM (upstream loads ApplePushCertPrivate with
+// apns2's certificate.FromPemFile, which reads no .p12), "android" and
+// "android_rn" the service account. File paths point into keysDir, where the proxy will see the files
 // (the directory Set.Write used, or e.g. /keys in a container). The other
 // values are upstream's sample file's.
 func KeySetConfig(set *testpki.Set, keysDir, listen string) Config {
@@ -30,7 +31,7 @@ func KeySetConfig(set *testpki.Set, keysDir, listen string) Config {
 			{Type: "apple", ApplePushTopic: set.BundleID, AppleAuthKeyFile: filepath.Join(keysDir, set.APNsKey.FileName()),
 				AppleAuthKeyID: set.APNsKey.KeyID, AppleTeamID: set.TeamID},
 			{Type: "apple_rn", ApplePushUseDevelopment: true, ApplePushTopic: set.CertBundleID,
-				ApplePushCertPrivate: filepath.Join(keysDir, testpki.FileAPNsDevP12), ApplePushCertPassword: set.P12Password},
+				ApplePushCertPrivate: filepath.Join(keysDir, testpki.FileAPNsDevPEM)},
 		},
 		AndroidPushSettings: []AndroidPushSettings{
 			{Type: "android", ServiceFileLocation: sa},
