@@ -67,10 +67,10 @@ func StartInProcess(ctx context.Context, opts InProcessOptions) (Deployment, err
 // the thousand-device one included, until its checks are done.
 const HarnessHistory = 1 << 18
 
-func (d *inProcess) Topology() Topology                    { return InProcess }
-func (d *inProcess) Bus() *events.Bus                      { return d.lab.Bus }
+func (d *inProcess) Topology() Topology                     { return InProcess }
+func (d *inProcess) Bus() *events.Bus                       { return d.lab.Bus }
 func (d *inProcess) Logs(context.Context) map[string]string { return nil }
-func (d *inProcess) Close() error                          { d.lab.Close(); return nil }
+func (d *inProcess) Close() error                           { d.lab.Close(); return nil }
 
 func (d *inProcess) RestartProxy(context.Context) error {
 	return errors.New("the in-process topology does not restart its proxy")

@@ -79,7 +79,7 @@ func Scenarios() []Scenario {
 		Scenario{
 			Name: "identity/wrong-bundle-id", Doc: "an iOS build whose bundle id is not the proxy's topic: DeviceTokenNotForTopic, REMOVE",
 			Devices: []DeviceSpec{{Name: "ios", App: IOSToken, Edit: func(a *devicesim.App) { a.BundleID = "com.example.rebranded" }}},
-			Sends: []SendSpec{{To: "ios", Message: msg("x"), Expect: Expect{Verdict: "REMOVE", Provider: "DeviceTokenNotForTopic", SessionRemoved: true}}},
+			Sends:   []SendSpec{{To: "ios", Message: msg("x"), Expect: Expect{Verdict: "REMOVE", Provider: "DeviceTokenNotForTopic", SessionRemoved: true}}},
 		},
 		Scenario{
 			Name: "identity/sandbox-token-to-production", Doc: "a development build's token sent to production APNs: BadDeviceToken, REMOVE",
@@ -125,6 +125,8 @@ func Scenarios() []Scenario {
 		},
 		Scenario{
 			Name: "transport/connection-reset", Doc: "the connection is reset with the request in flight: reported, never silently lost; the next push goes through",
+			// A reset kills every stream of the proxy's one connection: alone.
+			Exclusive: true,
 			Devices: []DeviceSpec{{Name: "ios", App: IOSToken}},
 			Faults:  []FaultSpec{{Provider: APNs, Device: "ios", Fault: mockkit.Fault{Action: mockkit.Reset, Count: 1}}},
 			Sends: []SendSpec{
@@ -135,6 +137,7 @@ func Scenarios() []Scenario {
 		},
 		Scenario{
 			Name: "transport/goaway", Doc: "APNs answers, then sends GOAWAY: the answer counts, the proxy reconnects for the next push",
+			Exclusive: true,
 			Devices: []DeviceSpec{{Name: "ios", App: IOSToken}},
 			Faults:  []FaultSpec{{Provider: APNs, Device: "ios", Fault: mockkit.Fault{Action: mockkit.GoAway, Count: 1}}},
 			Sends: []SendSpec{
@@ -534,4 +537,3 @@ func fleet(ctx context.Context, env *Env) error {
 	}
 	return nil
 }
-
