@@ -127,8 +127,8 @@ func Scenarios() []Scenario {
 			Name: "transport/connection-reset", Doc: "the connection is reset with the request in flight: reported, never silently lost; the next push goes through",
 			// A reset kills every stream of the proxy's one connection: alone.
 			Exclusive: true,
-			Devices: []DeviceSpec{{Name: "ios", App: IOSToken}},
-			Faults:  []FaultSpec{{Provider: APNs, Device: "ios", Fault: mockkit.Fault{Action: mockkit.Reset, Count: 1}}},
+			Devices:   []DeviceSpec{{Name: "ios", App: IOSToken}},
+			Faults:    []FaultSpec{{Provider: APNs, Device: "ios", Fault: mockkit.Fault{Action: mockkit.Reset, Count: 1}}},
 			Sends: []SendSpec{
 				// Sent and unanswered: the proxy does not resend (it might deliver twice).
 				{To: "ios", Message: msg("reset"), Expect: Expect{Verdict: "FAIL", Hops: []events.Hop{events.ServerAnswered}}},
@@ -138,8 +138,8 @@ func Scenarios() []Scenario {
 		Scenario{
 			Name: "transport/goaway", Doc: "APNs answers, then sends GOAWAY: the answer counts, the proxy reconnects for the next push",
 			Exclusive: true,
-			Devices: []DeviceSpec{{Name: "ios", App: IOSToken}},
-			Faults:  []FaultSpec{{Provider: APNs, Device: "ios", Fault: mockkit.Fault{Action: mockkit.GoAway, Count: 1}}},
+			Devices:   []DeviceSpec{{Name: "ios", App: IOSToken}},
+			Faults:    []FaultSpec{{Provider: APNs, Device: "ios", Fault: mockkit.Fault{Action: mockkit.GoAway, Count: 1}}},
 			Sends: []SendSpec{
 				{To: "ios", Message: msg("before goaway"), Expect: Expect{Verdict: "OK", Shown: "before goaway"}},
 				{To: "ios", Message: msg("after goaway"), Expect: Expect{Verdict: "OK", Shown: "after goaway"}},

@@ -1,0 +1,194 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pushlab/pushlab/devicesim"
+	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/pushlabtc"
+)
+
+// ContainerOptions configure the container topology.
+type ContainerOptions struct {
+	pushlabtc.Options
+	// ProxyURL, if set, is a proxy already running where the mocks can be
+	// reached from: no proxy container is started, the server simulators
+	// post here.
+	ProxyURL string
+	Logger   *slog.Logger
+}
+
+// HarnessConfigOverrides are the settings the harness writes into the
+// upstream-format config of a proxy it starts: the timeouts of
+// HarnessProxyConfig, and a throttle no single server simulator reaches
+// (upstream cannot turn its throttle off: 0 would divide by zero).
+func HarnessConfigOverrides() map[string]any {
+	return map[string]any{
+		"SendTimeoutSec":  int(ProxySendTimeout / time.Second),
+		"RetryTimeoutSec": int(ProxyTryTimeout / time.Second),
+		"ThrottlePerSec":  100000,
+	}
+}
+
+type containers struct {
+	lab      *pushlabtc.Lab
+	set      *testpki.Set
+	bus      *events.Bus
+	proxyURL string
+	client   *http.Client
+	apns     *devicesim.Remote
+	fcm      *devicesim.Remote
+	log      *slog.Logger
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// StartContainers brings up the container topology: the mocks under Apple's
+// and Google's names and the proxy under test, each in its container on a
+// private network with a fresh key set; the server simulators and devices
+// run in this process and reach them through mapped ports.
+func StartContainers(ctx context.Context, opts ContainerOptions) (_ Deployment, err error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.ProxyURL != "" {
+		opts.NoProxy = true
+	}
+	if opts.ConfigOverrides == nil && opts.ProxyConfig == nil {
+		opts.ConfigOverrides = HarnessConfigOverrides()
+	}
+	lab, err := pushlabtc.Run(ctx, opts.Options)
+	if err != nil {
+		lab.Terminate(ctx)
+		return nil, err
+	}
+	d := &containers{lab: lab, bus: events.NewBus(events.WithHistory(HarnessHistory)), proxyURL: lab.ProxyURL, log: log,
+		client: &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}}
+	if opts.ProxyURL != "" {
+		d.proxyURL = strings.TrimRight(opts.ProxyURL, "/")
+	}
+	d.ctx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	defer func() {
+		if err != nil {
+			d.Close()
+		}
+	}()
+	if d.set, err = testpki.Load(lab.KeysDir); err != nil {
+		return nil, err
+	}
+	// The spine: every actor's /events merged into one bus. The mocks'
+	// streams must hold; the proxy's is a bonus (a third-party proxy has none).
+	for _, u := range []string{lab.APNsControlURL, lab.FCMControlURL} {
+		s, err := events.Dial(ctx, wsURL(u)+"/events", nil)
+		if err != nil {
+			return nil, err
+		}
+		d.follow(s, "")
+	}
+	if opts.ProxyURL == "" {
+		d.followProxy()
+	}
+	if d.apns, err = devicesim.DialRemote(ctx, lab.APNsControlURL, nil); err != nil {
+		return nil, err
+	}
+	if d.fcm, err = devicesim.DialRemote(ctx, lab.FCMControlURL, nil); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func wsURL(u string) string {
+	return "ws" + strings.TrimPrefix(strings.TrimPrefix(u, "http"), "s")
+}
+
+// follow republishes a remote actor's events on the harness bus until the
+// stream ends; redial, if set, reconnects (the proxy after a restart).
+func (d *containers) follow(s *events.Stream, redial string) {
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		for {
+			e, _, err := s.Next()
+			if err != nil {
+				s.Close()
+				if redial == "" || d.ctx.Err() != nil {
+					return
+				}
+				for d.ctx.Err() == nil {
+					time.Sleep(200 * time.Millisecond)
+					if s, err = events.Dial(d.ctx, redial, nil); err == nil {
+						break
+					}
+				}
+				if d.ctx.Err() != nil {
+					return
+				}
+				continue
+			}
+			d.bus.Publish(e)
+		}
+	}()
+	go func() {
+		<-d.ctx.Done()
+		s.Close()
+	}()
+}
+
+func (d *containers) followProxy() {
+	u := wsURL(d.proxyURL) + "/events"
+	if s, err := events.Dial(d.ctx, u, nil); err == nil {
+		d.follow(s, u)
+	} else {
+		d.log.Info("the proxy under test reports no events; the timeline comes from the server, the mocks and the devices", "err", err)
+	}
+}
+
+func (d *containers) Topology() Topology { return Containers }
+func (d *containers) Bus() *events.Bus   { return d.bus }
+
+func (d *containers) Logs(ctx context.Context) map[string]string { return d.lab.Logs(ctx) }
+
+func (d *containers) RestartProxy(ctx context.Context) error { return d.lab.RestartProxy(ctx) }
+
+func (d *containers) Close() error {
+	if d.cancel != nil {
+		d.cancel()
+	}
+	if d.apns != nil {
+		d.apns.Close()
+	}
+	if d.fcm != nil {
+		d.fcm.Close()
+	}
+	err := d.lab.Terminate(context.Background())
+	d.wg.Wait()
+	return err
+}
+
+func (d *containers) NewEnv(_ context.Context, opts EnvOptions) (*Env, error) {
+	srv, err := devicesim.NewServer(devicesim.ServerConfig{ProxyURL: d.proxyURL, ProxyClient: d.client,
+		SigningKey: d.set.Signing, SigningKeyID: d.set.SigningKeyID, Contents: opts.Contents, Profile: opts.Profile, Bus: d.bus})
+	if err != nil {
+		return nil, err
+	}
+	fleet, err := devicesim.NewFleet(devicesim.FleetConfig{Server: devicesim.LocalServer(srv), Pinned: devicesim.PinnedKeys(d.set),
+		APNs: d.apns, FCM: d.fcm, Bus: d.bus})
+	if err != nil {
+		return nil, fmt.Errorf("fleet: %w", err)
+	}
+	return &Env{Topology: Containers, Set: d.set, Bus: d.bus, Server: srv, Fleet: fleet,
+		IOSToken: devicesim.IOSTokenApp(d.set), IOSCert: devicesim.IOSCertApp(d.set),
+		Android: devicesim.AndroidApp(d.set), AndroidRN: devicesim.AndroidRNApp(d.set),
+		APNsControl: d.lab.APNsControlURL, FCMControl: d.lab.FCMControlURL, ProxyURL: d.proxyURL,
+		Settle: 400 * time.Millisecond, deployment: d, prefix: opts.Prefix, closers: []func(){fleet.Close}}, nil
+}

@@ -1,0 +1,67 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pushlab/pushlab/pushlabtc"
+)
+
+// One image build per test binary, shared by every container test.
+var (
+	imageOnce sync.Once
+	imageTag  string
+	imageErr  error
+)
+
+func pushlabImage(t *testing.T) string {
+	t.Helper()
+	requireDocker(t)
+	imageOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		start := time.Now()
+		imageTag, imageErr = pushlabtc.BuildImage(ctx, pushlabtc.BuildOptions{Source: "..", Tag: "pushlab:e2e-test"})
+		t.Logf("image %s built in %v", imageTag, time.Since(start).Round(time.Millisecond))
+	})
+	if imageErr != nil {
+		t.Fatal(imageErr)
+	}
+	return imageTag
+}
+
+// The scenario library in the container topology, with pushlab's own proxy
+// as an image under test that knows nothing of pushlab: started with only
+// the upstream-format config file and SSL_CERT_FILE (no endpoint flags), it
+// reaches the mocks purely through Apple's and Google's host names.
+func TestScenariosInContainers(t *testing.T) {
+	image := pushlabImage(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	start := time.Now()
+	dep, err := StartContainers(ctx, ContainerOptions{Options: pushlabtc.Options{Image: image}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dep.Close()
+	t.Logf("container topology up in %v", time.Since(start).Round(time.Millisecond))
+	lab := dep.(*containers).lab
+	for _, forbidden := range []string{"--apns-host", "--fcm-endpoint", "--ca-file", "PUSHLAB_"} {
+		for _, arg := range append(lab.ProxyCommand(), lab.ProxyEnvironment()...) {
+			if arg == forbidden || len(arg) > len(forbidden) && arg[:len(forbidden)] == forbidden {
+				t.Fatalf("the proxy under test was given %q: it must need nothing but the config and SSL_CERT_FILE", arg)
+			}
+		}
+	}
+	results := Run(ctx, dep, Scenarios(), RunOptions{Short: testing.Short()})
+	report(t, results)
+	if t.Failed() && os.Getenv("PUSHLAB_E2E_LOGS") != "" {
+		for name, log := range dep.Logs(ctx) {
+			t.Logf("--- %s ---\n%s", name, log)
+		}
+	}
+	t.Logf("container topology: %v in all", time.Since(start).Round(time.Millisecond))
+}
