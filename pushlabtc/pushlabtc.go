@@ -35,9 +35,9 @@ const (
 	// DefaultProxyConfigPath is where upstream's image reads its config.
 	DefaultProxyConfigPath = "/mattermost-push-proxy/config/mattermost-push-proxy.json"
 	// KeysDir holds the key files the config names.
-	KeysDir = "/pushlab/keys"
+	KeysDir = "/etc/pushlab/keys"
 	// CAPath is pushlab's CA, which SSL_CERT_FILE names.
-	CAPath = "/pushlab/ca.pem"
+	CAPath = "/etc/pushlab/ca.pem"
 	// DefaultProxyPort is upstream's listen port.
 	DefaultProxyPort = "8066/tcp"
 )
@@ -155,10 +155,6 @@ func Run(ctx context.Context, opts Options) (_ *Lab, err error) {
 		return nil, fmt.Errorf("pushlabtc: network: %w", err)
 	}
 	l.Network = l.nw.Name
-	keys, err := l.files(KeysDir)
-	if err != nil {
-		return nil, err
-	}
 	type mock struct {
 		name, control string
 		aliases       []string
@@ -172,6 +168,10 @@ func Run(ctx context.Context, opts Options) (_ *Lab, err error) {
 	errs := make([]error, len(mocks))
 	for i, m := range mocks {
 		wg.Add(1)
+		keys, err := l.files(KeysDir) // a reader each: a copy consumes it
+		if err != nil {
+			return nil, err
+		}
 		go func() {
 			defer wg.Done()
 			errs[i] = l.start(ctx, m.name, testcontainers.ContainerRequest{

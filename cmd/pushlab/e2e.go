@@ -50,7 +50,7 @@ delivered twice, nothing lost silently.
 --topology containers puts any proxy image under test: the mocks run under
 Apple's and Google's host names on a private network, and the proxy
 container gets a fresh upstream-format mattermost-push-proxy.json (at
---proxy-config), its key files under /pushlab/keys and pushlab's CA as
+--proxy-config), its key files under /etc/pushlab/keys and pushlab's CA as
 SSL_CERT_FILE. Without --proxy-image, pushlab's own proxy is the image under
 test, started with nothing but that file and SSL_CERT_FILE.
 
