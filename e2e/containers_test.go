@@ -56,7 +56,11 @@ func TestScenariosInContainers(t *testing.T) {
 			}
 		}
 	}
-	results := Run(ctx, dep, Scenarios(), RunOptions{Short: testing.Short()})
+	scenarios, err := Select(Scenarios(), os.Getenv("PUSHLAB_E2E_SCENARIO"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := Run(ctx, dep, scenarios, RunOptions{Short: testing.Short()})
 	report(t, results)
 	if t.Failed() && os.Getenv("PUSHLAB_E2E_LOGS") != "" {
 		for name, log := range dep.Logs(ctx) {

@@ -135,7 +135,7 @@ func RunOne(ctx context.Context, dep Deployment, s Scenario) (r Result) {
 	env.mu.Lock()
 	injected := env.injected
 	env.mu.Unlock()
-	r.Accounting = Account(got, injected)
+	r.Accounting = Account(got, injected, s.AcksMayFail)
 	for _, v := range r.Accounting.Violations {
 		failures = append(failures, fmt.Sprintf("accounting: %s: %s", orWhole(v.Trace), v.Rule))
 	}
