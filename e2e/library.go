@@ -180,8 +180,8 @@ func Scenarios() []Scenario {
 			// A device that acks while the proxy is down is told so (its
 			// ack FAILs, reported); that is what a restart costs.
 			AcksMayFail: true,
-			Devices: []DeviceSpec{{Name: "ios", App: IOSToken}, {Name: "droid", App: Android}},
-			Run:     restartMidStream,
+			Devices:     []DeviceSpec{{Name: "ios", App: IOSToken}, {Name: "droid", App: Android}},
+			Run:         restartMidStream,
 		},
 		Scenario{
 			Name: "fleet/1000", Doc: fmt.Sprintf("%d devices, half iOS and half Android, sent to concurrently: every one accounted", FleetSize),
