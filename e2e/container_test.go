@@ -48,26 +48,6 @@ func requireDocker(t *testing.T) {
 	t.Skipf("no Docker engine (%v); CI runs this test", err)
 }
 
-// buildImage builds the pushlab image as `make image` does — the static binary
-// and the CA in a FROM scratch image from the repository's Dockerfile — and
-// returns a customizer that starts containers from it.
-func buildImage(t *testing.T, set *testpki.Set) testcontainers.FromDockerfile {
-	t.Helper()
-	ctxDir := t.TempDir()
-	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(ctxDir, "pushlab"), "../cmd/pushlab")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("static build: %v\n%s", err, out)
-	}
-	dockerfile, err := os.ReadFile("../Dockerfile")
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), dockerfile, 0o644)
-	os.WriteFile(filepath.Join(ctxDir, "ca.pem"), set.CA.CertPEM(), 0o644)
-	return testcontainers.FromDockerfile{Context: ctxDir, Dockerfile: "Dockerfile", Repo: "pushlab", Tag: "e2e"}
-}
-
 // keyFiles hands a key set to a container at /keys, readable by the image's
 // unprivileged user (these are throwaway test credentials).
 func keyFiles(t *testing.T, set *testpki.Set) []testcontainers.ContainerFile {
@@ -99,7 +79,7 @@ func TestContainerMockAPNsServesTheRealClient(t *testing.T) {
 	}
 	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
 		ContainerRequest: testcontainers.ContainerRequest{
-			FromDockerfile: buildImage(t, set),
+			Image:          pushlabImage(t),
 			Cmd:            []string{"mockapns", "--keys", "/keys", "--listen", ":2197", "--control-listen", ":8197"},
 			// Bound beyond the container's loopback, the control API needs a token.
 			Env:          map[string]string{access.EnvToken: containerToken},

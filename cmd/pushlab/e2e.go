@@ -111,9 +111,14 @@ func runE2E(cmd *cobra.Command, f e2eFlags) error {
 	progress := func(r e2e.Result) { fmt.Fprintln(errOut, e2e.ProgressLine(r)) }
 	var results []e2e.Result
 	var logs = map[string]string{}
+	seen := map[string]bool{}
 	for _, t := range f.topologies {
+		if t = strings.TrimSpace(t); seen[t] {
+			continue
+		}
+		seen[t] = true
 		start := time.Now()
-		dep, err := startTopology(ctx, e2e.Topology(strings.TrimSpace(t)), f, env, errOut)
+		dep, err := startTopology(ctx, e2e.Topology(t), f, env, errOut)
 		if err != nil {
 			return err
 		}
