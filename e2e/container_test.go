@@ -79,8 +79,8 @@ func TestContainerMockAPNsServesTheRealClient(t *testing.T) {
 	}
 	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
 		ContainerRequest: testcontainers.ContainerRequest{
-			Image:          pushlabImage(t),
-			Cmd:            []string{"mockapns", "--keys", "/keys", "--listen", ":2197", "--control-listen", ":8197"},
+			Image: pushlabImage(t),
+			Cmd:   []string{"mockapns", "--keys", "/keys", "--listen", ":2197", "--control-listen", ":8197"},
 			// Bound beyond the container's loopback, the control API needs a token.
 			Env:          map[string]string{access.EnvToken: containerToken},
 			ExposedPorts: []string{"2197/tcp", "8197/tcp"},
