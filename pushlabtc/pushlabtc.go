@@ -105,6 +105,8 @@ type Lab struct {
 	Config []byte
 	// Network is the private network's name.
 	Network string
+	// Apps are the identities the proxy config is made for.
+	Apps Apps
 
 	opts    Options
 	nw      *testcontainers.DockerNetwork
@@ -239,6 +241,7 @@ func (l *Lab) writeKeys() error {
 	if err := os.WriteFile(filepath.Join(l.KeysDir, proxy.ConfigFile), l.Config, 0o644); err != nil {
 		return err
 	}
+	l.Apps = Apps{BundleID: set.BundleID, CertBundleID: set.CertBundleID, Package: set.Package, RNPackage: set.RNPackage, ProjectID: set.ProjectID}
 	l.CA = set.CA.CertPEM()
 	l.CAPool = set.CA.Pool()
 	return nil
