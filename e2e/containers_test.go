@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -68,4 +69,32 @@ func TestScenariosInContainers(t *testing.T) {
 		}
 	}
 	t.Logf("container topology: %v in all", time.Since(start).Round(time.Millisecond))
+}
+
+// A proxy image configured with the wrong topic fails in the container
+// topology too, and the failure names the provider's reason.
+func TestContainersCatchAWrongTopic(t *testing.T) {
+	image := pushlabImage(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	dep, err := StartContainers(ctx, ContainerOptions{Options: pushlabtc.Options{Image: image,
+		ConfigOverrides: HarnessConfigOverrides(),
+		EditConfig: func(cfg map[string]any) {
+			cfg["ApplePushSettings"].([]any)[0].(map[string]any)["ApplePushTopic"] = "com.example.not.the.app"
+		}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dep.Close()
+	deliver, err := Select(Scenarios(), "deliver/full")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := Run(ctx, dep, deliver, RunOptions{})[0]
+	if r.Passed {
+		t.Fatal("a proxy with the wrong topic passed deliver/full")
+	}
+	if text := r.Failure(); !strings.Contains(text, "proxy answered REMOVE, want OK") || !strings.Contains(text, "DeviceTokenNotForTopic") {
+		t.Fatalf("the failure does not name the wrong topic:\n%s", text)
+	}
 }

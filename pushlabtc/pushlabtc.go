@@ -70,6 +70,9 @@ type Options struct {
 	// ConfigOverrides are top-level keys of the generated config replaced
 	// before it is written, e.g. {"SendTimeoutSec": 6}.
 	ConfigOverrides map[string]any
+	// EditConfig, if set, changes the generated config (decoded JSON)
+	// after ConfigOverrides, e.g. an app type's ApplePushTopic.
+	EditConfig func(config map[string]any)
 	// ProxyEnv is extra environment for the proxy container.
 	ProxyEnv map[string]string
 	// ProxyPort is the port the proxy listens on (default 8066/tcp).
@@ -232,7 +235,7 @@ func (l *Lab) writeKeys() error {
 		return err
 	}
 	cfg := proxy.KeySetConfig(set, KeysDir, ":"+strings.TrimSuffix(l.opts.ProxyPort, "/tcp"))
-	if l.Config, err = override(cfg.UpstreamJSON(), l.opts.ConfigOverrides); err != nil {
+	if l.Config, err = edit(cfg.UpstreamJSON(), l.opts.ConfigOverrides, l.opts.EditConfig); err != nil {
 		return err
 	}
 	if l.opts.ProxyConfig != nil {
@@ -424,9 +427,9 @@ func (l *Lab) Terminate(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// override replaces top-level keys of a JSON object.
-func override(doc []byte, with map[string]any) ([]byte, error) {
-	if len(with) == 0 {
+// edit replaces top-level keys of a JSON object, then lets f change it.
+func edit(doc []byte, with map[string]any, f func(map[string]any)) ([]byte, error) {
+	if len(with) == 0 && f == nil {
 		return doc, nil
 	}
 	var m map[string]any
@@ -435,6 +438,9 @@ func override(doc []byte, with map[string]any) ([]byte, error) {
 	}
 	for k, v := range with {
 		m[k] = v
+	}
+	if f != nil {
+		f(m)
 	}
 	out, err := json.MarshalIndent(m, "", "    ")
 	if err != nil {
