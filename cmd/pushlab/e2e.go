@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	tclog "github.com/testcontainers/testcontainers-go/log"
 
 	"github.com/pushlab/pushlab/e2e"
 	"github.com/pushlab/pushlab/pushlabtc"
@@ -190,6 +191,11 @@ func startTopology(ctx context.Context, t e2e.Topology, f e2eFlags, env map[stri
 		}
 		return e2e.StartInProcess(ctx, e2e.InProcessOptions{ProxyURL: f.proxyURL})
 	case e2e.Containers:
+		// testcontainers narrates every container; the progress lines say
+		// what matters. --log-level debug keeps its narration.
+		if logLevel != "debug" {
+			tclog.SetDefault(tclog.NewNoopLogger())
+		}
 		image := f.image
 		if image == "" {
 			exe, err := os.Executable()
