@@ -1,7 +1,3 @@
-// Package e2e runs pushlab's actors together and checks what happens to each
-// notification on the event spine. Lab is the in-process topology: mock APNs
-// and FCM, the push proxy, the server simulator and simulated devices, all on
-// 127.0.0.1 with one fresh test PKI, every actor speaking real TLS.
 package e2e
 
 import (
@@ -46,7 +42,9 @@ type Options struct {
 	Proxy func(*proxy.Config)
 }
 
-// Lab is every actor of the push path, in this process.
+// Lab is every actor of the push path, in this process: mock APNs and FCM,
+// the push proxy, the server simulator and simulated devices, all on
+// 127.0.0.1 with one fresh test PKI, every actor speaking real TLS.
 type Lab struct {
 	Set      *testpki.Set
 	Bus      *events.Bus

@@ -1,0 +1,34 @@
+// Package e2e is pushlab's CI harness: one scenario library, played in two
+// topologies, judged on the event spine.
+//
+// A Scenario is data — the devices it installs, the mock faults it scripts
+// (scoped to its own device tokens), the messages it sends and, for each, an
+// Expect: the proxy's verdict, the provider's reason, the hops that must and
+// must not appear, how often the device got it — plus code (Run) where data
+// cannot say it (replays, a proxy restart, a thousand devices). Scenarios()
+// is the library; expectations are today's documented behaviour and live in
+// the data, so a change of behaviour is a one-line change in library.go.
+//
+// Every scenario also passes Account, the invariant over all of its
+// notifications: each send_push is answered OK, FAIL or REMOVE; sent =
+// delivered + held for an offline device + reported failures; nothing is
+// delivered twice; nothing is lost silently (an OK the provider never
+// accepted or never pushed on); every ack reaches the proxy. Only the server
+// simulator's, the mocks' and the devices' events are needed, so a
+// third-party proxy that reports nothing is judged as fully as pushlab's.
+//
+// The topologies are Deployments shared by the scenarios, each scenario on
+// an Env of its own (server simulator and fleet):
+//
+//   - StartInProcess: a Lab, every actor in this process (seconds);
+//   - StartContainers: pushlabtc — the mocks in containers under Apple's and
+//     Google's host names on a private network, the proxy image under test
+//     with a fresh key set, an upstream-format config and SSL_CERT_FILE; the
+//     server simulator and devices here, over mapped ports, the mocks'
+//     events merged from their /events streams.
+//
+// Run plays scenarios in parallel (Exclusive ones alone, after); Result
+// carries the failures, the accounting and the failing notifications'
+// timelines, which WriteJUnit, WriteJSON, WriteSummary and WriteArtifacts
+// report. `pushlab e2e` is the command line over all of it.
+package e2e
