@@ -1,20 +1,17 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/internal/httpjson"
 	"github.com/pushlab/pushlab/internal/mockkit"
 	"github.com/pushlab/pushlab/internal/testpki"
 )
@@ -244,32 +241,7 @@ func (e *Env) Pending(ctx context.Context, d *devicesim.Device) ([]mockkit.Deliv
 var controlClient = &http.Client{Timeout: 30 * time.Second}
 
 func controlCall(ctx context.Context, method, u string, in any, want int, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := controlClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if want != 0 && resp.StatusCode != want {
-		return fmt.Errorf("%s %s: HTTP %d: %s", method, u, resp.StatusCode, strings.TrimSpace(string(raw)))
-	}
-	if out != nil {
-		return json.Unmarshal(raw, out)
-	}
-	return nil
+	return httpjson.Call(ctx, controlClient, method, u, in, out, want)
 }
 
 // collect waits until the scenario's traces have stopped growing for

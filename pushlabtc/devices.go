@@ -1,15 +1,14 @@
 package pushlabtc
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
+
+	"github.com/pushlab/pushlab/internal/httpjson"
 )
 
 // Apps are the identities this run's proxy config is made for.
@@ -33,32 +32,8 @@ type Push struct {
 var client = &http.Client{Timeout: time.Minute}
 
 func call(ctx context.Context, method, u string, in, out any, want int) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if want != 0 && resp.StatusCode != want {
-		return fmt.Errorf("pushlabtc: %s %s: HTTP %d: %s", method, u, resp.StatusCode, strings.TrimSpace(string(raw)))
-	}
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			return fmt.Errorf("pushlabtc: %s %s: %w", method, u, err)
-		}
+	if err := httpjson.Call(ctx, client, method, u, in, out, want); err != nil {
+		return fmt.Errorf("pushlabtc: %w", err)
 	}
 	return nil
 }
