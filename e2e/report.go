@@ -11,6 +11,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/pushlab/pushlab/internal/events"
 )
 
 // JUnit XML, as CI systems read it: one testsuite per topology, one testcase
@@ -153,8 +155,9 @@ func ProgressLine(r Result) string {
 }
 
 // WriteArtifacts saves, for each failed result, its failure text and every
-// event of the scenario (JSON lines), and each container's log.
-func WriteArtifacts(dir string, results []Result, logs map[string]string) error {
+// event of the scenario (JSON lines), each container's log, and the whole
+// run's timeline (every event of every actor, JSON lines) by topology.
+func WriteArtifacts(dir string, results []Result, logs map[string]string, timelines map[Topology][]events.Event) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -175,6 +178,16 @@ func WriteArtifacts(dir string, results []Result, logs map[string]string) error 
 			b.WriteByte('\n')
 		}
 		if err := os.WriteFile(base+".events.jsonl", []byte(b.String()), 0o644); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	for t, evs := range timelines {
+		var b strings.Builder
+		for _, e := range evs {
+			b.Write(e.JSON())
+			b.WriteByte('\n')
+		}
+		if err := os.WriteFile(filepath.Join(dir, string(t)+"-timeline.jsonl"), []byte(b.String()), 0o644); err != nil {
 			errs = append(errs, err.Error())
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
 	"github.com/pushlab/pushlab/e2e"
+	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/pushlabtc"
 )
 
@@ -111,7 +112,8 @@ func runE2E(cmd *cobra.Command, f e2eFlags) error {
 	ctx := cmd.Context()
 	progress := func(r e2e.Result) { fmt.Fprintln(errOut, e2e.ProgressLine(r)) }
 	var results []e2e.Result
-	var logs = map[string]string{}
+	logs := map[string]string{}
+	timelines := map[e2e.Topology][]events.Event{}
 	seen := map[string]bool{}
 	for _, t := range f.topologies {
 		if t = strings.TrimSpace(t); seen[t] {
@@ -127,6 +129,7 @@ func runE2E(cmd *cobra.Command, f e2eFlags) error {
 		rs := e2e.Run(ctx, dep, scenarios, e2e.RunOptions{Parallel: f.parallel, Short: f.short, Progress: progress})
 		results = append(results, rs...)
 		if f.artifacts != "" && failed(rs) > 0 {
+			timelines[dep.Topology()] = dep.Bus().History()
 			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 			for name, l := range dep.Logs(lctx) {
 				logs[t+"-"+name] = l
@@ -147,7 +150,7 @@ func runE2E(cmd *cobra.Command, f e2eFlags) error {
 		}
 	}
 	if f.artifacts != "" && failed(results) > 0 {
-		if err := e2e.WriteArtifacts(f.artifacts, results, logs); err != nil {
+		if err := e2e.WriteArtifacts(f.artifacts, results, logs, timelines); err != nil {
 			return err
 		}
 		fmt.Fprintf(errOut, "artifacts in %s\n", f.artifacts)

@@ -81,7 +81,8 @@ func TestE2EFailsABrokenProxy(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if got := strings.Join(names, " "); !strings.Contains(got, "inprocess-deliver-full.txt") || !strings.Contains(got, "inprocess-deliver-full.events.jsonl") {
+	if got := strings.Join(names, " "); !strings.Contains(got, "inprocess-deliver-full.txt") || !strings.Contains(got, "inprocess-deliver-full.events.jsonl") ||
+		!strings.Contains(got, "inprocess-timeline.jsonl") {
 		t.Fatalf("artifacts: %v", names)
 	}
 }
