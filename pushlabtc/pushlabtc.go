@@ -77,8 +77,9 @@ type Options struct {
 	ProxyEnv map[string]string
 	// ProxyPort is the port the proxy listens on (default 8066/tcp).
 	ProxyPort string
-	// ProxyHealthPath is waited on over HTTP before Run returns (default
-	// /version, which upstream and pushlab serve).
+	// ProxyHealthPath is requested over HTTP until the proxy answers, with
+	// any status, before Run returns (default /version): a proxy is up once
+	// it speaks HTTP on its port, whatever routes it has.
 	ProxyHealthPath string
 	// NoProxy starts only the mocks (for a proxy running elsewhere).
 	NoProxy bool
@@ -283,7 +284,8 @@ func (l *Lab) startProxy(ctx context.Context) error {
 	return l.start(ctx, "proxy", testcontainers.ContainerRequest{
 		Image: l.opts.ProxyImage, Cmd: l.opts.ProxyCmd, Env: env, ExposedPorts: []string{l.opts.ProxyPort}, Files: files,
 		Networks: []string{l.Network}, NetworkAliases: map[string][]string{l.Network: {"push-proxy"}},
-		WaitingFor: wait.ForHTTP(l.opts.ProxyHealthPath).WithPort(l.opts.ProxyPort).WithStartupTimeout(l.opts.StartupTimeout),
+		WaitingFor: wait.ForHTTP(l.opts.ProxyHealthPath).WithPort(l.opts.ProxyPort).WithStartupTimeout(l.opts.StartupTimeout).
+			WithStatusCodeMatcher(func(int) bool { return true }),
 	})
 }
 
