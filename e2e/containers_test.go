@@ -63,9 +63,10 @@ func TestScenariosInContainers(t *testing.T) {
 	}
 	results := Run(ctx, dep, scenarios, RunOptions{Short: testing.Short()})
 	report(t, results)
-	if t.Failed() && os.Getenv("PUSHLAB_E2E_LOGS") != "" {
-		for name, log := range dep.Logs(ctx) {
-			t.Logf("--- %s ---\n%s", name, log)
+	if t.Failed() {
+		// The containers go when the test ends: keep the end of each log.
+		for name, log := range dep.Logs(context.WithoutCancel(ctx)) {
+			t.Logf("--- end of the %s container's log ---\n%s", name, log[max(0, len(log)-4000):])
 		}
 	}
 	t.Logf("container topology: %v in all", time.Since(start).Round(time.Millisecond))
