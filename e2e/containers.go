@@ -153,6 +153,16 @@ func (d *containers) followProxy() {
 	}
 }
 
+// Endpoints lists the mocks' addresses on this host, for a proxy running
+// elsewhere (--proxy-url) that must be pointed at them.
+func (d *containers) Endpoints() [][2]string {
+	l := d.lab
+	return [][2]string{{"mock APNs (api.push.apple.com, api.sandbox.push.apple.com)", l.APNsURL},
+		{"mock FCM (fcm.googleapis.com, oauth2.googleapis.com)", l.FCMURL},
+		{"mock APNs control", l.APNsControlURL}, {"mock FCM control", l.FCMControlURL},
+		{"key set (CA, credentials, mattermost-push-proxy.json)", l.KeysDir}}
+}
+
 func (d *containers) Topology() Topology { return Containers }
 func (d *containers) Bus() *events.Bus   { return d.bus }
 

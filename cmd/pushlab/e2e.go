@@ -126,6 +126,12 @@ func runE2E(cmd *cobra.Command, f e2eFlags) error {
 			return err
 		}
 		fmt.Fprintf(errOut, "%s topology up in %v; %d scenario(s)\n", t, time.Since(start).Round(time.Millisecond), len(scenarios))
+		if ep, ok := dep.(interface{ Endpoints() [][2]string }); ok && f.proxyURL != "" {
+			fmt.Fprintf(errOut, "the proxy at %s must reach the mocks as Apple and Google, trusting the key set's ca.pem:\n", f.proxyURL)
+			for _, e := range ep.Endpoints() {
+				fmt.Fprintf(errOut, "  %-55s %s\n", e[0], e[1])
+			}
+		}
 		rs := e2e.Run(ctx, dep, scenarios, e2e.RunOptions{Parallel: f.parallel, Short: f.short, Progress: progress})
 		results = append(results, rs...)
 		if f.artifacts != "" && failed(rs) > 0 {
