@@ -92,12 +92,18 @@ func Scenarios() []Scenario {
 			Sends:   []SendSpec{{To: "droid", Message: msg("x"), Expect: Expect{Verdict: "REMOVE", Provider: "SENDER_ID_MISMATCH", SessionRemoved: true}}},
 		},
 		Scenario{
-			Name: "auth/expired-provider-token", Doc: "APNs says ExpiredProviderToken once: FAIL reported (not retried), the next push goes through",
-			Devices: []DeviceSpec{{Name: "ios", App: IOSToken}},
-			Faults:  []FaultSpec{{Provider: APNs, Device: "ios", Fault: mockkit.Fault{Action: mockkit.Respond, Status: 403, Reason: "ExpiredProviderToken", Count: 1}}},
+			Name: "auth/expired-provider-token", Doc: "APNs says ExpiredProviderToken, FCM UNAUTHENTICATED, once: FAIL reported (not retried), the next push goes through",
+			Devices: []DeviceSpec{{Name: "ios", App: IOSToken}, {Name: "droid", App: Android}},
+			Faults: []FaultSpec{
+				{Provider: APNs, Device: "ios", Fault: mockkit.Fault{Action: mockkit.Respond, Status: 403, Reason: "ExpiredProviderToken", Count: 1}},
+				{Provider: FCM, Device: "droid", Fault: mockkit.Fault{Action: mockkit.Respond, Status: 401, Reason: "UNAUTHENTICATED", Count: 1}},
+			},
 			Sends: []SendSpec{
 				{To: "ios", Message: msg("first"), Expect: Expect{Verdict: "FAIL", Provider: "ExpiredProviderToken"}},
 				{To: "ios", Message: msg("second"), Expect: Expect{Verdict: "OK", Shown: "second"}},
+				// The mock names a 401 by its FCM error code, THIRD_PARTY_AUTH_ERROR.
+				{To: "droid", Message: msg("first"), Expect: Expect{Verdict: "FAIL", Provider: "THIRD_PARTY_AUTH_ERROR"}},
+				{To: "droid", Message: msg("second"), Expect: Expect{Verdict: "OK", Shown: "second"}},
 			},
 		},
 		Scenario{
@@ -105,6 +111,12 @@ func Scenarios() []Scenario {
 			Devices: []DeviceSpec{{Name: "ios", App: IOSToken}},
 			Faults:  []FaultSpec{{Provider: APNs, Device: "ios", Fault: mockkit.Fault{Action: mockkit.Respond, Status: 503, Reason: "Shutdown", Count: 2}}},
 			Sends:   []SendSpec{{To: "ios", Message: msg("after the storm"), Expect: Expect{Verdict: "OK", Shown: "after the storm"}}},
+		},
+		Scenario{
+			Name: "retry/fcm-503-unavailable", Doc: "FCM answers 503 UNAVAILABLE twice: the firebase client retries, delivered exactly once",
+			Devices: []DeviceSpec{{Name: "droid", App: Android}},
+			Faults:  []FaultSpec{{Provider: FCM, Device: "droid", Fault: mockkit.Fault{Action: mockkit.Respond, Status: 503, Reason: "UNAVAILABLE", Count: 2}}},
+			Sends:   []SendSpec{{To: "droid", Message: msg("after the outage"), Expect: Expect{Verdict: "OK", Shown: "after the outage"}}},
 		},
 		Scenario{
 			Name: "retry/fcm-quota-retry-after", Doc: "FCM QUOTA_EXCEEDED with Retry-After: retried after the wait, delivered exactly once",
