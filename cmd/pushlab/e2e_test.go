@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"encoding/xml"
 	"io"
 	"net/http"
@@ -90,5 +91,29 @@ func TestE2EFailsABrokenProxy(t *testing.T) {
 func TestE2EUnknownScenario(t *testing.T) {
 	if _, err := run(t, "e2e", "--scenario", "no-such-thing", "--proxy-url=", "--junit=", "--artifacts="); err == nil || !strings.Contains(err.Error(), "matches none") {
 		t.Fatalf("err %v", err)
+	}
+}
+
+// --json prints the results, accounting included, instead of the table.
+func TestE2EJSON(t *testing.T) {
+	out, err := run(t, "e2e", "--topology", "inprocess", "--proxy-url=", "--junit=", "--artifacts=", "--scenario", "uninstall/remove", "--json")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	i := strings.Index(out, "[")
+	if i < 0 {
+		t.Fatalf("no JSON array in:\n%s", out)
+	}
+	var results []struct {
+		Scenario   string
+		Topology   string
+		Passed     bool
+		Accounting struct{ Sent, Remove int }
+	}
+	if err := json.Unmarshal([]byte(out[i:]), &results); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(results) != 1 || !results[0].Passed || results[0].Topology != "inprocess" || results[0].Accounting.Sent != 3 || results[0].Accounting.Remove != 3 {
+		t.Fatalf("results %+v", results)
 	}
 }
