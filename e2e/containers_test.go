@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -86,7 +87,12 @@ func TestContainersCatchAWrongTopic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer dep.Close()
+	closed := false
+	defer func() {
+		if !closed {
+			dep.Close()
+		}
+	}()
 	deliver, err := Select(Scenarios(), "deliver/full")
 	if err != nil {
 		t.Fatal(err)
@@ -97,5 +103,18 @@ func TestContainersCatchAWrongTopic(t *testing.T) {
 	}
 	if text := r.Failure(); !strings.Contains(text, "proxy answered REMOVE, want OK") || !strings.Contains(text, "DeviceTokenNotForTopic") {
 		t.Fatalf("the failure does not name the wrong topic:\n%s", text)
+	}
+
+	// A failed run leaves nothing behind: no container, no network.
+	nw := dep.(*containers).lab.Network
+	closed = true
+	if err := dep.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if out, err := exec.Command("docker", "ps", "-aq", "--filter", "network="+nw).Output(); err != nil || strings.TrimSpace(string(out)) != "" {
+		t.Errorf("containers left on %s: %q %v", nw, out, err)
+	}
+	if err := exec.Command("docker", "network", "inspect", nw).Run(); err == nil {
+		t.Errorf("network %s still exists", nw)
 	}
 }
