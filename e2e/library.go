@@ -266,8 +266,14 @@ func badgeAndClear(ctx context.Context, env *Env) error {
 		a, b := msg("one"), msg("two")
 		a.ChannelID, b.ChannelID = "chan-a", "chan-b"
 		for _, m := range []devicesim.Message{a, b} {
-			if r, err := env.SendTo(ctx, d, m); err != nil || r.Status != devicesim.StatusOK {
+			r, err := env.SendTo(ctx, d, m)
+			if err != nil || r.Status != devicesim.StatusOK {
 				return fmt.Errorf("%s: %v %+v", name, err, r)
+			}
+			// Across processes the proxy's OK comes before the push reaches
+			// the phone: shown first, then cleared.
+			if err := waitEvent(ctx, env, r.AckID, events.DeviceDisplayed, "shown"); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
 			}
 		}
 		r, err := env.SendTo(ctx, d, devicesim.Message{Type: devicesim.PushClear, ChannelID: "chan-a"})
