@@ -14,7 +14,7 @@ BIN       := bin/pushlab
 export TESTCONTAINERS_RYUK_DISABLED := true
 export TESTCONTAINERS_HOST_OVERRIDE := 127.0.0.1
 
-.PHONY: build test demo lint keys image bench fuzz delivery-table clean web-screenshot
+.PHONY: build test demo lint keys image bench fuzz delivery-table clean web-screenshot e2e
 
 build: ## the pushlab binary, static
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/pushlab
@@ -24,6 +24,9 @@ test: lint ## everything CI runs: vet, gofmt, race tests (in-process, containers
 
 demo: build ## start everything in one process and open the live web view (DEMO_FLAGS=--no-web: text timeline)
 	./$(BIN) demo $(DEMO_FLAGS)
+
+e2e: build ## the scenario library in both topologies, as CI runs it (E2E_FLAGS=… passes flags)
+	./$(BIN) e2e --topology inprocess,containers $(E2E_FLAGS)
 
 lint: ## gofmt + go vet
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
