@@ -107,6 +107,13 @@ func Scenarios() []Scenario {
 			},
 		},
 		Scenario{
+			Name: "auth/provider-token-aged", Doc: "APNs' clock runs an hour ahead of the proxy's: its provider token is expired there, ExpiredProviderToken is reported, and once the clocks agree pushes go through",
+			// The mock's clock is shared: alone.
+			Exclusive: true,
+			Devices:   []DeviceSpec{{Name: "ios", App: IOSToken}},
+			Run:       providerTokenAged,
+		},
+		Scenario{
 			Name: "retry/apns-503-shutdown", Doc: "a burst of 503 Shutdown: the proxy retries with backoff and the push is delivered exactly once",
 			Devices: []DeviceSpec{{Name: "ios", App: IOSToken}},
 			Faults:  []FaultSpec{{Provider: APNs, Device: "ios", Fault: mockkit.Fault{Action: mockkit.Respond, Status: 503, Reason: "Shutdown", Count: 2}}},
@@ -297,6 +304,35 @@ func badgeAndClear(ctx context.Context, env *Env) error {
 		if b := d.State().Badge; b != 7 {
 			return fmt.Errorf("%s: badge %d after update_badge 7", name, b)
 		}
+	}
+	return nil
+}
+
+func providerTokenAged(ctx context.Context, env *Env) error {
+	d, _ := env.Device("ios")
+	clock := env.APNsControl + "/control/clock"
+	if err := controlCall(ctx, "POST", clock, map[string]string{"advance": "61m"}, 0, nil); err != nil {
+		return err
+	}
+	r, err := env.SendTo(ctx, d, msg("from the past"))
+	if rerr := controlCall(context.WithoutCancel(ctx), "POST", clock, map[string]bool{"reset": true}, 0, nil); err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return err
+	}
+	if r.Status != devicesim.StatusFail {
+		return fmt.Errorf("with APNs an hour ahead the proxy answered %s, want FAIL (ExpiredProviderToken) (ack_id %s)", r.Status, r.AckID)
+	}
+	if err := waitEvent(ctx, env, r.AckID, events.ServerAnswered, ""); err != nil {
+		return err
+	}
+	if got := providerReason(env.Bus.Trace(r.AckID)); !strings.Contains(got, "ExpiredProviderToken") {
+		return fmt.Errorf("provider reason %q, want ExpiredProviderToken (ack_id %s)", got, r.AckID)
+	}
+	r, err = env.SendTo(ctx, d, msg("clocks agree"))
+	if err != nil || r.Status != devicesim.StatusOK {
+		return fmt.Errorf("after the clocks agree: %v %+v (ack_id %s)", err, r, r.AckID)
 	}
 	return nil
 }
