@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -9,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/proxy"
 	"github.com/pushlab/pushlab/pushlabtc"
 )
 
@@ -117,4 +122,61 @@ func TestContainersCatchAWrongTopic(t *testing.T) {
 	if err := exec.Command("docker", "network", "inspect", nw).Run(); err == nil {
 		t.Errorf("network %s still exists", nw)
 	}
+}
+
+// --proxy-url: a proxy already running elsewhere (here, pushlab's proxy in
+// this process, dialling Apple's and Google's names to the containers'
+// mapped ports) is put under test against the container mocks.
+func TestContainersProxyRunningElsewhere(t *testing.T) {
+	image := pushlabImage(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	// The proxy's address must be known before the mocks start: listen first.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dep, err := StartContainers(ctx, ContainerOptions{Options: pushlabtc.Options{Image: image}, ProxyURL: "http://" + ln.Addr().String()})
+	if err != nil {
+		ln.Close()
+		t.Fatal(err)
+	}
+	defer dep.Close()
+	lab := dep.(*containers).lab
+	set, err := testpki.Load(lab.KeysDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostOf := func(u string) string { return strings.TrimPrefix(u, "https://") }
+	routes := map[string]string{}
+	for _, h := range pushlabtc.APNsAliases {
+		routes[h+":443"] = hostOf(lab.APNsURL)
+	}
+	for _, h := range pushlabtc.FCMAliases {
+		routes[h+":443"] = hostOf(lab.FCMURL)
+	}
+	cfg := proxy.KeySetConfig(set, lab.KeysDir, "")
+	HarnessProxyConfig(&cfg)
+	cfg.RootCAs = lab.CAPool
+	cfg.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		to, ok := routes[addr]
+		if !ok {
+			return nil, fmt.Errorf("the proxy under test dialled %s, which is not Apple's or Google's", addr)
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, network, to)
+	}
+	cfg.Bus = events.NewBus()
+	srv, err := proxy.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	go srv.Serve(ctx, ln)
+
+	scenarios, err := Select(Scenarios(), "deliver/full,uninstall/*,retry/apns-503-shutdown")
+	if err != nil {
+		t.Fatal(err)
+	}
+	report(t, Run(ctx, dep, scenarios, RunOptions{}))
 }
