@@ -67,6 +67,11 @@ func StartInProcess(ctx context.Context, opts InProcessOptions) (Deployment, err
 // the thousand-device one included, until its checks are done.
 const HarnessHistory = 1 << 18
 
+// Endpoints lists the in-process actors' addresses and the key set.
+func (d *inProcess) Endpoints() [][2]string {
+	return append(d.lab.URLs(), [2]string{"key set (CA, credentials, mattermost-push-proxy.json)", d.lab.KeyDir})
+}
+
 func (d *inProcess) Topology() Topology                     { return InProcess }
 func (d *inProcess) Bus() *events.Bus                       { return d.lab.Bus }
 func (d *inProcess) Logs(context.Context) map[string]string { return nil }
