@@ -69,7 +69,7 @@ const HarnessHistory = 1 << 18
 
 // Endpoints lists the in-process actors' addresses and the key set.
 func (d *inProcess) Endpoints() [][2]string {
-	return append(d.lab.URLs(), [2]string{"key set (CA, credentials, mattermost-push-proxy.json)", d.lab.KeyDir})
+	return append(d.lab.URLs(), [2]string{"key set (CA, credentials)", d.lab.KeyDir})
 }
 
 func (d *inProcess) Topology() Topology                     { return InProcess }
