@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -242,6 +243,28 @@ var controlClient = &http.Client{Timeout: 30 * time.Second}
 
 func controlCall(ctx context.Context, method, u string, in any, want int, out any) error {
 	return httpjson.Call(ctx, controlClient, method, u, in, out, want)
+}
+
+// providerSaid reports whether the mock answered a request for d's token,
+// or one carrying ackID, with reason, by its record of requests (GET
+// /control/requests).
+func (e *Env) providerSaid(d *devicesim.Device, ackID, reason string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var recs []mockkit.Recorded
+	p := APNs
+	if d.App.Platform == devicesim.Android {
+		p = FCM
+	}
+	if err := controlCall(ctx, http.MethodGet, e.control(p)+"/control/requests", nil, http.StatusOK, &recs); err != nil {
+		return false
+	}
+	for _, r := range recs {
+		if r.Reason == reason && (r.Token == d.Token() || ackID != "" && strings.Contains(r.Body, ackID)) {
+			return true
+		}
+	}
+	return false
 }
 
 // collect waits until the scenario's traces have stopped growing for

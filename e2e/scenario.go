@@ -208,7 +208,11 @@ func (x Expect) check(env *Env, d *devicesim.Device, r devicesim.SendResult, tra
 		out = append(out, fmt.Sprintf("proxy answered %s, want %s%s", r.Status, x.Verdict, suffix(why)))
 	}
 	if x.Provider != "" {
-		if got := providerReason(trace); got != x.Provider {
+		// A proxy that reports nothing and a mock that could not tie the
+		// request to the notification (a body too large to read, a fault
+		// answered first) leave the reason off the trace: the mock's own
+		// record of the device's requests has it.
+		if got := providerReason(trace); got != x.Provider && !env.providerSaid(d, r.AckID, x.Provider) {
 			out = append(out, fmt.Sprintf("provider reason %q, want %q", got, x.Provider))
 		}
 	}
