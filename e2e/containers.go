@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/pushlab/pushlab/devicesim"
+	"github.com/pushlab/pushlab/internal/access"
 	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/pushlabtc"
@@ -89,7 +91,7 @@ func StartContainers(ctx context.Context, opts ContainerOptions) (_ Deployment, 
 	// The spine: every actor's /events merged into one bus. The mocks'
 	// streams must hold; the proxy's is a bonus (a third-party proxy has none).
 	for _, u := range []string{lab.APNsControlURL, lab.FCMControlURL} {
-		s, err := events.Dial(ctx, wsURL(u)+"/events", nil)
+		s, err := events.Dial(ctx, wsURL(u)+"/events?access_token="+url.QueryEscape(lab.ControlToken), nil)
 		if err != nil {
 			return nil, err
 		}
@@ -98,10 +100,11 @@ func StartContainers(ctx context.Context, opts ContainerOptions) (_ Deployment, 
 	if opts.ProxyURL == "" {
 		d.followProxy()
 	}
-	if d.apns, err = devicesim.DialRemote(ctx, lab.APNsControlURL, nil); err != nil {
+	token := devicesim.WithControlToken(lab.ControlToken)
+	if d.apns, err = devicesim.DialRemote(ctx, lab.APNsControlURL, nil, token); err != nil {
 		return nil, err
 	}
-	if d.fcm, err = devicesim.DialRemote(ctx, lab.FCMControlURL, nil); err != nil {
+	if d.fcm, err = devicesim.DialRemote(ctx, lab.FCMControlURL, nil, token); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -200,5 +203,6 @@ func (d *containers) NewEnv(_ context.Context, opts EnvOptions) (*Env, error) {
 		IOSToken: devicesim.IOSTokenApp(d.set), IOSCert: devicesim.IOSCertApp(d.set),
 		Android: devicesim.AndroidApp(d.set), AndroidRN: devicesim.AndroidRNApp(d.set),
 		APNsControl: d.lab.APNsControlURL, FCMControl: d.lab.FCMControlURL, ProxyURL: d.proxyURL,
-		Settle: 400 * time.Millisecond, deployment: d, prefix: opts.Prefix, closers: []func(){fleet.Close}}, nil
+		ControlClient: &http.Client{Timeout: 30 * time.Second, Transport: access.Transport(d.lab.ControlToken, nil)},
+		Settle:        400 * time.Millisecond, deployment: d, prefix: opts.Prefix, closers: []func(){fleet.Close}}, nil
 }

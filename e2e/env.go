@@ -68,6 +68,9 @@ type Env struct {
 	// APNsControl and FCMControl are the mocks' control API base URLs.
 	APNsControl, FCMControl string
 	ProxyURL                string
+	// ControlClient reaches the control APIs (it carries their access
+	// token where they need one); nil: http.DefaultClient.
+	ControlClient *http.Client
 	// Settle is how long the stream must stay quiet before a scenario's
 	// traces count as complete (events from containers arrive over websockets).
 	Settle time.Duration
@@ -206,7 +209,7 @@ func (e *Env) control(p Provider) string {
 // parallel scenarios are not affected.
 func (e *Env) AddFault(ctx context.Context, p Provider, f mockkit.Fault) error {
 	var added mockkit.Fault
-	if err := controlCall(ctx, http.MethodPost, e.control(p)+"/control/faults", f, http.StatusCreated, &added); err != nil {
+	if err := e.controlCall(ctx, http.MethodPost, e.control(p)+"/control/faults", f, http.StatusCreated, &added); err != nil {
 		return fmt.Errorf("fault on %s: %w", p, err)
 	}
 	e.mu.Lock()
@@ -224,7 +227,7 @@ func (e *Env) clearFaults() {
 	defer cancel()
 	for _, f := range fs {
 		// A Count fault removes itself once spent: 404 is fine.
-		controlCall(ctx, http.MethodDelete, f.control+"/control/faults/"+url.PathEscape(f.id), nil, 0, nil)
+		e.controlCall(ctx, http.MethodDelete, f.control+"/control/faults/"+url.PathEscape(f.id), nil, 0, nil)
 	}
 }
 
@@ -235,14 +238,18 @@ func (e *Env) Pending(ctx context.Context, d *devicesim.Device) ([]mockkit.Deliv
 		p = FCM
 	}
 	var out []mockkit.Delivery
-	err := controlCall(ctx, http.MethodGet, e.control(p)+"/control/devices/"+url.PathEscape(d.Token())+"/pending", nil, http.StatusOK, &out)
+	err := e.controlCall(ctx, http.MethodGet, e.control(p)+"/control/devices/"+url.PathEscape(d.Token())+"/pending", nil, http.StatusOK, &out)
 	return out, err
 }
 
-var controlClient = &http.Client{Timeout: 30 * time.Second}
-
-func controlCall(ctx context.Context, method, u string, in any, want int, out any) error {
-	return httpjson.Call(ctx, controlClient, method, u, in, out, want)
+// controlCall calls a mock's control API, with the access token the
+// topology's mocks require (if any).
+func (e *Env) controlCall(ctx context.Context, method, u string, in any, want int, out any) error {
+	c := e.ControlClient
+	if c == nil {
+		c = http.DefaultClient
+	}
+	return httpjson.Call(ctx, c, method, u, in, out, want)
 }
 
 // providerSaid reports whether the mock answered a request for d's token,
@@ -256,7 +263,7 @@ func (e *Env) providerSaid(d *devicesim.Device, ackID, reason string) bool {
 	if d.App.Platform == devicesim.Android {
 		p = FCM
 	}
-	if err := controlCall(ctx, http.MethodGet, e.control(p)+"/control/requests", nil, http.StatusOK, &recs); err != nil {
+	if err := e.controlCall(ctx, http.MethodGet, e.control(p)+"/control/requests", nil, http.StatusOK, &recs); err != nil {
 		return false
 	}
 	for _, r := range recs {

@@ -202,7 +202,7 @@ func (x Expect) check(env *Env, d *devicesim.Device, r devicesim.SendResult, tra
 	var out []string
 	if x.Verdict != "" && r.Status != x.Verdict {
 		why := r.Error
-		if rej, ok := last(trace, events.ProviderRejected); ok {
+		if rej, ok := last(trace, events.ProviderRejected); ok && r.AckID != "" {
 			why += fmt.Sprintf("; the provider said %s (%s)", rej.Status, rej.Detail)
 		}
 		out = append(out, fmt.Sprintf("proxy answered %s, want %s%s", r.Status, x.Verdict, suffix(why)))

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/pushlab/pushlab/internal/httpjson"
 )
@@ -29,10 +28,8 @@ type Push struct {
 	Payload  json.RawMessage `json:"payload"`
 }
 
-var client = &http.Client{Timeout: time.Minute}
-
-func call(ctx context.Context, method, u string, in, out any, want int) error {
-	if err := httpjson.Call(ctx, client, method, u, in, out, want); err != nil {
+func (l *Lab) call(ctx context.Context, method, u string, in, out any, want int) error {
+	if err := httpjson.Call(ctx, l.client, method, u, in, out, want); err != nil {
 		return fmt.Errorf("pushlabtc: %w", err)
 	}
 	return nil
@@ -53,7 +50,7 @@ func (l *Lab) RegisterAndroid(ctx context.Context, pkg string) (string, error) {
 
 func (l *Lab) register(ctx context.Context, control, app, env string) (string, error) {
 	var reg struct{ Token string }
-	err := call(ctx, http.MethodPost, control+"/control/devices", map[string]string{"app": app, "env": env, "device": "pushlabtc"}, &reg, http.StatusCreated)
+	err := l.call(ctx, http.MethodPost, control+"/control/devices", map[string]string{"app": app, "env": env, "device": "pushlabtc"}, &reg, http.StatusCreated)
 	return reg.Token, err
 }
 
@@ -62,7 +59,7 @@ func (l *Lab) Pending(ctx context.Context, token string) ([]Push, error) {
 	var all []Push
 	for _, control := range []string{l.APNsControlURL, l.FCMControlURL} {
 		var got []Push
-		if err := call(ctx, http.MethodGet, control+"/control/devices/"+url.PathEscape(token)+"/pending", nil, &got, http.StatusOK); err != nil {
+		if err := l.call(ctx, http.MethodGet, control+"/control/devices/"+url.PathEscape(token)+"/pending", nil, &got, http.StatusOK); err != nil {
 			return nil, err
 		}
 		all = append(all, got...)
@@ -74,7 +71,7 @@ func (l *Lab) Pending(ctx context.Context, token string) ([]Push, error) {
 // the proxy under test and returns its status: "OK", "REMOVE" or "FAIL".
 func (l *Lab) SendPush(ctx context.Context, notification any) (string, error) {
 	var answer struct{ Status, Error string }
-	if err := call(ctx, http.MethodPost, l.ProxyURL+"/api/v1/send_push", notification, &answer, 0); err != nil {
+	if err := l.call(ctx, http.MethodPost, l.ProxyURL+"/api/v1/send_push", notification, &answer, 0); err != nil {
 		return "", err
 	}
 	if answer.Status == "" {

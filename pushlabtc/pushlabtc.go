@@ -3,11 +3,13 @@ package pushlabtc
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -19,6 +21,7 @@ import (
 	"github.com/testcontainers/testcontainers-go/network"
 	"github.com/testcontainers/testcontainers-go/wait"
 
+	"github.com/pushlab/pushlab/internal/access"
 	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/proxy"
 )
@@ -111,8 +114,13 @@ type Lab struct {
 	Network string
 	// Apps are the identities the proxy config is made for.
 	Apps Apps
+	// ControlToken is the access token the mocks' control APIs, /push and
+	// /events require (they listen beyond their container's loopback):
+	// Authorization: Bearer <token>, or ?access_token=<token>.
+	ControlToken string
 
 	opts    Options
+	client  *http.Client // carries ControlToken
 	nw      *testcontainers.DockerNetwork
 	mu      sync.Mutex
 	ctrs    map[string]testcontainers.Container
@@ -148,7 +156,8 @@ func Run(ctx context.Context, opts Options) (_ *Lab, err error) {
 			opts.ProxyCmd = []string{"proxy", "--config", opts.ProxyConfigPath}
 		}
 	}
-	l := &Lab{opts: opts, ctrs: map[string]testcontainers.Container{}}
+	l := &Lab{opts: opts, ctrs: map[string]testcontainers.Container{}, ControlToken: rand.Text()}
+	l.client = &http.Client{Timeout: time.Minute, Transport: access.Transport(l.ControlToken, nil)}
 	defer func() {
 		if err != nil {
 			l.Terminate(context.WithoutCancel(ctx))
@@ -182,6 +191,7 @@ func Run(ctx context.Context, opts Options) (_ *Lab, err error) {
 			defer wg.Done()
 			errs[i] = l.start(ctx, m.name, testcontainers.ContainerRequest{
 				Image: opts.Image, Cmd: m.cmd, ExposedPorts: []string{providerPort, m.control}, Files: keys,
+				Env:      map[string]string{access.EnvToken: l.ControlToken},
 				Networks: []string{l.Network}, NetworkAliases: map[string][]string{l.Network: m.aliases},
 				// FROM scratch has no shell: wait on HTTP, never on exec.
 				WaitingFor: wait.ForHTTP("/healthz").WithPort(m.control).WithStartupTimeout(opts.StartupTimeout),
