@@ -87,7 +87,8 @@ type Server struct {
 	byToken  map[string]string   // device token → session id
 	badges   map[string]int      // user → badge count
 	sent     map[string]*sentPush
-	sentFIFO []string // ack ids, oldest first, bounded by Remember
+	sentRing []string // ack ids, a ring of Remember; sentNext is the oldest once full
+	sentNext int
 
 	// URL is set by Start.
 	URL     string

@@ -325,13 +325,15 @@ func (s *Server) remember(ackID string, rec *sentPush) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sent[ackID] = rec
-	s.sentFIFO = append(s.sentFIFO, ackID)
-	if over := len(s.sentFIFO) - s.cfg.Remember; over > 0 {
-		for _, id := range s.sentFIFO[:over] {
-			delete(s.sent, id)
-		}
-		s.sentFIFO = append(s.sentFIFO[:0], s.sentFIFO[over:]...)
+	// A ring of the last Remember ack ids: the oldest is overwritten (and
+	// forgotten) in place, so a send never copies the whole window.
+	if len(s.sentRing) < s.cfg.Remember {
+		s.sentRing = append(s.sentRing, ackID)
+		return
 	}
+	delete(s.sent, s.sentRing[s.sentNext])
+	s.sentRing[s.sentNext] = ackID
+	s.sentNext = (s.sentNext + 1) % len(s.sentRing)
 }
 
 func (s *Server) publish(e events.Event) {

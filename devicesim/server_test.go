@@ -174,3 +174,20 @@ func TestServerControlToken(t *testing.T) {
 		}
 	}
 }
+
+// The server keeps the last Remember sends for acks: older ack ids are
+// forgotten in order, newer ones still ack.
+func TestServerRemembersTheLastSends(t *testing.T) {
+	r := newRig(t, ServerConfig{Remember: 3})
+	d := r.add("phone", r.ios)
+	var ids []string
+	for range 7 {
+		ids = append(ids, r.send(Message{UserID: d.User, Message: "x"}).AckID)
+	}
+	for i, id := range ids {
+		_, err := r.server.HandleAck(context.Background(), d.session.Token, Ack{ID: id, Platform: "apple", Type: PushMessage})
+		if known := !errors.Is(err, ErrUnknownAck); known != (i >= len(ids)-3) {
+			t.Errorf("send %d of %d: ack error %v", i+1, len(ids), err)
+		}
+	}
+}
