@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -237,12 +238,19 @@ func (d *Device) State() State {
 	return st
 }
 
+// deviceLabels marks the goroutines handling pushes in a CPU profile.
+var deviceLabels = events.ActorContext(ActorDevices)
+
+// ActorDevices is the pprof actor label of simulated devices' work.
+const ActorDevices = "devices"
+
 // Deliver implements mockkit.Receiver: it returns at once; the push is
 // handled on a goroutine that ends with it.
 func (d *Device) Deliver(del mockkit.Delivery) {
 	d.fleet.begin()
 	go func() {
 		defer d.fleet.end()
+		pprof.SetGoroutineLabels(deviceLabels) // CPU here is the device's, not the mock's that started us
 		d.Handle(context.Background(), del)
 	}()
 }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,6 +41,16 @@ type Options struct {
 	// Proxy, if set, edits the proxy's configuration before it starts
 	// (timeouts, ResendPolicy…).
 	Proxy func(*proxy.Config)
+
+	// ProxyURL, if set, is a push proxy already running elsewhere: the lab
+	// starts none, and the server simulator posts there (trusting ProxyCAs,
+	// or the lab's CA if nil). That proxy must reach the mocks, so give
+	// them fixed addresses (below) and the proxy the key set in Set.
+	ProxyURL string
+	ProxyCAs *x509.CertPool
+	// APNsListen, APNsDevListen and FCMListen fix the mocks' addresses
+	// ("": a free port on 127.0.0.1).
+	APNsListen, APNsDevListen, FCMListen string
 }
 
 // Lab is every actor of the push path, in this process: mock APNs and FCM,
@@ -96,7 +107,7 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	if l.APNs, err = mockapns.New(mockapns.Config{Cert: set.Mock.TLS(), ClientCAs: set.CA.Pool(), Bus: bus, Logger: log}); err != nil {
 		return nil, err
 	}
-	if err = l.APNs.Start(); err != nil {
+	if err = actor(ActorAPNs, func() error { return startAPNs(ctx, l.APNs, opts) }); err != nil {
 		return nil, err
 	}
 	if err = l.APNs.RegisterKey(mockapns.Key{ID: set.APNsKey.KeyID, TeamID: set.TeamID, Public: &set.APNsKey.Key.PublicKey}); err != nil {
@@ -105,26 +116,150 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	if l.FCM, err = mockfcm.New(mockfcm.Config{Cert: set.Mock.TLS(), Bus: bus, Logger: log, DeviceRatePerMinute: opts.FCMDeviceRate}); err != nil {
 		return nil, err
 	}
-	if err = l.FCM.Start(); err != nil {
+	if err = actor(ActorFCM, func() error { return startFCM(ctx, l.FCM, opts) }); err != nil {
 		return nil, err
 	}
-	set.Firebase.TokenURI = l.FCM.TokenURL()
-	set.TokenURI = set.Firebase.TokenURI
+	if opts.ProxyURL == "" {
+		// Our proxy reads the key files written below: point its service
+		// account at this mock. A proxy elsewhere has its own files.
+		set.Firebase.TokenURI = l.FCM.TokenURL()
+		set.TokenURI = set.Firebase.TokenURI
+	}
 	if err = l.FCM.RegisterServiceAccount(set.Firebase); err != nil {
 		return nil, err
 	}
 
 	// The proxy, reading the files `pushlab keys init` writes.
-	dir := opts.Dir
+	proxyCAs := set.CA.Pool()
+	if opts.ProxyURL != "" {
+		l.ProxyURL = opts.ProxyURL
+		if opts.ProxyCAs != nil {
+			proxyCAs = opts.ProxyCAs
+		}
+	} else if err = actor(ActorProxy, func() error { return l.startProxy(ctx, opts, log) }); err != nil {
+		return nil, err
+	}
+
+	// The server simulator, over TLS with a certificate from the lab's CA.
+	leaf, err := set.CA.IssueServer("localhost", "127.0.0.1", "::1")
+	if err != nil {
+		return nil, err
+	}
+	// One client per hop (server → proxy, devices → server), as the actors
+	// would have in their own processes: a shared one serialises both hops
+	// on one connection pool.
+	client := func(roots *x509.CertPool) *http.Client {
+		return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}, ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 64}}
+	}
+	if l.Server, err = devicesim.NewServer(devicesim.ServerConfig{
+		ProxyURL: l.ProxyURL, ProxyClient: client(proxyCAs), SigningKey: set.Signing, SigningKeyID: set.SigningKeyID,
+		Contents: opts.Contents, Profile: opts.Profile, EnvelopeField: opts.EnvelopeField, Version: opts.ServerVersion,
+		TLS: &tls.Config{Certificates: []tls.Certificate{leaf.TLS()}, MinVersion: tls.VersionTLS12},
+		Bus: bus, Logger: log,
+	}); err != nil {
+		return nil, err
+	}
+	if err = actor(ActorServer, l.Server.Start); err != nil {
+		return nil, err
+	}
+
+	// The devices' side.
+	l.IOSToken, l.IOSCert = devicesim.IOSTokenApp(set), devicesim.IOSCertApp(set)
+	l.Android, l.AndroidRN = devicesim.AndroidApp(set), devicesim.AndroidRNApp(set)
+	if l.Fleet, err = devicesim.NewFleet(devicesim.FleetConfig{
+		Server: devicesim.RemoteServer(l.Server.URL, client(set.CA.Pool())),
+		Pinned: devicesim.PinnedKeys(set),
+		APNs:   devicesim.APNs(l.APNs), FCM: devicesim.FCM(l.FCM),
+		Bus: bus, Logger: log,
+	}); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// The actors' names in the pprof label events.ProfileLabel, set when an actor
+// starts and inherited by the goroutines its servers and clients start.
+const (
+	ActorAPNs   = "mockapns"
+	ActorFCM    = "mockfcm"
+	ActorProxy  = "proxy"
+	ActorServer = "server"
+)
+
+// actor runs start with the goroutine labelled as the actor.
+func actor(name string, start func() error) (err error) {
+	events.AsActor(name, func() { err = start() })
+	return err
+}
+
+func startAPNs(ctx context.Context, s *mockapns.Server, opts Options) error {
+	if opts.APNsListen == "" && opts.APNsDevListen == "" {
+		return s.Start()
+	}
+	prod, err := listen(opts.APNsListen)
+	if err != nil {
+		return err
+	}
+	dev, err := listen(opts.APNsDevListen)
+	if err != nil {
+		prod.Close()
+		return err
+	}
+	control, err := listen("")
+	if err != nil {
+		prod.Close()
+		dev.Close()
+		return err
+	}
+	s.URL, s.DevelopmentURL, s.ControlURL = "https://"+prod.Addr().String(), "https://"+dev.Addr().String(), "http://"+control.Addr().String()
+	go s.ServeEnv(ctx, prod, testpki.Production)
+	go s.ServeEnv(ctx, dev, testpki.Development)
+	go s.ServeControl(ctx, control)
+	return nil
+}
+
+func startFCM(ctx context.Context, s *mockfcm.Server, opts Options) error {
+	if opts.FCMListen == "" {
+		return s.Start()
+	}
+	ln, err := listen(opts.FCMListen)
+	if err != nil {
+		return err
+	}
+	control, err := listen("")
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	go s.Serve(ctx, ln)
+	go s.ServeControl(ctx, control)
+	return nil
+}
+
+func listen(addr string) (net.Listener, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("e2e: listen: %w", err)
+	}
+	return ln, nil
+}
+
+// startProxy writes the key files and serves pushlab's proxy on 127.0.0.1.
+func (l *Lab) startProxy(ctx context.Context, opts Options, log *slog.Logger) error {
+	set, dir := l.Set, opts.Dir
 	if dir == "" {
+		var err error
 		if dir, err = os.MkdirTemp("", "pushlab-lab-"); err != nil {
-			return nil, err
+			return err
 		}
 		l.tempDir = dir
 	}
 	l.KeyDir = dir
-	if err = set.Write(dir, true); err != nil {
-		return nil, err
+	if err := set.Write(dir, true); err != nil {
+		return err
 	}
 	pcfg := proxy.KeySetConfig(set, dir, "")
 	pcfg.APNsHost = l.APNs.URL
@@ -132,18 +267,19 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	pcfg.FCMEndpoint = l.FCM.Endpoint()
 	pcfg.RootCAs = set.CA.Pool()
 	pcfg.TLSConfig = &tls.Config{Certificates: []tls.Certificate{set.Proxy.TLS()}, MinVersion: tls.VersionTLS12}
-	pcfg.Bus, pcfg.Logger = bus, log
+	pcfg.Bus, pcfg.Logger = l.Bus, log
 	pcfg.ThrottlePerSec = 0
 	pcfg.RetryBackoffMs = 10
 	if opts.Proxy != nil {
 		opts.Proxy(&pcfg)
 	}
+	var err error
 	if l.Proxy, err = proxy.New(pcfg); err != nil {
-		return nil, err
+		return err
 	}
 	pln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	l.ProxyURL = "https://" + pln.Addr().String()
 	go func() {
@@ -152,37 +288,7 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 			log.Error("proxy stopped", "err", err)
 		}
 	}()
-
-	// The server simulator, over TLS with a certificate from the lab's CA.
-	leaf, err := set.CA.IssueServer("localhost", "127.0.0.1", "::1")
-	if err != nil {
-		return nil, err
-	}
-	trust := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: set.CA.Pool()}, ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 64}}
-	if l.Server, err = devicesim.NewServer(devicesim.ServerConfig{
-		ProxyURL: l.ProxyURL, ProxyClient: trust, SigningKey: set.Signing, SigningKeyID: set.SigningKeyID,
-		Contents: opts.Contents, Profile: opts.Profile, EnvelopeField: opts.EnvelopeField, Version: opts.ServerVersion,
-		TLS: &tls.Config{Certificates: []tls.Certificate{leaf.TLS()}, MinVersion: tls.VersionTLS12},
-		Bus: bus, Logger: log,
-	}); err != nil {
-		return nil, err
-	}
-	if err = l.Server.Start(); err != nil {
-		return nil, err
-	}
-
-	// The devices' side.
-	l.IOSToken, l.IOSCert = devicesim.IOSTokenApp(set), devicesim.IOSCertApp(set)
-	l.Android, l.AndroidRN = devicesim.AndroidApp(set), devicesim.AndroidRNApp(set)
-	if l.Fleet, err = devicesim.NewFleet(devicesim.FleetConfig{
-		Server: devicesim.RemoteServer(l.Server.URL, trust),
-		Pinned: devicesim.PinnedKeys(set),
-		APNs:   devicesim.APNs(l.APNs), FCM: devicesim.FCM(l.FCM),
-		Bus: bus, Logger: log,
-	}); err != nil {
-		return nil, err
-	}
-	return l, nil
+	return nil
 }
 
 // URLs lists each actor's address, for a human.
