@@ -44,11 +44,11 @@ type Setup struct {
 	IOSShare    float64  `json:"ios_share"`
 	Contents    string   `json:"contents"`
 	Profile     string   `json:"profile"`
-	Rate        float64  `json:"rate,omitempty"`
-	Concurrency int      `json:"concurrency,omitempty"`
-	Duration    string   `json:"duration,omitempty"`
-	Total       int      `json:"total,omitempty"`
-	Faults      []string `json:"faults,omitempty"`
+	Rate        float64  `json:"rate"`
+	Concurrency int      `json:"concurrency"`
+	Duration    string   `json:"duration"`
+	Total       int      `json:"total"`
+	Faults      []string `json:"faults"`
 	GOMAXPROCS  int      `json:"gomaxprocs"`
 	CPUs        int      `json:"cpus"`
 }

@@ -266,6 +266,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Duration > 0 {
 		rep.Setup.Duration = cfg.Duration.String()
 	}
+	rep.Setup.Faults = []string{}
 	for _, f := range faults {
 		rep.Setup.Faults = append(rep.Setup.Faults, f.spec)
 	}

@@ -1,0 +1,185 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func run(t *testing.T, cfg Config) *Report {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if cfg.Devices == 0 {
+		cfg.Devices = 8
+	}
+	cfg.Drain = 20 * time.Second
+	rep, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func count(cs []Count, name string) int {
+	for _, c := range cs {
+		if c.Name == name {
+			return c.Count
+		}
+	}
+	return 0
+}
+
+// Under a fault mix every notification is accounted for: shown, or reported
+// failed by the proxy; none lost, none shown twice; and what the spine says
+// failed matches the proxy's verdicts and the providers' reasons.
+func TestAccountingHoldsUnderAFaultMix(t *testing.T) {
+	rep := run(t, Config{Total: 400, Concurrency: 8, Faults: "5%:503,4%:Unregistered", NoProfile: true})
+	a := rep.Accounting
+	if !a.Balanced() || a.Lost != 0 || a.Duplicated != 0 || a.EventsMissed != 0 {
+		t.Fatalf("accounting %+v", a)
+	}
+	if a.Sent < 350 || a.Sent > 400 {
+		t.Fatalf("sent %d of 400 (the rest found a device being reinstalled)", a.Sent)
+	}
+	verdicts := rep.Errors.ProxyVerdicts
+	if a.Failed == 0 || a.Failed != count(verdicts, "REMOVE")+count(verdicts, "FAIL")-a.ReportedFailedButShown {
+		t.Errorf("failed %d, verdicts %v", a.Failed, verdicts)
+	}
+	if a.Delivered != count(verdicts, "OK")+a.ReportedFailedButShown {
+		t.Errorf("delivered %d, verdicts %v", a.Delivered, verdicts)
+	}
+	gone := count(rep.Errors.ProviderReasons, "mockapns Unregistered") + count(rep.Errors.ProviderReasons, "mockfcm UNREGISTERED")
+	if gone == 0 || gone != count(verdicts, "REMOVE") {
+		t.Errorf("Unregistered answers %d, REMOVE verdicts %d (%v)", gone, count(verdicts, "REMOVE"), rep.Errors.ProviderReasons)
+	}
+	if unavailable := count(rep.Errors.ProviderReasons, "mockapns ServiceUnavailable") + count(rep.Errors.ProviderReasons, "mockfcm UNAVAILABLE"); unavailable == 0 {
+		t.Errorf("no 503 answers among %v", rep.Errors.ProviderReasons)
+	}
+	var perSec int
+	for _, s := range rep.Timeline {
+		perSec += s.Sent
+	}
+	if perSec != a.Sent {
+		t.Errorf("timeline sums to %d sent, accounting %d", perSec, a.Sent)
+	}
+}
+
+// The JSON report keeps its field names: tools read them.
+func TestReportJSONSchema(t *testing.T) {
+	rep := run(t, Config{Total: 300, Concurrency: 4, IOSShare: 0.5})
+	var buf bytes.Buffer
+	if err := rep.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	keys := func(v any) []string {
+		var out []string
+		for k := range v.(map[string]any) {
+			out = append(out, k)
+		}
+		slices.Sort(out)
+		return out
+	}
+	want := map[string][]string{
+		"":                {"accounting", "cpu", "errors", "notes", "schema", "seconds", "setup", "stages", "started", "throughput", "timeline"},
+		"accounting":      {"delivered", "duplicated", "events_missed", "failed", "lost", "redelivered", "reported_failed_but_shown", "sent"},
+		"throughput":      {"delivered_per_sec", "sent_per_sec"},
+		"cpu":             {"by_actor", "cores_busy", "seconds", "us_per_notification"},
+		"errors":          {"faults_injected", "provider_reasons", "proxy_verdicts"},
+		"setup":           {"concurrency", "contents", "cpus", "devices", "duration", "faults", "gomaxprocs", "ios_share", "mode", "profile", "rate", "target", "total"},
+		"stages[0]":       {"count", "histogram", "max_ms", "mean_ms", "name", "p50_ms", "p90_ms", "p999_ms", "p99_ms"},
+		"cpu.by_actor[0]": {"actor", "share", "us_per_notification"},
+		"timeline[0]":     {"delivered", "failed", "sent", "t"},
+	}
+	at := map[string]any{"": m, "accounting": m["accounting"], "throughput": m["throughput"], "cpu": m["cpu"],
+		"errors": m["errors"], "setup": m["setup"], "stages[0]": m["stages"].([]any)[0],
+		"cpu.by_actor[0]": m["cpu"].(map[string]any)["by_actor"].([]any)[0], "timeline[0]": m["timeline"].([]any)[0]}
+	for path, fields := range want {
+		if got := keys(at[path]); !slices.Equal(got, fields) {
+			t.Errorf("%s: fields %v, want %v", path, got, fields)
+		}
+	}
+	if m["schema"] != Schema {
+		t.Errorf("schema %v", m["schema"])
+	}
+	var stages []string
+	for _, s := range rep.Stages {
+		stages = append(stages, s.Name)
+	}
+	for _, s := range stageOrder {
+		if !slices.Contains(stages, s) {
+			t.Errorf("stage %q missing from %v", s, stages)
+		}
+	}
+	// The busiest actors show in any profile; the mocks' share may be too
+	// small for a few hundred notifications' samples.
+	actors := map[string]bool{}
+	var share float64
+	for _, a := range rep.CPU.ByActor {
+		actors[a.Actor] = true
+		share += a.Share
+	}
+	if share < 0.99 || share > 1.01 {
+		t.Errorf("CPU shares add up to %v", share)
+	}
+	for _, a := range []string{"proxy", "server", "devices"} {
+		if !actors[a] {
+			t.Errorf("no CPU for %s in %v", a, rep.CPU.ByActor)
+		}
+	}
+	if rep.Accounting.Sent != 300 || rep.Accounting.Delivered != 300 {
+		t.Errorf("accounting %+v", rep.Accounting)
+	}
+}
+
+// The ramp raises the rate until a step breaks the bound, and stops there.
+func TestRampStopsAtTheBound(t *testing.T) {
+	// Every push waits 30 ms at the provider: no step can keep p99 under 20 ms.
+	rep := run(t, Config{Ramp: &Ramp{Start: 40, Factor: 2, Max: 1000, Step: 500 * time.Millisecond, P99: 20 * time.Millisecond},
+		Faults: "100%:delay=30ms", NoProfile: true})
+	if len(rep.Ramp) != 1 || rep.Ramp[0].Pass || rep.MaxSustainedRate != 0 || rep.Ramp[0].P99 < 30 {
+		t.Fatalf("ramp %+v, max %v", rep.Ramp, rep.MaxSustainedRate)
+	}
+	if !strings.Contains(rep.Ramp[0].Why, "over the bound") {
+		t.Errorf("why: %q", rep.Ramp[0].Why)
+	}
+
+	// A bound nothing breaks: the ramp climbs to its maximum, each step faster.
+	rep = run(t, Config{Ramp: &Ramp{Start: 20, Factor: 2, Max: 80, Step: 500 * time.Millisecond, P99: time.Minute}, NoProfile: true})
+	if len(rep.Ramp) != 3 || rep.MaxSustainedRate != 80 {
+		t.Fatalf("ramp %+v, max %v", rep.Ramp, rep.MaxSustainedRate)
+	}
+	for i, s := range rep.Ramp {
+		if !s.Pass || (i > 0 && s.Rate <= rep.Ramp[i-1].Rate) {
+			t.Errorf("step %d: %+v", i, s)
+		}
+	}
+}
+
+func TestParseFaults(t *testing.T) {
+	fs, err := parseFaults("1%:503, 0.5%:Unregistered,2%:UNAVAILABLE,1%:reset,3%:delay=20ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{}
+	for _, f := range fs {
+		got = append(got, f.apns.Reason+"/"+f.fcm.Reason+"/"+string(f.apns.Action))
+	}
+	want := []string{"/" + "/respond", "Unregistered/UNREGISTERED/respond", "ServiceUnavailable/UNAVAILABLE/respond", "//reset", "//delay"}
+	if !slices.Equal(got, want) || fs[0].apns.Status != 503 || fs[1].apns.Status != 410 || fs[4].apns.Latency == 0 {
+		t.Errorf("got %v %+v", got, fs)
+	}
+	for _, bad := range []string{"1:503", "x%:503", "0%:503", "101%:503", "1%:200", "1%:Nonsense", "1%:delay=x", "1%:BadTopic"} {
+		if _, err := parseFaults(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
