@@ -14,7 +14,7 @@ BIN       := bin/pushlab
 export TESTCONTAINERS_RYUK_DISABLED := true
 export TESTCONTAINERS_HOST_OVERRIDE := 127.0.0.1
 
-.PHONY: build test demo lint keys image bench fuzz delivery-table clean web-screenshot e2e
+.PHONY: build test demo lint keys image bench bench-full fuzz delivery-table clean web-screenshot e2e
 
 build: ## the pushlab binary, static
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/pushlab
@@ -41,8 +41,12 @@ image: ## the FROM scratch image $(IMAGE): the static binary only (keys and CA a
 	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/pushlab ./cmd/pushlab
 	docker build -t $(IMAGE) -f Dockerfile dist
 
-bench: ## Go benchmarks of every package, with figures
-	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./...
+BENCH_COUNT ?= 6
+bench: ## Go benchmarks of every package, benchstat-ready (BENCH_COUNT runs each)
+	$(GO) test -run='^$$' -bench=. -benchmem -count=$(BENCH_COUNT) ./... | grep -E '^(goos|goarch|pkg|cpu|Benchmark)'
+
+bench-full: build ## the 60-s full-pipeline run with baselines; the HTML report in bin/bench.html
+	./$(BIN) bench --duration 60s --concurrency 64 --devices 200 --baselines --fail-on-loss --html bin/bench.html $(BENCH_FLAGS)
 
 delivery-table: ## issue #22's table: each ResendPolicy under each transient fault, 2,000 sends each
 	PUSHLAB_DELIVERY_SENDS=$${PUSHLAB_DELIVERY_SENDS:-2000} $(GO) test -count=1 -timeout 30m -run '^TestDeliveryTable$$' -v ./e2e/ | grep -v '^=== RUN'

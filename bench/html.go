@@ -15,8 +15,8 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	var text strings.Builder
 	r.WriteText(&text)
 	data := struct {
-		R                                 *Report
-		Text                              string
+		R                                  *Report
+		Text                               string
 		Throughput, Histogram, Stages, CPU template.HTML
 	}{R: r, Text: text.String(), Throughput: r.throughputSVG(), Histogram: r.histogramSVG(), Stages: r.stagesSVG(), CPU: r.cpuSVG()}
 	return page.Execute(w, data)
