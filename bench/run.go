@@ -79,6 +79,10 @@ type Config struct {
 
 	// NoProfile skips the CPU profile that splits CPU by actor.
 	NoProfile bool
+	// CPUProfile, if set, receives the load phase's CPU profile (pprof
+	// format; goroutines carry the label "actor": go tool pprof
+	// -tagfocus=actor=proxy). With a ramp, the last step's.
+	CPUProfile io.Writer
 	// Progress, if set, is called every ProgressEvery (default 1 s).
 	Progress      func(Progress)
 	ProgressEvery time.Duration
@@ -125,6 +129,7 @@ type runner struct {
 	client   *http.Client
 	proxyURL string
 	reinst   sync.WaitGroup
+	profile  []byte // the last load phase's CPU profile
 }
 
 func (c *Config) defaults() error {
@@ -299,6 +304,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	} else {
 		r.run(ctx, cfg.Rate, cfg.Concurrency, cfg.Duration, cfg.Total, "").fill(rep)
+	}
+	if r.profile != nil {
+		if _, err := r.cfg.CPUProfile.Write(r.profile); err != nil {
+			return rep, fmt.Errorf("bench: CPU profile: %w", err)
+		}
 	}
 	if n := r.notSent.Load(); n > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%d sends found no session (a device was being reinstalled after REMOVE): not counted as sent", n))
@@ -541,6 +551,9 @@ func (r *runner) run(ctx context.Context, rate float64, conc int, dur time.Durat
 	p := &phase{seconds: seconds, acc: col.acc, stages: col.stages(), perSec: col.perSec, late: col.late}
 	p.errs = Errors{ProviderReasons: sortedCounts(col.reasons), ProxyVerdicts: sortedCounts(col.verdicts), FaultsInjected: col.faults}
 	p.cpu = cpu.stop(p.acc.Delivered)
+	if r.cfg.CPUProfile != nil && cpu.started {
+		r.profile = cpu.prof.Bytes()
+	}
 	return p
 }
 
