@@ -2,6 +2,7 @@ package bench
 
 import (
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,6 +51,7 @@ type collector struct {
 	acc      Accounting
 	reasons  map[string]int // provider reason → count, "mockapns 410 Unregistered"
 	verdicts map[string]int // proxy verdicts as the server got them
+	failures map[string]int // why, for verdicts other than OK
 	faults   int
 	late     int
 	perSec   []Second
@@ -60,7 +62,7 @@ func newCollector(bus *events.Bus, buffer int) *collector {
 	sub, _ := bus.Subscribe(buffer, false)
 	c := &collector{sub: sub, start: time.Now(), done: make(chan struct{}), open: map[string]*trace{},
 		hist: map[string]*hdrhistogram.Histogram{}, reasons: map[string]int{}, verdicts: map[string]int{},
-		settled: make(chan struct{}, 1)}
+		failures: map[string]int{}, settled: make(chan struct{}, 1)}
 	for _, s := range stageOrder {
 		// 1 µs .. 60 s at 3 significant figures.
 		c.hist[s] = hdrhistogram.New(1, 60_000_000, 3)
@@ -149,6 +151,7 @@ func (c *collector) add(e events.Event) {
 		c.record(StageSendRoundTrip, t.sent, e.At)
 		if e.Status != "OK" {
 			c.second(e.At).Failed++
+			c.failures[failureReason(e.Detail)]++
 		}
 	}
 	if c.settles(t) {
@@ -313,4 +316,19 @@ func sortedCounts(m map[string]int) []Count {
 		return out[i].Name < out[j].Name
 	})
 	return out
+}
+
+// failureReason shortens a server.answered detail to what is common to
+// failures of one kind ("proxy answered FAIL: proxy /api/v1/send_push: HTTP
+// 429 …" is "FAIL: HTTP 429").
+func failureReason(detail string) string {
+	d := strings.TrimPrefix(detail, "proxy answered ")
+	if i := strings.Index(d, "HTTP "); i >= 0 && len(d) >= i+8 {
+		verdict, _, _ := strings.Cut(d, ":")
+		return verdict + ": " + d[i:i+8]
+	}
+	if len(d) > 80 {
+		d = d[:80] + "…"
+	}
+	return d
 }

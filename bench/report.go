@@ -106,7 +106,9 @@ type Bucket struct {
 type Errors struct {
 	ProviderReasons []Count `json:"provider_reasons"`
 	ProxyVerdicts   []Count `json:"proxy_verdicts"`
-	FaultsInjected  int     `json:"faults_injected"`
+	// FailureReasons: why the server got a verdict other than OK.
+	FailureReasons []Count `json:"failure_reasons"`
+	FaultsInjected int     `json:"faults_injected"`
 }
 
 // Count is a named tally.
@@ -224,6 +226,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	if len(e.ProviderReasons)+len(e.ProxyVerdicts) > 0 || e.FaultsInjected > 0 {
 		fmt.Fprintf(w, "\nerrors: faults injected %d; provider reasons: %s; proxy verdicts: %s\n",
 			e.FaultsInjected, counts(e.ProviderReasons), counts(e.ProxyVerdicts))
+		if len(e.FailureReasons) > 0 {
+			fmt.Fprintf(w, "failures: %s\n", counts(e.FailureReasons))
+		}
 	}
 	if len(r.Ramp) > 0 {
 		fmt.Fprintln(w, "\nramp (offered → delivered/s, p99 end to end):")

@@ -549,7 +549,8 @@ func (r *runner) run(ctx context.Context, rate float64, conc int, dur time.Durat
 	close(stop)
 	<-progressDone
 	p := &phase{seconds: seconds, acc: col.acc, stages: col.stages(), perSec: col.perSec, late: col.late}
-	p.errs = Errors{ProviderReasons: sortedCounts(col.reasons), ProxyVerdicts: sortedCounts(col.verdicts), FaultsInjected: col.faults}
+	p.errs = Errors{ProviderReasons: sortedCounts(col.reasons), ProxyVerdicts: sortedCounts(col.verdicts),
+		FailureReasons: sortedCounts(col.failures), FaultsInjected: col.faults}
 	p.cpu = cpu.stop(p.acc.Delivered)
 	if r.cfg.CPUProfile != nil && cpu.started {
 		r.profile = cpu.prof.Bytes()

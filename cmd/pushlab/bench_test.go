@@ -14,12 +14,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/pushlab/pushlab/bench"
 )
 
 // A short bench through the whole in-process pipeline: the command runs end
 // to end and its report balances.
 func TestBenchShortRun(t *testing.T) {
+	resetFlags(t, "bench")
 	html := filepath.Join(t.TempDir(), "bench.html")
 	out, err := run(t, "bench", "--duration", "2s", "--devices", "10", "--concurrency", "4", "--json", "--html", html, "--fail-on-loss")
 	if err != nil {
@@ -50,7 +53,7 @@ func TestBenchAgainstAProxyInAnotherProcess(t *testing.T) {
 		"--tls-cert", filepath.Join(keys, "proxy.pem"), "--tls-key", filepath.Join(keys, "proxy-key.pem"),
 		"--ca-file", filepath.Join(keys, "ca.pem"), "--apns-host", "https://localhost:" + port(addrs[0]),
 		"--apns-development-host", "https://localhost:" + port(addrs[1]), "--fcm-endpoint", "https://localhost:" + port(addrs[2]) + "/v1",
-		"--log-level", "error"}
+		"--throttle-per-sec", "0", "--log-level", "error"}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperPushlabProcess$")
 	cmd.Dir = keys
 	cmd.Env = append(os.Environ(), "PUSHLAB_HELPER_ARGS="+strings.Join(args, "\x1f"))
@@ -86,6 +89,7 @@ func TestBenchAgainstAProxyInAnotherProcess(t *testing.T) {
 	}
 	proxyURL = strings.Replace(proxyURL, "127.0.0.1", "localhost", 1)
 
+	resetFlags(t, "bench")
 	out, err := run(t, "bench", "--proxy-url", proxyURL, "--ca-file", filepath.Join(keys, "ca.pem"), "--keys", keys,
 		"--apns-listen", addrs[0], "--apns-dev-listen", addrs[1], "--fcm-listen", addrs[2],
 		"--proxy-pid", strconv.Itoa(cmd.Process.Pid), "--total", "200", "--devices", "10", "--concurrency", "4", "--json")
@@ -94,7 +98,7 @@ func TestBenchAgainstAProxyInAnotherProcess(t *testing.T) {
 	}
 	rep := decodeReport(t, out)
 	if a := rep.Accounting; a.Sent != 200 || a.Delivered != 200 || a.Lost != 0 || rep.Setup.Target != proxyURL {
-		t.Fatalf("accounting %+v, target %s", a, rep.Setup.Target)
+		t.Fatalf("accounting %+v, target %s, errors %+v", a, rep.Setup.Target, rep.Errors)
 	}
 	var separate bool
 	for _, a := range rep.CPU.ByActor {
@@ -132,6 +136,20 @@ func TestHelperPushlabProcess(t *testing.T) {
 		os.Exit(1)
 	}
 	os.Exit(0)
+}
+
+// resetFlags puts a subcommand's flags back to their defaults: the command
+// tree is the package's, and one run's flags would carry into the next.
+func resetFlags(t *testing.T, name string) {
+	t.Helper()
+	cmd, _, err := rootCmd.Find([]string{name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		f.Value.Set(f.DefValue)
+		f.Changed = false
+	})
 }
 
 func decodeReport(t *testing.T, out string) bench.Report {
