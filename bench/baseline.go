@@ -36,9 +36,9 @@ import (
 	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/internal/pushcrypto"
 	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/mmpush"
 	"github.com/pushlab/pushlab/mockapns"
 	"github.com/pushlab/pushlab/mockfcm"
-	"github.com/pushlab/pushlab/proxy"
 )
 
 // The pprof actor labels of the baselines' two sides.
@@ -98,14 +98,14 @@ func (r *runner) baselines(ctx context.Context, rep *Report) error {
 		ratio("mockfcm: bare handler CPU ÷ mock CPU per push", bareF.serverUS/mockF.serverUS, 0.85, true))
 
 	// The proxy alone: raw send_push calls, its CPU by label.
-	proxyUS, err := r.proxyAlone(ctx)
+	proxyUS, proxyRate, err := r.proxyAlone(ctx)
 	if err != nil {
 		return err
 	}
 	if proxyUS > 0 {
 		ios := r.cfg.IOSShare
 		floor := ios*bareA.clientUS + (1-ios)*bareF.clientUS + bareJ.serverUS
-		rep.Baselines = append(rep.Baselines, Baseline{Name: "pushlab proxy, raw send_push", MicrosPerOp: proxyUS, Side: "proxy"})
+		rep.Baselines = append(rep.Baselines, Baseline{Name: "pushlab proxy ← raw send_push (whole pipeline after it)", PerSec: proxyRate, MicrosPerOp: proxyUS, Side: "proxy"})
 		rep.Ratios = append(rep.Ratios, ratio("proxy CPU per send_push ÷ (raw client + bare JSON handler)", proxyUS/floor, 1.3, false))
 	}
 	return nil
@@ -120,9 +120,9 @@ func ratio(name string, v, target float64, atLeast bool) Ratio {
 
 // proxyAlone runs raw send_push calls for BaselineTime against the proxy in
 // this process and returns its CPU µs per send_push (0 for a proxy elsewhere).
-func (r *runner) proxyAlone(ctx context.Context) (float64, error) {
+func (r *runner) proxyAlone(ctx context.Context) (us, perSec float64, err error) {
 	if r.lab.Proxy == nil {
-		return 0, nil
+		return 0, 0, nil
 	}
 	mode := r.cfg.Mode
 	r.cfg.Mode = ModeSendPush
@@ -135,10 +135,13 @@ func (r *runner) proxyAlone(ctx context.Context) (float64, error) {
 	r.cfg.Progress = progress
 	for _, a := range ph.cpu.ByActor {
 		if a.Actor == "proxy" {
-			return a.MicrosPerNotification, nil
+			return a.MicrosPerNotification, ph.delivered(), nil
 		}
 	}
-	return 0, errors.New("bench: no proxy CPU in the send_push baseline's profile")
+	if r.cfg.NoProfile {
+		return 0, 0, nil
+	}
+	return 0, 0, errors.New("bench: no proxy CPU in the send_push baseline's profile")
 }
 
 // drive runs c with 16 concurrent senders for d and keeps its best figures.
@@ -227,7 +230,7 @@ func (r *runner) contenders(ctx context.Context) ([]*contender, error) {
 	}
 	var m *mockapns.Server
 	events.AsActor(labelServer, func() {
-		if m, err = mockapns.New(mockapns.Config{Cert: set.Mock.TLS(), ClientCAs: set.CA.Pool()}); err == nil {
+		if m, err = mockapns.New(mockapns.Config{Cert: set.Mock.TLS(), ClientCAs: set.CA.Pool(), Logger: r.log}); err == nil {
 			err = m.Start()
 		}
 	})
@@ -283,7 +286,7 @@ func (r *runner) contenders(ctx context.Context) ([]*contender, error) {
 	}
 	var f *mockfcm.Server
 	events.AsActor(labelServer, func() {
-		if f, err = mockfcm.New(mockfcm.Config{Cert: set.Mock.TLS(), DeviceRatePerMinute: -1}); err == nil {
+		if f, err = mockfcm.New(mockfcm.Config{Cert: set.Mock.TLS(), DeviceRatePerMinute: -1, Logger: r.log}); err == nil {
 			err = f.Start()
 		}
 	})
@@ -337,23 +340,23 @@ func (r *runner) contenders(ctx context.Context) ([]*contender, error) {
 
 	// The proxy's inbound floor: decode a send_push body, answer OK.
 	bareJSON, stopJSON, err := serve(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		var pn proxy.PushNotification
+		var pn mmpush.PushNotification
 		if err := json.NewDecoder(io.LimitReader(req.Body, 1<<20)).Decode(&pn); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(proxy.Response{Status: "OK"})
+		json.NewEncoder(w).Encode(mmpush.Response{Status: "OK"})
 	}))
 	if err != nil {
 		return cs, err
 	}
 	jc := tlsClient(set.CA.Pool())
-	body, _ := json.Marshal(proxy.PushNotification{AckID: "x", Platform: "apple", ServerID: "s", DeviceID: reg.Token,
-		Type: "message", Version: proxy.MessageV2, Message: "benchmark notification", ChannelName: "town-square", Badge: 1})
+	body, _ := json.Marshal(mmpush.PushNotification{AckID: "x", Platform: "apple", ServerID: "s", DeviceID: reg.Token,
+		Type: "message", Version: mmpush.MessageV2, Message: "benchmark notification", ChannelName: "town-square", Badge: 1})
 	cs = append(cs, &contender{name: nameBareJSON, close: func() { jc.CloseIdleConnections(); stopJSON() },
 		push: func(ctx context.Context) error {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, bareJSON+"/api/v1/send_push", bytes.NewReader(body))
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, bareJSON+mmpush.PathSendPush, bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
 			res, err := jc.Do(req)
 			if err != nil {

@@ -14,15 +14,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/pflag"
-
 	"github.com/pushlab/pushlab/bench"
 )
 
 // A short bench through the whole in-process pipeline: the command runs end
 // to end and its report balances.
 func TestBenchShortRun(t *testing.T) {
-	resetFlags(t, "bench")
+	resetBenchFlags(t)
 	html := filepath.Join(t.TempDir(), "bench.html")
 	out, err := run(t, "bench", "--duration", "2s", "--devices", "10", "--concurrency", "4", "--json", "--html", html, "--fail-on-loss")
 	if err != nil {
@@ -89,7 +87,7 @@ func TestBenchAgainstAProxyInAnotherProcess(t *testing.T) {
 	}
 	proxyURL = strings.Replace(proxyURL, "127.0.0.1", "localhost", 1)
 
-	resetFlags(t, "bench")
+	resetBenchFlags(t)
 	out, err := run(t, "bench", "--proxy-url", proxyURL, "--ca-file", filepath.Join(keys, "ca.pem"), "--keys", keys,
 		"--apns-listen", addrs[0], "--apns-dev-listen", addrs[1], "--fcm-listen", addrs[2],
 		"--proxy-pid", strconv.Itoa(cmd.Process.Pid), "--total", "200", "--devices", "10", "--concurrency", "4", "--json")
@@ -138,18 +136,15 @@ func TestHelperPushlabProcess(t *testing.T) {
 	os.Exit(0)
 }
 
-// resetFlags puts a subcommand's flags back to their defaults: the command
+// resetBenchFlags puts bench's flags back to their defaults: the command
 // tree is the package's, and one run's flags would carry into the next.
-func resetFlags(t *testing.T, name string) {
+func resetBenchFlags(t *testing.T) {
 	t.Helper()
-	cmd, _, err := rootCmd.Find([]string{name})
+	cmd, _, err := rootCmd.Find([]string{"bench"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Flags().VisitAll(func(f *pflag.Flag) {
-		f.Value.Set(f.DefValue)
-		f.Changed = false
-	})
+	resetFlags(cmd.Flags())
 }
 
 func decodeReport(t *testing.T, out string) bench.Report {
