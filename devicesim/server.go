@@ -83,9 +83,10 @@ type Server struct {
 
 	mu       sync.Mutex
 	contents Contents
-	sessions map[string]*Session // by id
-	byToken  map[string]string   // device token → session id
-	badges   map[string]int      // user → badge count
+	sessions map[string]*Session            // by id
+	byToken  map[string]string              // device token → session id
+	byUser   map[string]map[string]*Session // user → session id → session: sending to a user is O(their sessions)
+	badges   map[string]int                 // user → badge count
 	sent     map[string]*sentPush
 	sentRing []string // ack ids, a ring of Remember; sentNext is the oldest once full
 	sentNext int
@@ -209,6 +210,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		contents: cfg.Contents,
 		sessions: map[string]*Session{},
 		byToken:  map[string]string{},
+		byUser:   map[string]map[string]*Session{},
 		badges:   map[string]int{},
 		sent:     map[string]*sentPush{},
 		servers:  httpserve.Group{Grace: 2 * time.Second},
@@ -287,10 +289,14 @@ func (s *Server) AttachDevice(req SessionRequest) (SessionResponse, error) {
 	}
 	s.mu.Lock()
 	if old, ok := s.byToken[token]; ok {
-		delete(s.sessions, old)
+		s.forget(old)
 	}
 	s.sessions[sess.ID] = sess
 	s.byToken[token] = sess.ID
+	if s.byUser[sess.UserID] == nil {
+		s.byUser[sess.UserID] = map[string]*Session{}
+	}
+	s.byUser[sess.UserID][sess.ID] = sess
 	s.mu.Unlock()
 	s.log.Info("device session attached", "user", req.UserID, "device", req.DeviceName, "platform", platform,
 		"token", sess.TokenShown, "device_key", sess.KeyFP)
@@ -304,12 +310,27 @@ func (s *Server) RemoveSession(id string) bool {
 	defer s.mu.Unlock()
 	sess, ok := s.sessions[id]
 	if ok {
-		delete(s.sessions, id)
+		s.forget(id)
 		if s.byToken[sess.Token] == id {
 			delete(s.byToken, sess.Token)
 		}
 	}
 	return ok
+}
+
+// forget drops session id from the session indexes (not byToken); s.mu is held.
+func (s *Server) forget(id string) {
+	sess, ok := s.sessions[id]
+	if !ok {
+		return
+	}
+	delete(s.sessions, id)
+	if m := s.byUser[sess.UserID]; m != nil {
+		delete(m, id)
+		if len(m) == 0 {
+			delete(s.byUser, sess.UserID)
+		}
+	}
 }
 
 // Sessions lists the device sessions, oldest first.

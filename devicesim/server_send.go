@@ -99,10 +99,8 @@ func (s *Server) Send(ctx context.Context, m Message) ([]SendResult, error) {
 			}
 		}
 	case m.UserID != "":
-		for _, x := range s.sessions {
-			if x.UserID == m.UserID {
-				targets = append(targets, x)
-			}
+		for _, x := range s.byUser[m.UserID] {
+			targets = append(targets, x)
 		}
 	default:
 		s.mu.Unlock()

@@ -191,3 +191,37 @@ func TestServerRemembersTheLastSends(t *testing.T) {
 		}
 	}
 }
+
+// Sending to a user reaches exactly that user's sessions, through
+// re-registration (same token: the session is replaced) and removal.
+func TestServerSendsToEachSessionOfTheUser(t *testing.T) {
+	r := newRig(t, ServerConfig{})
+	attach := func(user, token string) string {
+		res, err := r.server.AttachDevice(SessionRequest{UserID: user, DeviceID: "apple_rn:" + token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.SessionID
+	}
+	attach("alice", "tok-a1")
+	a2 := attach("alice", "tok-a2")
+	attach("bob", "tok-b1")
+	a2again := attach("alice", "tok-a2") // re-registered: replaces a2
+	count := func(user string) int {
+		res, err := r.server.Send(context.Background(), Message{UserID: user, Type: PushTest})
+		if err != nil {
+			return 0
+		}
+		return len(res)
+	}
+	if n := count("alice"); n != 2 {
+		t.Fatalf("alice: %d sessions reached, want 2", n)
+	}
+	if r.server.RemoveSession(a2) {
+		t.Error("the replaced session was still there")
+	}
+	r.server.RemoveSession(a2again)
+	if n, m := count("alice"), count("bob"); n != 1 || m != 1 {
+		t.Fatalf("after removal alice %d, bob %d sessions reached, want 1 and 1", n, m)
+	}
+}
