@@ -4,7 +4,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/ecdh"
-	"crypto/hkdf"
+	"crypto/hmac"
 	cryptorand "crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -420,28 +420,30 @@ func decryptRecord(device *ecdh.PrivateKey, eph *ecdh.PublicKey, auth, salt, sea
 // the input keying material, RFC 8188 §2.2–2.3 for the key and nonce (the
 // nonce is used as is: one record, sequence number 0).
 func contentKey(shared, auth, devicePub, ephemeralPub, salt []byte) (cipher.AEAD, []byte, error) {
-	prkKey, err := hkdfExtract(shared, auth)
-	if err != nil {
-		return nil, nil, err
-	}
-	keyInfo := "WebPush: info\x00" + string(devicePub) + string(ephemeralPub)
-	ikm, err := hkdfExpand(prkKey, keyInfo, 32)
-	if err != nil {
-		return nil, nil, err
-	}
-	prk, err := hkdfExtract(ikm, salt)
-	if err != nil {
-		return nil, nil, err
-	}
-	cek, err := hkdfExpand(prk, "Content-Encoding: aes128gcm\x00", 16)
-	if err != nil {
-		return nil, nil, err
-	}
-	nonce, err := hkdfExpand(prk, "Content-Encoding: nonce\x00", 12)
-	if err != nil {
-		return nil, nil, err
-	}
-	block, err := aes.NewCipher(cek)
+	// HKDF-SHA256 whose outputs are at most one hash long: Extract is
+	// HMAC(salt, secret) and Expand is HMAC(PRK, info || 0x01) cut to length
+	// (RFC 5869 §2.2–2.3), computed in place rather than through crypto/hkdf's
+	// fresh HMAC and buffers per call.
+	var prkKey, ikm, prk, cek [sha256.Size]byte
+	mac := hmac.New(sha256.New, auth)
+	mac.Write(shared)
+	mac.Sum(prkKey[:0])
+	mac = hmac.New(sha256.New, prkKey[:])
+	mac.Write([]byte("WebPush: info\x00"))
+	mac.Write(devicePub)
+	mac.Write(ephemeralPub)
+	mac.Write([]byte{1})
+	mac.Sum(ikm[:0])
+	mac = hmac.New(sha256.New, salt)
+	mac.Write(ikm[:])
+	mac.Sum(prk[:0])
+	mac = hmac.New(sha256.New, prk[:])
+	mac.Write([]byte("Content-Encoding: aes128gcm\x00\x01"))
+	mac.Sum(cek[:0])
+	mac.Reset()
+	mac.Write([]byte("Content-Encoding: nonce\x00\x01"))
+	nonce := mac.Sum(make([]byte, 0, sha256.Size))[:12] // RFC 8188: a 96-bit nonce
+	block, err := aes.NewCipher(cek[:16])
 	if err != nil {
 		return nil, nil, fmt.Errorf("pushcrypto: %w", err)
 	}
@@ -450,22 +452,4 @@ func contentKey(shared, auth, devicePub, ephemeralPub, salt []byte) (cipher.AEAD
 		return nil, nil, fmt.Errorf("pushcrypto: %w", err)
 	}
 	return aead, nonce, nil
-}
-
-// hkdfExtract and hkdfExpand are HKDF-SHA256 (RFC 5869), the only hash this
-// scheme uses.
-func hkdfExtract(secret, salt []byte) ([]byte, error) {
-	prk, err := hkdf.Extract(sha256.New, secret, salt)
-	if err != nil {
-		return nil, fmt.Errorf("pushcrypto: HKDF-Extract: %w", err)
-	}
-	return prk, nil
-}
-
-func hkdfExpand(prk []byte, info string, n int) ([]byte, error) {
-	out, err := hkdf.Expand(sha256.New, prk, info, n)
-	if err != nil {
-		return nil, fmt.Errorf("pushcrypto: HKDF-Expand: %w", err)
-	}
-	return out, nil
 }
