@@ -182,8 +182,6 @@ func (r *Report) WriteJSON(w io.Writer) error {
 
 // WriteText writes the report as tables for a terminal.
 func (r *Report) WriteText(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	p := func(format string, a ...any) { fmt.Fprintf(tw, format, a...) }
 	s := r.Setup
 	fmt.Fprintf(w, "pushlab bench: %s, mode %s, %d devices (%.0f%% iOS), contents %s, profile %s\n",
 		s.Target, s.Mode, s.Devices, s.IOSShare*100, s.Contents, s.Profile)
@@ -205,22 +203,20 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintln(w)
 
-	p("latency (ms)\tcount\tp50\tp90\tp99\tp99.9\tmax\t\n")
+	fmt.Fprintf(w, "%-26s %8s %9s %9s %9s %9s %9s\n", "latency (ms)", "count", "p50", "p90", "p99", "p99.9", "max")
 	for _, st := range r.Stages {
-		p("%s\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t\n", st.Name, st.Count, st.P50, st.P90, st.P99, st.P999, st.Max)
+		fmt.Fprintf(w, "%-26s %8d %9.2f %9.2f %9.2f %9.2f %9.2f\n", st.Name, st.Count, st.P50, st.P90, st.P99, st.P999, st.Max)
 	}
-	p("\t\t\t\t\t\t\t\n")
 	c := r.CPU
-	p("CPU per notification (µs)\tµs\tshare\t\t\t\t\t\n")
+	fmt.Fprintf(w, "\n%-26s %8s %11s\n", "CPU per notification", "µs", "share")
 	for _, x := range c.ByActor {
 		share := fmt.Sprintf("%.0f%%", x.Share*100)
 		if x.Separate {
 			share = "own process"
 		}
-		p("%s\t%.0f\t%s\t\t\t\t\t\n", x.Actor, x.MicrosPerNotification, share)
+		fmt.Fprintf(w, "%-26s %8.0f %11s\n", x.Actor, x.MicrosPerNotification, share)
 	}
-	p("all (this process)\t%.0f\t%.2f cores\t\t\t\t\t\n", c.MicrosPerNotification, c.CoresBusy)
-	tw.Flush()
+	fmt.Fprintf(w, "%-26s %8.0f %11s\n", "all (this process)", c.MicrosPerNotification, fmt.Sprintf("%.2f cores", c.CoresBusy))
 
 	e := r.Errors
 	if len(e.ProviderReasons)+len(e.ProxyVerdicts) > 0 || e.FaultsInjected > 0 {
@@ -243,10 +239,10 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	if len(r.Baselines) > 0 {
 		fmt.Fprintln(w, "\nbaselines (same run):")
-		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintf(tw, "  name\tops/s\tCPU µs/op\tallocs/op\tside\t\n")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "  name\tops/s\tCPU µs/op\tallocs/op\tside\n")
 		for _, b := range r.Baselines {
-			fmt.Fprintf(tw, "  %s\t%.0f\t%.1f\t%.0f\t%s\t\n", b.Name, b.PerSec, b.MicrosPerOp, b.AllocsPerOp, b.Side)
+			fmt.Fprintf(tw, "  %s\t%.0f\t%.1f\t%.0f\t%s\n", b.Name, b.PerSec, b.MicrosPerOp, b.AllocsPerOp, b.Side)
 		}
 		tw.Flush()
 	}
@@ -257,7 +253,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			if !x.Met {
 				met = "NOT met"
 			}
-			fmt.Fprintf(w, "  %-48s %6.2f  target %-8s %s\n", x.Name, x.Value, x.Target, met)
+			fmt.Fprintf(w, "  %-62s %6.2f  target %-7s %s\n", x.Name, x.Value, x.Target, met)
 		}
 	}
 	for _, n := range r.Notes {
