@@ -114,6 +114,23 @@ type target struct {
 	dev     *devicesim.Device
 	session atomic.Pointer[string]
 	busy    atomic.Bool // being reinstalled after a REMOVE
+	sending atomic.Int64
+	ok      atomic.Int64 // sends answered OK: each is one delivery to the device
+}
+
+// settle waits until t has no send outstanding and its device has taken
+// and finished every push answered OK (shown or refused), so that
+// reinstalling does not pull the app from under a push in flight (up to a
+// bound).
+func (t *target) settle() {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		st := t.dev.State().Stats
+		if t.sending.Load() == 0 && int64(st.Delivered) >= t.ok.Load() && st.Delivered == st.Displayed+st.Rejected {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 type runner struct {
@@ -385,6 +402,8 @@ func (r *runner) send(ctx context.Context, t *target) {
 		return
 	}
 	var removed bool
+	t.sending.Add(1)
+	defer t.sending.Add(-1)
 	if r.cfg.Mode == ModeSendPush {
 		removed = r.sendPush(ctx, t)
 	} else {
@@ -396,10 +415,14 @@ func (r *runner) send(ctx context.Context, t *target) {
 			return
 		}
 		removed = len(res) > 0 && res[0].Removed
+		if len(res) > 0 && res[0].Status == devicesim.StatusOK {
+			t.ok.Add(1)
+		}
 	}
 	if removed && t.busy.CompareAndSwap(false, true) {
 		r.reinst.Go(func() {
 			defer t.busy.Store(false)
+			t.settle()
 			if err := t.dev.Reinstall(context.WithoutCancel(ctx)); err != nil {
 				r.log.Warn("reinstall after REMOVE failed", "device", t.dev.Name, "err", err)
 				return
@@ -452,6 +475,9 @@ func (r *runner) sendPush(ctx context.Context, t *target) (removed bool) {
 		}
 	}
 	r.bus.Publish(events.Event{TraceID: ack, Hop: events.ServerAnswered, Actor: "bench", Status: status, Plaintext: true})
+	if status == devicesim.StatusOK {
+		t.ok.Add(1)
+	}
 	if status == devicesim.StatusRemove {
 		return r.lab.Server.RemoveSession(sess.ID)
 	}
