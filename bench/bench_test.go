@@ -5,9 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pushlab/pushlab/internal/events"
 )
 
 func run(t *testing.T, cfg Config) *Report {
@@ -181,5 +184,30 @@ func TestParseFaults(t *testing.T) {
 		if _, err := parseFaults(bad); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
+	}
+}
+
+// BenchmarkCollector is the bench's own cost: one notification's dozen hops
+// published on the spine and folded into the report.
+func BenchmarkCollector(b *testing.B) {
+	bus := events.NewBus(events.WithHistory(0))
+	c := newCollector(bus, 1<<16)
+	hops := []events.Hop{events.ServerSent, events.ProxyReceived, events.ProviderAccepted, events.DeviceDelivered,
+		events.ProxyForwarded, events.ProxyResponded, events.DeviceSignatureOK, events.ServerAnswered,
+		events.DeviceDecrypted, events.DeviceDisplayed, events.ProxyAcked, events.DeviceAcked}
+	at := time.Now()
+	b.ReportAllocs()
+	for i := range b.N {
+		id := "trace-" + strconv.Itoa(i)
+		for j, h := range hops {
+			bus.Publish(events.Event{TraceID: id, Hop: h, Status: "OK", At: at.Add(time.Duration(j) * time.Millisecond)})
+		}
+		for len(c.sub.C()) > 1<<14 { // the reader keeps up with a real pipeline; here it must not be outrun
+			time.Sleep(time.Millisecond)
+		}
+	}
+	c.drain(time.Now().Add(time.Minute))
+	if c.acc.Delivered != b.N || c.acc.EventsMissed != 0 {
+		b.Fatalf("accounting %+v for %d", c.acc, b.N)
 	}
 }
