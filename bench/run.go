@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -148,6 +149,10 @@ type runner struct {
 	proxyURL string
 	reinst   sync.WaitGroup
 	profile  []byte // the last load phase's CPU profile
+
+	following  sync.WaitGroup
+	stopFollow func()
+	proxyGap   atomic.Uint64 // proxy events its /events stream skipped
 }
 
 func (c *Config) defaults() error {
@@ -257,7 +262,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := r.addDevices(ctx); err != nil {
 		return nil, err
 	}
+	var proxyEvents string
+	if cfg.ProxyURL != "" {
+		proxyEvents = r.followProxy(ctx)
+	}
 	defer r.reinst.Wait()
+	defer func() {
+		if r.stopFollow != nil {
+			r.stopFollow()
+		}
+	}()
 	if cfg.Mode == ModeSendPush {
 		r.signer = pushcrypto.NewSigner(r.lab.Set.Signing, r.lab.Set.SigningKeyID)
 		r.client = r.lab.Server.ProxyClient()
@@ -323,6 +337,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	} else {
 		r.run(ctx, cfg.Rate, cfg.Concurrency, cfg.Duration, cfg.Total, "").fill(rep)
 	}
+	if proxyEvents != "" {
+		rep.Notes = append(rep.Notes, proxyEvents)
+	}
+	if n := r.proxyGap.Load(); n > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("the proxy's /events stream skipped %d of its events: its stages are a sample", n))
+	}
 	if r.profile != nil {
 		if _, err := r.cfg.CPUProfile.Write(r.profile); err != nil {
 			return rep, fmt.Errorf("bench: CPU profile: %w", err)
@@ -341,6 +361,39 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	rep.Notes = append(rep.Notes, fmt.Sprintf("%d CPUs shared with whatever else runs: absolute figures move between runs, ratios of the same run less", runtime.NumCPU()))
 	return rep, ctx.Err()
+}
+
+// followProxy puts the hops of a proxy elsewhere on this run's spine, read
+// from its GET /events (pushlab's proxy serves one), so that its stages are
+// timed too. It returns a note when it cannot.
+func (r *runner) followProxy(ctx context.Context) string {
+	roots := r.cfg.ProxyCAs
+	if roots == nil {
+		roots = r.lab.Set.CA.Pool()
+	}
+	url := "wss://" + strings.TrimPrefix(strings.TrimRight(r.cfg.ProxyURL, "/"), "https://") + "/events?history=0&buffer=65536"
+	dialCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	st, err := events.Dial(dialCtx, url, &tls.Config{RootCAs: roots})
+	if err != nil {
+		return "the proxy's hops are not timed: it serves no /events (" + err.Error() + ")"
+	}
+	r.following.Add(1)
+	go func() {
+		defer r.following.Done()
+		for {
+			e, gap, err := st.Next()
+			if err != nil {
+				return
+			}
+			if gap != nil {
+				r.proxyGap.Add(gap.Missing())
+			}
+			r.bus.Publish(e)
+		}
+	}()
+	r.stopFollow = func() { st.Close(); r.following.Wait() }
+	return ""
 }
 
 func (r *runner) addDevices(ctx context.Context) error {
