@@ -283,7 +283,7 @@ func stageOf(name string, h *hdrhistogram.Histogram) Stage {
 			s.Histogram = append(s.Histogram, Bucket{UpToMs: ms(b.To), Count: b.Count})
 		}
 	}
-	s.Histogram = coarsen(s.Histogram, 60)
+	s.Histogram = coarsen(s.Histogram, 200)
 	return s
 }
 

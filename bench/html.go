@@ -52,16 +52,21 @@ func svgOpen(h int) *strings.Builder {
 
 func (r *Report) throughputSVG() template.HTML {
 	b := svgOpen(plotH)
-	n := len(r.Timeline)
+	// Whole seconds of load only: the last, partial second would read as a collapse.
+	timeline := r.Timeline
+	if full := int(r.Seconds); full > 0 && len(timeline) > full {
+		timeline = timeline[:full]
+	}
+	n := len(timeline)
 	peak := 1
-	for _, s := range r.Timeline {
+	for _, s := range timeline {
 		peak = max(peak, s.Sent, s.Delivered)
 	}
 	x := func(i int) float64 { return margin + float64(i)*float64(plotW-2*margin)/math.Max(1, float64(n-1)) }
 	y := func(v int) float64 { return plotH - 30 - float64(v)*float64(plotH-50)/float64(peak) }
 	line := func(color string, v func(Second) int) {
 		var pts []string
-		for i, s := range r.Timeline {
+		for i, s := range timeline {
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(i), y(v(s))))
 		}
 		fmt.Fprintf(b, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>`, color, strings.Join(pts, " "))
@@ -93,17 +98,29 @@ func (r *Report) histogramSVG() template.HTML {
 		b.WriteString(`<text x="50" y="50">no end-to-end latencies</text></svg>`)
 		return template.HTML(b.String())
 	}
-	var peak int64 = 1
+	// Equal-width bins from 0 to the max, so the x axis reads linearly.
+	const nbins = 60
+	width := st.Max / nbins
+	if width <= 0 {
+		width = 1
+	}
+	var bins [nbins]int64
 	for _, k := range st.Histogram {
-		peak = max(peak, k.Count)
+		i := min(int(k.UpToMs/width), nbins-1)
+		bins[i] += k.Count
 	}
-	bw := float64(plotW-2*margin) / float64(len(st.Histogram))
-	axes(b, plotH, fmt.Sprintf("%d", peak), fmt.Sprintf("%.1f ms", st.Histogram[len(st.Histogram)-1].UpToMs))
-	for i, k := range st.Histogram {
-		hh := float64(k.Count) * float64(plotH-50) / float64(peak)
-		fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#48a"><title>≤ %.2f ms: %d</title></rect>`,
-			margin+float64(i)*bw, plotH-30-hh, math.Max(1, bw-1), hh, k.UpToMs, k.Count)
+	var peak int64 = 1
+	for _, c := range bins {
+		peak = max(peak, c)
 	}
+	bw := float64(plotW-2*margin) / nbins
+	axes(b, plotH, fmt.Sprintf("%d", peak), fmt.Sprintf("%.1f ms", st.Max))
+	for i, c := range bins {
+		hh := float64(c) * float64(plotH-50) / float64(peak)
+		fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#48a"><title>%.2f–%.2f ms: %d</title></rect>`,
+			margin+float64(i)*bw, plotH-30-hh, math.Max(1, bw-1), hh, float64(i)*width, float64(i+1)*width, c)
+	}
+	fmt.Fprintf(b, `<text x="%.1f" y="%d">%.1f ms</text>`, margin+float64(nbins/2)*bw-15, plotH-12, st.Max/2)
 	fmt.Fprintf(b, `<text x="%d" y="15">p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms</text></svg>`, margin, st.P50, st.P99, st.P999, st.Max)
 	return template.HTML(b.String())
 }
@@ -117,7 +134,7 @@ func bars(rows []string, light, dark []float64, unit string) template.HTML {
 		peak = math.Max(peak, math.Max(light[i], dark[i]))
 	}
 	const left = 200
-	scale := float64(plotW-left-80) / peak
+	scale := float64(plotW-left-150) / peak
 	for i, name := range rows {
 		y := 15 + 26*i
 		fmt.Fprintf(b, `<text x="4" y="%d">%s</text>`, y+14, template.HTMLEscapeString(name))
