@@ -592,12 +592,14 @@ func (r *runner) run(ctx context.Context, rate float64, conc int, dur time.Durat
 	progressDone := make(chan struct{})
 	go r.progress(col, start, dur, total, step, stop, progressDone)
 
-	var issued atomic.Int64
+	var issued, stoppedAt atomic.Int64
 	more := func() bool {
-		if ctx.Err() != nil || (!deadline.IsZero() && !time.Now().Before(deadline)) {
-			return false
+		now := time.Now()
+		if ctx.Err() == nil && (deadline.IsZero() || now.Before(deadline)) && (total <= 0 || issued.Add(1) <= int64(total)) {
+			return true
 		}
-		return total <= 0 || issued.Add(1) <= int64(total)
+		stoppedAt.CompareAndSwap(0, int64(now.Sub(start)))
+		return false
 	}
 	var wg sync.WaitGroup
 	var inflight atomic.Int64
@@ -641,7 +643,11 @@ func (r *runner) run(ctx context.Context, rate float64, conc int, dur time.Durat
 		}
 	})
 	wg.Wait()
-	seconds := time.Since(start).Seconds()
+	// Rates are over the time load was offered, not the wait for the last answers.
+	seconds := time.Duration(stoppedAt.Load()).Seconds()
+	if seconds <= 0 {
+		seconds = time.Since(start).Seconds()
+	}
 	col.drain(time.Now().Add(r.cfg.Drain))
 	close(stop)
 	<-progressDone
