@@ -95,7 +95,7 @@ func TestReportJSONSchema(t *testing.T) {
 		"":                {"accounting", "cpu", "errors", "notes", "schema", "seconds", "setup", "stages", "started", "throughput", "timeline"},
 		"accounting":      {"delivered", "duplicated", "events_missed", "failed", "lost", "redelivered", "reported_failed_but_shown", "sent"},
 		"throughput":      {"delivered_per_sec", "sent_per_sec"},
-		"cpu":             {"by_actor", "cores_busy", "seconds", "us_per_notification"},
+		"cpu":             {"by_actor", "cores_busy", "gc_seconds", "mutex_wait_seconds", "seconds", "us_per_notification"},
 		"errors":          {"failure_reasons", "faults_injected", "provider_reasons", "proxy_verdicts"},
 		"setup":           {"concurrency", "contents", "cpus", "devices", "duration", "faults", "gomaxprocs", "ios_share", "mode", "profile", "rate", "target", "total"},
 		"stages[0]":       {"count", "histogram", "max_ms", "mean_ms", "name", "p50_ms", "p90_ms", "p999_ms", "p99_ms"},

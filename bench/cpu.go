@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -21,12 +22,13 @@ import (
 // cpuMeter measures the CPU this process spends while it runs, and with a
 // CPU profile splits it by the actor label of the goroutines that spent it.
 type cpuMeter struct {
-	prof    bytes.Buffer
-	started bool
-	rusage  time.Duration
-	wall    time.Time
-	pid     int
-	pidCPU  time.Duration
+	prof     bytes.Buffer
+	runtime0 [2]float64 // mutex wait, GC CPU (seconds) at the start
+	started  bool
+	rusage   time.Duration
+	wall     time.Time
+	pid      int
+	pidCPU   time.Duration
 }
 
 // startCPU starts measuring; profile adds the split by actor (only one
@@ -34,7 +36,7 @@ type cpuMeter struct {
 // out). pid, if not 0, is another process (a proxy) whose CPU time is read
 // from /proc too.
 func startCPU(profile bool, pid int) *cpuMeter {
-	m := &cpuMeter{wall: time.Now(), rusage: processCPU(), pid: pid}
+	m := &cpuMeter{wall: time.Now(), rusage: processCPU(), pid: pid, runtime0: runtimeSeconds()}
 	if pid != 0 {
 		m.pidCPU, _ = pidCPU(pid)
 	}
@@ -52,6 +54,8 @@ func (m *cpuMeter) stop(notifications int) CPU {
 	total := processCPU() - m.rusage
 	wall := time.Since(m.wall)
 	out := CPU{Seconds: total.Seconds(), CoresBusy: total.Seconds() / wall.Seconds()}
+	rt := runtimeSeconds()
+	out.MutexWaitSeconds, out.GCSeconds = rt[0]-m.runtime0[0], rt[1]-m.runtime0[1]
 	per := func(d time.Duration) float64 {
 		if notifications == 0 {
 			return 0
@@ -78,6 +82,20 @@ func (m *cpuMeter) stop(notifications int) CPU {
 			out.ByActor = append(out.ByActor, ActorCPU{Actor: "proxy (pid " + strconv.Itoa(m.pid) + ")",
 				MicrosPerNotification: per(d), Separate: true})
 			out.SeparateSeconds = d.Seconds()
+		}
+	}
+	return out
+}
+
+// runtimeSeconds reads the process's total time goroutines waited on
+// sync.Mutex/RWMutex and the CPU the garbage collector used.
+func runtimeSeconds() [2]float64 {
+	samples := []metrics.Sample{{Name: "/sync/mutex/wait/total:seconds"}, {Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	metrics.Read(samples)
+	var out [2]float64
+	for i, s := range samples {
+		if s.Value.Kind() == metrics.KindFloat64 {
+			out[i] = s.Value.Float64()
 		}
 	}
 	return out

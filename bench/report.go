@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -124,8 +125,13 @@ type CPU struct {
 	MicrosPerNotification float64 `json:"us_per_notification"`
 	// ByActor splits MicrosPerNotification by the pprof actor label; an
 	// actor in another process (Separate) has its own process CPU time.
-	ByActor         []ActorCPU `json:"by_actor"`
-	SeparateSeconds float64    `json:"separate_seconds,omitempty"`
+	ByActor []ActorCPU `json:"by_actor"`
+	// MutexWaitSeconds is how long goroutines of this process waited for
+	// a sync.Mutex in all (a lock serialising the pipeline shows here);
+	// GCSeconds the CPU the garbage collector used (estimated by the runtime).
+	MutexWaitSeconds float64 `json:"mutex_wait_seconds"`
+	GCSeconds        float64 `json:"gc_seconds"`
+	SeparateSeconds  float64 `json:"separate_seconds,omitempty"`
 }
 
 // ActorCPU is one actor's CPU per notification.
@@ -217,6 +223,10 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(w, "%-26s %8.0f %11s\n", x.Actor, x.MicrosPerNotification, share)
 	}
 	fmt.Fprintf(w, "%-26s %8.0f %11s\n", "all (this process)", c.MicrosPerNotification, fmt.Sprintf("%.2f cores", c.CoresBusy))
+	if r.Seconds > 0 {
+		fmt.Fprintf(w, "GC %.0f%% of the CPU; goroutines waited %.3f s for locks per second of load\n",
+			100*c.GCSeconds/math.Max(c.Seconds, 1e-9), c.MutexWaitSeconds/r.Seconds)
+	}
 
 	e := r.Errors
 	if len(e.ProviderReasons)+len(e.ProxyVerdicts) > 0 || e.FaultsInjected > 0 {

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -84,6 +85,9 @@ type Config struct {
 	// format; goroutines carry the label "actor": go tool pprof
 	// -tagfocus=actor=proxy). With a ramp, the last step's.
 	CPUProfile io.Writer
+	// MutexProfile, if set, receives the contention profile of the run's
+	// load phases (pprof: where goroutines waited for locks).
+	MutexProfile io.Writer
 	// Progress, if set, is called every ProgressEvery (default 1 s).
 	Progress      func(Progress)
 	ProgressEvery time.Duration
@@ -343,6 +347,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if n := r.proxyGap.Load(); n > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("the proxy's /events stream skipped %d of its events: its stages are a sample", n))
 	}
+	if cfg.MutexProfile != nil {
+		if err := pprof.Lookup("mutex").WriteTo(cfg.MutexProfile, 0); err != nil {
+			return rep, fmt.Errorf("bench: mutex profile: %w", err)
+		}
+	}
 	if r.profile != nil {
 		if _, err := r.cfg.CPUProfile.Write(r.profile); err != nil {
 			return rep, fmt.Errorf("bench: CPU profile: %w", err)
@@ -581,6 +590,10 @@ func (p *phase) fill(rep *Report) {
 // run offers one load shape and measures it.
 func (r *runner) run(ctx context.Context, rate float64, conc int, dur time.Duration, total int, step string) *phase {
 	col := newCollector(r.bus, 1<<16)
+	if r.cfg.MutexProfile != nil {
+		runtime.SetMutexProfileFraction(5)
+		defer runtime.SetMutexProfileFraction(0)
+	}
 	cpu := startCPU(!r.cfg.NoProfile, r.cfg.ProxyPID)
 	start := time.Now()
 	col.start = start

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync/atomic"
 
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/internal/events"
@@ -149,7 +150,11 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	// would have in their own processes: a shared one serialises both hops
 	// on one connection pool.
 	client := func(roots *x509.CertPool) *http.Client {
-		return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}, ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 64}}
+		var sp spread
+		for range connsPerHop {
+			sp = append(sp, &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}, ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 64})
+		}
+		return &http.Client{Transport: sp}
 	}
 	if l.Server, err = devicesim.NewServer(devicesim.ServerConfig{
 		ProxyURL: l.ProxyURL, ProxyClient: client(proxyCAs), SigningKey: set.Signing, SigningKeyID: set.SigningKeyID,
@@ -175,6 +180,28 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 		return nil, err
 	}
 	return l, nil
+}
+
+// connsPerHop is how many HTTP/2 connections a hop's client spreads its
+// requests over: on one, every stream takes the connection's locks in turn
+// (the lab's largest lock wait under load).
+const connsPerHop = 4
+
+// spread sends each request over the next of its transports (each its own
+// HTTP/2 connection per host).
+type spread []*http.Transport
+
+var spreadNext atomic.Uint64
+
+func (sp spread) RoundTrip(req *http.Request) (*http.Response, error) {
+	return sp[spreadNext.Add(1)%uint64(len(sp))].RoundTrip(req)
+}
+
+// CloseIdleConnections closes every transport's idle connections.
+func (sp spread) CloseIdleConnections() {
+	for _, t := range sp {
+		t.CloseIdleConnections()
+	}
 }
 
 // The actors' names in the pprof label events.ProfileLabel, set when an actor

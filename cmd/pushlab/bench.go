@@ -18,11 +18,11 @@ func init() { rootCmd.AddCommand(newBenchCmd()) }
 
 func newBenchCmd() *cobra.Command {
 	var (
-		cfg                    bench.Config
-		caFile, htmlFile, prof string
-		asJSON, ramp           bool
-		rampCfg                bench.Ramp
-		failOnLoss             bool
+		cfg                               bench.Config
+		caFile, htmlFile, prof, mutexProf string
+		asJSON, ramp                      bool
+		rampCfg                           bench.Ramp
+		failOnLoss                        bool
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -67,6 +67,14 @@ same run and prints the ratios of the README's targets.`,
 				logLevel = "error" // a fault mix makes the actors log every failure
 			}
 			cfg.Logger = logger()
+			if mutexProf != "" {
+				f, err := os.Create(mutexProf)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				cfg.MutexProfile = f
+			}
 			if prof != "" {
 				f, err := os.Create(prof)
 				if err != nil {
@@ -140,6 +148,7 @@ same run and prints the ratios of the README's targets.`,
 	f.DurationVar(&cfg.BaselineTime, "baseline-time", 2*time.Second, "length of each baseline")
 	f.BoolVar(&cfg.NoProfile, "no-profile", false, "skip the CPU profile (no CPU split by actor)")
 	f.StringVar(&prof, "cpuprofile", "", "write the load phase's CPU profile here (pprof; label actor=proxy|server|devices|mockapns|mockfcm)")
+	f.StringVar(&mutexProf, "mutexprofile", "", "write where goroutines waited for locks during the load (pprof)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON (schema "+bench.Schema+")")
 	f.StringVar(&htmlFile, "html", "", "also write a self-contained HTML report with plots to this file")
 	f.BoolVar(&failOnLoss, "fail-on-loss", false, "exit non-zero if a notification was lost or duplicated")
