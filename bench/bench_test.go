@@ -156,7 +156,7 @@ func TestRampStopsAtTheBound(t *testing.T) {
 	}
 
 	// A bound nothing breaks: the ramp climbs to its maximum, each step faster.
-	rep = run(t, Config{Ramp: &Ramp{Start: 20, Factor: 2, Max: 80, Step: 500 * time.Millisecond, P99: time.Minute}, NoProfile: true})
+	rep = run(t, Config{Ramp: &Ramp{Start: 20, Factor: 2, Max: 80, Step: time.Second, P99: time.Minute}, NoProfile: true})
 	if len(rep.Ramp) != 3 || rep.MaxSustainedRate != 80 {
 		t.Fatalf("ramp %+v, max %v", rep.Ramp, rep.MaxSustainedRate)
 	}

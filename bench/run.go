@@ -657,7 +657,11 @@ func (r *runner) run(ctx context.Context, rate float64, conc int, dur time.Durat
 	})
 	wg.Wait()
 	// Rates are over the time load was offered, not the wait for the last answers.
+	// An open loop offers for exactly its duration, whatever the timers' slack.
 	seconds := time.Duration(stoppedAt.Load()).Seconds()
+	if rate > 0 && dur > 0 {
+		seconds = dur.Seconds()
+	}
 	if seconds <= 0 {
 		seconds = time.Since(start).Seconds()
 	}
