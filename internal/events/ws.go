@@ -42,13 +42,15 @@ func Handler(b *Bus) http.Handler {
 		withHistory := q.Get("history") != "0"
 		since, _ := strconv.ParseUint(q.Get("since"), 10, 64)
 		buffer, _ := strconv.Atoi(q.Get("buffer"))
+		// Subscribe before the handshake answers, so that every event published
+		// after the client's Dial returns is on this stream.
+		sub, hist := b.Subscribe(buffer, withHistory)
+		defer sub.Close()
 		conn, err := upgrader.Upgrade(w, r, nil)
 		if err != nil {
 			return // the upgrader has answered the client
 		}
 		defer conn.Close()
-		sub, hist := b.Subscribe(buffer, withHistory)
-		defer sub.Close()
 
 		// Reading is only to notice the peer leaving; readers send nothing.
 		gone := make(chan struct{})
