@@ -74,7 +74,7 @@ type Config struct {
 
 	// Environment is the environment of a listener passed to Serve when the
 	// request names no Apple host (127.0.0.1, localhost); "" = production.
-	Environment testpki.Environment
+	Environment Environment
 	// TokenRate, if set, answers TooManyRequests past Max pushes to one device
 	// token within Per (Apple documents the reason, not the rate).
 	TokenRate Rate
@@ -267,7 +267,7 @@ func (s *Server) Clock() *mockkit.Clock { return s.clock }
 func (s *Server) Faults() *mockkit.Faults { return s.faults }
 
 // Requests returns the recorded requests with Seq > since.
-func (s *Server) Requests(since uint64) []mockkit.Recorded { return s.rec.Since(since) }
+func (s *Server) Requests(since uint64) []Recorded { return s.rec.Since(since) }
 
 // Hub is the push channel, for devices that attach through a gateway of their own.
 func (s *Server) Hub() *mockkit.Hub { return s.hub }
@@ -300,7 +300,7 @@ func (s *Server) key(kid string) *Key {
 }
 
 // RegisterDevice issues a device token to app bundleID on a device, for one environment.
-func (s *Server) RegisterDevice(bundleID string, env testpki.Environment, device string) (mockkit.Registration, error) {
+func (s *Server) RegisterDevice(bundleID string, env Environment, device string) (Registration, error) {
 	if !validTopic(bundleID) || bundleOf(bundleID) != bundleID {
 		return mockkit.Registration{}, fmt.Errorf("mockapns: %q is not a bundle id", bundleID)
 	}
@@ -372,7 +372,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // ServeEnv is Serve with the environment of requests that name no Apple host.
-func (s *Server) ServeEnv(ctx context.Context, ln net.Listener, env testpki.Environment) error {
+func (s *Server) ServeEnv(ctx context.Context, ln net.Listener, env Environment) error {
 	if env == "" {
 		env = testpki.Production
 	}

@@ -1,0 +1,174 @@
+// Package mockfcmtest starts a mock FCM for one Go test, as httptest does for
+// HTTP, and points the real firebase v4 Admin SDK at it:
+//
+//	s := mockfcmtest.NewServer(t)
+//	app, _ := firebase.NewApp(ctx, nil, s.ClientOptions(s.NewServiceAccountJSON())...)
+//	client, _ := app.Messaging(ctx)
+//	phone := s.RegisterDevice("com.example.app", s.ProjectID, "pixel")
+//	id, err := client.Send(ctx, &messaging.Message{Token: phone.Token, Data: map[string]string{"k": "v"}})
+//	got, err := phone.Next(ctx) // got.Payload is what the phone received
+//
+// The server is a real mockfcm.Server (Mock) on 127.0.0.1, closed by
+// t.Cleanup; the SDK keeps its real OAuth2 flow (a signed JWT exchanged at
+// the mock's token endpoint). Every method that can fail fails the test. Its
+// signatures use only public types, so a test in any module can use it;
+// package mockapns/mockapnstest has the same methods for the same things.
+package mockfcmtest
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"google.golang.org/api/option"
+
+	"github.com/pushlab/pushlab/internal/mocktest"
+	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/mockfcm"
+	"github.com/pushlab/pushlab/pushtest"
+)
+
+// Names a test writes, so that it needs no other import.
+type (
+	Delivery = pushtest.Delivery
+	Fault    = pushtest.Fault
+	Action   = pushtest.Action
+	Request  = pushtest.Request
+)
+
+// The fault actions.
+const (
+	Respond = pushtest.Respond
+	Delay   = pushtest.Delay
+	Reset   = pushtest.Reset
+	GoAway  = pushtest.GoAway
+)
+
+// DefaultProject is the Firebase project id a Server starts with.
+const DefaultProject = "pushlab-test"
+
+// Option changes the mock's configuration before it starts; the defaults are
+// mockfcm.Config's, with a logger that discards.
+type Option func(*mockfcm.Config)
+
+// Server is a started mock FCM.
+type Server struct {
+	// URL is the TLS listener (FCM, OAuth2 and IID), ControlURL the control
+	// API (plain HTTP).
+	URL, ControlURL string
+	// ProjectID is the Firebase project of NewServiceAccountJSON's accounts
+	// (DefaultProject unless changed before the first call).
+	ProjectID string
+	// Mock is the server itself, for what this helper does not wrap.
+	Mock *mockfcm.Server
+
+	t   testing.TB
+	kit mocktest.Kit
+}
+
+// NewServer starts a mock FCM on 127.0.0.1 and closes it when the test ends.
+func NewServer(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	cfg := mockfcm.Config{Logger: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	m, err := mockfcm.New(cfg)
+	if err != nil {
+		t.Fatalf("mockfcmtest: %v", err)
+	}
+	if err := m.Start(); err != nil {
+		t.Fatalf("mockfcmtest: %v", err)
+	}
+	t.Cleanup(m.Close)
+	return &Server{URL: m.URL, ControlURL: m.ControlURL, ProjectID: DefaultProject, Mock: m, t: t,
+		kit: mocktest.Kit{T: t, Hub: m.Hub(), Faults: m.Faults(), Requests: m.Requests, Uninstall: m.Uninstall}}
+}
+
+// NewServiceAccountJSON makes a service account of ProjectID whose token_uri
+// is the mock's token endpoint, registers it, and returns its file as the
+// Firebase console ships it (for option.WithCredentialsJSON, or ClientOptions).
+func (s *Server) NewServiceAccountJSON() []byte {
+	s.t.Helper()
+	sa, err := testpki.NewServiceAccount(s.ProjectID, s.Mock.TokenURL())
+	if err != nil {
+		s.t.Fatalf("mockfcmtest: %v", err)
+	}
+	if err := s.Mock.RegisterServiceAccount(sa); err != nil {
+		s.t.Fatalf("mockfcmtest: %v", err)
+	}
+	return sa.JSON()
+}
+
+// ClientOptions are the options for firebase.NewApp that make the SDK use
+// serviceAccountJSON and reach the mock, trusting its certificate: the
+// credentials, an authenticating HTTP client built by google.golang.org/api
+// itself, and the mock's endpoint (see mockfcm.Server.SDKOptions).
+func (s *Server) ClientOptions(serviceAccountJSON []byte) []option.ClientOption {
+	s.t.Helper()
+	_, opts, err := s.Mock.SDKOptions(context.Background(), serviceAccountJSON)
+	if err != nil {
+		s.t.Fatalf("mockfcmtest: %v", err)
+	}
+	return opts
+}
+
+// RegisterDevice issues a registration token to app (an Android package) of
+// Firebase project on a device called name, and puts the device online: what
+// the mock delivers to it waits for Next.
+func (s *Server) RegisterDevice(app, project, name string) *Device {
+	s.t.Helper()
+	reg, err := s.Mock.RegisterDevice(project, app, name)
+	if err != nil {
+		s.t.Fatalf("mockfcmtest: %v", err)
+	}
+	return &Device{Token: reg.Token, App: app, Project: reg.Env, Name: name, inbox: s.kit.Inbox(reg.Token)}
+}
+
+// Uninstall removes the app of token from its device: FCM answers
+// UNREGISTERED for it from now on. It returns the time of the uninstall.
+func (s *Server) Uninstall(token string) time.Time {
+	s.t.Helper()
+	return s.kit.UninstallToken(token)
+}
+
+// Pending is what FCM keeps for an offline device (up to 100 messages).
+func (s *Server) Pending(token string) []Delivery { return s.kit.Pending(token) }
+
+// AddFault adds f to the fault script and returns it with its ID. An FCM
+// error code alone in Reason (e.g. "UNAVAILABLE") takes its HTTP status.
+func (s *Server) AddFault(f Fault) Fault {
+	s.t.Helper()
+	return s.kit.AddFault(f)
+}
+
+// Faults is the fault script, with each fault's hits.
+func (s *Server) Faults() []Fault { return s.kit.FaultList() }
+
+// ClearFaults empties the fault script.
+func (s *Server) ClearFaults() { s.Mock.Faults().Clear() }
+
+// Requests returns the recorded requests with Seq > since (0: all kept).
+func (s *Server) Requests(since uint64) []Request { return s.kit.RequestList(since) }
+
+// Device is an app on a simulated Android device, registered with the mock.
+type Device struct {
+	Token   string // the registration token FCM issued
+	App     string // the package name
+	Project string // the Firebase project id
+	Name    string
+
+	inbox *mocktest.Inbox
+}
+
+// Next returns the next message the device received, waiting until ctx ends
+// for one (then it returns ctx's error).
+func (d *Device) Next(ctx context.Context) (Delivery, error) { return d.inbox.Next(ctx) }
+
+// Offline takes the device offline: FCM stores what comes next.
+func (d *Device) Offline() { d.inbox.Offline() }
+
+// Online brings it back; what FCM stored arrives first. It returns how many
+// messages were stored.
+func (d *Device) Online() int { return d.inbox.Online() }

@@ -1,0 +1,88 @@
+// Package pushtest holds the types that the mock test helpers
+// (mockapns/mockapnstest and mockfcm/mockfcmtest) share: what a device
+// received (Delivery), a fault to script (Fault) and a request the mock
+// recorded (Request). They are plain values of public types, so a test in any
+// module can build, compare and print them; durations are time.Duration (the
+// JSON forms of the control API stay at that API's edge).
+//
+// Most tests never import this package: each helper re-exports these names
+// (mockapnstest.Delivery, mockfcmtest.Fault, …).
+package pushtest
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Delivery is one notification a mock handed to a device.
+type Delivery struct {
+	Provider string // "apns" or "fcm"
+	Token    string // the device token
+	ID       string // apns-id, or the FCM message id
+	App      string // APNs topic (bundle id) or Android package
+	// Payload is what the device's OS receives: the APNs JSON payload, or the
+	// FCM message object (data, notification, android…) without its target.
+	Payload     json.RawMessage
+	CollapseKey string
+	Expiry      time.Time // zero: kept as long as the provider keeps anything
+	NowOrNever  bool      // expiration 0 (APNs) or ttl 0 (FCM)
+	AcceptedAt  time.Time
+	Stored      bool              // it waited for the device to come online
+	Headers     map[string]string // provider headers the device may see (apns-push-type, priority…)
+}
+
+// Action is what a fault does to a request.
+type Action string
+
+// The fault actions.
+const (
+	// Respond answers Status and Reason instead of the real verdict.
+	Respond Action = "respond"
+	// Delay only adds Latency; the request is then served normally.
+	Delay Action = "delay"
+	// Reset closes the connection without an answer (a TCP reset).
+	Reset Action = "reset"
+	// GoAway answers, then closes the connection with an HTTP/2 GOAWAY.
+	GoAway Action = "goaway"
+)
+
+// Fault is one scripted misbehaviour of a mock. Faults are tried in the order
+// added; the first that matches a request fires.
+type Fault struct {
+	ID string // set by the mock when the fault is added
+	// Token limits the fault to requests for one device token ("" = any).
+	Token string
+	// Percent fires the fault on that share of matching requests (0 < p <
+	// 100), drawn from the mock's seeded generator; 0 or 100 = every one.
+	Percent float64
+	// Count fires the fault on the next Count matching requests, then
+	// removes it; 0 = until removed.
+	Count  int
+	Action Action // "" = Respond when Status or Reason is set, else Delay
+	// Status and Reason are the answer (an APNs reason or an FCM error
+	// code); a Status alone takes the provider's usual reason for it.
+	Status     int
+	Reason     string
+	RetryAfter string        // Retry-After header: seconds or an HTTP date
+	Latency    time.Duration // added before the request is answered, whatever the action
+	Hits       int           // how often the fault fired
+}
+
+// Request is one request a mock received, as it recorded it: credentials
+// appear as decoded claims and key fingerprints, never raw.
+type Request struct {
+	Seq     uint64 // increasing; pass the last one seen to Requests(since)
+	At      time.Time
+	Method  string
+	Path    string
+	Headers map[string]string
+	// Auth describes the credential: JWT header and claims, certificate
+	// subject, key fingerprint, verdict.
+	Auth   map[string]any
+	Token  string // the device token addressed
+	Body   string // up to the mock's recording limit
+	Status int
+	Reason string // APNs reason or FCM error status
+	ID     string // apns-id, or the FCM message name
+	Fault  string // the id of the fault that answered, if one did
+}
