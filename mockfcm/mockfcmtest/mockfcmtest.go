@@ -138,6 +138,9 @@ func (s *Server) Pending(token string) []Delivery { return s.kit.Pending(token) 
 
 // AddFault adds f to the fault script and returns it with its ID. An FCM
 // error code alone in Reason (e.g. "UNAVAILABLE") takes its HTTP status.
+// The firebase v4 SDK retries a 503 and network errors by itself (up to 4
+// times, with backoff): a one-shot UNAVAILABLE or Reset is absorbed by the
+// SDK's retry, not reported to its caller.
 func (s *Server) AddFault(f Fault) Fault {
 	s.t.Helper()
 	return s.kit.AddFault(f)
