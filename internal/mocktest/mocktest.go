@@ -8,6 +8,8 @@ package mocktest
 
 import (
 	"context"
+	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -159,3 +161,31 @@ func (in *Inbox) Online() int { return in.hub.Attach(in.token, in) }
 
 // Offline detaches it: the mock stores what comes next, by its own rules.
 func (in *Inbox) Offline() { in.hub.Detach(in.token) }
+
+// Failure runs fn with a testing.TB whose Fatal and Fatalf end fn (not the
+// test) and returns what fn failed with, "" if it did not fail: the helpers'
+// own tests check that they fail the test, and how. All else goes to t.
+func Failure(t testing.TB, fn func(testing.TB)) string {
+	f := &failTB{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn(f)
+	}()
+	<-done
+	return f.msg
+}
+
+type failTB struct {
+	testing.TB
+	msg string
+}
+
+func (f *failTB) Helper() {}
+
+func (f *failTB) Fatal(args ...any) { f.Fatalf("%s", fmt.Sprint(args...)) }
+
+func (f *failTB) Fatalf(format string, args ...any) {
+	f.msg = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}

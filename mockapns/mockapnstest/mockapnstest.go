@@ -71,7 +71,6 @@ type Server struct {
 	// Mock is the server itself, for what this helper does not wrap.
 	Mock *mockapns.Server
 
-	t   testing.TB
 	ca  *testpki.CA
 	kit mocktest.Kit
 }
@@ -100,7 +99,7 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	}
 	t.Cleanup(m.Close)
 	return &Server{URL: m.URL, DevelopmentURL: m.DevelopmentURL, ControlURL: m.ControlURL, TeamID: testpki.AppleID(),
-		Mock: m, t: t, ca: ca,
+		Mock: m, ca: ca,
 		kit: mocktest.Kit{T: t, Hub: m.Hub(), Faults: m.Faults(), Requests: m.Requests, Uninstall: m.Uninstall}}
 }
 
@@ -108,13 +107,13 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 // the team in both environments, registers it, and returns it as apns2's
 // token package wants it.
 func (s *Server) NewKey() *token.Token {
-	s.t.Helper()
+	s.kit.T.Helper()
 	k, err := testpki.NewAPNsKey(s.TeamID)
 	if err != nil {
-		s.t.Fatalf("mockapnstest: %v", err)
+		s.kit.T.Fatalf("mockapnstest: %v", err)
 	}
 	if err := s.Mock.RegisterKey(mockapns.Key{ID: k.KeyID, TeamID: k.TeamID, Public: &k.Key.PublicKey}); err != nil {
-		s.t.Fatalf("mockapnstest: %v", err)
+		s.kit.T.Fatalf("mockapnstest: %v", err)
 	}
 	return &token.Token{AuthKey: k.Key, KeyID: k.KeyID, TeamID: k.TeamID}
 }
@@ -123,13 +122,13 @@ func (s *Server) NewKey() *token.Token {
 // bundleID from the CA the mock trusts, valid in envs (none: both, a
 // universal certificate), for apns2.NewClient.
 func (s *Server) NewCertificate(bundleID string, envs ...Environment) tls.Certificate {
-	s.t.Helper()
+	s.kit.T.Helper()
 	if len(envs) == 0 {
 		envs = []Environment{Development, Production}
 	}
 	leaf, err := s.ca.IssueAPNsClient(bundleID, envs...)
 	if err != nil {
-		s.t.Fatalf("mockapnstest: %v", err)
+		s.kit.T.Fatalf("mockapnstest: %v", err)
 	}
 	return leaf.TLS()
 }
@@ -138,7 +137,7 @@ func (s *Server) NewCertificate(bundleID string, envs ...Environment) tls.Certif
 // is the sandbox), points it at the mock's listener of the same environment.
 // The client's own transport stays: the connection is apns2's, over HTTP/2.
 func (s *Server) Trust(c *apns2.Client) *apns2.Client {
-	s.t.Helper()
+	s.kit.T.Helper()
 	var cfg **tls.Config
 	switch tr := c.HTTPClient.Transport.(type) {
 	case *http2.Transport:
@@ -146,7 +145,7 @@ func (s *Server) Trust(c *apns2.Client) *apns2.Client {
 	case *http.Transport:
 		cfg = &tr.TLSClientConfig
 	default:
-		s.t.Fatalf("mockapnstest: Trust: the client's transport is %T, not an *http2.Transport or *http.Transport", tr)
+		s.kit.T.Fatalf("mockapnstest: Trust: the client's transport is %T, not an *http2.Transport or *http.Transport", tr)
 	}
 	if *cfg == nil {
 		*cfg = &tls.Config{}
@@ -165,10 +164,10 @@ func (s *Server) Trust(c *apns2.Client) *apns2.Client {
 // device called name, and puts the device online: what the mock delivers to
 // it waits for Next.
 func (s *Server) RegisterDevice(app string, env Environment, name string) *Device {
-	s.t.Helper()
+	s.kit.T.Helper()
 	reg, err := s.Mock.RegisterDevice(app, env, name)
 	if err != nil {
-		s.t.Fatalf("mockapnstest: %v", err)
+		s.kit.T.Fatalf("mockapnstest: %v", err)
 	}
 	return &Device{Token: reg.Token, App: app, Environment: env, Name: name, inbox: s.kit.Inbox(reg.Token)}
 }
@@ -176,7 +175,7 @@ func (s *Server) RegisterDevice(app string, env Environment, name string) *Devic
 // Uninstall removes the app of token from its device: APNs answers 410
 // Unregistered for it from now on, with the returned time.
 func (s *Server) Uninstall(token string) time.Time {
-	s.t.Helper()
+	s.kit.T.Helper()
 	return s.kit.UninstallToken(token)
 }
 
@@ -185,7 +184,7 @@ func (s *Server) Pending(token string) []Delivery { return s.kit.Pending(token) 
 
 // AddFault adds f to the fault script and returns it with its ID.
 func (s *Server) AddFault(f Fault) Fault {
-	s.t.Helper()
+	s.kit.T.Helper()
 	return s.kit.AddFault(f)
 }
 

@@ -63,7 +63,6 @@ type Server struct {
 	// Mock is the server itself, for what this helper does not wrap.
 	Mock *mockfcm.Server
 
-	t   testing.TB
 	kit mocktest.Kit
 }
 
@@ -82,7 +81,7 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 		t.Fatalf("mockfcmtest: %v", err)
 	}
 	t.Cleanup(m.Close)
-	return &Server{URL: m.URL, ControlURL: m.ControlURL, ProjectID: DefaultProject, Mock: m, t: t,
+	return &Server{URL: m.URL, ControlURL: m.ControlURL, ProjectID: DefaultProject, Mock: m,
 		kit: mocktest.Kit{T: t, Hub: m.Hub(), Faults: m.Faults(), Requests: m.Requests, Uninstall: m.Uninstall}}
 }
 
@@ -90,13 +89,13 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 // is the mock's token endpoint, registers it, and returns its file as the
 // Firebase console ships it (for option.WithCredentialsJSON, or ClientOptions).
 func (s *Server) NewServiceAccountJSON() []byte {
-	s.t.Helper()
+	s.kit.T.Helper()
 	sa, err := testpki.NewServiceAccount(s.ProjectID, s.Mock.TokenURL())
 	if err != nil {
-		s.t.Fatalf("mockfcmtest: %v", err)
+		s.kit.T.Fatalf("mockfcmtest: %v", err)
 	}
 	if err := s.Mock.RegisterServiceAccount(sa); err != nil {
-		s.t.Fatalf("mockfcmtest: %v", err)
+		s.kit.T.Fatalf("mockfcmtest: %v", err)
 	}
 	return sa.JSON()
 }
@@ -106,10 +105,10 @@ func (s *Server) NewServiceAccountJSON() []byte {
 // credentials, an authenticating HTTP client built by google.golang.org/api
 // itself, and the mock's endpoint (see mockfcm.Server.SDKOptions).
 func (s *Server) ClientOptions(serviceAccountJSON []byte) []option.ClientOption {
-	s.t.Helper()
+	s.kit.T.Helper()
 	_, opts, err := s.Mock.SDKOptions(context.Background(), serviceAccountJSON)
 	if err != nil {
-		s.t.Fatalf("mockfcmtest: %v", err)
+		s.kit.T.Fatalf("mockfcmtest: %v", err)
 	}
 	return opts
 }
@@ -118,10 +117,10 @@ func (s *Server) ClientOptions(serviceAccountJSON []byte) []option.ClientOption 
 // Firebase project on a device called name, and puts the device online: what
 // the mock delivers to it waits for Next.
 func (s *Server) RegisterDevice(app, project, name string) *Device {
-	s.t.Helper()
+	s.kit.T.Helper()
 	reg, err := s.Mock.RegisterDevice(project, app, name)
 	if err != nil {
-		s.t.Fatalf("mockfcmtest: %v", err)
+		s.kit.T.Fatalf("mockfcmtest: %v", err)
 	}
 	return &Device{Token: reg.Token, App: app, Project: reg.Env, Name: name, inbox: s.kit.Inbox(reg.Token)}
 }
@@ -129,7 +128,7 @@ func (s *Server) RegisterDevice(app, project, name string) *Device {
 // Uninstall removes the app of token from its device: FCM answers
 // UNREGISTERED for it from now on. It returns the time of the uninstall.
 func (s *Server) Uninstall(token string) time.Time {
-	s.t.Helper()
+	s.kit.T.Helper()
 	return s.kit.UninstallToken(token)
 }
 
@@ -142,7 +141,7 @@ func (s *Server) Pending(token string) []Delivery { return s.kit.Pending(token) 
 // times, with backoff): a one-shot UNAVAILABLE or Reset is absorbed by the
 // SDK's retry, not reported to its caller.
 func (s *Server) AddFault(f Fault) Fault {
-	s.t.Helper()
+	s.kit.T.Helper()
 	return s.kit.AddFault(f)
 }
 
