@@ -1,7 +1,7 @@
-// Package pushtest holds the types that the mock test helpers
-// (mockapns/mockapnstest and mockfcm/mockfcmtest) share: what a device
-// received (Delivery), a fault to script (Fault) and a request the mock
-// recorded (Request). They are plain values of public types, so a test in any
+// Package pushtest holds what the mock test helpers (mockapns/mockapnstest
+// and mockfcm/mockfcmtest) share: what a device received (Delivery), a fault
+// to script (Fault), a request the mock recorded (Request), the methods both
+// servers have (Provider) and a device's end of the push channel (Inbox). They are plain values of public types, so a test in any
 // module can build, compare and print them; durations are time.Duration (the
 // JSON forms of the control API stay at that API's edge).
 //
@@ -10,6 +10,7 @@
 package pushtest
 
 import (
+	"context"
 	"encoding/json"
 	"time"
 )
@@ -85,4 +86,39 @@ type Request struct {
 	Reason string // APNs reason or FCM error status
 	ID     string // apns-id, or the FCM message name
 	Fault  string // the id of the fault that answered, if one did
+}
+
+// Provider is what the servers of mockapnstest and mockfcmtest do alike, by
+// the same names, so that a test written against it runs against either mock.
+// Each method that can fail fails the test.
+type Provider interface {
+	// Uninstall removes the app of token from its device: the mock answers
+	// as its provider does for an uninstalled app from now on (APNs: 410
+	// Unregistered with this time; FCM: UNREGISTERED). It returns the time of
+	// the uninstall.
+	Uninstall(token string) time.Time
+	// Pending is what the mock keeps for token while its device is offline
+	// (APNs: the last notification; FCM: up to 100).
+	Pending(token string) []Delivery
+	// AddFault adds f to the fault script and returns it with its ID.
+	AddFault(f Fault) Fault
+	// Faults is the fault script, with each fault's hits.
+	Faults() []Fault
+	// ClearFaults empties the fault script.
+	ClearFaults()
+	// Requests returns the recorded requests with Seq > since (0: all kept).
+	Requests(since uint64) []Request
+}
+
+// Inbox is a registered device's end of a mock's push channel.
+type Inbox interface {
+	// Next returns the next notification the device received, waiting
+	// until ctx ends for one (then it returns ctx's error).
+	Next(ctx context.Context) (Delivery, error)
+	// Offline takes the device offline: the mock stores what comes next, as
+	// its provider does.
+	Offline()
+	// Online brings it back; what was stored arrives first. It returns how
+	// many notifications were stored.
+	Online() int
 }

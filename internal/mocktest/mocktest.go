@@ -18,14 +18,18 @@ import (
 	"github.com/pushlab/pushlab/pushtest"
 )
 
-// Kit is what both helpers do alike, given a started mock's shared parts.
+// Kit is what both helpers do alike (pushtest.Provider), given a started
+// mock's shared parts. Failures go to T.
 type Kit struct {
-	T         testing.TB
-	Hub       *mockkit.Hub
-	Faults    *mockkit.Faults
-	Requests  func(since uint64) []mockkit.Recorded
-	Uninstall func(token string) (mockkit.Registration, bool)
+	T        testing.TB
+	Hub      *mockkit.Hub
+	Script   *mockkit.Faults
+	Recorded func(since uint64) []mockkit.Recorded
+	Remove   func(token string) (mockkit.Registration, bool) // the mock's Uninstall
 }
+
+var _ pushtest.Provider = (*Kit)(nil)
+var _ pushtest.Inbox = (*Inbox)(nil)
 
 // Inbox attaches a new inbox for token to the hub: the device is online, and
 // what the mock stored for it is in the inbox already.
@@ -38,7 +42,7 @@ func (k *Kit) Inbox(token string) *Inbox {
 // AddFault adds f to the mock's script, failing the test if the mock refuses it.
 func (k *Kit) AddFault(f pushtest.Fault) pushtest.Fault {
 	k.T.Helper()
-	got, err := k.Faults.Add(mockkit.Fault{ID: f.ID, Token: f.Token, Percent: f.Percent, Count: f.Count,
+	got, err := k.Script.Add(mockkit.Fault{ID: f.ID, Token: f.Token, Percent: f.Percent, Count: f.Count,
 		Action: mockkit.Action(f.Action), Status: f.Status, Reason: f.Reason, RetryAfter: f.RetryAfter,
 		Latency: mockkit.Duration(f.Latency), Hits: f.Hits})
 	if err != nil {
@@ -47,9 +51,9 @@ func (k *Kit) AddFault(f pushtest.Fault) pushtest.Fault {
 	return publicFault(got)
 }
 
-// FaultList is the script as it stands, hit counts included.
-func (k *Kit) FaultList() []pushtest.Fault {
-	list := k.Faults.List()
+// Faults is the script as it stands, hit counts included.
+func (k *Kit) Faults() []pushtest.Fault {
+	list := k.Script.List()
 	out := make([]pushtest.Fault, len(list))
 	for i, f := range list {
 		out[i] = publicFault(f)
@@ -62,9 +66,12 @@ func publicFault(f mockkit.Fault) pushtest.Fault {
 		Status: f.Status, Reason: f.Reason, RetryAfter: f.RetryAfter, Latency: time.Duration(f.Latency), Hits: f.Hits}
 }
 
-// RequestList is the recorded requests with Seq > since.
-func (k *Kit) RequestList(since uint64) []pushtest.Request {
-	recs := k.Requests(since)
+// ClearFaults empties the script.
+func (k *Kit) ClearFaults() { k.Script.Clear() }
+
+// Requests is the recorded requests with Seq > since.
+func (k *Kit) Requests(since uint64) []pushtest.Request {
+	recs := k.Recorded(since)
 	out := make([]pushtest.Request, len(recs))
 	for i, r := range recs {
 		out[i] = pushtest.Request{Seq: r.Seq, At: r.At, Method: r.Method, Path: r.Path, Headers: r.Headers, Auth: r.Auth,
@@ -73,11 +80,11 @@ func (k *Kit) RequestList(since uint64) []pushtest.Request {
 	return out
 }
 
-// UninstallToken uninstalls token's app, failing the test if the mock never
+// Uninstall uninstalls token's app, failing the test if the mock never
 // issued token; it returns when the mock says the app was removed.
-func (k *Kit) UninstallToken(token string) time.Time {
+func (k *Kit) Uninstall(token string) time.Time {
 	k.T.Helper()
-	reg, ok := k.Uninstall(token)
+	reg, ok := k.Remove(token)
 	if !ok {
 		k.T.Fatalf("uninstall: no device has token %s", token)
 	}
@@ -161,6 +168,17 @@ func (in *Inbox) Online() int { return in.hub.Attach(in.token, in) }
 
 // Offline detaches it: the mock stores what comes next, by its own rules.
 func (in *Inbox) Offline() { in.hub.Detach(in.token) }
+
+// FailsWith runs do with k's failures going to a recorder instead of the
+// test, and returns what do failed with ("" if nothing failed).
+func (k *Kit) FailsWith(t testing.TB, do func()) string {
+	saved := k.T
+	defer func() { k.T = saved }()
+	return Failure(t, func(tb testing.TB) {
+		k.T = tb
+		do()
+	})
+}
 
 // Failure runs fn with a testing.TB whose Fatal and Fatalf end fn (not the
 // test) and returns what fn failed with, "" if it did not fail: the helpers'

@@ -38,14 +38,14 @@ func fieldNames(v any) []string {
 }
 
 func TestFaultRoundTrip(t *testing.T) {
-	k := &Kit{T: t, Faults: mockkit.NewFaults(1)}
+	k := &Kit{T: t, Script: mockkit.NewFaults(1)}
 	in := pushtest.Fault{Token: "tok", Percent: 50, Count: 3, Action: pushtest.Delay, Latency: 250 * time.Millisecond}
 	got := k.AddFault(in)
 	in.ID = got.ID
 	if got != in {
 		t.Errorf("AddFault returned %+v, want %+v", got, in)
 	}
-	if list := k.FaultList(); len(list) != 1 || list[0] != in {
+	if list := k.Faults(); len(list) != 1 || list[0] != in {
 		t.Errorf("FaultList = %+v, want [%+v]", list, in)
 	}
 }

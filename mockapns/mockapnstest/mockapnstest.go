@@ -12,16 +12,14 @@
 // CA made for the test, closed by t.Cleanup. Every method that can fail
 // fails the test. Its signatures use only public types, so a test in any
 // module can use it; package mockfcm/mockfcmtest has the same methods for
-// the same things.
+// the same things (pushtest.Provider, pushtest.Inbox).
 package mockapnstest
 
 import (
-	"context"
 	"crypto/tls"
 	"log/slog"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/sideshow/apns2"
 	"github.com/sideshow/apns2/token"
@@ -70,9 +68,12 @@ type Server struct {
 	TeamID string
 	// Mock is the server itself, for what this helper does not wrap.
 	Mock *mockapns.Server
+	// Provider has Uninstall, Pending, AddFault, Faults, ClearFaults and
+	// Requests, as in package mockfcmtest.
+	pushtest.Provider
 
 	ca  *testpki.CA
-	kit mocktest.Kit
+	kit *mocktest.Kit
 }
 
 // NewServer starts a mock APNs on 127.0.0.1 and closes it when the test ends.
@@ -98,9 +99,9 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 		t.Fatalf("mockapnstest: %v", err)
 	}
 	t.Cleanup(m.Close)
+	kit := &mocktest.Kit{T: t, Hub: m.Hub(), Script: m.Faults(), Recorded: m.Requests, Remove: m.Uninstall}
 	return &Server{URL: m.URL, DevelopmentURL: m.DevelopmentURL, ControlURL: m.ControlURL, TeamID: testpki.AppleID(),
-		Mock: m, ca: ca,
-		kit: mocktest.Kit{T: t, Hub: m.Hub(), Faults: m.Faults(), Requests: m.Requests, Uninstall: m.Uninstall}}
+		Mock: m, Provider: kit, ca: ca, kit: kit}
 }
 
 // NewKey makes a token-auth signing key of TeamID, valid for every topic of
@@ -169,33 +170,8 @@ func (s *Server) RegisterDevice(app string, env Environment, name string) *Devic
 	if err != nil {
 		s.kit.T.Fatalf("mockapnstest: %v", err)
 	}
-	return &Device{Token: reg.Token, App: app, Environment: env, Name: name, inbox: s.kit.Inbox(reg.Token)}
+	return &Device{Token: reg.Token, App: app, Environment: env, Name: name, Inbox: s.kit.Inbox(reg.Token)}
 }
-
-// Uninstall removes the app of token from its device: APNs answers 410
-// Unregistered for it from now on, with the returned time.
-func (s *Server) Uninstall(token string) time.Time {
-	s.kit.T.Helper()
-	return s.kit.UninstallToken(token)
-}
-
-// Pending is what APNs keeps for an offline device: the last notification.
-func (s *Server) Pending(token string) []Delivery { return s.kit.Pending(token) }
-
-// AddFault adds f to the fault script and returns it with its ID.
-func (s *Server) AddFault(f Fault) Fault {
-	s.kit.T.Helper()
-	return s.kit.AddFault(f)
-}
-
-// Faults is the fault script, with each fault's hits.
-func (s *Server) Faults() []Fault { return s.kit.FaultList() }
-
-// ClearFaults empties the fault script.
-func (s *Server) ClearFaults() { s.Mock.Faults().Clear() }
-
-// Requests returns the recorded requests with Seq > since (0: all kept).
-func (s *Server) Requests(since uint64) []Request { return s.kit.RequestList(since) }
 
 // Device is an app on a simulated device, registered with the mock.
 type Device struct {
@@ -204,16 +180,6 @@ type Device struct {
 	Environment Environment
 	Name        string
 
-	inbox *mocktest.Inbox
+	// Inbox has Next, Offline and Online.
+	pushtest.Inbox
 }
-
-// Next returns the next notification the device received, waiting until ctx
-// ends for one (then it returns ctx's error).
-func (d *Device) Next(ctx context.Context) (Delivery, error) { return d.inbox.Next(ctx) }
-
-// Offline takes the device offline: APNs keeps the last notification.
-func (d *Device) Offline() { d.inbox.Offline() }
-
-// Online brings it back; what APNs kept arrives first. It returns how many
-// notifications were kept.
-func (d *Device) Online() int { return d.inbox.Online() }

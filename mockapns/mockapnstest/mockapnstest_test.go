@@ -9,7 +9,6 @@ import (
 	"github.com/sideshow/apns2"
 	"golang.org/x/net/http2"
 
-	"github.com/pushlab/pushlab/internal/mocktest"
 	"github.com/pushlab/pushlab/mockapns"
 )
 
@@ -67,13 +66,7 @@ func TestFailsTheTest(t *testing.T) {
 		}, "not an *http2.Transport"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			// The helpers fail through the server's t; give them one that records.
-			saved := s.kit.T
-			defer func() { s.kit.T = saved }()
-			got := mocktest.Failure(t, func(tb testing.TB) {
-				s.kit.T = tb
-				tc.do(tb)
-			})
+			got := s.kit.FailsWith(t, func() { tc.do(s.kit.T) })
 			if got == "" || !strings.Contains(got, tc.want) {
 				t.Errorf("failed with %q, want %q", got, tc.want)
 			}

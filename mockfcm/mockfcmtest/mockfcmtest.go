@@ -12,14 +12,19 @@
 // t.Cleanup; the SDK keeps its real OAuth2 flow (a signed JWT exchanged at
 // the mock's token endpoint). Every method that can fail fails the test. Its
 // signatures use only public types, so a test in any module can use it;
-// package mockapns/mockapnstest has the same methods for the same things.
+// package mockapns/mockapnstest has the same methods for the same things
+// (pushtest.Provider, pushtest.Inbox).
+//
+// The firebase v4 SDK retries a 503 and network errors by itself (up to 4
+// times, with backoff): a one-shot UNAVAILABLE or Reset fault is absorbed by
+// its retry, not reported to its caller. An FCM error code alone in a fault's
+// Reason (e.g. "THIRD_PARTY_AUTH_ERROR") takes its HTTP status.
 package mockfcmtest
 
 import (
 	"context"
 	"log/slog"
 	"testing"
-	"time"
 
 	"google.golang.org/api/option"
 
@@ -62,8 +67,11 @@ type Server struct {
 	ProjectID string
 	// Mock is the server itself, for what this helper does not wrap.
 	Mock *mockfcm.Server
+	// Provider has Uninstall, Pending, AddFault, Faults, ClearFaults and
+	// Requests, as in package mockapnstest.
+	pushtest.Provider
 
-	kit mocktest.Kit
+	kit *mocktest.Kit
 }
 
 // NewServer starts a mock FCM on 127.0.0.1 and closes it when the test ends.
@@ -81,8 +89,8 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 		t.Fatalf("mockfcmtest: %v", err)
 	}
 	t.Cleanup(m.Close)
-	return &Server{URL: m.URL, ControlURL: m.ControlURL, ProjectID: DefaultProject, Mock: m,
-		kit: mocktest.Kit{T: t, Hub: m.Hub(), Faults: m.Faults(), Requests: m.Requests, Uninstall: m.Uninstall}}
+	kit := &mocktest.Kit{T: t, Hub: m.Hub(), Script: m.Faults(), Recorded: m.Requests, Remove: m.Uninstall}
+	return &Server{URL: m.URL, ControlURL: m.ControlURL, ProjectID: DefaultProject, Mock: m, Provider: kit, kit: kit}
 }
 
 // NewServiceAccountJSON makes a service account of ProjectID whose token_uri
@@ -122,37 +130,8 @@ func (s *Server) RegisterDevice(app, project, name string) *Device {
 	if err != nil {
 		s.kit.T.Fatalf("mockfcmtest: %v", err)
 	}
-	return &Device{Token: reg.Token, App: app, Project: reg.Env, Name: name, inbox: s.kit.Inbox(reg.Token)}
+	return &Device{Token: reg.Token, App: app, Project: reg.Env, Name: name, Inbox: s.kit.Inbox(reg.Token)}
 }
-
-// Uninstall removes the app of token from its device: FCM answers
-// UNREGISTERED for it from now on. It returns the time of the uninstall.
-func (s *Server) Uninstall(token string) time.Time {
-	s.kit.T.Helper()
-	return s.kit.UninstallToken(token)
-}
-
-// Pending is what FCM keeps for an offline device (up to 100 messages).
-func (s *Server) Pending(token string) []Delivery { return s.kit.Pending(token) }
-
-// AddFault adds f to the fault script and returns it with its ID. An FCM
-// error code alone in Reason (e.g. "UNAVAILABLE") takes its HTTP status.
-// The firebase v4 SDK retries a 503 and network errors by itself (up to 4
-// times, with backoff): a one-shot UNAVAILABLE or Reset is absorbed by the
-// SDK's retry, not reported to its caller.
-func (s *Server) AddFault(f Fault) Fault {
-	s.kit.T.Helper()
-	return s.kit.AddFault(f)
-}
-
-// Faults is the fault script, with each fault's hits.
-func (s *Server) Faults() []Fault { return s.kit.FaultList() }
-
-// ClearFaults empties the fault script.
-func (s *Server) ClearFaults() { s.Mock.Faults().Clear() }
-
-// Requests returns the recorded requests with Seq > since (0: all kept).
-func (s *Server) Requests(since uint64) []Request { return s.kit.RequestList(since) }
 
 // Device is an app on a simulated Android device, registered with the mock.
 type Device struct {
@@ -161,16 +140,6 @@ type Device struct {
 	Project string // the Firebase project id
 	Name    string
 
-	inbox *mocktest.Inbox
+	// Inbox has Next, Offline and Online.
+	pushtest.Inbox
 }
-
-// Next returns the next message the device received, waiting until ctx ends
-// for one (then it returns ctx's error).
-func (d *Device) Next(ctx context.Context) (Delivery, error) { return d.inbox.Next(ctx) }
-
-// Offline takes the device offline: FCM stores what comes next.
-func (d *Device) Offline() { d.inbox.Offline() }
-
-// Online brings it back; what FCM stored arrives first. It returns how many
-// messages were stored.
-func (d *Device) Online() int { return d.inbox.Online() }

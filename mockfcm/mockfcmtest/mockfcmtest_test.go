@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pushlab/pushlab/internal/mocktest"
 	"github.com/pushlab/pushlab/mockfcm"
 )
 
@@ -26,12 +25,7 @@ func TestFailsTheTest(t *testing.T) {
 		{"not a credentials file", func(testing.TB) { s.ClientOptions([]byte("not JSON")) }, "mockfcmtest:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			saved := s.kit.T
-			defer func() { s.kit.T = saved }()
-			got := mocktest.Failure(t, func(tb testing.TB) {
-				s.kit.T = tb
-				tc.do(tb)
-			})
+			got := s.kit.FailsWith(t, func() { tc.do(s.kit.T) })
 			if got == "" || !strings.Contains(got, tc.want) {
 				t.Errorf("failed with %q, want %q", got, tc.want)
 			}
