@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -178,6 +179,24 @@ func (k *Kit) FailsWith(t testing.TB, do func()) string {
 		k.T = tb
 		do()
 	})
+}
+
+// FailCase is a call to a helper that must fail the test with Want in its message.
+type FailCase struct {
+	Name string
+	Do   func()
+	Want string
+}
+
+// CheckFailures runs each case with k's failures recorded, as a subtest.
+func (k *Kit) CheckFailures(t *testing.T, cases []FailCase) {
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			if got := k.FailsWith(t, c.Do); got == "" || !strings.Contains(got, c.Want) {
+				t.Errorf("failed with %q, want %q", got, c.Want)
+			}
+		})
+	}
 }
 
 // Failure runs fn with a testing.TB whose Fatal and Fatalf end fn (not the

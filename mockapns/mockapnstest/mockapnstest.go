@@ -31,21 +31,12 @@ import (
 	"github.com/pushlab/pushlab/pushtest"
 )
 
-// Names a test writes, so that it needs no other import.
+// Names a test writes (a Fault's Action is one of pushtest's: pushtest.Reset…).
 type (
 	Delivery    = pushtest.Delivery
 	Fault       = pushtest.Fault
-	Action      = pushtest.Action
 	Request     = pushtest.Request
 	Environment = mockapns.Environment
-)
-
-// The fault actions.
-const (
-	Respond = pushtest.Respond
-	Delay   = pushtest.Delay
-	Reset   = pushtest.Reset
-	GoAway  = pushtest.GoAway
 )
 
 // The APNs environments.

@@ -3,13 +3,14 @@ package mockapnstest
 import (
 	"crypto/tls"
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/sideshow/apns2"
 	"golang.org/x/net/http2"
 
+	"github.com/pushlab/pushlab/internal/mocktest"
 	"github.com/pushlab/pushlab/mockapns"
+	"github.com/pushlab/pushlab/pushtest"
 )
 
 // Trust keeps the environment the client chose and trusts the mock; a host
@@ -50,34 +51,23 @@ func TestTrustPoints(t *testing.T) {
 // Every helper that can fail fails the test, saying why.
 func TestFailsTheTest(t *testing.T) {
 	s := NewServer(t)
-	for _, tc := range []struct {
-		name string
-		do   func(t testing.TB)
-		want string
-	}{
-		{"bad option", func(t testing.TB) { NewServer(t, func(c *mockapns.Config) { c.Environment = "staging" }) }, `unknown environment "staging"`},
-		{"not a bundle id", func(testing.TB) { s.RegisterDevice("not a bundle", Production, "iphone") }, "not a bundle id"},
-		{"no such environment", func(testing.TB) { s.RegisterDevice("com.example.app", "staging", "iphone") }, `environment "staging"`},
-		{"unknown token", func(testing.TB) { s.Uninstall("00") }, "no device has token"},
-		{"not a status", func(testing.TB) { s.AddFault(Fault{Status: 42}) }, "not an HTTP status"},
-		{"no environment for a certificate", func(testing.TB) { s.NewCertificate("com.example.app", "staging") }, "unknown APNs environment"},
-		{"a transport Trust cannot set", func(testing.TB) {
+	s.kit.CheckFailures(t, []mocktest.FailCase{
+		{Name: "bad option", Do: func() { NewServer(s.kit.T, func(c *mockapns.Config) { c.Environment = "staging" }) }, Want: `unknown environment "staging"`},
+		{Name: "not a bundle id", Do: func() { s.RegisterDevice("not a bundle", Production, "iphone") }, Want: "not a bundle id"},
+		{Name: "no such environment", Do: func() { s.RegisterDevice("com.example.app", "staging", "iphone") }, Want: `environment "staging"`},
+		{Name: "unknown token", Do: func() { s.Uninstall("00") }, Want: "no device has token"},
+		{Name: "not a status", Do: func() { s.AddFault(Fault{Status: 42}) }, Want: "not an HTTP status"},
+		{Name: "no environment for a certificate", Do: func() { s.NewCertificate("com.example.app", "staging") }, Want: "unknown APNs environment"},
+		{Name: "a transport Trust cannot set", Do: func() {
 			s.Trust(&apns2.Client{HTTPClient: &http.Client{Transport: http.NewFileTransport(http.Dir("."))}})
-		}, "not an *http2.Transport"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := s.kit.FailsWith(t, func() { tc.do(s.kit.T) })
-			if got == "" || !strings.Contains(got, tc.want) {
-				t.Errorf("failed with %q, want %q", got, tc.want)
-			}
-		})
-	}
+		}, Want: "not an *http2.Transport"},
+	})
 }
 
 func TestFaultsAndRequests(t *testing.T) {
 	s := NewServer(t)
 	f := s.AddFault(Fault{Reason: "TooManyRequests", Status: 429, Count: 2})
-	if list := s.Faults(); len(list) != 1 || list[0].ID != f.ID || list[0].Action != Respond {
+	if list := s.Faults(); len(list) != 1 || list[0].ID != f.ID || list[0].Action != pushtest.Respond {
 		t.Errorf("Faults = %+v, want [%+v] as a Respond", list, f)
 	}
 	s.ClearFaults()

@@ -34,20 +34,11 @@ import (
 	"github.com/pushlab/pushlab/pushtest"
 )
 
-// Names a test writes, so that it needs no other import.
+// Names a test writes (a Fault's Action is one of pushtest's: pushtest.Reset…).
 type (
 	Delivery = pushtest.Delivery
 	Fault    = pushtest.Fault
-	Action   = pushtest.Action
 	Request  = pushtest.Request
-)
-
-// The fault actions.
-const (
-	Respond = pushtest.Respond
-	Delay   = pushtest.Delay
-	Reset   = pushtest.Reset
-	GoAway  = pushtest.GoAway
 )
 
 // DefaultProject is the Firebase project id a Server starts with.

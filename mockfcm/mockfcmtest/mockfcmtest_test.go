@@ -2,35 +2,24 @@ package mockfcmtest
 
 import (
 	"encoding/json"
-	"strings"
 	"testing"
 
+	"github.com/pushlab/pushlab/internal/mocktest"
 	"github.com/pushlab/pushlab/mockfcm"
 )
 
 // Every helper that can fail fails the test, saying why.
 func TestFailsTheTest(t *testing.T) {
 	s := NewServer(t)
-	for _, tc := range []struct {
-		name string
-		do   func(t testing.TB)
-		want string
-	}{
-		{"bad option", func(t testing.TB) {
-			NewServer(t, func(c *mockfcm.Config) { c.Cert.Certificate = [][]byte{[]byte("not DER")} })
-		}, "server certificate"},
-		{"no package", func(testing.TB) { s.RegisterDevice("", s.ProjectID, "pixel") }, "needs a project id and a package name"},
-		{"unknown token", func(testing.TB) { s.Uninstall("nope") }, "no device has token"},
-		{"an unknown FCM code with no status", func(testing.TB) { s.AddFault(Fault{Reason: "NOT_A_CODE"}) }, "not an HTTP status"},
-		{"not a credentials file", func(testing.TB) { s.ClientOptions([]byte("not JSON")) }, "mockfcmtest:"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := s.kit.FailsWith(t, func() { tc.do(s.kit.T) })
-			if got == "" || !strings.Contains(got, tc.want) {
-				t.Errorf("failed with %q, want %q", got, tc.want)
-			}
-		})
-	}
+	s.kit.CheckFailures(t, []mocktest.FailCase{
+		{Name: "bad option", Do: func() {
+			NewServer(s.kit.T, func(c *mockfcm.Config) { c.Cert.Certificate = [][]byte{[]byte("not DER")} })
+		}, Want: "server certificate"},
+		{Name: "no package", Do: func() { s.RegisterDevice("", s.ProjectID, "pixel") }, Want: "needs a project id and a package name"},
+		{Name: "unknown token", Do: func() { s.Uninstall("nope") }, Want: "no device has token"},
+		{Name: "an unknown FCM code with no status", Do: func() { s.AddFault(Fault{Reason: "NOT_A_CODE"}) }, Want: "not an HTTP status"},
+		{Name: "not a credentials file", Do: func() { s.ClientOptions([]byte("not JSON")) }, Want: "mockfcmtest:"},
+	})
 }
 
 // NewServiceAccountJSON is a file the mock knows: its project, the mock's
