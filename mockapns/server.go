@@ -315,7 +315,7 @@ func (s *Server) RegisterDevice(bundleID string, env Environment, device string)
 
 // Uninstall removes the app of token from its device: the token answers 410
 // Unregistered from now on, with the uninstall time; stored pushes are discarded.
-func (s *Server) Uninstall(token string) (mockkit.Registration, bool) {
+func (s *Server) Uninstall(token string) (Registration, bool) {
 	reg, ok := s.reg.Uninstall(token)
 	if ok {
 		s.hub.Forget(token)
@@ -325,7 +325,7 @@ func (s *Server) Uninstall(token string) (mockkit.Registration, bool) {
 
 // Attach puts a device online; what was stored for it is handed over first.
 // It returns how many stored notifications were handed over.
-func (s *Server) Attach(token string, r mockkit.Receiver) int { return s.hub.Attach(token, r) }
+func (s *Server) Attach(token string, r Receiver) int { return s.hub.Attach(token, r) }
 
 // Detach takes a device offline; later pushes are stored (the last one).
 func (s *Server) Detach(token string) { s.hub.Detach(token) }
