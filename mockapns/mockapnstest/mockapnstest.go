@@ -46,8 +46,9 @@ const (
 )
 
 // Option changes the mock's configuration before it starts; the defaults are
-// mockapns.Config's, with a certificate from the test's own CA and a logger
-// that discards.
+// mockapns.Config's, with a certificate from the test's own CA (which also
+// issues NewCertificate's: keep ClientCAs for those to be trusted) and a
+// logger that discards.
 type Option func(*mockapns.Config)
 
 // Server is a started mock APNs.
