@@ -330,6 +330,10 @@ func (s *Server) Attach(token string, r Receiver) int { return s.hub.Attach(toke
 // Detach takes a device offline; later pushes are stored (the last one).
 func (s *Server) Detach(token string) { s.hub.Detach(token) }
 
+// Pending returns what is stored for an offline device (the last
+// notification per app), as mockfcm's Pending does.
+func (s *Server) Pending(token string) []Delivery { return s.hub.Pending(token) }
+
 // Start listens on 127.0.0.1: production at URL, development at
 // DevelopmentURL (TLS, HTTP/2 only), the control API at ControlURL, and
 // channel management at ChannelsURL and DevelopmentChannelsURL.
