@@ -1,10 +1,12 @@
 package examples
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	firebase "firebase.google.com/go/v4"
 	"firebase.google.com/go/v4/messaging"
@@ -107,5 +109,32 @@ func TestFCMErrorsAndOffline(t *testing.T) {
 	s.Uninstall(phone.Token)
 	if err := send("gone"); !messaging.IsUnregistered(err) {
 		t.Errorf("after uninstall: %v, want messaging.IsUnregistered", err)
+	}
+}
+
+// Topics through the SDK: SubscribeToTopic goes to Google's fixed IID host,
+// which ClientOptions' transport dials at the mock; a topic message reaches
+// the subscriber and not the other phone.
+func TestFCMTopic(t *testing.T) {
+	s := mockfcmtest.NewServer(t)
+	client := messagingClient(t, s)
+	fan := s.RegisterDevice(packageName, s.ProjectID, "pixel")
+	other := s.RegisterDevice(packageName, s.ProjectID, "tablet")
+	ctx := testCtx(t)
+	res, err := client.SubscribeToTopic(ctx, []string{fan.Token}, "news")
+	if err != nil || res.SuccessCount != 1 {
+		t.Fatalf("subscribe: %+v, %v", res, err)
+	}
+	if _, err := client.Send(ctx, &messaging.Message{Topic: "news", Data: map[string]string{"k": "topic"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := fan.Next(ctx)
+	if err != nil || got.Headers["from"] != "/topics/news" {
+		t.Errorf("subscriber received %+v, %v; want the message from /topics/news", got, err)
+	}
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if d, err := other.Next(short); err == nil {
+		t.Errorf("the phone that did not subscribe received %+v", d)
 	}
 }
