@@ -11,6 +11,7 @@ import (
 
 	"github.com/pushlab/pushlab/mockapns"
 	"github.com/pushlab/pushlab/mockapns/mockapnstest"
+	"github.com/pushlab/pushlab/pushtest"
 )
 
 const bundleID = "com.example.app"
@@ -128,5 +129,24 @@ func TestAPNsUninstallFaultsOffline(t *testing.T) {
 	res := push(t, client, note("gone"))
 	if res.StatusCode != http.StatusGone || res.Reason != apns2.ReasonUnregistered || !res.Timestamp.Time.Equal(at.Truncate(time.Second)) {
 		t.Errorf("after uninstall: %d %s at %v, want 410 %s at %v", res.StatusCode, res.Reason, res.Timestamp.Time, apns2.ReasonUnregistered, at)
+	}
+}
+
+// The ambiguous case a provider must survive: APNs has the push (the phone
+// shows it) but the connection resets before the answer, so apns2 reports
+// an error for a notification that was delivered.
+func TestAPNsAcceptedButAnswerLost(t *testing.T) {
+	s := mockapnstest.NewServer(t)
+	client := s.Trust(apns2.NewTokenClient(s.NewKey()))
+	phone := s.RegisterDevice(bundleID, mockapnstest.Development, "iphone")
+	s.AddFault(mockapnstest.Fault{Token: phone.Token, Count: 1, Action: pushtest.AcceptReset})
+	_, err := client.PushWithContext(testCtx(t), &apns2.Notification{DeviceToken: phone.Token, Topic: bundleID,
+		Payload: []byte(`{"aps":{"alert":"twice?"}}`)})
+	if err == nil {
+		t.Fatal("push through an accept_reset fault: no error, want the reset")
+	}
+	got, err := phone.Next(testCtx(t))
+	if err != nil || alertOf(t, got.Payload) != "twice?" {
+		t.Errorf("the phone got %+v, %v; want the push the client thinks failed", got, err)
 	}
 }

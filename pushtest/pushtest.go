@@ -39,12 +39,27 @@ type Action string
 const (
 	// Respond answers Status and Reason instead of the real verdict.
 	Respond Action = "respond"
-	// Delay only adds Latency; the request is then served normally.
+	// Delay only adds Latency; the request is then served normally (or
+	// dropped unserved if the client gives up meanwhile).
 	Delay Action = "delay"
-	// Reset closes the connection without an answer (a TCP reset).
+	// Reset closes the connection without an answer (a TCP reset), before
+	// the push is accepted: not delivered.
 	Reset Action = "reset"
 	// GoAway answers, then closes the connection with an HTTP/2 GOAWAY.
 	GoAway Action = "goaway"
+
+	// The ambiguous cases: the provider has the push, the client cannot
+	// know it (a request the provider rejects is answered as usual).
+
+	// AcceptReset accepts the push (it is delivered), then resets the
+	// connection before answering.
+	AcceptReset Action = "accept_reset"
+	// AcceptLate accepts the push (delivered at once) and answers after
+	// Latency, whether or not the client still waits.
+	AcceptLate Action = "accept_late"
+	// DelayAccept holds the request for Latency, then accepts it even if
+	// the client gave up meanwhile.
+	DelayAccept Action = "delay_accept"
 )
 
 // Fault is one scripted misbehaviour of a mock. Faults are tried in the order
