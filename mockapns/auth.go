@@ -37,7 +37,7 @@ type Key struct {
 	// suffixes allowed); empty = team-scoped, every topic of the team.
 	Topics []string
 	// Environment scopes the key to one environment; "" = both (a legacy key).
-	Environment testpki.Environment
+	Environment Environment
 	// Related is the id of the one key that may share a connection with this
 	// topic-specific key (Apple lets a topic-specific key and its related key
 	// share one).

@@ -73,16 +73,16 @@ var broadcastReasons = map[string]int{
 
 // Channel is a broadcast channel as the mock keeps it.
 type Channel struct {
-	ID            string              `json:"id"`
-	App           string              `json:"app"`
-	Env           testpki.Environment `json:"env"`
-	StoragePolicy int                 `json:"message_storage_policy"`
-	PushType      string              `json:"push_type"`
-	CreatedAt     time.Time           `json:"created_at"`
-	Subscribers   int                 `json:"subscribers"`
-	Broadcasts    int                 `json:"broadcasts"`
-	stored        *mockkit.Delivery   // StorageMostRecent: the last message
-	subs          map[string]bool     // device tokens
+	ID            string            `json:"id"`
+	App           string            `json:"app"`
+	Env           Environment       `json:"env"`
+	StoragePolicy int               `json:"message_storage_policy"`
+	PushType      string            `json:"push_type"`
+	CreatedAt     time.Time         `json:"created_at"`
+	Subscribers   int               `json:"subscribers"`
+	Broadcasts    int               `json:"broadcasts"`
+	stored        *mockkit.Delivery // StorageMostRecent: the last message
+	subs          map[string]bool   // device tokens
 }
 
 type channelKey struct {
@@ -112,7 +112,7 @@ func (s *Server) SetBroadcast(app string, enabled bool) {
 }
 
 // CreateChannel creates a channel for app in env, as the management API does.
-func (s *Server) CreateChannel(app string, env testpki.Environment, storagePolicy int) (Channel, error) {
+func (s *Server) CreateChannel(app string, env Environment, storagePolicy int) (Channel, error) {
 	if storagePolicy != StorageNone && storagePolicy != StorageMostRecent {
 		return Channel{}, reject(ReasonPayloadEmpty)
 	}
@@ -170,7 +170,7 @@ func (c *channels) lookup(id, app string, env testpki.Environment) (*Channel, *E
 }
 
 // DeleteChannel deletes a channel; its subscribers hear nothing more.
-func (s *Server) DeleteChannel(id, app string, env testpki.Environment) error {
+func (s *Server) DeleteChannel(id, app string, env Environment) error {
 	c := s.chans
 	c.mu.Lock()
 	ch, err := c.lookup(id, app, env)
@@ -188,7 +188,7 @@ func (s *Server) DeleteChannel(id, app string, env testpki.Environment) error {
 }
 
 // Channels lists the channels of app in env ("" app: every app).
-func (s *Server) Channels(app string, env testpki.Environment) []Channel {
+func (s *Server) Channels(app string, env Environment) []Channel {
 	s.chans.mu.Lock()
 	defer s.chans.mu.Unlock()
 	var out []Channel
@@ -366,7 +366,7 @@ func (s *Server) serveBroadcast(w http.ResponseWriter, x *exchange) {
 
 // ServeChannels serves the channel management API on ln (TLS, HTTP/2 only)
 // until ctx ends or Close; requests naming no management host get env.
-func (s *Server) ServeChannels(ctx context.Context, ln net.Listener, env testpki.Environment) error {
+func (s *Server) ServeChannels(ctx context.Context, ln net.Listener, env Environment) error {
 	if env == "" {
 		env = testpki.Production
 	}
@@ -384,7 +384,7 @@ func (s *Server) ServeChannels(ctx context.Context, ln net.Listener, env testpki
 
 // ChannelsHandler serves the channel management API for env on a server of
 // your own (it must set r.TLS for certificate auth).
-func (s *Server) ChannelsHandler(env testpki.Environment) http.Handler {
+func (s *Server) ChannelsHandler(env Environment) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.serveChannels(w, r, env) })
 }
 

@@ -9,18 +9,30 @@
 //
 // # From a Go test
 //
+// Package mockapnstest starts one for a test and points apns2 at it:
+//
+//	s := mockapnstest.NewServer(t)
+//	client := s.Trust(apns2.NewTokenClient(s.NewKey()))
+//	phone := s.RegisterDevice("com.example.app", mockapnstest.Development, "iphone")
+//	res, err := client.Push(&apns2.Notification{DeviceToken: phone.Token, Topic: "com.example.app", Payload: payload})
+//	got, err := phone.Next(ctx) // got.Payload is what the phone received
+//
+// The Server itself works like httptest's:
+//
 //	s, _ := mockapns.New(mockapns.Config{})   // makes its own CA and certificate
 //	s.Start()
 //	defer s.Close()
 //	s.RegisterKey(mockapns.Key{ID: kid, TeamID: team, Public: &p8.PublicKey})
-//	reg, _ := s.RegisterDevice("com.example.app", testpki.Production, "iphone")
+//	reg, _ := s.RegisterDevice("com.example.app", mockapns.Production, "iphone")
 //	s.Attach(reg.Token, mockapns.ReceiverFunc(func(d mockapns.Delivery) { … }))
 //
 //	client := apns2.NewTokenClient(tok)
 //	client.Host = s.URL                      // production; s.DevelopmentURL for the sandbox
-//	client.HTTPClient.Transport.(*http2.Transport).TLSClientConfig = &tls.Config{RootCAs: s.CertPool()}
+//	client.HTTPClient = s.Client()           // HTTP/2, trusting the mock
 //
-// With testpki credentials pass Config{Cert: set.Mock.TLS(), ClientCAs: set.CA.Pool()}.
+// With credentials of your own (`pushlab keys init` writes a set) pass
+// Config{Cert: the server certificate, ClientCAs: the CA of the client
+// certificates}.
 //
 // # Environments
 //

@@ -74,7 +74,7 @@ type Config struct {
 
 	// Environment is the environment of a listener passed to Serve when the
 	// request names no Apple host (127.0.0.1, localhost); "" = production.
-	Environment testpki.Environment
+	Environment Environment
 	// TokenRate, if set, answers TooManyRequests past Max pushes to one device
 	// token within Per (Apple documents the reason, not the rate).
 	TokenRate Rate
@@ -267,7 +267,7 @@ func (s *Server) Clock() *mockkit.Clock { return s.clock }
 func (s *Server) Faults() *mockkit.Faults { return s.faults }
 
 // Requests returns the recorded requests with Seq > since.
-func (s *Server) Requests(since uint64) []mockkit.Recorded { return s.rec.Since(since) }
+func (s *Server) Requests(since uint64) []Recorded { return s.rec.Since(since) }
 
 // Hub is the push channel, for devices that attach through a gateway of their own.
 func (s *Server) Hub() *mockkit.Hub { return s.hub }
@@ -300,7 +300,7 @@ func (s *Server) key(kid string) *Key {
 }
 
 // RegisterDevice issues a device token to app bundleID on a device, for one environment.
-func (s *Server) RegisterDevice(bundleID string, env testpki.Environment, device string) (mockkit.Registration, error) {
+func (s *Server) RegisterDevice(bundleID string, env Environment, device string) (Registration, error) {
 	if !validTopic(bundleID) || bundleOf(bundleID) != bundleID {
 		return mockkit.Registration{}, fmt.Errorf("mockapns: %q is not a bundle id", bundleID)
 	}
@@ -315,7 +315,7 @@ func (s *Server) RegisterDevice(bundleID string, env testpki.Environment, device
 
 // Uninstall removes the app of token from its device: the token answers 410
 // Unregistered from now on, with the uninstall time; stored pushes are discarded.
-func (s *Server) Uninstall(token string) (mockkit.Registration, bool) {
+func (s *Server) Uninstall(token string) (Registration, bool) {
 	reg, ok := s.reg.Uninstall(token)
 	if ok {
 		s.hub.Forget(token)
@@ -325,10 +325,14 @@ func (s *Server) Uninstall(token string) (mockkit.Registration, bool) {
 
 // Attach puts a device online; what was stored for it is handed over first.
 // It returns how many stored notifications were handed over.
-func (s *Server) Attach(token string, r mockkit.Receiver) int { return s.hub.Attach(token, r) }
+func (s *Server) Attach(token string, r Receiver) int { return s.hub.Attach(token, r) }
 
 // Detach takes a device offline; later pushes are stored (the last one).
 func (s *Server) Detach(token string) { s.hub.Detach(token) }
+
+// Pending returns what is stored for an offline device (the last
+// notification per app), as mockfcm's Pending does.
+func (s *Server) Pending(token string) []Delivery { return s.hub.Pending(token) }
 
 // Start listens on 127.0.0.1: production at URL, development at
 // DevelopmentURL (TLS, HTTP/2 only), the control API at ControlURL, and
@@ -372,7 +376,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // ServeEnv is Serve with the environment of requests that name no Apple host.
-func (s *Server) ServeEnv(ctx context.Context, ln net.Listener, env testpki.Environment) error {
+func (s *Server) ServeEnv(ctx context.Context, ln net.Listener, env Environment) error {
 	if env == "" {
 		env = testpki.Production
 	}

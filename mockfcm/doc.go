@@ -3,19 +3,29 @@
 // (oauth2.googleapis.com) and the Instance ID topic API (iid.googleapis.com),
 // served over real TLS with HTTP/2, answering as Google does, and delivering
 // what it accepts to simulated Android devices over the push channel it
-// shares with mockapns (internal/mockkit).
+// shares with mockapns.
 //
 // # In a Go test
+//
+// Package mockfcmtest starts one for a test and points the firebase SDK at it:
+//
+//	s := mockfcmtest.NewServer(t)
+//	app, _ := firebase.NewApp(ctx, nil, s.ClientOptions(s.NewServiceAccountJSON())...)
+//	client, _ := app.Messaging(ctx)
+//	phone := s.RegisterDevice("com.example.app", s.ProjectID, "pixel")
+//	id, err := client.Send(ctx, &messaging.Message{Token: phone.Token, Data: data})
+//	got, err := phone.Next(ctx) // got.Payload is what the phone received
+//
+// The Server itself works like httptest's:
 //
 //	s, _ := mockfcm.New(mockfcm.Config{})
 //	s.Start()                                   // https://127.0.0.1:port + a control API
 //	defer s.Close()
-//	sa, _ := testpki.NewServiceAccount("my-project", s.TokenURL())
-//	s.RegisterServiceAccount(sa)
+//	s.RegisterServiceAccountJSON(saJSON)        // a service-account file whose token_uri is s.TokenURL()
 //	reg, _ := s.RegisterDevice("my-project", "com.example.app", "pixel")
 //	s.Attach(reg.Token, mockfcm.ReceiverFunc(func(d mockfcm.Delivery) { … }))
 //
-//	ctx, opts, _ := s.SDKOptions(ctx, sa.JSON())
+//	ctx, opts, _ := s.SDKOptions(ctx, saJSON)
 //	app, _ := firebase.NewApp(ctx, nil, opts...)
 //	client, _ := app.Messaging(ctx)
 //	client.Send(ctx, &messaging.Message{Token: reg.Token, Data: …})

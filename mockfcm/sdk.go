@@ -8,7 +8,22 @@ import (
 	"golang.org/x/oauth2"
 	"google.golang.org/api/option"
 	htransport "google.golang.org/api/transport/http"
+
+	"github.com/pushlab/pushlab/internal/testpki"
 )
+
+// RegisterServiceAccountJSON registers a service-account file as the Firebase
+// console ships it (the JSON the SDK reads with option.WithCredentialsJSON):
+// its key may then obtain access tokens for its project_id. The file has no
+// project number (the FCM sender id), so devices of that account's project
+// register by project id.
+func (s *Server) RegisterServiceAccountJSON(serviceAccountJSON []byte) error {
+	sa, err := testpki.ParseServiceAccount(serviceAccountJSON)
+	if err != nil {
+		return fmt.Errorf("mockfcm: %w", err)
+	}
+	return s.RegisterServiceAccount(sa)
+}
 
 // SDKOptions points the firebase v4 Admin SDK at this server, in process,
 // keeping the SDK's real OAuth2 flow (a JWT-bearer assertion signed with the

@@ -242,7 +242,8 @@ func (s *Server) TLSConfig() *tls.Config {
 }
 
 // RegisterServiceAccount lets sa obtain access tokens (verified against its
-// public key, found by private_key_id) for its project.
+// public key, found by private_key_id) for its project. Outside pushlab's own
+// module, register the service-account file: RegisterServiceAccountJSON.
 func (s *Server) RegisterServiceAccount(sa *testpki.ServiceAccount) error {
 	acct, err := s.auth.register(sa)
 	if err != nil {
