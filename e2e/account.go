@@ -89,7 +89,7 @@ func Account(traces map[string][]events.Event, injected map[string]bool, acksMay
 			bad(id, "delivered %d times: a duplicate reached the device", delivered)
 		}
 		if accepts := count(tr, events.ProviderAccepted); accepts > 1 {
-			bad(id, "the provider accepted it %d times: a resend after an answer the proxy got", accepts)
+			bad(id, "the provider accepted it %d times: the proxy resent a push the provider had already taken", accepts)
 		}
 		// Acks: what a device acked must reach the proxy.
 		for _, e := range tr {

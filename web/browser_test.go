@@ -74,7 +74,7 @@ func clickRow(platform, verdict, text string) chromedp.Action[chromedp.Void] {
 		// down: select it by its trace id, and click again if a new row moved
 		// it between aiming and clicking.
 		for attempt := 0; ; attempt++ {
-			if _, err = chromedp.Click(chromedp.CSS(fmt.Sprintf(`.trace-row[data-trace=%q]`, trace)))(ctx, tg); err != nil {
+			if _, err = click(chromedp.CSS(fmt.Sprintf(`.trace-row[data-trace=%q]`, trace)))(ctx, tg); err != nil {
 				return err
 			}
 			_, err = chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.querySelector('#trace-sub').textContent.includes(%q)`, trace),
@@ -84,6 +84,32 @@ func clickRow(platform, verdict, text string) chromedp.Action[chromedp.Void] {
 			}
 		}
 	})
+}
+
+// stale retries an action that lost its node: the page re-renders lists and
+// selects as events arrive, so a node found a moment ago may be gone.
+func stale(a chromedp.Action[chromedp.Void]) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		for attempt := 0; ; attempt++ {
+			_, err := a(ctx, tg)
+			if err == nil || attempt == 9 || !strings.Contains(err.Error(), "Could not find node") {
+				return err
+			}
+			select {
+			case <-ctx.Done():
+				return err
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	})
+}
+
+func setValue[S chromedp.Selectable](sel S, value string) chromedp.Action[chromedp.Void] {
+	return stale(chromedp.SetValue(sel, value))
+}
+
+func click[S chromedp.Selectable](sel S) chromedp.Action[chromedp.Void] {
+	return stale(chromedp.Click(sel))
 }
 
 func waitJS(expr string) chromedp.Action[chromedp.Void] {
@@ -149,14 +175,14 @@ func TestBrowser(t *testing.T) {
 	// Send to every phone of alice; each platform's waterfall reaches the ack at the proxy.
 	const hello = "chromedp says hello"
 	step("send",
-		chromedp.SetValue(chromedp.CSS(`#send-text`), hello),
-		chromedp.Click(chromedp.CSS(`#send-btn`)),
+		setValue(chromedp.CSS(`#send-text`), hello),
+		click(chromedp.CSS(`#send-btn`)),
 		clickRow("ios", "acked", hello),
 		chromedp.WaitVisible(chromedp.CSS(`#waterfall .lane[data-hop="proxy.acked"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#waterfall .lane[data-hop="provider.accepted"] .marker.diamond`)),
 		chromedp.WaitVisible(chromedp.CSS(`#waterfall .lane[data-hop="device.delivered"] .marker.circle`)),
 		// The inspector shows the request as mock APNs received and verified it.
-		chromedp.Click(chromedp.CSS(`#waterfall .lane[data-hop="provider.accepted"]`)),
+		click(chromedp.CSS(`#waterfall .lane[data-hop="provider.accepted"]`)),
 		waitJS(`[...document.querySelectorAll('#inspector .request')].some((b) => b.textContent.includes('apns-topic') && b.textContent.includes('key_fingerprint'))`),
 		shot("02-ios-acked"),
 		clickRow("android", "acked", hello),
@@ -167,13 +193,13 @@ func TestBrowser(t *testing.T) {
 	// An Unregistered fault on one iPhone: the proxy answers REMOVE and the
 	// server deletes the session, and the page shows both.
 	step("unregistered",
-		chromedp.SetValue(chromedp.CSS(`#fault-device`), "iphone-token"),
-		chromedp.SetValue(chromedp.CSS(`#fault-preset`), "apns-unregistered"),
-		chromedp.Click(chromedp.CSS(`#fault-btn`)),
+		setValue(chromedp.CSS(`#fault-device`), "iphone-token"),
+		setValue(chromedp.CSS(`#fault-preset`), "apns-unregistered"),
+		click(chromedp.CSS(`#fault-btn`)),
 		chromedp.WaitVisible(chromedp.CSS(`.fault[data-provider="apns"]`)),
-		chromedp.SetValue(chromedp.CSS(`#send-target`), "device:iphone-token"),
-		chromedp.SetValue(chromedp.CSS(`#send-text`), "to a dead token"),
-		chromedp.Click(chromedp.CSS(`#send-btn`)),
+		setValue(chromedp.CSS(`#send-target`), "device:iphone-token"),
+		setValue(chromedp.CSS(`#send-text`), "to a dead token"),
+		click(chromedp.CSS(`#send-btn`)),
 		clickRow("ios", "REMOVE", "iphone-token"),
 		chromedp.WaitVisible(chromedp.CSS(`#waterfall .lane[data-hop="proxy.forwarded"][data-status="Unregistered"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#waterfall .lane.bad[data-hop="provider.rejected"][data-status="Unregistered"]`)),
@@ -186,10 +212,10 @@ func TestBrowser(t *testing.T) {
 	const markup = `<img src=x onerror="window.__xss=1"><b>bold</b><script>window.__xss=2</script>`
 	var injected bool
 	step("escaping",
-		chromedp.Click(chromedp.CSS(`#fault-clear`)),
-		chromedp.SetValue(chromedp.CSS(`#send-target`), "user:alice"),
-		chromedp.SetValue(chromedp.CSS(`#send-text`), markup),
-		chromedp.Click(chromedp.CSS(`#send-btn`)),
+		click(chromedp.CSS(`#fault-clear`)),
+		setValue(chromedp.CSS(`#send-target`), "user:alice"),
+		setValue(chromedp.CSS(`#send-text`), markup),
+		click(chromedp.CSS(`#send-btn`)),
 		waitJS(`[...document.querySelectorAll('.phone[data-name="pixel"] .notif-body')].some((b) => b.textContent.includes('<b>bold</b>'))`),
 		waitJS(`[...document.querySelectorAll('.phone[data-name="iphone-cert"] .notif-body')].some((b) => b.textContent.includes('<script>'))`),
 		clickRow("android", "acked", "<b>bold</b>"),
@@ -275,7 +301,7 @@ func TestBrowser(t *testing.T) {
 		waitJS(`(() => { const f = document.querySelector('#filter-text'); f.value = ''; f.dispatchEvent(new Event('input')); return true; })()`),
 		// The list re-renders (and "show more" moves "load older"): click after it.
 		waitJS(`document.querySelectorAll('.trace-row').length > 1 && !document.querySelector('#more').hidden`),
-		chromedp.Click(chromedp.CSS(`#older`)),
+		click(chromedp.CSS(`#older`)),
 		waitJS(`/ of 3200$/.test(document.querySelector('#list-count').textContent)`),
 		shot("07-load"))
 
