@@ -409,9 +409,6 @@ func capturePending(ctx context.Context, env *Env, d *devicesim.Device, text str
 	if err := d.GoOffline(); err != nil {
 		return mockkit.Delivery{}, "", err
 	}
-	// Across processes the detach travels over the gateway websocket; a push
-	// the mock sends before it reads the detach would be lost in flight.
-	time.Sleep(env.Settle)
 	r, err := env.SendTo(ctx, d, msg(text))
 	if err != nil || r.Status != devicesim.StatusOK {
 		return mockkit.Delivery{}, "", fmt.Errorf("capture: %v %+v", err, r)

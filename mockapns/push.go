@@ -511,6 +511,14 @@ func (s *Server) handOver(x *exchange, reg mockkit.Registration) {
 	}
 }
 
+// onReturn reports a push that crossed its device's going offline on the
+// push channel: kept as if it had come a moment later.
+func (s *Server) onReturn(d mockkit.Delivery, o mockkit.Outcome) {
+	if o == mockkit.Stored {
+		s.bus.Emit(traceOf(d), events.ProviderStored, Actor, "stored", "the device went offline as the push was handed over: kept as its app's last notification", deliveryAttrs(d))
+	}
+}
+
 func (s *Server) onDrop(d mockkit.Delivery, reason string) {
 	s.bus.Emit(traceOf(d), events.ProviderDropped, Actor, reason, "stored notification discarded: "+reason, deliveryAttrs(d))
 }

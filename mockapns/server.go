@@ -187,6 +187,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.hub = mockkit.NewHub(mockkit.APNsStorage, s.now)
 	s.hub.OnDrop = s.onDrop
+	s.hub.OnReturn = s.onReturn
 	s.reg = mockkit.NewRegistry(newDeviceToken, s.now)
 	s.faults = mockkit.NewFaults(cfg.Seed)
 	s.rec = mockkit.NewRecorder(cfg.RecordLimit)

@@ -149,6 +149,7 @@ func New(cfg Config) (*Server, error) {
 	s.ids = newIDs(cfg.Seed)
 	s.hub = mockkit.NewHub(mockkit.FCMStorage, s.now)
 	s.hub.OnDrop = s.onDrop
+	s.hub.OnReturn = s.onReturn
 	s.reg = mockkit.NewRegistry(s.ids.token, s.now)
 	s.faults = mockkit.NewFaults(cfg.Seed)
 	s.faults.Complete = completeFault
@@ -699,16 +700,31 @@ func (s *Server) deliver(g *grant, m *Message, msgID, trace string) {
 	}
 }
 
-// onDrop reports what the hub discarded.
-func (s *Server) onDrop(d Delivery, reason string) {
+// onReturn reports a message that crossed its device's going offline on
+// the push channel: kept as if it had come a moment later.
+func (s *Server) onReturn(d Delivery, o mockkit.Outcome) {
+	if o != mockkit.Stored {
+		return
+	}
+	s.bus.Emit(traceOfDelivery(d), events.ProviderStored, Actor, "stored", "the device went offline as the message was handed over: FCM keeps it until it comes back or the ttl passes",
+		map[string]string{"token": events.RedactToken(d.Token), "message_id": d.ID, "expiry": d.Expiry.UTC().Format(time.RFC3339)})
+}
+
+// traceOfDelivery is a delivery's ack_id, or its message id.
+func traceOfDelivery(d Delivery) string {
 	var p struct {
 		Data map[string]string `json:"data"`
 	}
 	json.Unmarshal(d.Payload, &p)
-	trace := p.Data["ack_id"]
-	if trace == "" {
-		trace = d.ID
+	if a := p.Data["ack_id"]; a != "" {
+		return a
 	}
+	return d.ID
+}
+
+// onDrop reports what the hub discarded.
+func (s *Server) onDrop(d Delivery, reason string) {
+	trace := traceOfDelivery(d)
 	detail := map[string]string{
 		mockkit.DropCoalesced:  "replaced by a newer message with the same collapse key",
 		mockkit.DropExpired:    "its ttl passed while the device was offline",

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -22,7 +21,15 @@ import (
 //
 //	device side → mock: {"op":"attach","tokens":["…"]}   put tokens online (stored pushes follow)
 //	                    {"op":"detach","tokens":["…"]}   take tokens offline
+//	                    {"op":"return","delivery":{…}}   a push for a token the side no longer holds
 //	mock → device side: {"op":"deliver","delivery":{…}}  one Delivery
+//
+// A push the mock hands over as the device goes offline crosses the detach
+// frame on the wire; the device side sends it back ("return") and the mock
+// stores it by the provider's rules, as if it had come a moment later. The
+// return follows the detach on the same socket, so the mock reads them in
+// that order. Pushes the mock could not write (its queue full, the socket
+// gone) are taken back the same way.
 
 type gatewayFrame struct {
 	Op       string    `json:"op"`
@@ -31,7 +38,7 @@ type gatewayFrame struct {
 }
 
 // gatewayQueue bounds what a slow devicesim process may owe us before the
-// gateway gives up on it (its tokens go offline and later pushes are stored).
+// gateway gives up on it (its tokens go offline and pushes are stored).
 const gatewayQueue = 8192
 
 var gatewayUpgrader = websocket.Upgrader{
@@ -40,25 +47,74 @@ var gatewayUpgrader = websocket.Upgrader{
 }
 
 type gatewayConn struct {
-	out    chan []byte
-	closed atomic.Bool
+	hub  *Hub
+	conn *websocket.Conn
+	out  chan Delivery
+	// mu orders closing against queueing and attaching: once closed is
+	// set (under mu) nothing is queued or attached, so drain sees it all.
+	mu     sync.RWMutex
+	closed bool
 	done   chan struct{}
+	giveUp sync.Once
 	log    *slog.Logger
 }
 
+// Deliver queues d for the device side, or gives it back to the hub when
+// this connection cannot carry it.
 func (g *gatewayConn) Deliver(d Delivery) {
-	if g.closed.Load() {
-		return
-	}
-	b, err := json.Marshal(gatewayFrame{Op: "deliver", Delivery: &d})
-	if err != nil {
+	g.mu.RLock()
+	if g.closed {
+		g.mu.RUnlock()
+		g.hub.Return(d)
 		return
 	}
 	select {
-	case g.out <- b:
-	case <-g.done:
+	case g.out <- d:
+		g.mu.RUnlock()
 	default:
-		g.log.Warn("push gateway: device side too slow; notification lost", "token", d.Token[:min(8, len(d.Token))])
+		g.mu.RUnlock()
+		g.log.Warn("push gateway: device side too slow; its devices go offline", "token", d.Token[:min(8, len(d.Token))])
+		g.abandon()
+		g.hub.Return(d)
+	}
+}
+
+// abandon marks the connection closed, then takes its tokens offline, so
+// a Return never finds this connection online again.
+func (g *gatewayConn) abandon() {
+	g.giveUp.Do(func() {
+		g.mu.Lock()
+		g.closed = true
+		g.mu.Unlock()
+		g.hub.DetachReceiver(func(x Receiver) bool { return x == g })
+		close(g.done)
+		g.conn.Close()
+	})
+}
+
+// attach puts tokens online through g unless g is closed (its pushes
+// would come straight back).
+func (g *gatewayConn) attach(tokens []string) {
+	g.mu.RLock()
+	closed := g.closed
+	g.mu.RUnlock()
+	if closed {
+		return
+	}
+	for _, t := range tokens {
+		g.hub.Attach(t, g)
+	}
+}
+
+// drain gives back what was queued and never written.
+func (g *gatewayConn) drain() {
+	for {
+		select {
+		case d := <-g.out:
+			g.hub.Return(d)
+		default:
+			return
+		}
 	}
 }
 
@@ -72,20 +128,28 @@ func (h *Hub) GatewayHandler(log *slog.Logger) http.Handler {
 		if err != nil {
 			return
 		}
-		g := &gatewayConn{out: make(chan []byte, gatewayQueue), done: make(chan struct{}), log: log}
+		g := &gatewayConn{hub: h, conn: conn, out: make(chan Delivery, gatewayQueue), done: make(chan struct{}), log: log}
+		writerDone := make(chan struct{})
 		defer func() {
-			g.closed.Store(true)
-			close(g.done)
-			h.DetachReceiver(func(x Receiver) bool { return x == g })
-			conn.Close()
+			g.abandon()
+			<-writerDone
+			g.drain()
 		}()
 		go func() {
+			defer close(writerDone)
 			for {
 				select {
-				case b := <-g.out:
+				case d := <-g.out:
+					b, err := json.Marshal(gatewayFrame{Op: "deliver", Delivery: &d})
+					if err != nil {
+						log.Warn("push gateway: delivery not encodable", "err", err)
+						continue
+					}
 					conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
 					if conn.WriteMessage(websocket.TextMessage, b) != nil {
-						conn.Close()
+						// Written or not, the device side is gone: keep it.
+						g.abandon()
+						h.Return(d)
 						return
 					}
 				case <-g.done:
@@ -100,12 +164,14 @@ func (h *Hub) GatewayHandler(log *slog.Logger) http.Handler {
 			}
 			switch f.Op {
 			case "attach":
-				for _, t := range f.Tokens {
-					h.Attach(t, g)
-				}
+				g.attach(f.Tokens)
 			case "detach":
 				for _, t := range f.Tokens {
 					h.Detach(t)
+				}
+			case "return":
+				if f.Delivery != nil {
+					h.Return(*f.Delivery)
 				}
 			default:
 				log.Warn("push gateway: unknown frame", "op", f.Op)
@@ -158,9 +224,13 @@ func (c *GatewayClient) read() {
 		c.mu.RLock()
 		r := c.receivers[f.Delivery.Token]
 		c.mu.RUnlock()
-		if r != nil {
-			r.Deliver(*f.Delivery)
+		if r == nil {
+			// Its device went offline as the push crossed the detach:
+			// the mock keeps it for when the device comes back.
+			c.send(gatewayFrame{Op: "return", Delivery: f.Delivery})
+			continue
 		}
+		r.Deliver(*f.Delivery)
 	}
 }
 

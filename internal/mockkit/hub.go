@@ -90,6 +90,9 @@ type Hub struct {
 	// OnAttach, if set, is told of every token that comes online (FCM
 	// restarts its inactivity clock).
 	OnAttach func(token string)
+	// OnReturn, if set, is told where a returned notification went (see
+	// Return; called without locks held).
+	OnReturn func(d Delivery, o Outcome)
 
 	mu     sync.Mutex
 	online map[string]Receiver
@@ -144,6 +147,28 @@ func (h *Hub) Send(d Delivery) Outcome {
 		d.AcceptedAt = h.now()
 	}
 	h.mu.Lock()
+	return h.sendLocked(d)
+}
+
+// Return takes back d, which was handed to a receiver that could not take
+// it (its device went offline as it crossed, or its channel broke): it goes
+// to the device if it is online again, or is stored by the policy, so a push
+// the provider accepted is never lost in the channel. The outcome counters
+// move d from Delivered to where it went.
+func (h *Hub) Return(d Delivery) Outcome {
+	h.mu.Lock()
+	if h.outcomes[Delivered] > 0 {
+		h.outcomes[Delivered]--
+	}
+	o := h.sendLocked(d)
+	if h.OnReturn != nil {
+		h.OnReturn(d, o)
+	}
+	return o
+}
+
+// sendLocked is Send with h.mu held; it unlocks.
+func (h *Hub) sendLocked(d Delivery) Outcome {
 	if r, ok := h.online[d.Token]; ok {
 		h.outcomes[Delivered]++
 		h.mu.Unlock()
