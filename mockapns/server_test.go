@@ -253,7 +253,7 @@ func TestReasons(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			leaf, err := ca.IssueAPNsClient(f.set.CertBundleID, testpki.Production)
+			leaf, err := ca.IssueAPNsClient(f.set.TeamID, f.set.CertBundleID, testpki.Production)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -132,9 +132,12 @@ func (ca *CA) IssueServer(hosts ...string) (*Leaf, error) {
 
 // IssueAPNsClient issues an Apple Push Services client certificate as Apple
 // does: RSA 2048, subject UID = bundle id, CN "Apple Push Services: <bundle>",
-// and one extension OID per environment it is valid for (both = a universal
-// certificate).
-func (ca *CA) IssueAPNsClient(bundleID string, envs ...Environment) (*Leaf, error) {
+// OU = the team id, and one extension OID per environment it is valid for
+// (both = a universal certificate).
+func (ca *CA) IssueAPNsClient(teamID, bundleID string, envs ...Environment) (*Leaf, error) {
+	if teamID == "" {
+		return nil, fmt.Errorf("testpki: APNs certificate for %q needs a team id (its subject OU)", bundleID)
+	}
 	if len(envs) == 0 {
 		return nil, fmt.Errorf("testpki: APNs certificate for %q needs at least one environment", bundleID)
 	}
@@ -150,7 +153,7 @@ func (ca *CA) IssueAPNsClient(bundleID string, envs ...Environment) (*Leaf, erro
 		SerialNumber: serial(),
 		Subject: pkix.Name{
 			CommonName:         cn,
-			OrganizationalUnit: []string{"PUSHLABTM1"},
+			OrganizationalUnit: []string{teamID},
 			Organization:       []string{"pushlab"},
 			Country:            []string{"US"},
 			ExtraNames:         []pkix.AttributeTypeAndValue{{Type: OIDUserID, Value: bundleID}},

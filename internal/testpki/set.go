@@ -105,10 +105,10 @@ func NewSet(opts Options) (*Set, error) {
 		return nil, err
 	}
 	s.TeamID = s.APNsKey.TeamID
-	if s.APNsDev, err = s.CA.IssueAPNsClient(opts.CertBundleID, Development); err != nil {
+	if s.APNsDev, err = s.CA.IssueAPNsClient(s.TeamID, opts.CertBundleID, Development); err != nil {
 		return nil, err
 	}
-	if s.APNsProd, err = s.CA.IssueAPNsClient(opts.CertBundleID, Production); err != nil {
+	if s.APNsProd, err = s.CA.IssueAPNsClient(s.TeamID, opts.CertBundleID, Production); err != nil {
 		return nil, err
 	}
 	s.P12Password = AppleID()

@@ -109,6 +109,10 @@ func TestAPNsClientCertificates(t *testing.T) {
 		if got := APNsEnvironments(tc.leaf.Cert); !slices.Equal(got, []Environment{tc.env}) {
 			t.Errorf("%s: environments %v", tc.env, got)
 		}
+		// Apple puts the team id in the subject's OU, where verify reads it.
+		if got := tc.leaf.Cert.Subject.OrganizationalUnit; !slices.Equal(got, []string{s.TeamID}) {
+			t.Errorf("%s: OU %q, want the team id %q", tc.env, got, s.TeamID)
+		}
 		if _, err := tc.leaf.Cert.Verify(x509.VerifyOptions{Roots: s.CA.Pool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
 			t.Errorf("%s: client cert does not chain to the CA: %v", tc.env, err)
 		}
@@ -131,15 +135,18 @@ func TestAPNsClientCertificates(t *testing.T) {
 			t.Errorf("%s: apns2 cannot read the .pem: %v", tc.env, err)
 		}
 	}
-	universal, err := s.CA.IssueAPNsClient("com.example.app", Development, Production)
+	universal, err := s.CA.IssueAPNsClient(s.TeamID, "com.example.app", Development, Production)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := APNsEnvironments(universal.Cert); len(got) != 2 {
 		t.Fatalf("universal cert environments %v", got)
 	}
-	if _, err := s.CA.IssueAPNsClient("com.example.app"); err == nil {
+	if _, err := s.CA.IssueAPNsClient(s.TeamID, "com.example.app"); err == nil {
 		t.Fatal("a certificate without environment must be refused")
+	}
+	if _, err := s.CA.IssueAPNsClient("", "com.example.app", Production); err == nil {
+		t.Fatal("a certificate without team id must be refused")
 	}
 }
 

@@ -119,7 +119,7 @@ func (s *Server) NewCertificate(bundleID string, envs ...Environment) tls.Certif
 	if len(envs) == 0 {
 		envs = []Environment{Development, Production}
 	}
-	leaf, err := s.ca.IssueAPNsClient(bundleID, envs...)
+	leaf, err := s.ca.IssueAPNsClient(s.TeamID, bundleID, envs...)
 	if err != nil {
 		s.kit.T.Fatalf("mockapnstest: %v", err)
 	}
