@@ -72,4 +72,6 @@
 // ?token= itself. Requests that change state and websocket upgrades from
 // another origin are refused (403). The page shows redacted tokens and key
 // fingerprints only; the actors never put key material on the spine.
+// Config.CollectToken is sent (Authorization: Bearer) to Collect sources
+// whose /events are guarded by the actors' control token.
 package web

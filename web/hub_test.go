@@ -334,7 +334,7 @@ func TestRemoteSourceThatDiesIsReportedAndRedialled(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		readRemote(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/events", nil, nilLogger(), rec)
+		readRemote(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/events", nil, "", nilLogger(), rec)
 	}()
 	defer func() { cancel(); <-done }()
 	for i := range 3 {
@@ -390,7 +390,7 @@ func TestRemoteSourceGapIsReported(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		readRemote(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil, nilLogger(), rec)
+		readRemote(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil, "", nilLogger(), rec)
 	}()
 	defer func() { cancel(); <-done }()
 	rec.wait(t, "four events and a gap", func(r *recorder) bool { return len(r.events) == 4 })

@@ -50,6 +50,9 @@ type Config struct {
 	Collect []string
 	// CollectTLS trusts wss:// sources (nil: the system roots).
 	CollectTLS *tls.Config
+	// CollectToken is sent to Collect sources that require an access token
+	// (the actors' --control-token / PUSHLAB_CONTROL_TOKEN).
+	CollectToken string
 	// Token, if set, is required on every request (Authorization: Bearer,
 	// the cookie the page sets, or ?token= once). Serve refuses a listener
 	// that is not loopback without one.
@@ -127,7 +130,7 @@ func New(cfg Config) (*Server, error) {
 		s.goRun(s.refreshDevices)
 	}
 	for _, u := range cfg.Collect {
-		s.goRun(func() { readRemote(s.ctx, u, cfg.CollectTLS, s.log, in) })
+		s.goRun(func() { readRemote(s.ctx, u, cfg.CollectTLS, cfg.CollectToken, s.log, in) })
 	}
 	s.goRun(s.publishStats)
 	return s, nil

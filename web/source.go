@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pushlab/pushlab/internal/access"
 	"github.com/pushlab/pushlab/internal/events"
 )
 
@@ -61,7 +62,7 @@ const (
 // the stream dies it reports the source down and dials again, resuming after
 // the last seq it saw (since=N), so a short outage loses nothing; if the
 // actor no longer holds those events the jump is reported as a gap.
-func readRemote(ctx context.Context, rawURL string, tlsConfig *tls.Config, log *slog.Logger, s sink) {
+func readRemote(ctx context.Context, rawURL string, tlsConfig *tls.Config, token string, log *slog.Logger, s sink) {
 	name := sourceName(rawURL)
 	var last uint64
 	wait := redialMin
@@ -71,7 +72,7 @@ func readRemote(ctx context.Context, rawURL string, tlsConfig *tls.Config, log *
 			s.source(name, "down", err)
 			return
 		}
-		st, err := events.Dial(ctx, u, tlsConfig)
+		st, err := events.Dial(ctx, u, tlsConfig, access.Header(token))
 		if err != nil {
 			s.source(name, "down", err)
 			log.Warn("event source unreachable", "source", rawURL, "err", err, "retry_in", wait)

@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/pushlab/pushlab/internal/access"
 	"github.com/pushlab/pushlab/web"
 	"github.com/spf13/cobra"
 )
@@ -34,7 +35,7 @@ type webFlags struct {
 func (w *webFlags) register(cmd *cobra.Command, prefix string) {
 	f := cmd.Flags()
 	f.StringVar(&w.addr, prefix+"addr", defaultWebAddr, "where the live view listens; off loopback it needs --"+prefix+"token")
-	f.StringVar(&w.token, prefix+"token", os.Getenv(web.TokenEnv), "access token for the view, required off loopback (env "+web.TokenEnv+")")
+	f.StringVar(&w.token, prefix+"token", os.Getenv(web.TokenEnv), "access token for the view, required off loopback (env "+web.TokenEnv+"; unset: the --control-token)")
 	f.BoolVar(&w.open, "open", true, "open the view in a browser when this machine has a display (never fails without one)")
 }
 
@@ -62,7 +63,8 @@ for those. This view only watches.
 			if len(collect) == 0 {
 				return errors.New("web: name at least one event stream with --collect ws://host:port/events")
 			}
-			cfg := web.Config{Collect: collect, Logger: logger()}
+			// The actors' control token opens their /events streams.
+			cfg := web.Config{Collect: collect, CollectToken: controlToken, Logger: logger()}
 			if caFile != "" {
 				pem, err := os.ReadFile(caFile)
 				if err != nil {
@@ -93,8 +95,12 @@ for those. This view only watches.
 // so that it is the first thing a reader sees. wait blocks until the view
 // has stopped.
 func startWebView(ctx context.Context, cfg web.Config, wf webFlags, out io.Writer) (string, func() error, error) {
+	if wf.token == "" {
+		// One token for the whole lab: the actors' guards the view too.
+		wf.token = controlToken
+	}
 	if wf.token == "" && !loopbackAddr(wf.addr) {
-		return "", nil, fmt.Errorf("web: %s is not loopback: the view drives every actor, so give an access token (--token or %s)", wf.addr, web.TokenEnv)
+		return "", nil, fmt.Errorf("web: %s is not loopback: the view drives every actor, so give an access token (--token, %s, or the lab's --control-token / %s)", wf.addr, web.TokenEnv, access.EnvToken)
 	}
 	ln, err := net.Listen("tcp", wf.addr)
 	if err != nil && wf.addr == defaultWebAddr {

@@ -1,8 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/pushlab/pushlab/web"
 )
 
 func TestWebCommandRefusesWhatItCannotDoSafely(t *testing.T) {
@@ -28,6 +34,40 @@ func TestLoopbackAddr(t *testing.T) {
 		"0.0.0.0:7300": false, ":7300": false, "192.0.2.1:1": false, "example.com:80": false, "nonsense": false} {
 		if got := loopbackAddr(addr); got != want {
 			t.Errorf("loopbackAddr(%q) = %v, want %v", addr, got, want)
+		}
+	}
+}
+
+// One token for the lab: with no view token of its own the view takes the
+// actors' control token, prints it in its link and requires it.
+func TestWebViewFallsBackToTheControlToken(t *testing.T) {
+	saved := controlToken
+	controlToken = "lab-s3cret"
+	t.Cleanup(func() { controlToken = saved })
+	ctx, cancel := context.WithCancel(context.Background())
+	var out bytes.Buffer
+	u, wait, err := startWebView(ctx, web.Config{Collect: []string{"ws://127.0.0.1:1/events"}, Logger: slog.New(slog.DiscardHandler)},
+		webFlags{addr: "127.0.0.1:0"}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); wait() }()
+	if !strings.HasSuffix(u, "?token=lab-s3cret") {
+		t.Fatalf("view link %q lacks the control token", u)
+	}
+	base, _, _ := strings.Cut(u, "?")
+	for tok, want := range map[string]int{"": http.StatusUnauthorized, "lab-s3cret": http.StatusOK} {
+		req, _ := http.NewRequest("GET", base+"api/state", nil)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("token %q: %d, want %d", tok, res.StatusCode, want)
 		}
 	}
 }

@@ -108,9 +108,18 @@ type Stream struct {
 }
 
 // Dial connects to a ws:// or wss:// events URL. tlsConfig may be nil.
-func Dial(ctx context.Context, url string, tlsConfig *tls.Config) (*Stream, error) {
+func Dial(ctx context.Context, url string, tlsConfig *tls.Config, header ...http.Header) (*Stream, error) {
 	d := websocket.Dialer{TLSClientConfig: tlsConfig, HandshakeTimeout: 10 * time.Second}
-	conn, resp, err := d.DialContext(ctx, url, nil)
+	var h http.Header
+	for _, x := range header {
+		for k, v := range x {
+			if h == nil {
+				h = http.Header{}
+			}
+			h[k] = append(h[k], v...)
+		}
+	}
+	conn, resp, err := d.DialContext(ctx, url, h)
 	if err != nil {
 		if resp != nil {
 			return nil, fmt.Errorf("events: dial %s: %w (HTTP %d)", url, err, resp.StatusCode)
