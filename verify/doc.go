@@ -18,8 +18,8 @@
 //	os.Exit(rep.ExitCode())                              // 0 ok, 1 a check failed, 2 unreadable input
 //
 // StartLab does the same and keeps the round trip's actors running (Send
-// another notification to every phone, stream the Hops); the EAS demo runs
-// on it.
+// another notification to every phone, stream the Hops; Actors hands them to
+// the live web view); the EAS demo runs on it.
 //
 // # What is read
 //

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/pushlab/pushlab/e2e"
 )
 
 // Lab is the live round trip kept running: mocks that know the given keys,
@@ -97,6 +99,14 @@ func (l *Lab) Hops(ctx context.Context) <-chan Hop {
 		}
 	}()
 	return out
+}
+
+// Actors is the lab as the live web view drives it (pushlab demo --profile
+// eas --keys DIR): its event bus, mocks, proxy, server simulator and phones.
+// They stay the Lab's: Close it, not them.
+func (l *Lab) Actors() *e2e.Lab {
+	return &e2e.Lab{Bus: l.l.bus, APNs: l.l.apns, FCM: l.l.fcm, Proxy: l.l.proxy, ProxyURL: l.l.proxyURL,
+		Server: l.l.server, Fleet: l.l.fleet}
 }
 
 // Close stops every actor and removes the service-account copies.

@@ -55,7 +55,7 @@ non-zero if a phone did not show its notification).`,
 				noWeb = true // it exits after the first timeline: nothing to watch
 			}
 			if keys != "" {
-				return runEASDemo(cmd, p, keys, once)
+				return runEASDemo(cmd, p, keys, once, noWeb, wf)
 			}
 			return runDemo(cmd, c, p, user, once, noWeb, wf)
 		},

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/verify"
+	"github.com/pushlab/pushlab/web"
 )
 
 // easInputs finds what `demo --profile eas --keys DIR` runs on: the proxy's
@@ -48,7 +49,7 @@ func easInputs(dir string) (verify.Config, error) {
 // runEASDemo is the eas profile on the user's own files: verify checks them
 // and sends one notification per app build; only when nothing failed does
 // the demo go on, with the proxy, mocks and phones of that round trip.
-func runEASDemo(cmd *cobra.Command, profile devicesim.Profile, dir string, once bool) error {
+func runEASDemo(cmd *cobra.Command, profile devicesim.Profile, dir string, once, noWeb bool, wf webFlags) error {
 	if profile != devicesim.ProfileEAS {
 		return fmt.Errorf("demo: --keys runs your own credentials, which is the eas profile: add --profile eas")
 	}
@@ -81,6 +82,14 @@ func runEASDemo(cmd *cobra.Command, profile devicesim.Profile, dir string, once 
 	fmt.Fprintf(out, "  %-24s %s\n\n", "phones", strings.Join(lab.Phones(), "; "))
 	if once {
 		return nil
+	}
+	if !noWeb {
+		webURL, waitWeb, err := startWebView(ctx, web.Config{Lab: lab.Actors(), Logger: logger()}, wf, out)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "Every hop of every notification is in the live view: %s\nSend, inject faults and switch devices there. Ctrl-C to stop.\n", webURL)
+		return waitWeb()
 	}
 	fmt.Fprintln(out, "Running until Ctrl-C; each line you type is sent to every phone.")
 	hops := lab.Hops(ctx)

@@ -1,16 +1,22 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/proxy"
 	"github.com/pushlab/pushlab/verify"
+	"github.com/pushlab/pushlab/web"
 )
 
 // easDir writes what a team has: the proxy's config and .p8, and an App
@@ -135,6 +141,65 @@ func TestColorOnlyOnATerminal(t *testing.T) {
 		t.Setenv("NO_COLOR", "1")
 		if colorTerminal(tty) {
 			t.Error("NO_COLOR set, still colour")
+		}
+	}
+}
+
+// The eas demo's live view drives the verified lab: its phones are on the
+// page, and a send from the view reaches them through the user's proxy.
+func TestDemoEASWebViewDrivesTheLab(t *testing.T) {
+	cfg, err := easInputs(easDir(t, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	lab, rep := verify.StartLab(ctx, cfg)
+	if lab == nil || rep.ExitCode() != verify.ExitOK {
+		t.Fatalf("lab %v, exit %d", lab, rep.ExitCode())
+	}
+	defer lab.Close()
+	view, err := web.New(web.Config{Lab: lab.Actors()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer view.Close()
+	srv := httptest.NewServer(view.Handler())
+	defer srv.Close()
+
+	var state struct {
+		Controls bool              `json:"controls"`
+		Devices  []json.RawMessage `json:"devices"`
+		Users    []string          `json:"users"`
+	}
+	res, err := http.Get(srv.URL + "/api/state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(res.Body).Decode(&state)
+	res.Body.Close()
+	if !state.Controls || len(state.Devices) != len(lab.Phones()) || len(state.Users) == 0 {
+		t.Fatalf("state %+v, want controls and %d phones", state, len(lab.Phones()))
+	}
+	body := `{"user_id":"` + state.Users[0] + `","message":"from the view"}`
+	req, _ := http.NewRequest("POST", srv.URL+"/api/send", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", srv.URL)
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent struct {
+		Results []devicesim.SendResult `json:"results"`
+	}
+	json.NewDecoder(res.Body).Decode(&sent)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || len(sent.Results) == 0 {
+		t.Fatalf("send: %d %+v", res.StatusCode, sent)
+	}
+	for _, r := range sent.Results {
+		if r.Status != devicesim.StatusOK {
+			t.Errorf("%s: proxy %s %s", r.DeviceName, r.Status, r.Error)
 		}
 	}
 }
