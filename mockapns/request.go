@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Limits of the provider API.
@@ -252,28 +253,118 @@ func checkPayload(body []byte, limit int, pushType string) (ackID string, err *E
 	if len(body) > limit {
 		return "", reject(ReasonPayloadTooLarge)
 	}
-	var top map[string]json.RawMessage
-	if json.Unmarshal(body, &top) != nil {
+	top, ok := topLevel(body)
+	if !ok {
 		return "", reject(ReasonPayloadEmpty)
 	}
 	if pushType == "mdm" {
 		var magic string
-		if json.Unmarshal(top["mdm"], &magic) != nil || magic == "" {
+		if json.Unmarshal(top.mdm, &magic) != nil || magic == "" {
 			return "", reject(ReasonPayloadEmpty)
 		}
 		return "", nil
 	}
-	aps := bytes.TrimSpace(top["aps"])
-	if len(aps) == 0 || aps[0] != '{' {
+	if len(top.aps) == 0 || top.aps[0] != '{' {
 		return "", reject(ReasonPayloadEmpty)
 	}
-	if raw, ok := top["ack_id"]; ok {
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			ackID = s
+	if raw := top.ackID; raw != nil {
+		if len(raw) >= 2 && raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
+			ackID = string(raw[1 : len(raw)-1]) // a plain string: nothing to unescape
+		} else {
+			var s string
+			if json.Unmarshal(raw, &s) == nil {
+				ackID = s
+			}
 		}
 	}
 	return ackID, nil
+}
+
+// payloadTop is what checkPayload reads of a payload: the raw values of
+// three top-level keys (nil when absent).
+type payloadTop struct{ aps, ackID, mdm []byte }
+
+// topLevel finds the top-level values checkPayload needs, without building
+// a map per push: it reads what json.Unmarshal into a
+// map[string]json.RawMessage would (false where that fails; the last of
+// duplicate keys; escaped keys unescaped), and a JSON null is an empty object.
+func topLevel(body []byte) (top payloadTop, ok bool) {
+	if !json.Valid(body) {
+		return top, false
+	}
+	i := skipSpace(body, 0)
+	if body[i] == 'n' { // null
+		return top, true
+	}
+	if body[i] != '{' {
+		return top, false
+	}
+	i = skipSpace(body, i+1)
+	for body[i] != '}' {
+		end := skipValue(body, i)
+		key := body[i+1 : end-1]
+		if bytes.IndexByte(key, '\\') >= 0 || !utf8.Valid(key) {
+			var k string
+			json.Unmarshal(body[i:end], &k) // valid JSON: cannot fail
+			key = []byte(k)
+		}
+		i = skipSpace(body, end)
+		i = skipSpace(body, i+1) // the colon
+		end = skipValue(body, i)
+		switch string(key) {
+		case "aps":
+			top.aps = body[i:end]
+		case "ack_id":
+			top.ackID = body[i:end]
+		case "mdm":
+			top.mdm = body[i:end]
+		}
+		i = skipSpace(body, end)
+		if body[i] == ',' {
+			i = skipSpace(body, i+1)
+		}
+	}
+	return top, true
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the end of the JSON value at b[i] (b is valid JSON).
+func skipValue(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		for i++; ; i++ {
+			switch b[i] {
+			case '\\':
+				i++
+			case '"':
+				return i + 1
+			}
+		}
+	case '{', '[':
+		depth := 0
+		for ; ; i++ {
+			switch b[i] {
+			case '"':
+				i = skipValue(b, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+	}
+	for i < len(b) && !strings.ContainsRune(" \t\n\r,}]", rune(b[i])) {
+		i++
+	}
+	return i
 }
 
 // ackIDOf reads the top-level ack_id of a payload already accepted.
