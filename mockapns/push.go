@@ -551,14 +551,19 @@ func (x *exchange) attrs() map[string]string {
 	return a
 }
 
-// recordedHeaders are the request headers the inspection log keeps.
-var recordedHeaders = []string{"Apns-Id", "Apns-Topic", "Apns-Push-Type", "Apns-Priority", "Apns-Expiration", "Apns-Collapse-Id", "Content-Type"}
+// recordedHeaders are the request headers the inspection log keeps: the
+// canonical key, and the name it is kept under.
+var recordedHeaders = [...]struct{ key, name string }{
+	{"Apns-Id", "apns-id"}, {"Apns-Topic", "apns-topic"}, {"Apns-Push-Type", "apns-push-type"},
+	{"Apns-Priority", "apns-priority"}, {"Apns-Expiration", "apns-expiration"},
+	{"Apns-Collapse-Id", "apns-collapse-id"}, {"Content-Type", "content-type"},
+}
 
 func (s *Server) record(x *exchange, status int, reason, note string) {
 	h := make(map[string]string, 8)
 	for _, k := range recordedHeaders {
-		if v := x.r.Header[k]; len(v) > 0 {
-			h[strings.ToLower(k)] = strings.Join(v, ", ")
+		if v := x.r.Header[k.key]; len(v) > 0 {
+			h[k.name] = strings.Join(v, ", ")
 		}
 	}
 	if len(x.r.Header["Authorization"]) > 0 {
