@@ -204,8 +204,7 @@ func (c *connState) tlsState() *tls.ConnectionState {
 	if c.fc == nil {
 		return nil
 	}
-	st := c.fc.tlsState()
-	return &st
+	return c.fc.handshakeState()
 }
 
 // admitToken applies the per-connection rules to a verified token: team

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -101,6 +102,7 @@ type frameConn struct {
 
 	hsOnce sync.Once
 	hsErr  error
+	hsDone atomic.Pointer[tls.ConnectionState] // the state once the handshake is complete
 
 	rmu     sync.Mutex // read side
 	rbuf    []byte     // read buffer while frames are being edited
@@ -138,6 +140,19 @@ func (c *frameConn) handshake() error {
 // unencrypted HTTP/2 on it).
 func (c *frameConn) tlsState() tls.ConnectionState {
 	return c.Conn.(*tls.Conn).ConnectionState()
+}
+
+// handshakeState is tlsState shared, read-only, by the connection's
+// requests: it no longer changes once the handshake is complete.
+func (c *frameConn) handshakeState() *tls.ConnectionState {
+	if st := c.hsDone.Load(); st != nil {
+		return st
+	}
+	st := c.tlsState()
+	if st.HandshakeComplete {
+		c.hsDone.Store(&st)
+	}
+	return &st
 }
 
 // Read passes the client's frames on, each whole, with the request header
