@@ -1,0 +1,24 @@
+package mockkit
+
+import (
+	"maps"
+	"testing"
+)
+
+func TestRecorderCountsEveryAnswer(t *testing.T) {
+	rc := NewRecorder(2)
+	for _, r := range []Recorded{{Status: 200}, {Status: 410, Reason: "Unregistered"}, {Status: 200},
+		{Status: 200, Reason: "odd"}, {Status: 410, Reason: "Unregistered"}, {Status: 200}} {
+		rc.Add(r)
+	}
+	want := map[Answer]uint64{{Status: 200}: 3, {410, "Unregistered"}: 2, {200, "odd"}: 1}
+	if got := rc.Counts(); !maps.Equal(got, want) {
+		t.Fatalf("Counts() = %v, want %v", got, want)
+	}
+	if got := rc.Since(0); len(got) != 2 || got[0].Seq != 5 || got[1].Seq != 6 {
+		t.Fatalf("Since(0) = %+v, want the last two (seq 5, 6)", got)
+	}
+	if got := NewRecorder(1).Counts(); len(got) != 0 {
+		t.Fatalf("a new recorder counts %v", got)
+	}
+}
