@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/pushlab/pushlab/internal/mockkit"
 )
 
 // Limits of the provider API.
@@ -268,8 +270,8 @@ func checkPayload(body []byte, limit int, pushType string) (ackID string, err *E
 		return "", reject(ReasonPayloadEmpty)
 	}
 	if raw := top.ackID; raw != nil {
-		if len(raw) >= 2 && raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
-			ackID = string(raw[1 : len(raw)-1]) // a plain string: nothing to unescape
+		if s, ok := mockkit.PlainString(raw); ok {
+			ackID = s
 		} else {
 			var s string
 			if json.Unmarshal(raw, &s) == nil {
@@ -292,25 +294,25 @@ func topLevel(body []byte) (top payloadTop, ok bool) {
 	if !json.Valid(body) {
 		return top, false
 	}
-	i := skipSpace(body, 0)
+	i := mockkit.SkipSpace(body, 0)
 	if body[i] == 'n' { // null
 		return top, true
 	}
 	if body[i] != '{' {
 		return top, false
 	}
-	i = skipSpace(body, i+1)
+	i = mockkit.SkipSpace(body, i+1)
 	for body[i] != '}' {
-		end := skipValue(body, i)
+		end := mockkit.ValueEnd(body, i)
 		key := body[i+1 : end-1]
 		if bytes.IndexByte(key, '\\') >= 0 || !utf8.Valid(key) {
 			var k string
 			json.Unmarshal(body[i:end], &k) // valid JSON: cannot fail
 			key = []byte(k)
 		}
-		i = skipSpace(body, end)
-		i = skipSpace(body, i+1) // the colon
-		end = skipValue(body, i)
+		i = mockkit.SkipSpace(body, end)
+		i = mockkit.SkipSpace(body, i+1) // the colon
+		end = mockkit.ValueEnd(body, i)
 		switch string(key) {
 		case "aps":
 			top.aps = body[i:end]
@@ -319,52 +321,12 @@ func topLevel(body []byte) (top payloadTop, ok bool) {
 		case "mdm":
 			top.mdm = body[i:end]
 		}
-		i = skipSpace(body, end)
+		i = mockkit.SkipSpace(body, end)
 		if body[i] == ',' {
-			i = skipSpace(body, i+1)
+			i = mockkit.SkipSpace(body, i+1)
 		}
 	}
 	return top, true
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipValue returns the end of the JSON value at b[i] (b is valid JSON).
-func skipValue(b []byte, i int) int {
-	switch b[i] {
-	case '"':
-		for i++; ; i++ {
-			switch b[i] {
-			case '\\':
-				i++
-			case '"':
-				return i + 1
-			}
-		}
-	case '{', '[':
-		depth := 0
-		for ; ; i++ {
-			switch b[i] {
-			case '"':
-				i = skipValue(b, i) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1
-				}
-			}
-		}
-	}
-	for i < len(b) && !strings.ContainsRune(" \t\n\r,}]", rune(b[i])) {
-		i++
-	}
-	return i
 }
 
 // ackIDOf reads the top-level ack_id of a payload already accepted.
