@@ -3,10 +3,11 @@ package mockfcm
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"maps"
 	"slices"
 	"unicode/utf8"
+
+	"github.com/pushlab/pushlab/internal/mockkit"
 )
 
 // parseFast reads the usual request — snake_case names as the SDKs write
@@ -18,7 +19,10 @@ import (
 // takes alike. Names are compared exactly here, not with encoding/json's
 // case folding, so that no spelling parseSlow refuses gets through.
 func parseFast(body []byte) (*SendRequest, bool) {
-	d := fastDecoder{json.NewDecoder(bytes.NewReader(body)), body}
+	if !json.Valid(body) { // one value and nothing after it, or parseSlow words why not
+		return nil, false
+	}
+	d := &fastDecoder{body: body}
 	req := &SendRequest{}
 	hasMessage := false
 	_, ok := d.object(fastRequest, func(i int) bool {
@@ -29,9 +33,6 @@ func parseFast(body []byte) (*SendRequest, bool) {
 		return d.message(&req.Message)
 	})
 	if !ok || !hasMessage {
-		return nil, false
-	}
-	if _, err := d.Token(); err != io.EOF { // nothing after the object
 		return nil, false
 	}
 	return req, true
@@ -46,7 +47,7 @@ var (
 )
 
 // message reads message and finishes it.
-func (d fastDecoder) message(m *Message) bool {
+func (d *fastDecoder) message(m *Message) bool {
 	var android json.RawMessage
 	var androidData map[string]string
 	_, ok := d.object(fastMessage, func(i int) bool {
@@ -89,7 +90,7 @@ func (d fastDecoder) message(m *Message) bool {
 }
 
 // notification reads message.notification: title, body and image strings.
-func (d fastDecoder) notification(m *Message) (json.RawMessage, bool) {
+func (d *fastDecoder) notification(m *Message) (json.RawMessage, bool) {
 	return d.object(fastNotification, func(i int) bool {
 		var s string
 		if d.Decode(&s) != nil {
@@ -103,7 +104,7 @@ func (d fastDecoder) notification(m *Message) (json.RawMessage, bool) {
 }
 
 // android reads message.android, its data into *data.
-func (d fastDecoder) android(m *Message, data *map[string]string) (json.RawMessage, bool) {
+func (d *fastDecoder) android(m *Message, data *map[string]string) (json.RawMessage, bool) {
 	return d.object(fastAndroid, func(i int) bool {
 		switch i {
 		case 0:
@@ -142,40 +143,116 @@ func (d fastDecoder) android(m *Message, data *map[string]string) (json.RawMessa
 	})
 }
 
-// fastDecoder reads one body with encoding/json: member names token by
-// token, values with Decode.
+// fastDecoder reads one body that json.Valid accepted: member names and
+// the usual values (plain strings, booleans, string maps, raw objects)
+// straight from the bytes, anything else with encoding/json.
 type fastDecoder struct {
-	*json.Decoder
 	body []byte
+	i    int // the next byte to read
 }
 
 // object reads an object whose member names are all in names, each at most
 // once, and has value read the value of names[i]. It returns the object as
 // sent.
-func (d fastDecoder) object(names []string, value func(i int) bool) (json.RawMessage, bool) {
-	if !d.delim('{') {
+func (d *fastDecoder) object(names []string, value func(i int) bool) (json.RawMessage, bool) {
+	d.i = mockkit.SkipSpace(d.body, d.i)
+	if d.i >= len(d.body) || d.body[d.i] != '{' {
 		return nil, false
 	}
-	start := d.InputOffset() - 1
+	start := d.i
+	d.i++
 	var seen uint16
-	for d.More() {
-		t, err := d.Token()
-		name, _ := t.(string)
-		i := slices.Index(names, name)
-		if err != nil || i < 0 || seen&(1<<i) != 0 || !value(i) {
+	for {
+		d.i = mockkit.SkipSpace(d.body, d.i)
+		if d.body[d.i] == '}' {
+			break
+		}
+		i := slices.Index(names, d.name())
+		if i < 0 || seen&(1<<i) != 0 || !value(i) {
 			return nil, false
 		}
 		seen |= 1 << i
+		if d.i = mockkit.SkipSpace(d.body, d.i); d.body[d.i] == ',' {
+			d.i++
+		}
 	}
-	if !d.delim('}') {
-		return nil, false
-	}
-	return d.body[start:d.InputOffset()], true
+	d.i++
+	return d.body[start:d.i], true
 }
 
-func (d fastDecoder) delim(want json.Delim) bool {
-	t, err := d.Token()
-	return err == nil && t == want
+// name reads a member name and the colon after it.
+func (d *fastDecoder) name() string {
+	end := mockkit.ValueEnd(d.body, d.i)
+	raw := d.body[d.i:end]
+	d.i = mockkit.SkipSpace(d.body, end) + 1
+	if s, ok := mockkit.PlainString(raw); ok {
+		return s
+	}
+	var s string
+	json.Unmarshal(raw, &s) // valid JSON: cannot fail
+	return s
+}
+
+// Decode reads the next value into v as json.Unmarshal would.
+func (d *fastDecoder) Decode(v any) error {
+	d.i = mockkit.SkipSpace(d.body, d.i)
+	end := mockkit.ValueEnd(d.body, d.i)
+	raw := d.body[d.i:end]
+	d.i = end
+	switch p := v.(type) {
+	case *string:
+		if s, ok := mockkit.PlainString(raw); ok {
+			*p = s
+			return nil
+		}
+	case *bool:
+		switch string(raw) {
+		case "true":
+			*p = true
+			return nil
+		case "false":
+			*p = false
+			return nil
+		}
+	case *json.RawMessage:
+		*p = append((*p)[:0], raw...)
+		return nil
+	case *map[string]string:
+		if *p == nil {
+			if m, ok := plainStringMap(raw); ok {
+				*p = m
+				return nil
+			}
+		}
+	}
+	return json.Unmarshal(raw, v)
+}
+
+// plainStringMap reads an object of plain string members (see
+// mockkit.PlainString); ok is false for anything else.
+func plainStringMap(raw []byte) (map[string]string, bool) {
+	if raw[0] != '{' {
+		return nil, false
+	}
+	m := map[string]string{}
+	for i := mockkit.SkipSpace(raw, 1); raw[i] != '}'; {
+		end := mockkit.ValueEnd(raw, i)
+		k, ok := mockkit.PlainString(raw[i:end])
+		if !ok {
+			return nil, false
+		}
+		i = mockkit.SkipSpace(raw, mockkit.SkipSpace(raw, end)+1)
+		end = mockkit.ValueEnd(raw, i)
+		v, ok := mockkit.PlainString(raw[i:end])
+		if !ok {
+			return nil, false
+		}
+		m[k] = v
+		if i = mockkit.SkipSpace(raw, end); raw[i] == ',' {
+			i = mockkit.SkipSpace(raw, i+1)
+		}
+	}
+	return m, true
 }
 
 // marshalPayload is json.Marshal of the payload struct finish builds, written

@@ -15,6 +15,10 @@ func FuzzFastMatchesSlow(f *testing.F) {
 		`{"validate_only":true,"message":{"topic":"news","notification":{"title":"t","body":"b"}}}`,
 		`{"message":{"condition":"'a' in topics","android":{"priority":2,"collapse_key":"k","notification":{"x":1}}}}`,
 		`{"message":{"token":"a","apns":{"payload":{}},"webpush":null,"fcm_options":{"analytics_label":"x"}}}`,
+		` { "message" : { "tok\u0065n" : "a\u0062" , "data" : { "k" : "v" , "k" : "w\"}" , "\u006b2" : "x\u00e9" } ,
+		  "android" : { "data" : { } , "direct_boot_ok" : false , "ttl" : "" } } , "validate_only" : null } `,
+		`{"message":{"token":"a","data":{"k":1}}}`,
+		`{"message":{"token":"a","data":null,"android":{"data":{"k":"v"}}}}`,
 	} {
 		f.Add([]byte(s))
 	}
