@@ -104,12 +104,13 @@ type frameConn struct {
 	hsErr  error
 	hsDone atomic.Pointer[tls.ConnectionState] // the state once the handshake is complete
 
-	rmu     sync.Mutex // read side
-	rbuf    []byte     // read buffer while frames are being edited
-	rin     []byte     // bytes read, not yet whole frames
-	rout    []byte     // frames passed on, not yet read by the server
-	preface bool       // the client preface went by
-	hblock  uint32     // stream whose header block is open (CONTINUATION follows)
+	passIn  atomic.Bool // nothing left to change on the way in, for good
+	rmu     sync.Mutex  // read side
+	rbuf    []byte      // read buffer while frames are being edited
+	rin     []byte      // bytes read, not yet whole frames
+	rout    []byte      // frames passed on, not yet read by the server
+	preface bool        // the client preface went by
+	hblock  uint32      // stream whose header block is open (CONTINUATION follows)
 
 	wmu      sync.Mutex // write side (and the state below)
 	win      []byte     // bytes written by the server, not yet whole frames
@@ -161,10 +162,16 @@ func (c *frameConn) Read(p []byte) (int, error) {
 	if err := c.handshake(); err != nil {
 		return 0, err
 	}
+	if c.passIn.Load() {
+		return c.Conn.Read(p)
+	}
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
 	if len(c.rout) == 0 && len(c.rin) == 0 && c.inDone() {
-		// Nothing left to change on the way in: frames pass untouched.
+		// Nothing left to change on the way in: frames pass untouched from
+		// now on (the limit is never set again, so no SETTINGS of the
+		// mock's is sent again), without the locks.
+		c.passIn.Store(true)
 		return c.Conn.Read(p)
 	}
 	if c.rbuf == nil {
