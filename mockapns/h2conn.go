@@ -112,13 +112,14 @@ type frameConn struct {
 	preface bool        // the client preface went by
 	hblock  uint32      // stream whose header block is open (CONTINUATION follows)
 
-	wmu      sync.Mutex // write side (and the state below)
-	win      []byte     // bytes written by the server, not yet whole frames
-	pending  []byte     // frames the mock wants to send at the next boundary
-	settings []bool     // SETTINGS frames on the wire awaiting ACK: true = the mock's
-	sawFirst bool       // the server's first SETTINGS went by
-	limited  bool       // one stream until a valid token: still in force
-	active   int        // streams being served while limited
+	wmu      sync.Mutex  // write side (and the state below)
+	win      []byte      // bytes written by the server, not yet whole frames
+	pending  []byte      // frames the mock wants to send at the next boundary
+	settings []bool      // SETTINGS frames on the wire awaiting ACK: true = the mock's
+	sawFirst bool        // the server's first SETTINGS went by
+	limited  bool        // one stream until a valid token: still in force
+	limitedA atomic.Bool // limited, for the requests' lock-free look (written under wmu)
+	active   int         // streams being served while limited
 	refused  map[uint32]bool
 	reason   string // GOAWAY debug reason for the next GOAWAY
 }
@@ -380,6 +381,7 @@ func (c *frameConn) outbound(out, f []byte) []byte {
 		if !c.sawFirst {
 			c.sawFirst = true
 			c.limited = len(c.tlsState().PeerCertificates) == 0
+			c.limitedA.Store(c.limited)
 			rewriteSettings(out[start:], c.limited)
 		}
 		return out
@@ -432,6 +434,11 @@ func (c *frameConn) sendLocked(f []byte) {
 // stream is refused with RST_STREAM REFUSED_STREAM, when the connection is
 // still limited to one stream and another one is being served.
 func (c *frameConn) admit(stream uint32) bool {
+	if !c.limitedA.Load() {
+		// Not limited (or no longer: it is never set again): nothing to
+		// count, and no wait behind the server's writes, which hold wmu.
+		return true
+	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if !c.limited {
@@ -452,6 +459,9 @@ func (c *frameConn) admit(stream uint32) bool {
 
 // release ends a stream admitted by admit.
 func (c *frameConn) release() {
+	if !c.limitedA.Load() {
+		return // admit counted nothing, or tokenValid has reset the count
+	}
 	c.wmu.Lock()
 	if c.active > 0 {
 		c.active--
@@ -468,6 +478,7 @@ func (c *frameConn) tokenValid() {
 		return
 	}
 	c.limited, c.active = false, 0
+	c.limitedA.Store(false)
 	var f [frameHeaderLen + 6]byte
 	f[2], f[3] = 6, frameSettings
 	binary.BigEndian.PutUint16(f[9:], settingMaxConcurrentStreams)
