@@ -39,12 +39,14 @@ import (
 	"github.com/pushlab/pushlab/mmpush"
 	"github.com/pushlab/pushlab/mockapns"
 	"github.com/pushlab/pushlab/mockfcm"
+	"github.com/pushlab/pushlab/proxy"
 )
 
 // The pprof actor labels of the baselines' two sides.
 const (
 	labelClient = "baseline client"
 	labelServer = "baseline server"
+	labelProxy  = "baseline proxy"
 )
 
 // contender is one thing a baseline drives: push sends one request.
@@ -53,7 +55,7 @@ type contender struct {
 	push  func(context.Context) error
 	close func()
 	// best of the rounds
-	perSec, clientUS, serverUS float64
+	perSec, clientUS, serverUS, proxyUS float64
 }
 
 // baselines measures, in this run, the references of the README's targets,
@@ -97,6 +99,14 @@ func (r *runner) baselines(ctx context.Context, rep *Report) error {
 		ratio("mockapns: bare handler CPU ÷ mock CPU per push", bareA.serverUS/mockA.serverUS, 0.85, true),
 		ratio("mockfcm: bare handler CPU ÷ mock CPU per push", bareF.serverUS/mockF.serverUS, 0.85, true))
 
+	// The proxy between the same client and the same mock as the floor's
+	// parts, at the same concurrency, interleaved with them.
+	if px := by[nameProxy]; px != nil {
+		floor := mockA.clientUS + bareJ.serverUS
+		rep.Baselines = append(rep.Baselines, Baseline{Name: px.name, PerSec: px.perSec, MicrosPerOp: px.proxyUS, Side: "proxy"})
+		rep.Ratios = append(rep.Ratios, ratio("proxy CPU per send_push ÷ (apns2 client → mockapns + bare JSON handler), same client, mock, body and load", px.proxyUS/floor, 1.3, false))
+	}
+
 	// The proxy alone: raw send_push calls, its CPU by label.
 	proxyUS, proxyRate, err := r.proxyAlone(ctx)
 	if err != nil {
@@ -104,7 +114,9 @@ func (r *runner) baselines(ctx context.Context, rep *Report) error {
 	}
 	if proxyUS > 0 {
 		ios := r.cfg.IOSShare
-		floor := ios*bareA.clientUS + (1-ios)*bareF.clientUS + bareJ.serverUS
+		// The raw clients against the same mocks the proxy pushes to: what
+		// any apns2/firebase-based proxy spends on its outbound side here.
+		floor := ios*mockA.clientUS + (1-ios)*mockF.clientUS + bareJ.serverUS
 		rep.Baselines = append(rep.Baselines, Baseline{Name: "pushlab proxy ← raw send_push (whole pipeline after it)", PerSec: proxyRate, MicrosPerOp: proxyUS, Side: "proxy"})
 		rep.Ratios = append(rep.Ratios, ratio("proxy CPU per send_push ÷ (raw client + bare JSON handler)", proxyUS/floor, 1.3, false))
 	}
@@ -182,6 +194,8 @@ func (r *runner) drive(ctx context.Context, c *contender, d time.Duration) error
 			best = &c.clientUS
 		case labelServer:
 			best = &c.serverUS
+		case labelProxy:
+			best = &c.proxyUS
 		default:
 			continue
 		}
@@ -198,6 +212,7 @@ const (
 	nameBareFCM  = "bare HTTP/2+TLS handler ← firebase client"
 	nameMockFCM  = "mockfcm ← firebase client"
 	nameBareJSON = "bare net/http JSON handler ← send_push"
+	nameProxy    = "pushlab proxy ← send_push, → mockapns"
 )
 
 // contenders starts the servers (labelled as the server side) and the
@@ -352,24 +367,72 @@ func (r *runner) contenders(ctx context.Context) ([]*contender, error) {
 		return cs, err
 	}
 	jc := tlsClient(set.CA.Pool())
-	body, _ := json.Marshal(mmpush.PushNotification{AckID: "x", Platform: "apple", ServerID: "s", DeviceID: reg.Token,
-		Type: "message", Version: mmpush.MessageV2, Message: "benchmark notification", ChannelName: "town-square", Badge: 1})
+	// The body the proxy alone gets (same fields, a real signature), so
+	// that both sides decode the same bytes.
+	sig, err := pushcrypto.NewSigner(set.Signing, set.SigningKeyID).Sign("bench1", reg.Token, time.Now())
+	if err != nil {
+		return cs, err
+	}
+	body := sendPushBody("bench1", mmpush.PlatformApple, "bench-server", reg.Token, sig, 1)
+	if r.lab.Proxy != nil { // pushlab's proxy, the "apple" app type only, pushing to m
+		pc := tlsClient(set.CA.Pool())
+		purl, stopProxy, err := r.baselineProxy(m.URL)
+		if err != nil {
+			return cs, err
+		}
+		pbody := sendPushBody("bench1", mmpush.PlatformApple+mmpush.PlatformVersionSuffix+"2", "bench-server", reg.Token, sig, 1)
+		cs = append(cs, &contender{name: nameProxy, close: func() { pc.CloseIdleConnections(); stopProxy() },
+			push: postSendPush(pc, purl, pbody)})
+	}
 	cs = append(cs, &contender{name: nameBareJSON, close: func() { jc.CloseIdleConnections(); stopJSON() },
-		push: func(ctx context.Context) error {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, bareJSON+mmpush.PathSendPush, bytes.NewReader(body))
-			req.Header.Set("Content-Type", "application/json")
-			res, err := jc.Do(req)
-			if err != nil {
-				return err
-			}
-			io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			if res.StatusCode != http.StatusOK {
-				return fmt.Errorf("answered %d", res.StatusCode)
-			}
-			return nil
-		}})
+		push: postSendPush(jc, bareJSON, body)})
 	return cs, nil
+}
+
+// postSendPush posts body to base's send_push and wants an OK.
+func postSendPush(c *http.Client, base string, body []byte) func(context.Context) error {
+	return func(ctx context.Context) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+mmpush.PathSendPush, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		res, err := c.Do(req)
+		if err != nil {
+			return err
+		}
+		b, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || !bytes.Contains(b, []byte(`"OK"`)) {
+			return fmt.Errorf("answered %d %s", res.StatusCode, b)
+		}
+		return nil
+	}
+}
+
+// baselineProxy serves pushlab's proxy as the lab configures it (events on
+// the lab's spine, no throttle), with only the "apple" app type, pushing to
+// apnsURL; its goroutines carry labelProxy.
+func (r *runner) baselineProxy(apnsURL string) (string, func(), error) {
+	set := r.lab.Set
+	cfg := proxy.KeySetConfig(set, r.lab.KeyDir, "")
+	cfg.ApplePushSettings, cfg.AndroidPushSettings = cfg.ApplePushSettings[:1], nil
+	cfg.APNsHost = apnsURL
+	cfg.RootCAs = set.CA.Pool()
+	cfg.TLSConfig = &tls.Config{Certificates: []tls.Certificate{set.Proxy.TLS()}, MinVersion: tls.VersionTLS12}
+	cfg.Bus, cfg.Logger = r.lab.Bus, r.log
+	cfg.ThrottlePerSec = 0
+	var p *proxy.Server
+	var err error
+	events.AsActor(labelProxy, func() { p, err = proxy.New(cfg) })
+	if err != nil {
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		p.Close()
+		return "", nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	events.AsActor(labelProxy, func() { go p.Serve(ctx, ln) })
+	return "https://localhost:" + strings.Split(ln.Addr().String(), ":")[1], func() { cancel(); p.Close() }, nil
 }
 
 // cryptoBaselines: one notification's crypto (seal, open, sign, verify)

@@ -515,11 +515,7 @@ func (r *runner) sendPush(ctx context.Context, t *target) (removed bool) {
 		r.notSent.Add(1)
 		return false
 	}
-	pn := mmpush.PushNotification{AckID: ack, Platform: platform, ServerID: r.lab.Server.ID(), DeviceID: sess.Token,
-		Type: devicesim.PushMessage, Version: mmpush.MessageV2, Badge: 1, Message: "benchmark notification " + strconv.FormatUint(n, 10),
-		ChannelName: "town-square", SenderName: "bench", PostID: ack, ChannelID: "bench", Category: "CAN_REPLY",
-		ContentAvailable: 1, Signature: sig}
-	body, _ := json.Marshal(pn)
+	body := sendPushBody(ack, platform, r.lab.Server.ID(), sess.Token, sig, n)
 	r.bus.Publish(events.Event{TraceID: ack, Hop: events.ServerSent, Actor: "bench", Plaintext: true,
 		Detail: "send_push to " + sess.DeviceName})
 	status := devicesim.StatusFail
@@ -544,6 +540,16 @@ func (r *runner) sendPush(ctx context.Context, t *target) (removed bool) {
 		return r.lab.Server.RemoveSession(sess.ID)
 	}
 	return false
+}
+
+// sendPushBody is the send_push body of the bench's n-th notification: the
+// proxy alone and the bare JSON handler it is compared with get this shape.
+func sendPushBody(ack, platform, serverID, token, sig string, n uint64) []byte {
+	body, _ := json.Marshal(mmpush.PushNotification{AckID: ack, Platform: platform, ServerID: serverID, DeviceID: token,
+		Type: devicesim.PushMessage, Version: mmpush.MessageV2, Badge: 1, Message: "benchmark notification " + strconv.FormatUint(n, 10),
+		ChannelName: "town-square", SenderName: "bench", PostID: ack, ChannelID: "bench", Category: "CAN_REPLY",
+		ContentAvailable: 1, Signature: sig})
+	return body
 }
 
 // maxInFlight caps an open loop's notifications in flight.

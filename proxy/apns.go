@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -15,7 +14,6 @@ import (
 	"github.com/kyokomi/emoji"
 	"github.com/sideshow/apns2"
 	"github.com/sideshow/apns2/certificate"
-	"github.com/sideshow/apns2/payload"
 	"github.com/sideshow/apns2/token"
 	"golang.org/x/net/http2"
 
@@ -133,7 +131,7 @@ func (a *apnsSender) build(n *mmpush.PushNotification, appVersion int, collapse 
 	if collapse && notif.CollapseID == "" { // an explicit collapse id wins
 		notif.CollapseID = CollapseID(n.AckID)
 	}
-	body, _ := json.Marshal(notif.Payload) // a payload of strings, numbers and bools cannot fail
+	body, _ := notif.Payload.(*apnsPayload).MarshalJSON() // a payload of strings, numbers and bools cannot fail
 	notif.Payload = body
 	return delivery{
 		provider:   APNs,
@@ -155,9 +153,11 @@ func (a *apnsSender) send(ctx context.Context, notif *apns2.Notification) outcom
 func (a *apnsSender) failText(o outcome) string { return failText(APNs, o, a.upstreamText) }
 
 // buildAPNs lays out an alert push as upstream's AppleNotificationServer does,
-// key for key: the apns2 payload builder marshals the result.
+// key for key: the aps dictionary through apns2's payload builder, the top-level
+// keys beside it (apnsPayload marshals them as payload.Payload would).
 func buildAPNs(n *mmpush.PushNotification, appVersion int, topic string) *apns2.Notification {
-	data := payload.NewPayload()
+	p := newAPNsPayload()
+	data := p.aps
 	if n.Badge == 0 && n.Type == mmpush.TypeClear && appVersion > 1 {
 		data.Badge(1)
 	} else if n.Badge != -1 {
@@ -167,8 +167,8 @@ func buildAPNs(n *mmpush.PushNotification, appVersion int, topic string) *apns2.
 	if n.IsIDLoaded {
 		data.Category(n.Category)
 		data.Sound("default")
-		data.Custom("version", n.Version)
-		data.Custom("id_loaded", true)
+		p.Custom("version", n.Version)
+		p.Custom("id_loaded", true)
 		data.MutableContent()
 		data.AlertBody(n.Message)
 		data.ContentAvailable()
@@ -177,7 +177,7 @@ func buildAPNs(n *mmpush.PushNotification, appVersion int, topic string) *apns2.
 		case mmpush.TypeMessage, mmpush.TypeSession:
 			data.Category(n.Category)
 			data.Sound("default")
-			data.Custom("version", n.Version)
+			p.Custom("version", n.Version)
 			data.MutableContent()
 			if n.Type == mmpush.TypeMessage {
 				data.ContentAvailable()
@@ -185,11 +185,11 @@ func buildAPNs(n *mmpush.PushNotification, appVersion int, topic string) *apns2.
 			if n.ChannelName != "" && n.Version == mmpush.MessageV2 {
 				data.AlertTitle(n.ChannelName)
 				data.AlertBody(emoji.Sprint(n.Message))
-				data.Custom("channel_name", n.ChannelName)
+				p.Custom("channel_name", n.ChannelName)
 			} else {
 				data.Alert(emoji.Sprint(n.Message))
 				if n.ChannelName != "" {
-					data.Custom("channel_name", n.ChannelName)
+					p.Custom("channel_name", n.ChannelName)
 				}
 			}
 		case mmpush.TypeClear, mmpush.TypeTest:
@@ -199,22 +199,22 @@ func buildAPNs(n *mmpush.PushNotification, appVersion int, topic string) *apns2.
 		}
 	}
 
-	data.Custom("type", n.Type)
-	data.Custom("sub_type", n.SubType)
-	data.Custom("server_id", n.ServerID)
+	p.Custom("type", n.Type)
+	p.Custom("sub_type", n.SubType)
+	p.Custom("server_id", n.ServerID)
 	if n.AckID != "" {
-		data.Custom("ack_id", n.AckID)
+		p.Custom("ack_id", n.AckID)
 	}
-	data.Custom("is_crt_enabled", n.IsCRTEnabled)
+	p.Custom("is_crt_enabled", n.IsCRTEnabled)
 	if n.ChannelID != "" {
-		data.Custom("channel_id", n.ChannelID)
+		p.Custom("channel_id", n.ChannelID)
 		if n.IsCRTEnabled && n.RootID != "" {
 			data.ThreadID(n.RootID)
 		} else {
 			data.ThreadID(n.ChannelID)
 		}
 	}
-	data.Custom("signature", signature(n))
+	p.Custom("signature", signature(n))
 	for _, kv := range [...]struct{ k, v string }{
 		{"team_id", n.TeamID},
 		{"sender_id", n.SenderID},
@@ -226,14 +226,14 @@ func buildAPNs(n *mmpush.PushNotification, appVersion int, topic string) *apns2.
 		{"from_webhook", n.FromWebhook},
 	} {
 		if kv.v != "" {
-			data.Custom(kv.k, kv.v)
+			p.Custom(kv.k, kv.v)
 		}
 	}
 	return &apns2.Notification{
 		DeviceToken: n.DeviceID,
 		Topic:       topic,
 		Priority:    apns2.PriorityHigh,
-		Payload:     data,
+		Payload:     p,
 	}
 }
 
@@ -242,9 +242,9 @@ func buildAPNs(n *mmpush.PushNotification, appVersion int, topic string) *apns2.
 // names only when the server sent them), to the topic's ".voip" variant,
 // push type voip, priority 10.
 func buildVoIP(n *mmpush.PushNotification, topic string) *apns2.Notification {
-	data := payload.NewPayload().
-		ContentAvailable().
-		Custom("type", n.Type).
+	p := newAPNsPayload()
+	p.aps.ContentAvailable()
+	p.Custom("type", n.Type).
 		Custom("sub_type", n.SubType).
 		Custom("channel_id", n.ChannelID).
 		Custom("server_id", n.ServerID).
@@ -253,26 +253,26 @@ func buildVoIP(n *mmpush.PushNotification, topic string) *apns2.Notification {
 		Custom("sender_id", n.SenderID).
 		Custom("id_loaded", n.IsIDLoaded)
 	if n.SenderName != "" {
-		data.Custom("sender_name", n.SenderName)
+		p.Custom("sender_name", n.SenderName)
 	}
 	if n.ChannelName != "" {
-		data.Custom("channel_name", n.ChannelName)
+		p.Custom("channel_name", n.ChannelName)
 	}
 	if n.AckID != "" {
-		data.Custom("ack_id", n.AckID)
+		p.Custom("ack_id", n.AckID)
 	}
 	// A call's end reason (e.g. "answered_elsewhere" on a clear), which the
 	// app hands to CallKit.
 	if n.Category != "" {
-		data.Custom("category", n.Category)
+		p.Custom("category", n.Category)
 	}
-	data.Custom("signature", signature(n))
+	p.Custom("signature", signature(n))
 	return &apns2.Notification{
 		DeviceToken: n.DeviceID,
 		Topic:       topic + ".voip",
 		Priority:    apns2.PriorityHigh,
 		PushType:    apns2.PushTypeVOIP,
-		Payload:     data,
+		Payload:     p,
 	}
 }
 

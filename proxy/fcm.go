@@ -133,13 +133,16 @@ func (f *fcmSender) build(n *mmpush.PushNotification, _ int, collapse bool) deli
 		Android: &messaging.AndroidConfig{Priority: "high"},
 	}
 	var collapseID string
+	var body []byte
 	if an := msg.Android.Notification; collapse && an != nil {
 		if an.Tag == "" {
 			an.Tag = CollapseID(n.AckID)
 		}
 		collapseID = an.Tag
+		body, _ = json.Marshal(msg)
+	} else {
+		body = fcmDataMessageJSON(msg.Data, msg.Token)
 	}
-	body, _ := json.Marshal(msg)
 	return delivery{
 		provider:   FCM,
 		payload:    body,

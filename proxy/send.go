@@ -73,7 +73,7 @@ func (s *Server) send(ctx context.Context, n *mmpush.PushNotification, appVersio
 		return s.badRequest(n.AckID, "send_push", err), &SendError{Status: mmpush.StatusFail, AppType: n.Platform, Err: err}
 	}
 	s.metrics.requests.WithLabelValues(t.appType, n.Type).Inc()
-	log := s.log.With("ack_id", n.AckID, "type", t.appType, "push_type", n.Type, "device", events.RedactToken(n.DeviceID))
+	log := &sendLog{base: s.log, n: n, appType: t.appType}
 	if s.bus != nil {
 		attrs := map[string]string{"platform": t.platform, "app_type": t.appType, "type": n.Type,
 			"device": events.RedactToken(n.DeviceID), "app_version": strconv.Itoa(appVersion)}
@@ -91,13 +91,15 @@ func (s *Server) send(ctx context.Context, n *mmpush.PushNotification, appVersio
 	switch v.Status {
 	case mmpush.StatusOK:
 		resp = mmpush.OK()
-		log.Debug("sent", "tries", tries, "id", o.ID)
+		if l := log.at(slog.LevelDebug); l != nil {
+			l.Debug("sent", "tries", tries, "id", o.ID)
+		}
 	case mmpush.StatusRemove:
 		resp = mmpush.Remove()
-		log.Info("token is dead: answered REMOVE", "reason", v.Reason, "status", o.Status, "tries", tries)
+		log.get().Info("token is dead: answered REMOVE", "reason", v.Reason, "status", o.Status, "tries", tries)
 	default:
 		resp = mmpush.Fail(t.sender.failText(o))
-		log.Warn("send failed", "reason", v.Reason, "status", o.Status, "retry", v.Retry.String(), "tries", tries, "error", o.Message)
+		log.get().Warn("send failed", "reason", v.Reason, "status", o.Status, "retry", v.Retry.String(), "tries", tries, "error", o.Message)
 	}
 	if v.Status != mmpush.StatusOK {
 		err = &SendError{Provider: t.sender.provider(), AppType: t.appType, Status: v.Status, Reason: v.Reason,
@@ -111,6 +113,33 @@ func (s *Server) send(ctx context.Context, n *mmpush.PushNotification, appVersio
 	return resp, err
 }
 
+// sendLog is one send's logger, its attributes (ack id, app type, push
+// type, redacted device) added only when a record is logged: a send that
+// goes well logs at Debug, usually disabled, and With formats its
+// attributes at once.
+type sendLog struct {
+	base    *slog.Logger
+	n       *mmpush.PushNotification
+	appType string
+	l       *slog.Logger
+}
+
+// get returns the logger with the send's attributes.
+func (z *sendLog) get() *slog.Logger {
+	if z.l == nil {
+		z.l = z.base.With("ack_id", z.n.AckID, "type", z.appType, "push_type", z.n.Type, "device", events.RedactToken(z.n.DeviceID))
+	}
+	return z.l
+}
+
+// at returns the logger if level is enabled, else nil.
+func (z *sendLog) at(level slog.Level) *slog.Logger {
+	if !z.base.Enabled(context.Background(), level) {
+		return nil
+	}
+	return z.get()
+}
+
 // deliver makes up to MaxTries tries (under ResendCollapse, up to
 // unansweredTries more that got no answer), each within RetryTimeoutSec, all
 // within SendTimeoutSec. Between tries it waits RetryBackoffMs, doubling, or the
@@ -120,7 +149,7 @@ func (s *Server) send(ctx context.Context, n *mmpush.PushNotification, appVersio
 // and not answered. Under ResendCollapse such a try keeps running past its
 // timeout: if its answer comes while later tries wait or run, and before
 // SendTimeoutSec, it decides the send (a late OK is an OK).
-func (s *Server) deliver(ctx context.Context, t *target, n *mmpush.PushNotification, d delivery, log *slog.Logger) (outcome, verdict, int) {
+func (s *Server) deliver(ctx context.Context, t *target, n *mmpush.PushNotification, d delivery, log *sendLog) (outcome, verdict, int) {
 	p := t.sender.provider()
 	policy := s.cfg.ResendPolicy
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.sendTimeout())
@@ -176,10 +205,10 @@ func (s *Server) deliver(ctx context.Context, t *target, n *mmpush.PushNotificat
 			wait = o.RetryAfter
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= wait {
-			log.Info("not retrying: the wait would outlast the send timeout", "reason", v.Reason, "wait", wait)
+			log.get().Info("not retrying: the wait would outlast the send timeout", "reason", v.Reason, "wait", wait)
 			break
 		}
-		log.Info("retrying", "reason", v.Reason, "try", tries, "wait", wait)
+		log.get().Info("retrying", "reason", v.Reason, "try", tries, "wait", wait)
 		s.metrics.retries.WithLabelValues(string(p), v.Reason).Inc()
 		if o.Kind == kindUnconfirmed {
 			why := r.why
