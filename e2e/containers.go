@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -52,6 +53,16 @@ type containers struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	// The server simulators in containers, one per contents and profile
+	// that scenarios ask for, started on first use and shared.
+	serversMu sync.Mutex
+	servers   map[pushlabtc.ServerOptions]remoteActor
+}
+
+type remoteActor struct {
+	url    string
+	driver ServerDriver
 }
 
 // StartContainers brings up the container topology: the mocks under Apple's
@@ -188,18 +199,61 @@ func (d *containers) Close() error {
 	return err
 }
 
-func (d *containers) NewEnv(_ context.Context, opts EnvOptions) (*Env, error) {
-	srv, err := devicesim.NewServer(devicesim.ServerConfig{ProxyURL: d.proxyURL, ProxyClient: d.client,
-		SigningKey: d.set.Signing, SigningKeyID: d.set.SigningKeyID, Contents: opts.Contents, Profile: opts.Profile, Bus: d.bus})
-	if err != nil {
-		return nil, err
+// server returns the server simulator container for opts, starting it (and
+// following its /events onto the bus) on first use.
+func (d *containers) server(ctx context.Context, opts pushlabtc.ServerOptions) (remoteActor, error) {
+	d.serversMu.Lock()
+	defer d.serversMu.Unlock()
+	if s, ok := d.servers[opts]; ok {
+		return s, nil
 	}
-	fleet, err := devicesim.NewFleet(devicesim.FleetConfig{Server: devicesim.LocalServer(srv), Pinned: devicesim.PinnedKeys(d.set),
+	s, err := d.lab.StartServer(ctx, opts)
+	if err != nil {
+		return remoteActor{}, err
+	}
+	st, err := events.Dial(ctx, "wss"+strings.TrimPrefix(s.URL, "https")+"/events?access_token="+url.QueryEscape(d.lab.ControlToken), &tls.Config{RootCAs: d.lab.CAPool})
+	if err != nil {
+		return remoteActor{}, fmt.Errorf("server simulator %s: events: %w", s.Name, err)
+	}
+	d.follow(st, "")
+	drv, err := RemoteServerDriver(ctx, s.URL, d.lab.ServerClient(true))
+	if err != nil {
+		return remoteActor{}, err
+	}
+	if d.servers == nil {
+		d.servers = map[pushlabtc.ServerOptions]remoteActor{}
+	}
+	d.servers[opts] = remoteActor{url: s.URL, driver: drv}
+	return d.servers[opts], nil
+}
+
+func (d *containers) NewEnv(ctx context.Context, opts EnvOptions) (*Env, error) {
+	var (
+		driver ServerDriver
+		link   devicesim.ServerLink
+	)
+	if d.lab.ProxyURL == "" {
+		// A proxy running elsewhere (--proxy-url) may not be reachable from
+		// the lab's network: the server simulator stays in this process.
+		srv, err := devicesim.NewServer(devicesim.ServerConfig{ProxyURL: d.proxyURL, ProxyClient: d.client,
+			SigningKey: d.set.Signing, SigningKeyID: d.set.SigningKeyID, Contents: opts.Contents, Profile: opts.Profile, Bus: d.bus})
+		if err != nil {
+			return nil, err
+		}
+		driver, link = LocalServerDriver(srv), devicesim.LocalServer(srv)
+	} else {
+		s, err := d.server(ctx, pushlabtc.ServerOptions{Contents: string(opts.Contents), Profile: string(opts.Profile)})
+		if err != nil {
+			return nil, err
+		}
+		driver, link = s.driver, devicesim.RemoteServer(s.url, d.lab.ServerClient(false))
+	}
+	fleet, err := devicesim.NewFleet(devicesim.FleetConfig{Server: link, Pinned: devicesim.PinnedKeys(d.set),
 		APNs: d.apns, FCM: d.fcm, Bus: d.bus})
 	if err != nil {
 		return nil, fmt.Errorf("fleet: %w", err)
 	}
-	return &Env{Topology: Containers, Set: d.set, Bus: d.bus, Server: srv, Fleet: fleet,
+	return &Env{Topology: Containers, Set: d.set, Bus: d.bus, Server: driver, Fleet: fleet, ProxyClient: d.client,
 		IOSToken: devicesim.IOSTokenApp(d.set), IOSCert: devicesim.IOSCertApp(d.set),
 		Android: devicesim.AndroidApp(d.set), AndroidRN: devicesim.AndroidRNApp(d.set),
 		APNsControl: d.lab.APNsControlURL, FCMControl: d.lab.FCMControlURL, ProxyURL: d.proxyURL,

@@ -69,6 +69,19 @@ func TestScenariosInContainers(t *testing.T) {
 	}
 	results := Run(ctx, dep, scenarios, RunOptions{Short: testing.Short()})
 	report(t, results)
+	// The server simulators ran in containers of their own, not here.
+	servers := 0
+	for name, log := range dep.Logs(ctx) {
+		if strings.HasPrefix(name, "server-") {
+			servers++
+			if !strings.Contains(log, "server: https://") {
+				t.Errorf("container %s did not start a server simulator:\n%s", name, log)
+			}
+		}
+	}
+	if servers == 0 {
+		t.Error("no server simulator container ran")
+	}
 	if t.Failed() {
 		// The containers go when the test ends: keep the end of each log.
 		for name, log := range dep.Logs(context.WithoutCancel(ctx)) {

@@ -60,14 +60,18 @@ type Env struct {
 	Topology Topology
 	Set      *testpki.Set
 	Bus      *events.Bus
-	Server   *devicesim.Server
-	Fleet    *devicesim.Fleet
+	// Server is the scenario's server simulator: in this process, or in a
+	// container of its own behind its control API.
+	Server ServerDriver
+	Fleet  *devicesim.Fleet
 	// IOSToken ("apple", token auth, production), IOSCert ("apple_rn",
 	// certificate auth, development), Android, AndroidRN.
 	IOSToken, IOSCert, Android, AndroidRN devicesim.App
 	// APNsControl and FCMControl are the mocks' control API base URLs.
 	APNsControl, FCMControl string
 	ProxyURL                string
+	// ProxyClient reaches ProxyURL from this process (a forger posts with it).
+	ProxyClient *http.Client
 	// ControlClient reaches the control APIs (it carries their access
 	// token where they need one); nil: http.DefaultClient.
 	ControlClient *http.Client

@@ -93,7 +93,7 @@ func (d *inProcess) NewEnv(_ context.Context, opts EnvOptions) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Env{Topology: InProcess, Set: l.Set, Bus: l.Bus, Server: srv, Fleet: fleet,
+	return &Env{Topology: InProcess, Set: l.Set, Bus: l.Bus, Server: LocalServerDriver(srv), Fleet: fleet, ProxyClient: d.proxyClient,
 		IOSToken: l.IOSToken, IOSCert: l.IOSCert, Android: l.Android, AndroidRN: l.AndroidRN,
 		APNsControl: l.APNs.ControlURL, FCMControl: l.FCM.ControlURL, ProxyURL: d.proxyURL,
 		Settle: 100 * time.Millisecond, deployment: d, prefix: opts.Prefix, closers: []func(){fleet.Close}}, nil

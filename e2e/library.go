@@ -379,7 +379,7 @@ func forgedSignature(ctx context.Context, env *Env) error {
 	}
 	// Another key under the pinned key id, posting through the same proxy.
 	forger, err := devicesim.NewServer(devicesim.ServerConfig{ID: env.Server.ID(), ProxyURL: env.ProxyURL,
-		ProxyClient: env.Server.ProxyClient(), SigningKey: key, SigningKeyID: env.Set.SigningKeyID,
+		ProxyClient: env.ProxyClient, SigningKey: key, SigningKeyID: env.Set.SigningKeyID,
 		Contents: devicesim.ContentsFull, Bus: env.Bus})
 	if err != nil {
 		return err

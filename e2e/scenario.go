@@ -256,7 +256,11 @@ func (x Expect) check(env *Env, d *devicesim.Device, r devicesim.SendResult, tra
 		}
 	}
 	if x.SessionRemoved {
-		if _, still := env.Server.Session(r.SessionID); still || count(trace, events.ServerRemoved) == 0 {
+		still, err := env.Server.HasSession(context.Background(), r.SessionID)
+		switch {
+		case err != nil:
+			out = append(out, err.Error())
+		case still || count(trace, events.ServerRemoved) == 0:
 			out = append(out, "the server kept the session after REMOVE")
 		}
 	}
