@@ -61,8 +61,9 @@ type containers struct {
 }
 
 type remoteActor struct {
-	url    string
-	driver ServerDriver
+	url     string
+	driver  ServerDriver
+	devices *remoteFleet // its phones' container
 }
 
 // StartContainers brings up the container topology: the mocks under Apple's
@@ -220,10 +221,20 @@ func (d *containers) server(ctx context.Context, opts pushlabtc.ServerOptions) (
 	if err != nil {
 		return remoteActor{}, err
 	}
+	devs, err := d.lab.StartDevices(ctx, s)
+	if err != nil {
+		return remoteActor{}, err
+	}
+	if st, err = events.Dial(ctx, wsURL(devs.URL)+"/events?access_token="+url.QueryEscape(d.lab.ControlToken), nil); err != nil {
+		return remoteActor{}, fmt.Errorf("devices %s: events: %w", devs.Name, err)
+	}
+	d.follow(st, "")
 	if d.servers == nil {
 		d.servers = map[pushlabtc.ServerOptions]remoteActor{}
 	}
-	d.servers[opts] = remoteActor{url: s.URL, driver: drv}
+	control := &http.Client{Timeout: 2 * time.Minute, Transport: access.Transport(d.lab.ControlToken, nil)}
+	d.servers[opts] = remoteActor{url: s.URL, driver: drv, devices: &remoteFleet{url: devs.URL, client: control,
+		apnsControl: d.lab.APNsControlURL, fcmControl: d.lab.FCMControlURL}}
 	return d.servers[opts], nil
 }
 
@@ -231,6 +242,7 @@ func (d *containers) NewEnv(ctx context.Context, opts EnvOptions) (*Env, error) 
 	var (
 		driver ServerDriver
 		link   devicesim.ServerLink
+		remote *remoteFleet
 	)
 	if d.lab.ProxyURL == "" {
 		// A proxy running elsewhere (--proxy-url) may not be reachable from
@@ -247,16 +259,24 @@ func (d *containers) NewEnv(ctx context.Context, opts EnvOptions) (*Env, error) 
 			return nil, err
 		}
 		driver, link = s.driver, devicesim.RemoteServer(s.url, d.lab.ServerClient(false))
+		if !opts.LocalDevices {
+			remote = s.devices
+		}
+	}
+	env := &Env{Topology: Containers, Set: d.set, Bus: d.bus, Server: driver, ProxyClient: d.client,
+		IOSToken: devicesim.IOSTokenApp(d.set), IOSCert: devicesim.IOSCertApp(d.set),
+		Android: devicesim.AndroidApp(d.set), AndroidRN: devicesim.AndroidRNApp(d.set),
+		APNsControl: d.lab.APNsControlURL, FCMControl: d.lab.FCMControlURL, ProxyURL: d.proxyURL,
+		ControlClient: &http.Client{Timeout: 30 * time.Second, Transport: access.Transport(d.lab.ControlToken, nil)},
+		Settle:        400 * time.Millisecond, deployment: d, prefix: opts.Prefix, remote: remote}
+	if remote != nil {
+		return env, nil
 	}
 	fleet, err := devicesim.NewFleet(devicesim.FleetConfig{Server: link, Pinned: devicesim.PinnedKeys(d.set),
 		APNs: d.apns, FCM: d.fcm, Bus: d.bus})
 	if err != nil {
 		return nil, fmt.Errorf("fleet: %w", err)
 	}
-	return &Env{Topology: Containers, Set: d.set, Bus: d.bus, Server: driver, Fleet: fleet, ProxyClient: d.client,
-		IOSToken: devicesim.IOSTokenApp(d.set), IOSCert: devicesim.IOSCertApp(d.set),
-		Android: devicesim.AndroidApp(d.set), AndroidRN: devicesim.AndroidRNApp(d.set),
-		APNsControl: d.lab.APNsControlURL, FCMControl: d.lab.FCMControlURL, ProxyURL: d.proxyURL,
-		ControlClient: &http.Client{Timeout: 30 * time.Second, Transport: access.Transport(d.lab.ControlToken, nil)},
-		Settle:        400 * time.Millisecond, deployment: d, prefix: opts.Prefix, closers: []func(){fleet.Close}}, nil
+	env.Fleet, env.closers = fleet, []func(){fleet.Close}
+	return env, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -11,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/internal/httpjson"
 	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/proxy"
 	"github.com/pushlab/pushlab/pushlabtc"
@@ -81,6 +84,21 @@ func TestScenariosInContainers(t *testing.T) {
 	}
 	if servers == 0 {
 		t.Error("no server simulator container ran")
+	}
+	// And the phones of every scenario without LocalDevices in devices
+	// containers: each scenario's phones are there, under its prefix.
+	remote := 0
+	for _, a := range dep.(*containers).servers {
+		var phones []devicesim.State
+		if err := httpjson.Call(ctx, a.devices.client, http.MethodGet, a.devices.url+"/devices", nil, &phones, http.StatusOK); err != nil {
+			t.Fatal(err)
+		}
+		remote += len(phones)
+	}
+	for _, s := range scenarios {
+		if s.LocalDevices == "" && s.Runs(Containers) && len(s.Devices) > 0 && remote == 0 {
+			t.Errorf("%s ran but no devices container holds a phone", s.Name)
+		}
 	}
 	if t.Failed() {
 		// The containers go when the test ends: keep the end of each log.

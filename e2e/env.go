@@ -51,6 +51,9 @@ type EnvOptions struct {
 	Prefix   string // device and user names start with it
 	Contents devicesim.Contents
 	Profile  devicesim.Profile
+	// LocalDevices keeps the phones in this process where the topology
+	// would put them in a container.
+	LocalDevices bool
 }
 
 // Env is what a scenario sees: a server simulator posting to the proxy under
@@ -63,7 +66,9 @@ type Env struct {
 	// Server is the scenario's server simulator: in this process, or in a
 	// container of its own behind its control API.
 	Server ServerDriver
-	Fleet  *devicesim.Fleet
+	// Fleet holds the phones when they run in this process (nil when they
+	// run in a devices container).
+	Fleet *devicesim.Fleet
 	// IOSToken ("apple", token auth, production), IOSCert ("apple_rn",
 	// certificate auth, development), Android, AndroidRN.
 	IOSToken, IOSCert, Android, AndroidRN devicesim.App
@@ -81,13 +86,14 @@ type Env struct {
 
 	deployment Deployment
 	prefix     string
+	remote     *remoteFleet // the devices container, if the phones are there
 	closers    []func()
 
 	mu       sync.Mutex
 	traces   []string
 	injected map[string]bool // traces the scenario re-delivered itself (replays)
 	faults   []faultRef
-	devices  map[string]*devicesim.Device
+	devices  map[string]*Phone
 }
 
 type faultRef struct{ control, id string }
@@ -116,15 +122,24 @@ func (e *Env) App(kind AppKind) (devicesim.App, error) {
 
 // AddDevice installs app on a new device for its own user; names get the
 // scenario's prefix so that parallel scenarios never share a device.
-func (e *Env) AddDevice(ctx context.Context, name string, app devicesim.App) (*devicesim.Device, error) {
+func (e *Env) AddDevice(ctx context.Context, name string, app devicesim.App) (*Phone, error) {
 	full := e.prefix + name
-	d, err := e.Fleet.Add(ctx, full, full, app)
-	if err != nil {
-		return nil, fmt.Errorf("device %s: %w", name, err)
+	var d *Phone
+	if e.remote != nil {
+		var err error
+		if d, err = e.remote.add(ctx, full, full, app); err != nil {
+			return nil, fmt.Errorf("device %s: %w", name, err)
+		}
+	} else {
+		local, err := e.Fleet.Add(ctx, full, full, app)
+		if err != nil {
+			return nil, fmt.Errorf("device %s: %w", name, err)
+		}
+		d = localPhone(local)
 	}
 	e.mu.Lock()
 	if e.devices == nil {
-		e.devices = map[string]*devicesim.Device{}
+		e.devices = map[string]*Phone{}
 	}
 	e.devices[name] = d
 	e.mu.Unlock()
@@ -132,7 +147,7 @@ func (e *Env) AddDevice(ctx context.Context, name string, app devicesim.App) (*d
 }
 
 // Device returns a device added under name.
-func (e *Env) Device(name string) (*devicesim.Device, bool) {
+func (e *Env) Device(name string) (*Phone, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	d, ok := e.devices[name]
@@ -148,12 +163,21 @@ func (e *Env) Send(ctx context.Context, m devicesim.Message) ([]devicesim.SendRe
 		e.traces = append(e.traces, r.AckID)
 	}
 	e.mu.Unlock()
-	e.Fleet.Wait()
+	e.WaitDevices()
 	return res, err
 }
 
+// WaitDevices returns once the scenario's phones handle no push.
+func (e *Env) WaitDevices() {
+	if e.remote != nil {
+		e.remote.wait()
+		return
+	}
+	e.Fleet.Wait()
+}
+
 // SendTo pushes m to one device and returns its one result.
-func (e *Env) SendTo(ctx context.Context, d *devicesim.Device, m devicesim.Message) (devicesim.SendResult, error) {
+func (e *Env) SendTo(ctx context.Context, d *Phone, m devicesim.Message) (devicesim.SendResult, error) {
 	m.SessionID, m.UserID, m.Device = d.SessionID(), "", ""
 	res, err := e.Send(ctx, m)
 	if err != nil {
@@ -174,7 +198,12 @@ func (e *Env) Track(traces ...string) {
 
 // Inject hands del to d as its push service would, and marks the trace as
 // re-delivered on purpose (a replay is not a duplicate delivery).
-func (e *Env) Inject(d *devicesim.Device, del mockkit.Delivery, trace string) {
+// Only a phone in this process takes one (the scenario keeps LocalDevices).
+func (e *Env) Inject(d *Phone, del mockkit.Delivery, trace string) error {
+	local, ok := d.Local()
+	if !ok {
+		return fmt.Errorf("inject into %s: %w", d.Name, errRemotePhone)
+	}
 	e.mu.Lock()
 	if e.injected == nil {
 		e.injected = map[string]bool{}
@@ -182,8 +211,9 @@ func (e *Env) Inject(d *devicesim.Device, del mockkit.Delivery, trace string) {
 	e.injected[trace] = true
 	e.mu.Unlock()
 	del.Stored = false
-	d.Deliver(del)
+	local.Deliver(del)
 	e.Fleet.Wait()
+	return nil
 }
 
 // Traces are the ack ids this scenario sent.
@@ -236,7 +266,7 @@ func (e *Env) clearFaults() {
 }
 
 // Pending is what a mock stores for an offline device.
-func (e *Env) Pending(ctx context.Context, d *devicesim.Device) ([]mockkit.Delivery, error) {
+func (e *Env) Pending(ctx context.Context, d *Phone) ([]mockkit.Delivery, error) {
 	p := APNs
 	if d.App.Platform == devicesim.Android {
 		p = FCM
@@ -259,7 +289,7 @@ func (e *Env) controlCall(ctx context.Context, method, u string, in any, want in
 // providerSaid reports whether the mock answered a request for d's token,
 // or one carrying ackID, with reason, by its record of requests (GET
 // /control/requests).
-func (e *Env) providerSaid(d *devicesim.Device, ackID, reason string) bool {
+func (e *Env) providerSaid(d *Phone, ackID, reason string) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var recs []mockkit.Recorded

@@ -176,15 +176,17 @@ func Scenarios() []Scenario {
 		},
 		Scenario{
 			Name: "security/replay", Doc: "a captured push replayed to the same device and to another: both refused",
-			Contents: devicesim.ContentsFull,
-			Devices:  []DeviceSpec{{Name: "ios", App: IOSToken}, {Name: "ios-other", App: IOSToken}, {Name: "droid", App: Android}, {Name: "droid-other", App: Android}},
-			Run:      replay,
+			LocalDevices: "it hands a captured push to the phone itself, as a rogue push service would: only a phone in the harness process takes a push from anything but its push service",
+			Contents:     devicesim.ContentsFull,
+			Devices:      []DeviceSpec{{Name: "ios", App: IOSToken}, {Name: "ios-other", App: IOSToken}, {Name: "droid", App: Android}, {Name: "droid-other", App: Android}},
+			Run:          replay,
 		},
 		Scenario{
 			Name: "security/tampered-payload", Doc: "one character of the sealed contents changed: the device refuses to decrypt",
-			Contents: devicesim.ContentsFull,
-			Devices:  []DeviceSpec{{Name: "ios", App: IOSToken}, {Name: "droid", App: Android}},
-			Run:      tampered,
+			LocalDevices: "it hands a captured push to the phone itself, as a rogue push service would: only a phone in the harness process takes a push from anything but its push service",
+			Contents:     devicesim.ContentsFull,
+			Devices:      []DeviceSpec{{Name: "ios", App: IOSToken}, {Name: "droid", App: Android}},
+			Run:          tampered,
 		},
 		Scenario{
 			Name: "limits/payload-too-large", Doc: "a push over the provider's 4 KiB: PayloadTooLarge / INVALID_ARGUMENT, FAIL reported",
@@ -360,7 +362,7 @@ func waitEvent(ctx context.Context, env *Env, trace string, hop events.Hop, stat
 }
 
 // expectRefused checks that d refused trace with hop/reason and never acked.
-func expectRefused(ctx context.Context, env *Env, d *devicesim.Device, trace string, hop events.Hop, reason devicesim.Reason) error {
+func expectRefused(ctx context.Context, env *Env, d *Phone, trace string, hop events.Hop, reason devicesim.Reason) error {
 	if err := waitEvent(ctx, env, trace, hop, string(reason)); err != nil {
 		return fmt.Errorf("%s: want %s %s: %w", d.Name, hop, reason, err)
 	}
@@ -395,7 +397,7 @@ func forgedSignature(ctx context.Context, env *Env) error {
 			return fmt.Errorf("forged send to %s: %v %+v", name, err, res)
 		}
 		env.Track(res[0].AckID)
-		env.Fleet.Wait()
+		env.WaitDevices()
 		if err := expectRefused(ctx, env, d, res[0].AckID, events.DeviceSignatureBad, devicesim.ReasonBadSignature); err != nil {
 			return err
 		}
@@ -405,7 +407,7 @@ func forgedSignature(ctx context.Context, env *Env) error {
 
 // capturePending takes what the provider holds for d while it is offline: d stays
 // offline, so the scenario is the only one to hand the push to a device.
-func capturePending(ctx context.Context, env *Env, d *devicesim.Device, text string) (mockkit.Delivery, string, error) {
+func capturePending(ctx context.Context, env *Env, d *Phone, text string) (mockkit.Delivery, string, error) {
 	if err := d.GoOffline(); err != nil {
 		return mockkit.Delivery{}, "", err
 	}
@@ -437,17 +439,23 @@ func replay(ctx context.Context, env *Env) error {
 		if err != nil {
 			return err
 		}
-		env.Inject(victim, del, ack) // first time: accepted
+		if err := env.Inject(victim, del, ack); err != nil { // first time: accepted
+			return err
+		}
 		if err := waitEvent(ctx, env, ack, events.DeviceDisplayed, ""); err != nil {
 			return err
 		}
-		env.Inject(victim, del, ack) // again: a replay, never shown or acked twice
+		if err := env.Inject(victim, del, ack); err != nil { // again: a replay, never shown or acked twice
+			return err
+		}
 		if err := notTwice(ctx, env, victim, ack); err != nil {
 			return err
 		}
 		moved := del
 		moved.Token = other.Token()
-		env.Inject(other, moved, ack)
+		if err := env.Inject(other, moved, ack); err != nil {
+			return err
+		}
 		if err := expectRefused(ctx, env, other, ack, events.DeviceSignatureBad, devicesim.ReasonWrongDevice); err != nil {
 			return err
 		}
@@ -458,7 +466,7 @@ func replay(ctx context.Context, env *Env) error {
 // notTwice waits for the device's answer to a replay — refused as a
 // duplicate, or (a push carrying a collapse id) folded into the one shown —
 // and checks it was shown and acked once.
-func notTwice(ctx context.Context, env *Env, d *devicesim.Device, ack string) error {
+func notTwice(ctx context.Context, env *Env, d *Phone, ack string) error {
 	deadline := time.Now().Add(collectLimit)
 	for {
 		tr := env.Bus.Trace(ack)
@@ -491,7 +499,9 @@ func tampered(ctx context.Context, env *Env) error {
 		if del.Payload, err = tamperEnvelope(del.Payload); err != nil {
 			return err
 		}
-		env.Inject(d, del, ack)
+		if err := env.Inject(d, del, ack); err != nil {
+			return err
+		}
 		if err := expectRefused(ctx, env, d, ack, events.DeviceDecryptFailed, devicesim.ReasonTampered); err != nil {
 			return err
 		}
@@ -523,7 +533,7 @@ func restartMidStream(ctx context.Context, env *Env) error {
 	var sendErr error
 	var mu sync.Mutex
 	// Pushes keep flowing while the proxy restarts; each is accounted.
-	for _, d := range []*devicesim.Device{ios, droid} {
+	for _, d := range []*Phone{ios, droid} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -555,7 +565,7 @@ func restartMidStream(ctx context.Context, env *Env) error {
 		return sendErr
 	}
 	// After the restart the proxy serves again.
-	for _, d := range []*devicesim.Device{ios, droid} {
+	for _, d := range []*Phone{ios, droid} {
 		var r devicesim.SendResult
 		deadline := time.Now().Add(collectLimit)
 		for time.Now().Before(deadline) {
@@ -572,7 +582,7 @@ func restartMidStream(ctx context.Context, env *Env) error {
 }
 
 func fleet(ctx context.Context, env *Env) error {
-	devs := make([]*devicesim.Device, FleetSize)
+	devs := make([]*Phone, FleetSize)
 	var g errgroup.Group
 	g.SetLimit(64)
 	for i := range devs {
@@ -613,7 +623,7 @@ func fleet(ctx context.Context, env *Env) error {
 			env.Track(r.AckID)
 		}
 	}
-	env.Fleet.Wait()
+	env.WaitDevices()
 	if err != nil {
 		return err
 	}

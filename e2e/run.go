@@ -121,7 +121,8 @@ func RunOne(ctx context.Context, dep Deployment, s Scenario) (r Result) {
 	if s.Contents == "" {
 		s.Contents = devicesim.ContentsFull
 	}
-	env, err := dep.NewEnv(ctx, EnvOptions{Prefix: unsafeName.ReplaceAllString(s.Name, "-") + "-", Contents: s.Contents, Profile: s.Profile})
+	env, err := dep.NewEnv(ctx, EnvOptions{Prefix: unsafeName.ReplaceAllString(s.Name, "-") + "-", Contents: s.Contents, Profile: s.Profile,
+		LocalDevices: s.LocalDevices != ""})
 	if err != nil {
 		r.Failures = append(r.Failures, "set up: "+err.Error())
 		return r

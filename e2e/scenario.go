@@ -39,6 +39,10 @@ type Scenario struct {
 	// Exclusive scenarios run alone, after the others: they load or
 	// disturb the shared deployment (a proxy restart, a thousand devices).
 	Exclusive bool
+	// LocalDevices says why the scenario's phones stay in the harness
+	// process where the topology puts the devices in containers (""
+	// = they go in a container with the rest).
+	LocalDevices string
 
 	Devices []DeviceSpec
 	Faults  []FaultSpec
@@ -164,7 +168,7 @@ func (s Scenario) run(ctx context.Context, env *Env) (failures []string, err err
 	type sent struct {
 		spec SendSpec
 		res  devicesim.SendResult
-		dev  *devicesim.Device
+		dev  *Phone
 	}
 	var all []sent
 	for _, ss := range s.Sends {
@@ -198,7 +202,7 @@ func (s Scenario) run(ctx context.Context, env *Env) (failures []string, err err
 }
 
 // check compares one notification's trace with the expectation.
-func (x Expect) check(env *Env, d *devicesim.Device, r devicesim.SendResult, trace []events.Event) []string {
+func (x Expect) check(env *Env, d *Phone, r devicesim.SendResult, trace []events.Event) []string {
 	var out []string
 	if x.Verdict != "" && r.Status != x.Verdict {
 		why := r.Error

@@ -14,8 +14,11 @@ import (
 	"github.com/pushlab/pushlab/internal/access"
 )
 
-// serverPort is the server simulator's TLS port inside its container.
-const serverPort = "8065/tcp"
+// Ports inside the server simulator's and the devices' containers.
+const (
+	serverPort  = "8065/tcp"
+	devicesPort = "8070/tcp"
+)
 
 // ServerOptions choose how a server simulator started by StartServer
 // builds its pushes (the flags of `pushlab server`).
@@ -60,7 +63,7 @@ func (l *Lab) StartServer(ctx context.Context, opts ServerOptions) (*Server, err
 	err = l.start(ctx, name, testcontainers.ContainerRequest{
 		Image: l.opts.Image, ExposedPorts: []string{serverPort}, Files: keys,
 		Cmd: []string{"server", "--keys", KeysDir, "--listen", ":" + strings.TrimSuffix(serverPort, "/tcp"),
-			"--proxy", proxyURL, "--contents", opts.Contents, "--profile", opts.Profile, "--hosts", "server,localhost,127.0.0.1"},
+			"--proxy", proxyURL, "--contents", opts.Contents, "--profile", opts.Profile, "--hosts", name + ",localhost,127.0.0.1"},
 		Env:      map[string]string{access.EnvToken: l.ControlToken},
 		Networks: []string{l.Network}, NetworkAliases: map[string][]string{l.Network: {name}},
 		WaitingFor: wait.ForHTTP("/healthz").WithPort(serverPort).WithTLS(true, &tls.Config{RootCAs: l.CAPool, ServerName: "localhost"}).
@@ -86,4 +89,45 @@ func (l *Lab) ServerClient(control bool) *http.Client {
 		rt = access.Transport(l.ControlToken, rt)
 	}
 	return &http.Client{Timeout: 2 * time.Minute, Transport: rt}
+}
+
+// Devices is a `pushlab devices` process in its container: phones on the
+// mocks' push gateways (one websocket per mock), attached to one server
+// simulator. It starts with no phone; add them over its control API at URL
+// (POST /devices), which needs Lab.ControlToken.
+type Devices struct {
+	// Name is the container's name in Logs.
+	Name string
+	// URL is its control API's base URL on this host.
+	URL string
+}
+
+// StartDevices starts a devices process in a container of its own on the
+// lab's network, its phones attached to server. It is removed with the lab.
+func (l *Lab) StartDevices(ctx context.Context, server *Server) (*Devices, error) {
+	name := "devices-" + strings.TrimPrefix(server.Name, "server-")
+	keys, err := l.files(KeysDir)
+	if err != nil {
+		return nil, err
+	}
+	port := func(p string) string { return strings.TrimSuffix(p, "/tcp") }
+	err = l.start(ctx, name, testcontainers.ContainerRequest{
+		Image: l.opts.Image, ExposedPorts: []string{devicesPort}, Files: keys,
+		Cmd: []string{"devices", "--keys", KeysDir, "--listen", ":" + port(devicesPort),
+			"--server", "https://" + server.Name + ":" + port(serverPort),
+			"--apns-control", "http://" + APNsAliases[0] + ":" + port(apnsControlPort),
+			"--fcm-control", "http://" + FCMAliases[0] + ":" + port(fcmControlPort),
+			"--ios", "0", "--ios-cert", "0", "--android", "0", "--android-rn", "0", "--gateways", "apns,fcm"},
+		Env:      map[string]string{access.EnvToken: l.ControlToken},
+		Networks: []string{l.Network}, NetworkAliases: map[string][]string{l.Network: {name}},
+		WaitingFor: wait.ForHTTP("/healthz").WithPort(devicesPort).WithStartupTimeout(l.opts.StartupTimeout),
+	})
+	if err != nil {
+		return nil, err
+	}
+	u, err := l.endpoint(ctx, name, devicesPort, "http")
+	if err != nil {
+		return nil, err
+	}
+	return &Devices{Name: name, URL: u}, nil
 }

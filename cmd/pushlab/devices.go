@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/pushlab/pushlab/devicesim"
@@ -20,10 +23,10 @@ func init() { rootCmd.AddCommand(newDevicesCmd()) }
 
 func newDevicesCmd() *cobra.Command {
 	var (
-		keysDir, serverURL, apnsControl, fcmControl, listen, user, certEnv string
-		ios, iosCert, android, androidRN                                   int
-		liveActivities                                                     bool
-		wait                                                               time.Duration
+		keysDir, serverURL, apnsControl, fcmControl, listen, user, certEnv, gateways string
+		ios, iosCert, android, androidRN                                             int
+		liveActivities                                                               bool
+		wait                                                                         time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "devices",
@@ -36,7 +39,11 @@ token auth (production), an iOS app on certificate auth (--cert-env), and the tw
 Android apps. The control API on --listen lists devices (GET /devices), drives them
 (POST /devices/{name}/online|offline|uninstall|reinstall, PUT /devices/{name}/skew),
 shows their Live Activities (GET /devices/{name}/activities, with --live-activities)
-and streams their events (GET /events).`,
+and streams their events (GET /events). POST /devices {"name":…,"user":…,"app":…}
+installs one more phone (app: ios, ios-cert, android, android-rn; "identity" replaces
+the app's build identity, as devicesim.App) and GET /devices/idle
+answers once no push is being handled (--gateways apns,fcm dials a push gateway that no
+phone needs at start, for phones added later).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			set, err := testpki.Load(keysDir)
@@ -71,7 +78,17 @@ and streams their events (GET /events).`,
 				})
 				return r, err
 			}
-			if ios+iosCert > 0 {
+			want := map[string]bool{}
+			for _, g := range strings.Split(gateways, ",") {
+				switch g = strings.TrimSpace(g); g {
+				case "":
+				case "apns", "fcm":
+					want[g] = true
+				default:
+					return fmt.Errorf("--gateways: unknown push service %q (apns, fcm)", g)
+				}
+			}
+			if ios+iosCert > 0 || want["apns"] {
 				r, err := dial("the mock APNs", apnsControl)
 				if err != nil {
 					return err
@@ -79,7 +96,7 @@ and streams their events (GET /events).`,
 				defer r.Close()
 				cfg.APNs = r
 			}
-			if android+androidRN > 0 {
+			if android+androidRN > 0 || want["fcm"] {
 				r, err := dial("the mock FCM", fcmControl)
 				if err != nil {
 					return err
@@ -116,6 +133,10 @@ and streams their events (GET /events).`,
 				{"ios", ios, tokenApp}, {"ios-cert", iosCert, certApp},
 				{"android", android, devicesim.AndroidApp(set)}, {"android-rn", androidRN, devicesim.AndroidRNApp(set)},
 			}
+			apps := map[string]devicesim.App{}
+			for _, g := range groups {
+				apps[g.prefix] = g.app
+			}
 			out := cmd.OutOrStdout()
 			for _, g := range groups {
 				for i := 1; i <= g.n; i++ {
@@ -132,7 +153,7 @@ and streams their events (GET /events).`,
 				return err
 			}
 			fmt.Fprintf(out, "devices: %d phone(s) of user %q; control API http://%s\n", fleet.Len(), user, ln.Addr())
-			srv := &http.Server{Handler: access.Guard(controlToken, fleet.Handler(), "/devices", "/events"), ReadHeaderTimeout: 10 * time.Second}
+			srv := &http.Server{Handler: access.Guard(controlToken, fleetAPI(fleet, apps, cfg), "/devices", "/events"), ReadHeaderTimeout: 10 * time.Second}
 			go func() {
 				select {
 				case <-ctx.Done():
@@ -165,8 +186,63 @@ and streams their events (GET /events).`,
 	f.IntVar(&iosCert, "ios-cert", 1, "iOS phones with the certificate-auth app")
 	f.IntVar(&android, "android", 1, "Android phones with the \"android\" app")
 	f.IntVar(&androidRN, "android-rn", 0, "Android phones with the \"android_rn\" app")
+	f.StringVar(&gateways, "gateways", "", "push gateways to dial even with no phone of theirs at start, for phones added over the control API: apns, fcm, or apns,fcm")
 	f.BoolVar(&liveActivities, "live-activities", false, "the token-auth iOS app runs Live Activities (a push-to-start token per phone)")
 	return cmd
+}
+
+// fleetAPI is the fleet's control API plus what a harness that adds phones
+// as it goes needs: POST /devices installs one, GET /devices/idle waits
+// until no push is being handled.
+func fleetAPI(fleet *devicesim.Fleet, apps map[string]devicesim.App, cfg devicesim.FleetConfig) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", fleet.Handler())
+	mux.HandleFunc("POST /devices", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Name, User, App string
+			// Identity replaces the app's build identity (a rebranded
+			// bundle id, another Firebase project…).
+			Identity *devicesim.App
+		}
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil {
+			http.Error(w, "devices: body: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		app, ok := apps[req.App]
+		if req.Identity != nil {
+			app, ok = *req.Identity, true
+		}
+		switch {
+		case !ok:
+			http.Error(w, fmt.Sprintf("devices: unknown app %q (ios, ios-cert, android, android-rn)", req.App), http.StatusBadRequest)
+			return
+		case req.Name == "" || req.User == "":
+			http.Error(w, "devices: name and user are required", http.StatusBadRequest)
+			return
+		case app.Platform == devicesim.IOS && cfg.APNs == nil, app.Platform == devicesim.Android && cfg.FCM == nil:
+			http.Error(w, fmt.Sprintf("devices: no push gateway for %s phones (start with --gateways)", app.Platform), http.StatusConflict)
+			return
+		}
+		if _, exists := fleet.Device(req.Name); exists {
+			http.Error(w, fmt.Sprintf("devices: %q exists", req.Name), http.StatusConflict)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+		defer cancel()
+		d, err := fleet.Add(ctx, req.Name, req.User, app)
+		if err != nil {
+			http.Error(w, "devices: "+err.Error(), http.StatusBadGateway)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		json.NewEncoder(w).Encode(d.State())
+	})
+	mux.HandleFunc("GET /devices/idle", func(w http.ResponseWriter, _ *http.Request) {
+		fleet.Wait()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	return mux
 }
 
 func remoteDone(p devicesim.Provider) <-chan struct{} {
