@@ -68,8 +68,10 @@ type remoteActor struct {
 
 // StartContainers brings up the container topology: the mocks under Apple's
 // and Google's names and the proxy under test, each in its container on a
-// private network with a fresh key set; the server simulators and devices
-// run in this process and reach them through mapped ports.
+// private network with a fresh key set. The server simulators and their
+// phones join them in containers as scenarios ask for them (NewEnv); with
+// opts.ProxyURL they run in this process, as the proxy may not be reachable
+// from the network.
 func StartContainers(ctx context.Context, opts ContainerOptions) (_ Deployment, err error) {
 	log := opts.Logger
 	if log == nil {

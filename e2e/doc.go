@@ -24,8 +24,12 @@
 //   - StartContainers: pushlabtc — the mocks in containers under Apple's and
 //     Google's host names on a private network, the proxy image under test
 //     with a fresh key set, an upstream-format config and SSL_CERT_FILE; the
-//     server simulator and devices here, over mapped ports, the mocks'
-//     events merged from their /events streams.
+//     server simulators (`pushlab server`) and the phones (`pushlab devices`)
+//     in containers of their own on that network, one pair per contents mode
+//     and profile, started on first use; every actor's /events merged into
+//     the harness's bus. Scenarios drive them through ServerDriver and Phone,
+//     which are the same in process; a scenario whose phones must stay in
+//     the harness says why (Scenario.LocalDevices).
 //
 // Run plays scenarios in parallel (Exclusive ones alone, after); Result
 // carries the failures, the accounting and the failing notifications'

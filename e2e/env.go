@@ -23,9 +23,10 @@ type Topology string
 const (
 	// InProcess: every actor in this process on 127.0.0.1 (Lab).
 	InProcess Topology = "inprocess"
-	// Containers: the mocks and the proxy under test each in a container on a
-	// private network, the mocks under Apple's and Google's host names; the
-	// server simulator and the devices in this process.
+	// Containers: every actor in a container on a private network, the mocks
+	// under Apple's and Google's host names (scenarios with LocalDevices keep
+	// their phones in this process; with a proxy running elsewhere, the
+	// server simulator and the phones stay here).
 	Containers Topology = "containers"
 )
 

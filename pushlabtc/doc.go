@@ -20,7 +20,10 @@
 // A test then registers devices at the mocks, posts send_push to
 // Lab.ProxyURL, and reads what the mocks hold (Pending) or drives them
 // through their control APIs (Lab.APNsControlURL, Lab.FCMControlURL: faults,
-// /events, the /push gateway). Lab.Terminate removes the containers and the
+// /events, the /push gateway). Lab.StartServer adds a server simulator
+// (`pushlab server`) posting to the proxy by its network alias, and
+// Lab.StartDevices a `pushlab devices` process whose phones attach to it
+// (POST /devices on its control API). Lab.Terminate removes the containers and the
 // network; `pushlab e2e --topology containers` is this package plus
 // pushlab's scenario library.
 //

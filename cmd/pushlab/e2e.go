@@ -54,7 +54,10 @@ Apple's and Google's host names on a private network, and the proxy
 container gets a fresh upstream-format mattermost-push-proxy.json (at
 --proxy-config), its key files under /etc/pushlab/keys and pushlab's CA as
 SSL_CERT_FILE. Without --proxy-image, pushlab's own proxy is the image under
-test, started with nothing but that file and SSL_CERT_FILE.
+test, started with nothing but that file and SSL_CERT_FILE. The server
+simulators and the phones run in containers of their own on that network too
+(pushlab server, pushlab devices; one pair per contents mode and profile),
+driven over their control APIs; with --proxy-url they stay in this process.
 
 Exit status 1 if any scenario fails. Containers and the network are removed
 at the end, also on failure or Ctrl-C.`,
