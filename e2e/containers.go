@@ -55,9 +55,16 @@ type containers struct {
 	wg     sync.WaitGroup
 
 	// The server simulators in containers, one per contents and profile
-	// that scenarios ask for, started on first use and shared.
+	// that scenarios ask for, started on first use (pairs of different
+	// options start at the same time) and shared.
 	serversMu sync.Mutex
-	servers   map[pushlabtc.ServerOptions]remoteActor
+	servers   map[pushlabtc.ServerOptions]*startingActor
+}
+
+type startingActor struct {
+	done  chan struct{} // closed once actor or err is set
+	actor remoteActor
+	err   error
 }
 
 type remoteActor struct {
@@ -206,10 +213,28 @@ func (d *containers) Close() error {
 // following its /events onto the bus) on first use.
 func (d *containers) server(ctx context.Context, opts pushlabtc.ServerOptions) (remoteActor, error) {
 	d.serversMu.Lock()
-	defer d.serversMu.Unlock()
-	if s, ok := d.servers[opts]; ok {
-		return s, nil
+	s, ok := d.servers[opts]
+	if !ok {
+		if d.servers == nil {
+			d.servers = map[pushlabtc.ServerOptions]*startingActor{}
+		}
+		s = &startingActor{done: make(chan struct{})}
+		d.servers[opts] = s
 	}
+	d.serversMu.Unlock()
+	if !ok {
+		s.actor, s.err = d.startServer(ctx, opts)
+		close(s.done)
+	}
+	select {
+	case <-s.done:
+		return s.actor, s.err
+	case <-ctx.Done():
+		return remoteActor{}, ctx.Err()
+	}
+}
+
+func (d *containers) startServer(ctx context.Context, opts pushlabtc.ServerOptions) (remoteActor, error) {
 	s, err := d.lab.StartServer(ctx, opts)
 	if err != nil {
 		return remoteActor{}, err
@@ -231,13 +256,9 @@ func (d *containers) server(ctx context.Context, opts pushlabtc.ServerOptions) (
 		return remoteActor{}, fmt.Errorf("devices %s: events: %w", devs.Name, err)
 	}
 	d.follow(st, "")
-	if d.servers == nil {
-		d.servers = map[pushlabtc.ServerOptions]remoteActor{}
-	}
 	control := &http.Client{Timeout: 2 * time.Minute, Transport: access.Transport(d.lab.ControlToken, nil)}
-	d.servers[opts] = remoteActor{url: s.URL, driver: drv, devices: &remoteFleet{url: devs.URL, client: control,
-		apnsControl: d.lab.APNsControlURL, fcmControl: d.lab.FCMControlURL}}
-	return d.servers[opts], nil
+	return remoteActor{url: s.URL, driver: drv, devices: &remoteFleet{url: devs.URL, client: control,
+		apnsControl: d.lab.APNsControlURL, fcmControl: d.lab.FCMControlURL}}, nil
 }
 
 func (d *containers) NewEnv(ctx context.Context, opts EnvOptions) (*Env, error) {

@@ -88,7 +88,12 @@ func TestScenariosInContainers(t *testing.T) {
 	// And the phones of every scenario without LocalDevices in devices
 	// containers: each scenario's phones are there, under its prefix.
 	remote := map[string]bool{}
-	for _, a := range dep.(*containers).servers {
+	for _, s := range dep.(*containers).servers {
+		<-s.done
+		if s.err != nil {
+			t.Fatal(s.err)
+		}
+		a := s.actor
 		var phones []devicesim.State
 		if err := httpjson.Call(ctx, a.devices.client, http.MethodGet, a.devices.url+"/devices", nil, &phones, http.StatusOK); err != nil {
 			t.Fatal(err)
