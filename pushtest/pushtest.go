@@ -62,6 +62,15 @@ const (
 	DelayAccept Action = "delay_accept"
 )
 
+// AtAccept reports whether the action acts when the push is accepted,
+// rather than before the request is judged.
+func (a Action) AtAccept() bool {
+	return a == AcceptReset || a == AcceptLate || a == DelayAccept
+}
+
+// Actions lists every action, in the order the documentation gives them.
+var Actions = []Action{Respond, Delay, Reset, GoAway, AcceptReset, AcceptLate, DelayAccept}
+
 // Fault is one scripted misbehaviour of a mock. Faults are tried in the order
 // added; the first that matches a request fires.
 type Fault struct {

@@ -8,46 +8,27 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/pushlab/pushlab/pushtest"
 )
 
-// Action is what a fault does to a request.
-type Action string
+// Action is what a fault does to a request. The actions are pushtest's: one
+// set of names, documented there, for the mocks and for tests in any module.
+type Action = pushtest.Action
 
+// The fault actions (see pushtest for what each does).
 const (
-	// Respond answers with Status, Reason and RetryAfter instead of the real verdict.
-	Respond Action = "respond"
-	// Delay only adds Latency; the request is then served normally. A
-	// request whose client gives up during the delay is dropped unserved.
-	Delay Action = "delay"
-	// Reset closes the connection without an answer, before the push is
-	// accepted (TCP reset as far as the client can tell): not delivered.
-	Reset Action = "reset"
-	// GoAway answers, then closes the connection with an HTTP/2 GOAWAY.
-	GoAway Action = "goaway"
-
-	// The ambiguous cases, where the provider has the push and the client
-	// cannot know it. They act when the push is about to be accepted (a
-	// request the provider rejects is answered as usual).
-
-	// AcceptReset accepts the push (it is delivered), then resets the
-	// connection before answering: delivered, answer lost.
-	AcceptReset Action = "accept_reset"
-	// AcceptLate accepts the push (it is delivered at once) and answers
-	// after Latency, whether or not the client still waits.
-	AcceptLate Action = "accept_late"
-	// DelayAccept holds the request for Latency, then accepts it even if the
-	// client gave up meanwhile: a push the client abandoned is delivered.
-	DelayAccept Action = "delay_accept"
+	Respond     = pushtest.Respond
+	Delay       = pushtest.Delay
+	Reset       = pushtest.Reset
+	GoAway      = pushtest.GoAway
+	AcceptReset = pushtest.AcceptReset
+	AcceptLate  = pushtest.AcceptLate
+	DelayAccept = pushtest.DelayAccept
 )
-
-// AtAccept reports whether the action acts when the push is accepted,
-// rather than before the request is judged.
-func (a Action) AtAccept() bool {
-	return a == AcceptReset || a == AcceptLate || a == DelayAccept
-}
 
 // Actions lists every action, in the order the documentation gives them.
-var Actions = []Action{Respond, Delay, Reset, GoAway, AcceptReset, AcceptLate, DelayAccept}
+var Actions = pushtest.Actions
 
 // Fault is one scripted misbehaviour. Faults are tried in the order added; the
 // first that matches a request fires.

@@ -44,7 +44,7 @@ func (k *Kit) Inbox(token string) *Inbox {
 func (k *Kit) AddFault(f pushtest.Fault) pushtest.Fault {
 	k.T.Helper()
 	got, err := k.Script.Add(mockkit.Fault{ID: f.ID, Token: f.Token, Percent: f.Percent, Count: f.Count,
-		Action: mockkit.Action(f.Action), Status: f.Status, Reason: f.Reason, RetryAfter: f.RetryAfter,
+		Action: f.Action, Status: f.Status, Reason: f.Reason, RetryAfter: f.RetryAfter,
 		Latency: mockkit.Duration(f.Latency), Hits: f.Hits})
 	if err != nil {
 		k.T.Fatalf("add fault: %v", err)
@@ -63,7 +63,7 @@ func (k *Kit) Faults() []pushtest.Fault {
 }
 
 func publicFault(f mockkit.Fault) pushtest.Fault {
-	return pushtest.Fault{ID: f.ID, Token: f.Token, Percent: f.Percent, Count: f.Count, Action: pushtest.Action(f.Action),
+	return pushtest.Fault{ID: f.ID, Token: f.Token, Percent: f.Percent, Count: f.Count, Action: f.Action,
 		Status: f.Status, Reason: f.Reason, RetryAfter: f.RetryAfter, Latency: time.Duration(f.Latency), Hits: f.Hits}
 }
 

@@ -28,20 +28,6 @@ func TestPublicTypesMirrorTheMocks(t *testing.T) {
 	}
 }
 
-// Every fault action the mocks know has its pushtest constant.
-func TestPublicActionsMirrorTheMocks(t *testing.T) {
-	public := []pushtest.Action{pushtest.Respond, pushtest.Delay, pushtest.Reset, pushtest.GoAway,
-		pushtest.AcceptReset, pushtest.AcceptLate, pushtest.DelayAccept}
-	if len(public) != len(mockkit.Actions) {
-		t.Fatalf("pushtest has %d actions, mockkit %v: add the new ones to pushtest", len(public), mockkit.Actions)
-	}
-	for i, a := range mockkit.Actions {
-		if string(public[i]) != string(a) {
-			t.Errorf("action #%d: pushtest %q, mockkit %q", i, public[i], a)
-		}
-	}
-}
-
 func fieldNames(v any) []string {
 	rt := reflect.TypeOf(v)
 	var out []string
