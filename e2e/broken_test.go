@@ -37,30 +37,14 @@ func TestBrokenProxiesAreCaught(t *testing.T) {
 			want:   `provider said DeviceTokenNotForTopic`,
 		},
 		{
-			name: "drops acks",
-			front: func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-				if r.URL.Path == "/api/v1/ack" {
-					io.Copy(io.Discard, r.Body)
-					w.Header().Set("Content-Type", "application/json")
-					io.WriteString(w, `{"status":"OK"}`)
-					return
-				}
-				next.ServeHTTP(w, r)
-			},
-			want: "ack lost: the device acked 1 time(s), the proxy recorded 0",
+			name:  "drops acks",
+			front: answersOKWithoutForwarding("/api/v1/ack"),
+			want:  "ack lost: the device acked 1 time(s), the proxy recorded 0",
 		},
 		{
-			name: "answers OK without sending",
-			front: func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-				if r.URL.Path == "/api/v1/send_push" {
-					io.Copy(io.Discard, r.Body)
-					w.Header().Set("Content-Type", "application/json")
-					io.WriteString(w, `{"status":"OK"}`)
-					return
-				}
-				next.ServeHTTP(w, r)
-			},
-			want: "lost silently: the proxy answered OK but the provider never accepted the push",
+			name:  "answers OK without sending",
+			front: answersOKWithoutForwarding("/api/v1/send_push"),
+			want:  "lost silently: the proxy answered OK but the provider never accepted the push",
 		},
 	}
 	for _, tt := range tests {
@@ -99,5 +83,19 @@ func TestBrokenProxiesAreCaught(t *testing.T) {
 				t.Errorf("the failure carries no timeline of the failing notification:\n%s", text)
 			}
 		})
+	}
+}
+
+// answersOKWithoutForwarding is a broken front for a proxy: requests to path
+// get {"status":"OK"} and never reach it; the rest pass through.
+func answersOKWithoutForwarding(path string) func(http.ResponseWriter, *http.Request, http.Handler) {
+	return func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		if r.URL.Path != path {
+			next.ServeHTTP(w, r)
+			return
+		}
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"status":"OK"}`)
 	}
 }
