@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/events"
 )
 
 func run(t *testing.T, cfg Config) *Report {

@@ -4,7 +4,7 @@
 // end, errors by provider reason, the accounting (sent = delivered + failed +
 // lost; duplicated), and the CPU each actor spends per notification.
 //
-// Every figure comes from the event spine (internal/events): the bench
+// Every figure comes from the event spine (events): the bench
 // subscribes to the bus its actors publish on and folds each notification
 // into histograms (HdrHistogram) as it settles, keeping no history of its
 // own. CPU is split by actor with a CPU profile whose goroutines carry the

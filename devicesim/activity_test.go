@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/mockkit"
 	"github.com/pushlab/pushlab/liveactivity"
 )

@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/access"
-	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/internal/httpjson"
 	"github.com/pushlab/pushlab/mmpush"
 )

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/events"
 )
 
 func TestServerHTTP(t *testing.T) {

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/events"
 )
 
 func trace(hops ...string) []events.Event {

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/pushlab/pushlab/devicesim"
-	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/events"
 )
 
 // BenchmarkPipeline is one notification end to end, in process over TLS:

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/pushlab/pushlab/devicesim"
-	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/liveactivity"
 	"github.com/sideshow/apns2"
 	"github.com/sideshow/apns2/token"

@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pushlab/pushlab/devicesim"
-	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/events"
 )
 
 // The happy path, per platform and per contents mode, through the real proxy

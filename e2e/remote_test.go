@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/pushlab/pushlab/devicesim"
-	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/events"
 )
 
 // Devices in "another process": registered through the mocks' control API,

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/pushlab/pushlab/devicesim"
-	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/events"
 )
 
 // Result is one scenario in one topology.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/e2e"
+	"github.com/pushlab/pushlab/events"
 )
 
 // A whole lab from another module: both mocks, the real push proxy, the
@@ -32,15 +33,11 @@ func TestLab(t *testing.T) {
 		if !ok || shown.Body != "hello "+app.Name || !shown.Verified || !shown.Decrypted || shown.AckID != res[0].AckID {
 			t.Errorf("%s shows %+v (%v), want the verified, decrypted message with ack %s", app.Name, shown, ok, res[0].AckID)
 		}
-		// The hops are spelled as strings: events.Hop and its constants live in
-		// internal/events, which another module cannot import (nor name
-		// e2e.Options.Set or .Bus, or the devicesim functions that take a
-		// *testpki.Set); a public events package is #21's next step.
-		hops := map[string]bool{}
+		hops := map[events.Hop]bool{}
 		for _, e := range l.Bus.Trace(res[0].AckID) {
-			hops[string(e.Hop)] = true
+			hops[e.Hop] = true
 		}
-		for _, h := range []string{"proxy.received", "provider.accepted", "device.delivered", "device.displayed", "proxy.acked"} {
+		for _, h := range []events.Hop{events.ProxyReceived, events.ProviderAccepted, events.DeviceDelivered, events.DeviceDisplayed, events.ProxyAcked} {
 			if !hops[h] {
 				t.Errorf("%s: no %s on the spine; saw %v", app.Name, h, hops)
 			}

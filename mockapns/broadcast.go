@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/httpjson"
 	"github.com/pushlab/pushlab/internal/mockkit"
 	"github.com/pushlab/pushlab/internal/testpki"
@@ -136,8 +136,8 @@ func (s *Server) CreateChannel(app string, env Environment, storagePolicy int) (
 		PushType: "LiveActivity", CreatedAt: s.now(), subs: map[string]bool{}}
 	c.byID[ch.ID] = ch
 	c.perApp[k]++
-	s.bus.Emit("", events.ProviderChannelCreated, Actor, "201", fmt.Sprintf("channel %s for %s (%s), storage policy %d", ch.ID, app, env, storagePolicy),
-		map[string]string{"channel": ch.ID, "topic": app, "env": string(env), "message_storage_policy": strconv.Itoa(storagePolicy)})
+	s.bus.Publish(events.Event{Hop: events.ProviderChannelCreated, Actor: Actor, Status: "201", Detail: fmt.Sprintf("channel %s for %s (%s), storage policy %d", ch.ID, app, env, storagePolicy), Attrs: map[string]string{"channel": ch.ID, "topic": app, "env": string(env), "message_storage_policy": strconv.Itoa(storagePolicy)}})
+
 	return ch.snapshot(), nil
 }
 
@@ -182,8 +182,8 @@ func (s *Server) DeleteChannel(id, app string, env Environment) error {
 	if err != nil {
 		return err
 	}
-	s.bus.Emit("", events.ProviderChannelDeleted, Actor, "204", "channel "+id+" deleted",
-		map[string]string{"channel": id, "topic": app, "env": string(env), "subscribers": strconv.Itoa(len(ch.subs))})
+	s.bus.Publish(events.Event{Hop: events.ProviderChannelDeleted, Actor: Actor, Status: "204", Detail: "channel " + id + " deleted", Attrs: map[string]string{"channel": id, "topic": app, "env": string(env), "subscribers": strconv.Itoa(len(ch.subs))}})
+
 	return nil
 }
 
@@ -226,8 +226,8 @@ func (s *Server) Subscribe(id, token string) error {
 	if err != nil {
 		return err
 	}
-	s.bus.Emit("", events.DeviceChannelSubscribed, Actor, "subscribed", "subscribed to channel "+id,
-		map[string]string{"channel": id, "token": events.RedactToken(reg.Token), "topic": reg.App, "device": reg.Device})
+	s.bus.Publish(events.Event{Hop: events.DeviceChannelSubscribed, Actor: Actor, Status: "subscribed", Detail: "subscribed to channel " + id, Attrs: map[string]string{"channel": id, "token": events.RedactToken(reg.Token), "topic": reg.App, "device": reg.Device}})
+
 	if stored != nil {
 		s.hub.Send(*stored)
 	}
@@ -359,8 +359,8 @@ func (s *Server) serveBroadcast(w http.ResponseWriter, x *exchange) {
 		}
 	}
 	if stored > 0 {
-		s.bus.Emit(x.traceID(), events.ProviderStored, Actor, "stored",
-			fmt.Sprintf("%d of the channel's subscribers offline: kept as their app's last notification", stored), attrs)
+		s.bus.Publish(events.Event{TraceID: x.traceID(), Hop: events.ProviderStored, Actor: Actor, Status: "stored", Detail: fmt.Sprintf("%d of the channel's subscribers offline: kept as their app's last notification", stored), Attrs: attrs})
+
 	}
 }
 

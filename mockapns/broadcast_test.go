@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/testpki"
 	"golang.org/x/net/http2"
 )

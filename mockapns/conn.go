@@ -7,7 +7,7 @@ import (
 
 	"github.com/pushlab/pushlab/internal/mockkit"
 
-	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/events"
 )
 
 // StatusGoAway is the Status of the provider.rejected event the mock
@@ -84,7 +84,7 @@ func (s *Server) closeForBadRequests(x *exchange, run badRun) {
 	attrs["bad_device_tokens"] = fmt.Sprint(run.tokens)
 	attrs["other_400s"] = fmt.Sprint(run.others)
 	attrs["limit"] = fmt.Sprint(s.cfg.MaxBadRequests)
-	s.bus.Emit("", events.ProviderRejected, Actor, StatusGoAway, detail, attrs)
+	s.bus.Publish(events.Event{Hop: events.ProviderRejected, Actor: Actor, Status: StatusGoAway, Detail: detail, Attrs: attrs})
 	s.log.Info("closing connection with GOAWAY for bad requests", "remote", attrs["remote"], "env", string(x.env),
 		"bad_device_tokens", run.tokens, "other_400s", run.others, "limit", s.cfg.MaxBadRequests)
 }

@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/mockkit"
 	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/liveactivity"
@@ -179,8 +179,8 @@ func (s *Server) faultEvent(x *exchange) {
 			status = defaultReason[f.Status]
 		}
 	}
-	s.bus.Emit(x.traceID(), events.FaultInjected, Actor, status,
-		fmt.Sprintf("fault %s: %s (latency %s)", f.ID, f.Action, time.Duration(f.Latency)), attrs)
+	s.bus.Publish(events.Event{TraceID: x.traceID(), Hop: events.FaultInjected, Actor: Actor, Status: status, Detail: fmt.Sprintf("fault %s: %s (latency %s)", f.ID, f.Action, time.Duration(f.Latency)), Attrs: attrs})
+
 }
 
 // preread reads what a faulted request carries before the fault acts, so
@@ -507,7 +507,7 @@ func (s *Server) handOver(x *exchange, reg mockkit.Registration) {
 	// An online device reports device.delivered itself; the mock speaks only
 	// for what happens inside Apple.
 	if s.hub.Send(d) == mockkit.Stored {
-		s.bus.Emit(trace, events.ProviderStored, Actor, "stored", "device offline: kept as its app's last notification", attrs)
+		s.bus.Publish(events.Event{TraceID: trace, Hop: events.ProviderStored, Actor: Actor, Status: "stored", Detail: "device offline: kept as its app's last notification", Attrs: attrs})
 	}
 }
 
@@ -515,12 +515,12 @@ func (s *Server) handOver(x *exchange, reg mockkit.Registration) {
 // push channel: kept as if it had come a moment later.
 func (s *Server) onReturn(d mockkit.Delivery, o mockkit.Outcome) {
 	if o == mockkit.Stored {
-		s.bus.Emit(traceOf(d), events.ProviderStored, Actor, "stored", "the device went offline as the push was handed over: kept as its app's last notification", deliveryAttrs(d))
+		s.bus.Publish(events.Event{TraceID: traceOf(d), Hop: events.ProviderStored, Actor: Actor, Status: "stored", Detail: "the device went offline as the push was handed over: kept as its app's last notification", Attrs: deliveryAttrs(d)})
 	}
 }
 
 func (s *Server) onDrop(d mockkit.Delivery, reason string) {
-	s.bus.Emit(traceOf(d), events.ProviderDropped, Actor, reason, "stored notification discarded: "+reason, deliveryAttrs(d))
+	s.bus.Publish(events.Event{TraceID: traceOf(d), Hop: events.ProviderDropped, Actor: Actor, Status: reason, Detail: "stored notification discarded: " + reason, Attrs: deliveryAttrs(d)})
 }
 
 func traceOf(d mockkit.Delivery) string {

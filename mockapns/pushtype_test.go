@@ -3,7 +3,7 @@ package mockapns
 import (
 	"testing"
 
-	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/events"
 
 	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/sideshow/apns2"

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/httpserve"
 	"github.com/pushlab/pushlab/internal/mockkit"
 	"github.com/pushlab/pushlab/internal/testpki"
@@ -309,8 +309,8 @@ func (s *Server) RegisterDevice(bundleID string, env Environment, device string)
 		return mockkit.Registration{}, fmt.Errorf("mockapns: environment %q is neither %q nor %q", env, testpki.Development, testpki.Production)
 	}
 	reg := s.reg.Register(bundleID, string(env), device)
-	s.bus.Emit("", events.DeviceRegistered, Actor, "", fmt.Sprintf("token issued to %s (%s) on %s", bundleID, env, device),
-		map[string]string{"token": events.RedactToken(reg.Token), "topic": bundleID, "env": string(env), "device": device})
+	s.bus.Publish(events.Event{Hop: events.DeviceRegistered, Actor: Actor, Status: "", Detail: fmt.Sprintf("token issued to %s (%s) on %s", bundleID, env, device), Attrs: map[string]string{"token": events.RedactToken(reg.Token), "topic": bundleID, "env": string(env), "device": device}})
+
 	return reg, nil
 }
 

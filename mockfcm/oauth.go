@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/testpki"
 )
 
@@ -263,7 +263,7 @@ func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
 	fail := func(e *oauthError) {
 		rec.Status, rec.Reason = e.status, e.Code
 		s.rec.Add(*rec)
-		s.bus.Emit("", events.ProviderRejected, Actor, e.Code, "token request refused: "+e.Description, map[string]string{"endpoint": "oauth2"})
+		s.bus.Publish(events.Event{Hop: events.ProviderRejected, Actor: Actor, Status: e.Code, Detail: "token request refused: " + e.Description, Attrs: map[string]string{"endpoint": "oauth2"}})
 		s.log.Info("mockfcm: token request refused", "error", e.Code, "description", e.Description)
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.WriteHeader(e.status)

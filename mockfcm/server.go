@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/httpserve"
 	"github.com/pushlab/pushlab/internal/mockkit"
 	"github.com/pushlab/pushlab/internal/testpki"
@@ -263,8 +263,8 @@ func (s *Server) RegisterDevice(projectID, packageName, device string) (Registra
 	}
 	projectID = s.auth.projectID(projectID) // a device may know its project by number (sender id)
 	reg := s.reg.Register(packageName, projectID, device)
-	s.bus.Emit("", events.DeviceRegistered, Actor, "registered", fmt.Sprintf("%s on %s got an FCM token for project %s", packageName, device, projectID),
-		map[string]string{"token": events.RedactToken(reg.Token), "app": packageName, "project": projectID, "device": device})
+	s.bus.Publish(events.Event{Hop: events.DeviceRegistered, Actor: Actor, Status: "registered", Detail: fmt.Sprintf("%s on %s got an FCM token for project %s", packageName, device, projectID), Attrs: map[string]string{"token": events.RedactToken(reg.Token), "app": packageName, "project": projectID, "device": device}})
+
 	return reg, nil
 }
 
@@ -643,8 +643,8 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault, tra
 
 // faultEvent reports a fault firing.
 func (s *Server) faultEvent(f *Fault, trace string, rec *Recorded) {
-	s.bus.Emit(trace, events.FaultInjected, Actor, string(f.Action), fmt.Sprintf("fault %s: %s %d %s", f.ID, f.Action, f.Status, f.Reason),
-		map[string]string{"fault": f.ID, "target": events.RedactToken(rec.Token)})
+	s.bus.Publish(events.Event{TraceID: trace, Hop: events.FaultInjected, Actor: Actor, Status: string(f.Action), Detail: fmt.Sprintf("fault %s: %s %d %s", f.ID, f.Action, f.Status, f.Reason), Attrs: map[string]string{"fault": f.ID, "target": events.RedactToken(rec.Token)}})
+
 }
 
 // deliver hands an accepted message to its device(s).
@@ -685,17 +685,16 @@ func (s *Server) deliver(g *grant, m *Message, msgID, trace string) {
 		dd := d
 		dd.Token, dd.App = tok, reg.App
 		if m.RestrictedPackageName != "" && m.RestrictedPackageName != reg.App {
-			s.bus.Emit(trace, events.ProviderDropped, Actor, "restricted_package_name",
-				fmt.Sprintf("not delivered: restricted to %s, the token is %s's", m.RestrictedPackageName, reg.App),
-				map[string]string{"token": events.RedactToken(tok), "message_id": msgID})
+			s.bus.Publish(events.Event{TraceID: trace, Hop: events.ProviderDropped, Actor: Actor, Status: "restricted_package_name", Detail: fmt.Sprintf("not delivered: restricted to %s, the token is %s's", m.RestrictedPackageName, reg.App), Attrs: map[string]string{"token": events.RedactToken(tok), "message_id": msgID}})
+
 			continue
 		}
 		switch s.hub.Send(dd) {
 		case mockkit.Delivered:
 			s.reg.Touch(tok)
 		case mockkit.Stored:
-			s.bus.Emit(trace, events.ProviderStored, Actor, "stored", "the device is offline: FCM keeps the message until it comes back or the ttl passes",
-				map[string]string{"token": events.RedactToken(tok), "message_id": msgID, "expiry": dd.Expiry.UTC().Format(time.RFC3339)})
+			s.bus.Publish(events.Event{TraceID: trace, Hop: events.ProviderStored, Actor: Actor, Status: "stored", Detail: "the device is offline: FCM keeps the message until it comes back or the ttl passes", Attrs: map[string]string{"token": events.RedactToken(tok), "message_id": msgID, "expiry": dd.Expiry.UTC().Format(time.RFC3339)}})
+
 		}
 	}
 }
@@ -706,8 +705,8 @@ func (s *Server) onReturn(d Delivery, o mockkit.Outcome) {
 	if o != mockkit.Stored {
 		return
 	}
-	s.bus.Emit(traceOfDelivery(d), events.ProviderStored, Actor, "stored", "the device went offline as the message was handed over: FCM keeps it until it comes back or the ttl passes",
-		map[string]string{"token": events.RedactToken(d.Token), "message_id": d.ID, "expiry": d.Expiry.UTC().Format(time.RFC3339)})
+	s.bus.Publish(events.Event{TraceID: traceOfDelivery(d), Hop: events.ProviderStored, Actor: Actor, Status: "stored", Detail: "the device went offline as the message was handed over: FCM keeps it until it comes back or the ttl passes", Attrs: map[string]string{"token": events.RedactToken(d.Token), "message_id": d.ID, "expiry": d.Expiry.UTC().Format(time.RFC3339)}})
+
 }
 
 // traceOfDelivery is a delivery's ack_id, or its message id.
@@ -732,8 +731,8 @@ func (s *Server) onDrop(d Delivery, reason string) {
 		mockkit.DropOverflow:   "more than 100 messages stored: FCM discarded them all (onDeletedMessages)",
 		mockkit.DropForgotten:  "the app was uninstalled",
 	}[reason]
-	s.bus.Emit(trace, events.ProviderDropped, Actor, reason, detail,
-		map[string]string{"token": events.RedactToken(d.Token), "message_id": d.ID})
+	s.bus.Publish(events.Event{TraceID: trace, Hop: events.ProviderDropped, Actor: Actor, Status: reason, Detail: detail, Attrs: map[string]string{"token": events.RedactToken(d.Token), "message_id": d.ID}})
+
 }
 
 // DefaultDeviceRate: FCM lets a sender reach one device with up to 240

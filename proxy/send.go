@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/mmpush"
 )
 
@@ -80,7 +80,7 @@ func (s *Server) send(ctx context.Context, n *mmpush.PushNotification, appVersio
 		if n.Transport != "" {
 			attrs["transport"] = n.Transport
 		}
-		s.bus.Emit(n.AckID, events.ProxyReceived, actor, "", "send_push for "+t.appType, attrs)
+		s.bus.Publish(events.Event{TraceID: n.AckID, Hop: events.ProxyReceived, Actor: actor, Status: "", Detail: "send_push for " + t.appType, Attrs: attrs})
 	}
 
 	d := t.sender.build(n, appVersion, s.cfg.ResendPolicy.collapses())
@@ -107,8 +107,9 @@ func (s *Server) send(ctx context.Context, n *mmpush.PushNotification, appVersio
 	}
 	s.metrics.sends.WithLabelValues(string(t.sender.provider()), v.Status, v.Reason).Inc()
 	if s.bus != nil {
-		s.bus.Emit(n.AckID, events.ProxyResponded, actor, v.Status, resp.Error, map[string]string{
-			"provider": string(t.sender.provider()), "app_type": t.appType, "reason": v.Reason, "tries": strconv.Itoa(tries)})
+		s.bus.Publish(events.Event{TraceID: n.AckID, Hop: events.ProxyResponded, Actor: actor, Status: v.Status, Detail: resp.Error, Attrs: map[string]string{
+			"provider": string(t.sender.provider()), "app_type": t.appType, "reason": v.Reason, "tries": strconv.Itoa(tries)}})
+
 	}
 	return resp, err
 }

@@ -17,8 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/access"
-	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/internal/httpjson"
 	"github.com/pushlab/pushlab/internal/httpserve"
 	"github.com/pushlab/pushlab/mmpush"
@@ -233,7 +233,7 @@ func (s *Server) handleAck(w http.ResponseWriter, r *http.Request) {
 			if a.IsIDLoaded {
 				attrs["id_loaded"] = "true"
 			}
-			s.bus.Emit(a.ID, events.ProxyAcked, actor, mmpush.StatusOK, "delivery receipt", attrs)
+			s.bus.Publish(events.Event{TraceID: a.ID, Hop: events.ProxyAcked, Actor: actor, Status: mmpush.StatusOK, Detail: "delivery receipt", Attrs: attrs})
 		}
 	}
 	if err := writeResponse(w, resp); err != nil {
@@ -267,7 +267,7 @@ func (s *Server) badRequest(traceID, endpoint string, err error) mmpush.Response
 	s.metrics.badRequests.WithLabelValues(endpoint, reason).Inc()
 	s.log.Warn("bad request", "endpoint", endpoint, "error", err)
 	if s.bus != nil && traceID != "" {
-		s.bus.Emit(traceID, events.ProxyResponded, actor, mmpush.StatusFail, err.Error(), map[string]string{"endpoint": endpoint})
+		s.bus.Publish(events.Event{TraceID: traceID, Hop: events.ProxyResponded, Actor: actor, Status: mmpush.StatusFail, Detail: err.Error(), Attrs: map[string]string{"endpoint": endpoint}})
 	}
 	return mmpush.Fail(err.Error())
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/e2e"
-	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/events"
 )
 
 // The browser test drives Debian's chromium (CI installs it; .ci/run). Under

@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/access"
-	"github.com/pushlab/pushlab/internal/events"
 )
 
 // sink takes what sources read: events in, gaps and source states reported.

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/pushlab/pushlab/devicesim"
-	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/events"
 )
 
 // Counters are the view's running totals, over everything the sources sent.

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/events"
 )
 
 func TestStatsCountAndMeasureEndToEnd(t *testing.T) {

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/access"
-	"github.com/pushlab/pushlab/internal/events"
 )
 
 // An actor started with --control-token guards its /events: the view sends

@@ -12,7 +12,7 @@ import (
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
 	"github.com/pushlab/pushlab/e2e"
-	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/pushlabtc"
 )
 

@@ -6,8 +6,8 @@ import (
 	"net"
 	"time"
 
+	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/access"
-	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/mockapns"
 	"github.com/spf13/cobra"

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/pushlab/pushlab/devicesim"
+	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/access"
-	"github.com/pushlab/pushlab/internal/events"
 	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/mmpush"
 	"github.com/spf13/cobra"

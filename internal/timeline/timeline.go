@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pushlab/pushlab/internal/events"
+	"github.com/pushlab/pushlab/events"
 )
 
 // Trace is the events of one notification, in bus order.

@@ -90,14 +90,6 @@ func (b *Bus) Publish(e Event) Event {
 	return e
 }
 
-// Emit is Publish for callers that build events inline and need no result.
-func (b *Bus) Emit(traceID string, hop Hop, actor, status, detail string, attrs map[string]string) {
-	if b == nil {
-		return
-	}
-	b.Publish(Event{TraceID: traceID, Hop: hop, Actor: actor, Status: status, Detail: detail, Attrs: attrs})
-}
-
 // History returns the retained events, oldest first.
 func (b *Bus) History() []Event {
 	if b == nil {

@@ -45,7 +45,7 @@ func TestHistoryIsBoundedAndOrdered(t *testing.T) {
 func TestNilBusDiscards(t *testing.T) {
 	var b *Bus
 	b.Publish(Event{Hop: ServerSent})
-	b.Emit("x", ServerSent, "server", "", "", nil)
+	b.Publish(Event{TraceID: "x", Hop: ServerSent, Actor: "server"})
 	if b.History() != nil || b.Seq() != 0 || b.Dropped() != 0 {
 		t.Fatal("a nil bus must hold nothing")
 	}
