@@ -35,11 +35,11 @@ import (
 
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/pushcrypto"
-	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/mmpush"
 	"github.com/pushlab/pushlab/mockapns"
 	"github.com/pushlab/pushlab/mockfcm"
 	"github.com/pushlab/pushlab/proxy"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // The pprof actor labels of the baselines' two sides.

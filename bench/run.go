@@ -23,8 +23,8 @@ import (
 	"github.com/pushlab/pushlab/e2e"
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/pushcrypto"
-	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/mmpush"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // Modes: what sends the notifications.

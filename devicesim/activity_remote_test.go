@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/pushlab/pushlab/internal/mockkit"
-	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/liveactivity"
 	"github.com/pushlab/pushlab/mockapns"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // TestLiveActivityRemote: a device in another process than mockapns (its

@@ -4,8 +4,8 @@ import (
 	"crypto/ecdsa"
 	"fmt"
 
-	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/mmpush"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // Platform is the operating system of a simulated device.

@@ -12,7 +12,7 @@ import (
 
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/mockkit"
-	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 func TestDeviceRoundTrip(t *testing.T) {

@@ -15,7 +15,7 @@ import (
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/access"
 	"github.com/pushlab/pushlab/internal/mockkit"
-	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // Provider is a device's view of Apple's or Google's push service: get a

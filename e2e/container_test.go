@@ -23,7 +23,7 @@ import (
 
 	"github.com/pushlab/pushlab/internal/access"
 	"github.com/pushlab/pushlab/internal/mockkit"
-	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // requireDocker skips outside CI when no Docker engine answers; under CI=true

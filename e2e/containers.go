@@ -14,8 +14,8 @@ import (
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/access"
-	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/pushlabtc"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // ContainerOptions configure the container topology.

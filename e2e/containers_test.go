@@ -15,9 +15,9 @@ import (
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/httpjson"
-	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/proxy"
 	"github.com/pushlab/pushlab/pushlabtc"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // One image build per test binary, shared by every container test.

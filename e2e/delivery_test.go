@@ -13,8 +13,8 @@ import (
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/mockkit"
-	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/proxy"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // The transient faults of issue #22, each hitting a share of the requests

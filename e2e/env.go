@@ -14,7 +14,7 @@ import (
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/httpjson"
 	"github.com/pushlab/pushlab/internal/mockkit"
-	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // Topology names where the actors run.

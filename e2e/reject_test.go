@@ -9,7 +9,7 @@ import (
 
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
-	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // Each attack or mistake is refused by the device with the event that names it.

@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // Token-auth timing rules of the provider API.

@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/testpki"
 	"golang.org/x/net/http2"
 )
 

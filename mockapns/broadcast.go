@@ -22,7 +22,7 @@ import (
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/httpjson"
 	"github.com/pushlab/pushlab/internal/mockkit"
-	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // Broadcast push (iOS 18), per Apple's "Sending channel management requests

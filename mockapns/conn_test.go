@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/pushlab/pushlab/events"
-	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/testpki"
 	"github.com/sideshow/apns2"
 	"golang.org/x/net/http2"
 )

@@ -15,7 +15,7 @@ import (
 
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/mockkit"
-	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/testpki"
 	"golang.org/x/net/http2"
 )
 

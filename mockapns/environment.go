@@ -1,6 +1,6 @@
 package mockapns
 
-import "github.com/pushlab/pushlab/internal/testpki"
+import "github.com/pushlab/pushlab/testpki"
 
 // Environment is an APNs environment, as a device's aps-environment
 // entitlement names it: Production (api.push.apple.com) or Development

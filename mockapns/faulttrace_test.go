@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/pushlab/pushlab/events"
-	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // Every fault, whenever it acts, is reported under the push's trace id

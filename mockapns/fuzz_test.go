@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // FuzzHandler feeds arbitrary paths, headers, tokens and payloads through the

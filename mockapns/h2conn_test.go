@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/testpki"
 	"github.com/sideshow/apns2"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"

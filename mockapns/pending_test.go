@@ -3,7 +3,7 @@ package mockapns
 import (
 	"testing"
 
-	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // An offline device's store, as mockfcm's Pending shows its own: APNs keeps

@@ -16,8 +16,8 @@ import (
 
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/mockkit"
-	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/liveactivity"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // exchange is one request on its way through the checks.

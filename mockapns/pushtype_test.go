@@ -5,7 +5,7 @@ import (
 
 	"github.com/pushlab/pushlab/events"
 
-	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/testpki"
 	"github.com/sideshow/apns2"
 )
 

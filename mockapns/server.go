@@ -18,7 +18,7 @@ import (
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/httpserve"
 	"github.com/pushlab/pushlab/internal/mockkit"
-	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // Names a user of the mock writes, re-exported from mockkit.

@@ -6,7 +6,7 @@ import (
 
 	"firebase.google.com/go/v4/messaging"
 
-	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // A service-account file, as the console ships it, is all the mock needs to

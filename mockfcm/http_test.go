@@ -14,8 +14,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/mockfcm"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // assertion signs a JWT-bearer assertion for sa, changed by edit.

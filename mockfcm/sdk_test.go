@@ -19,8 +19,8 @@ import (
 
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/mockkit"
-	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/mockfcm"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // Service accounts are RSA 2048: make two once for the whole package.

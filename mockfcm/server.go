@@ -19,7 +19,7 @@ import (
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/httpserve"
 	"github.com/pushlab/pushlab/internal/mockkit"
-	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // Actor is the name the mock's events carry.

@@ -17,8 +17,8 @@ import (
 	"github.com/sideshow/apns2/token"
 	"golang.org/x/net/http2"
 
-	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/mmpush"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // apnsSender sends one Apple app type through one apns2 client. Keep it for

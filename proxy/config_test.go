@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // testdata/mattermost-push-proxy.json is upstream's sample config, unmodified.

@@ -22,8 +22,8 @@ import (
 	"golang.org/x/oauth2/google"
 	"google.golang.org/api/option"
 
-	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/mmpush"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // fcmScope is the OAuth scope upstream asks for.

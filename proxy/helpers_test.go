@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/mmpush"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 var (

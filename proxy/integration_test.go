@@ -19,10 +19,10 @@ import (
 
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/mockkit"
-	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/mmpush"
 	"github.com/pushlab/pushlab/mockapns"
 	"github.com/pushlab/pushlab/mockfcm"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // lab is the proxy between pushlab's own mock APNs and mock FCM, over real

@@ -13,7 +13,7 @@ import (
 	"github.com/sideshow/apns2/token"
 	"golang.org/x/oauth2/google"
 
-	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // The file keys init writes is upstream's format: upstream's keys and no

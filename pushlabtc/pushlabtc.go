@@ -22,8 +22,8 @@ import (
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/pushlab/pushlab/internal/access"
-	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/proxy"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // Network aliases the mocks carry: Apple's and Google's real host names, so

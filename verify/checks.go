@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // pairIOS finds the Apple app types that serve app: the topic is its bundle

@@ -23,8 +23,8 @@ import (
 	gopkcs12 "golang.org/x/crypto/pkcs12"
 	sslpkcs12 "software.sslmate.com/src/go-pkcs12"
 
-	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/proxy"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // appleIDPattern is the shape of Apple key ids and team ids.

@@ -25,8 +25,8 @@ import (
 	"github.com/smallstep/pkcs7"
 	"howett.net/plist"
 
-	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/proxy"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // Fixture generators: everything a team would hand to verify, made here

@@ -20,10 +20,10 @@ import (
 
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
-	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/mockapns"
 	"github.com/pushlab/pushlab/mockfcm"
 	"github.com/pushlab/pushlab/proxy"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // liveTimeout bounds the whole round trip.

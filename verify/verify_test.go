@@ -16,8 +16,8 @@ import (
 
 	sslpkcs12 "software.sslmate.com/src/go-pkcs12"
 
-	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/proxy"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 func runWorld(t *testing.T, w *world) *Report {

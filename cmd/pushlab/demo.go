@@ -12,8 +12,8 @@ import (
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/e2e"
 	"github.com/pushlab/pushlab/events"
-	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/internal/timeline"
+	"github.com/pushlab/pushlab/testpki"
 	"github.com/pushlab/pushlab/web"
 	"github.com/spf13/cobra"
 )

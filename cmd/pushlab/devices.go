@@ -15,7 +15,7 @@ import (
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/access"
-	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/testpki"
 	"github.com/spf13/cobra"
 )
 

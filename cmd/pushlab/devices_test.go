@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/pushlab/pushlab/devicesim"
-	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/mockfcm"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // The devices control API installs phones as a harness asks (POST /devices)

@@ -6,8 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/proxy"
+	"github.com/pushlab/pushlab/testpki"
 	"github.com/spf13/cobra"
 )
 

@@ -8,8 +8,8 @@ import (
 
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/access"
-	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/mockapns"
+	"github.com/pushlab/pushlab/testpki"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 )

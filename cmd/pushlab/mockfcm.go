@@ -12,8 +12,8 @@ import (
 
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/access"
-	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/mockfcm"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 func init() { rootCmd.AddCommand(newMockFCMCmd()) }

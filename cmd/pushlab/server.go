@@ -12,8 +12,8 @@ import (
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/access"
-	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/mmpush"
+	"github.com/pushlab/pushlab/testpki"
 	"github.com/spf13/cobra"
 )
 

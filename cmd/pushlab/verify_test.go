@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/pushlab/pushlab/devicesim"
-	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/proxy"
+	"github.com/pushlab/pushlab/testpki"
 	"github.com/pushlab/pushlab/verify"
 	"github.com/pushlab/pushlab/web"
 )

@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pushlab/pushlab/internal/testpki"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // The processes tests start: a pushlab binary built once per test run.

@@ -26,9 +26,9 @@ import (
 	"golang.org/x/net/http2"
 
 	"github.com/pushlab/pushlab/internal/mocktest"
-	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/mockapns"
 	"github.com/pushlab/pushlab/pushtest"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // Names a test writes (a Fault's Action is one of pushtest's: pushtest.Reset…).

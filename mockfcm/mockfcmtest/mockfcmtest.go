@@ -29,9 +29,9 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/pushlab/pushlab/internal/mocktest"
-	"github.com/pushlab/pushlab/internal/testpki"
 	"github.com/pushlab/pushlab/mockfcm"
 	"github.com/pushlab/pushlab/pushtest"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // Names a test writes (a Fault's Action is one of pushtest's: pushtest.Reset…).
