@@ -314,11 +314,11 @@ func (r *runner) contenders(ctx context.Context) ([]*contender, error) {
 	if err := f.RegisterServiceAccount(&sa); err != nil {
 		return cs, err
 	}
-	freg, err := f.RegisterDevice(sa.ProjectID, set.Package, "baseline")
+	freg, err := f.RegisterDevice(set.Package, sa.ProjectID, "baseline")
 	if err != nil {
 		return cs, err
 	}
-	f.Hub().Attach(freg.Token, mockfcm.ReceiverFunc(func(mockfcm.Delivery) {}))
+	f.Attach(freg.Token, mockfcm.ReceiverFunc(func(mockfcm.Delivery) {}))
 	fcmClient := func(endpoint, tokenURL string) (*messaging.Client, *http.Transport, error) {
 		conf, err := google.JWTConfigFromJSON(sa.JSON(), "https://www.googleapis.com/auth/firebase.messaging")
 		if err != nil {

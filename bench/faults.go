@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pushlab/pushlab/internal/mockkit"
 	"github.com/pushlab/pushlab/mockapns"
+	"github.com/pushlab/pushlab/pushtest"
 )
 
 // fcmCodes maps APNs reasons to the FCM error a Google server gives for the
@@ -24,7 +24,7 @@ var fcmCodes = map[string]string{
 // fault is one entry of a fault mix, for each provider.
 type fault struct {
 	spec      string
-	apns, fcm mockkit.Fault
+	apns, fcm pushtest.Fault
 }
 
 // parseFaults reads a fault mix: comma-separated PERCENT%:WHAT, where WHAT is
@@ -46,21 +46,21 @@ func parseFaults(mix string) ([]fault, error) {
 		if err != nil || p <= 0 || p > 100 {
 			return nil, fmt.Errorf("fault %q: percent must be in (0, 100]", part)
 		}
-		base := mockkit.Fault{Percent: p}
+		base := pushtest.Fault{Percent: p}
 		f := fault{spec: part}
 		switch {
 		case what == "reset" || what == "goaway":
-			base.Action = mockkit.Action(what)
+			base.Action = pushtest.Action(what)
 			f.apns, f.fcm = base, base
 		case strings.HasPrefix(what, "delay="):
 			d, err := time.ParseDuration(strings.TrimPrefix(what, "delay="))
 			if err != nil || d <= 0 {
 				return nil, fmt.Errorf("fault %q: delay=DURATION, e.g. delay=20ms", part)
 			}
-			base.Action, base.Latency = mockkit.Delay, mockkit.Duration(d)
+			base.Action, base.Latency = pushtest.Delay, d
 			f.apns, f.fcm = base, base
 		default:
-			base.Action = mockkit.Respond
+			base.Action = pushtest.Respond
 			f.apns, f.fcm = base, base
 			if st, err := strconv.Atoi(what); err == nil {
 				if st < 400 || st > 599 {

@@ -289,10 +289,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	warm.drain(time.Now().Add(cfg.Drain))
 	for _, f := range faults {
-		if _, err := r.lab.APNs.Faults().Add(f.apns); err != nil {
+		if _, err := r.lab.APNs.AddFault(f.apns); err != nil {
 			return nil, fmt.Errorf("fault %s: %w", f.spec, err)
 		}
-		if _, err := r.lab.FCM.Faults().Add(f.fcm); err != nil {
+		if _, err := r.lab.FCM.AddFault(f.fcm); err != nil {
 			return nil, fmt.Errorf("fault %s: %w", f.spec, err)
 		}
 	}

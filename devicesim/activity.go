@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/pushlab/pushlab/events"
-	"github.com/pushlab/pushlab/internal/mockkit"
 	"github.com/pushlab/pushlab/liveactivity"
+	"github.com/pushlab/pushlab/pushtest"
 )
 
 // Live Activities on a simulated iPhone (an App with LiveActivities set,
@@ -127,7 +127,7 @@ func (d *Device) StartActivity(ctx context.Context, attributesType string, attri
 		return liveactivity.Activity{}, err
 	}
 	// The same path as a push-to-start, minus APNs.
-	d.handleActivity(ctx, mockkit.Delivery{Provider: "app", Token: pts, ID: "local-" + attributesType, App: d.App.ID(),
+	d.handleActivity(ctx, pushtest.Delivery{Provider: "app", Token: pts, ID: "local-" + attributesType, App: d.App.ID(),
 		Headers: map[string]string{"apns-push-type": "liveactivity"}, Payload: payload})
 	acts := store.List()
 	if len(acts) == 0 {
@@ -165,7 +165,7 @@ func (d *Device) now() time.Time {
 
 // handleActivity applies a liveactivity push: a start on the push-to-start
 // token, an update or end on an activity's token or channel.
-func (d *Device) handleActivity(ctx context.Context, del mockkit.Delivery) {
+func (d *Device) handleActivity(ctx context.Context, del pushtest.Delivery) {
 	trace := del.ID
 	attrs := map[string]string{"provider": del.Provider, "id": del.ID, "token": events.RedactToken(del.Token)}
 	channel := del.Headers["apns-channel-id"]

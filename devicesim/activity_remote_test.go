@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pushlab/pushlab/internal/mockkit"
 	"github.com/pushlab/pushlab/liveactivity"
 	"github.com/pushlab/pushlab/mockapns"
+	"github.com/pushlab/pushlab/pushtest"
 	"github.com/pushlab/pushlab/testpki"
 )
 
@@ -55,7 +55,7 @@ func TestLiveActivityRemote(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now().Unix()
-	s.Hub().Send(mockkit.Delivery{Provider: "apns", Token: d.PushToStartToken(), ID: "start-1", App: app.BundleID,
+	s.Inject(pushtest.Delivery{Provider: "apns", Token: d.PushToStartToken(), ID: "start-1", App: app.BundleID,
 		Headers: map[string]string{"apns-push-type": "liveactivity"},
 		Payload: fmt.Appendf(nil, `{"aps":{"timestamp":%d,"event":"start","content-state":{"n":0},"attributes-type":"T","attributes":{},"input-push-channel":%q}}`, now, ch.ID)})
 	deadline := time.Now().Add(10 * time.Second)

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/pushlab/pushlab/events"
-	"github.com/pushlab/pushlab/internal/mockkit"
 	"github.com/pushlab/pushlab/liveactivity"
+	"github.com/pushlab/pushlab/pushtest"
 )
 
 // TestLiveActivityOnDevice: a start on the push-to-start token starts an
@@ -32,7 +32,7 @@ func TestLiveActivityOnDevice(t *testing.T) {
 	now := time.Now().Unix()
 	la := func(token, payload string) {
 		t.Helper()
-		r.apns.Send(mockkit.Delivery{Provider: "apns", Token: token, ID: fmt.Sprint(time.Now().UnixNano()), App: app.BundleID,
+		r.apns.Send(pushtest.Delivery{Provider: "apns", Token: token, ID: fmt.Sprint(time.Now().UnixNano()), App: app.BundleID,
 			Headers: map[string]string{"apns-push-type": "liveactivity"}, Payload: []byte(payload)})
 		r.fleet.Wait()
 	}

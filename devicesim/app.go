@@ -65,7 +65,7 @@ func (a App) ID() string {
 }
 
 // Env is the second half of a provider registration: the APNs environment,
-// or the Firebase project id (mockkit.Registration.Env).
+// or the Firebase project id (pushtest.Registration's Environment or Project).
 func (a App) Env() string {
 	if a.Platform == IOS {
 		return string(a.Environment)

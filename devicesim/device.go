@@ -12,13 +12,13 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/pushlab/pushlab/events"
-	"github.com/pushlab/pushlab/internal/mockkit"
 	"github.com/pushlab/pushlab/internal/pushcrypto"
 	"github.com/pushlab/pushlab/liveactivity"
+	"github.com/pushlab/pushlab/pushtest"
 )
 
 // Device is one simulated phone with one app. It implements
-// mockkit.Receiver: Deliver returns at once and the push is handled on a
+// pushtest.Receiver: Deliver returns at once and the push is handled on a
 // short-lived goroutine (or call Handle to do it synchronously).
 type Device struct {
 	Name string
@@ -244,9 +244,9 @@ var deviceLabels = events.ActorContext(ActorDevices)
 // ActorDevices is the pprof actor label of simulated devices' work.
 const ActorDevices = "devices"
 
-// Deliver implements mockkit.Receiver: it returns at once; the push is
+// Deliver implements pushtest.Receiver: it returns at once; the push is
 // handled on a goroutine that ends with it.
-func (d *Device) Deliver(del mockkit.Delivery) {
+func (d *Device) Deliver(del pushtest.Delivery) {
 	d.fleet.begin()
 	go func() {
 		defer d.fleet.end()
@@ -259,7 +259,7 @@ func (d *Device) Deliver(del mockkit.Delivery) {
 // for this app and server, verify the signature, decrypt, show, ack. It
 // returns what was shown (nil if nothing) and a *RejectError when the push
 // was refused. Every step goes onto the event spine.
-func (d *Device) Handle(ctx context.Context, del mockkit.Delivery) (*Notification, error) {
+func (d *Device) Handle(ctx context.Context, del pushtest.Delivery) (*Notification, error) {
 	if del.Headers["apns-push-type"] == "liveactivity" {
 		d.handleActivity(ctx, del)
 		return nil, nil
@@ -471,7 +471,7 @@ type centerEntry struct{ collapse, channel, ack string }
 // collapseOf is the id by which the OS would replace a shown notification
 // with this push: APNs' apns-collapse-id for an iOS alert, the tag of an
 // Android notification block. A data message has none: the app decides.
-func collapseOf(p Platform, del mockkit.Delivery, in inbound) string {
+func collapseOf(p Platform, del pushtest.Delivery, in inbound) string {
 	switch {
 	case p == IOS && in.HasAlert:
 		return del.CollapseKey

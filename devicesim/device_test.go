@@ -12,6 +12,7 @@ import (
 
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/mockkit"
+	"github.com/pushlab/pushlab/pushtest"
 	"github.com/pushlab/pushlab/testpki"
 )
 
@@ -47,7 +48,7 @@ func TestDeviceRoundTrip(t *testing.T) {
 func TestDeviceRejects(t *testing.T) {
 	r := newRig(t, ServerConfig{Contents: ContentsFull})
 	ios := r.add("ios", r.ios)
-	good := func() mockkit.Delivery {
+	good := func() pushtest.Delivery {
 		ios.GoOffline()
 		r.send(Message{UserID: ios.User, ChannelName: "c", Message: "m"})
 		p := r.apns.Pending(ios.Token())
@@ -55,7 +56,7 @@ func TestDeviceRejects(t *testing.T) {
 		ios.GoOnline()
 		return p[0]
 	}
-	edit := func(del mockkit.Delivery, f func(m map[string]any)) mockkit.Delivery {
+	edit := func(del pushtest.Delivery, f func(m map[string]any)) pushtest.Delivery {
 		var m map[string]any
 		json.Unmarshal(del.Payload, &m)
 		f(m)
@@ -64,26 +65,26 @@ func TestDeviceRejects(t *testing.T) {
 	}
 	tests := []struct {
 		name   string
-		del    func() mockkit.Delivery
+		del    func() pushtest.Delivery
 		hop    events.Hop
 		reason Reason
 		pred   func(error) bool
 	}{
-		{"not JSON", func() mockkit.Delivery { d := good(); d.Payload = []byte("{"); return d }, events.DeviceRejected, ReasonMalformedPayload, nil},
-		{"other app", func() mockkit.Delivery { d := good(); d.App = "com.evil"; return d }, events.DeviceRejected, ReasonWrongApp, IsWrongApp},
-		{"other server", func() mockkit.Delivery {
+		{"not JSON", func() pushtest.Delivery { d := good(); d.Payload = []byte("{"); return d }, events.DeviceRejected, ReasonMalformedPayload, nil},
+		{"other app", func() pushtest.Delivery { d := good(); d.App = "com.evil"; return d }, events.DeviceRejected, ReasonWrongApp, IsWrongApp},
+		{"other server", func() pushtest.Delivery {
 			return edit(good(), func(m map[string]any) { m["server_id"] = "elsewhere" })
 		}, events.DeviceRejected, ReasonWrongServer, nil},
-		{"unsigned", func() mockkit.Delivery {
+		{"unsigned", func() pushtest.Delivery {
 			return edit(good(), func(m map[string]any) { m["signature"] = "NO_SIGNATURE" })
 		}, events.DeviceSignatureBad, ReasonUnsigned, IsSignatureFailure},
-		{"garbage signature", func() mockkit.Delivery {
+		{"garbage signature", func() pushtest.Delivery {
 			return edit(good(), func(m map[string]any) { m["signature"] = "a.b.c" })
 		}, events.DeviceSignatureBad, ReasonMalformedSig, IsSignatureFailure},
-		{"signature of another push", func() mockkit.Delivery {
+		{"signature of another push", func() pushtest.Delivery {
 			return edit(good(), func(m map[string]any) { m["ack_id"] = "another-ack" })
 		}, events.DeviceSignatureBad, ReasonWrongNotification, IsReplay},
-		{"envelope not base64", func() mockkit.Delivery {
+		{"envelope not base64", func() pushtest.Delivery {
 			return edit(good(), func(m map[string]any) {
 				m["aps"].(map[string]any)["alert"] = "v1." + strings.Repeat("A", 130) + "!"
 				m["encrypted"] = "v1.!!!!"
@@ -131,7 +132,7 @@ func TestDeviceOSBehaviour(t *testing.T) {
 	droid := r.add("droid", r.droid)
 
 	t.Run("iOS shows an alert without mutable-content itself, unverified", func(t *testing.T) {
-		del := mockkit.Delivery{Provider: "apns", App: r.ios.BundleID, Token: ios.Token(),
+		del := pushtest.Delivery{Provider: "apns", App: r.ios.BundleID, Token: ios.Token(),
 			Payload: json.RawMessage(`{"aps":{"alert":{"title":"T","body":"B"},"badge":3},"ack_id":"x1","server_id":"` + r.server.ID() + `"}`)}
 		n, err := ios.Handle(context.Background(), del)
 		if err != nil || n == nil || n.Verified || n.Body != "B" || n.Badge != 3 {
@@ -139,7 +140,7 @@ func TestDeviceOSBehaviour(t *testing.T) {
 		}
 	})
 	t.Run("Android shows a notification block itself, unverified", func(t *testing.T) {
-		del := mockkit.Delivery{Provider: "fcm", App: r.droid.Package, Token: droid.Token(),
+		del := pushtest.Delivery{Provider: "fcm", App: r.droid.Package, Token: droid.Token(),
 			Payload: json.RawMessage(`{"notification":{"title":"T","body":"B"},"data":{"server_id":"` + r.server.ID() + `"}}`)}
 		n, err := droid.Handle(context.Background(), del)
 		if err != nil || n == nil || n.Verified || n.Title != "T" {
@@ -180,7 +181,7 @@ func TestDeviceOSBehaviour(t *testing.T) {
 		d := r.add("gone", r.ios)
 		tok := d.Token()
 		d.Uninstall(context.Background())
-		_, err := d.Handle(context.Background(), mockkit.Delivery{App: r.ios.BundleID, Token: tok, Payload: json.RawMessage(`{"aps":{}}`)})
+		_, err := d.Handle(context.Background(), pushtest.Delivery{App: r.ios.BundleID, Token: tok, Payload: json.RawMessage(`{"aps":{}}`)})
 		if ReasonOf(err) != ReasonNotInstalled {
 			t.Errorf("err %v", err)
 		}
@@ -226,7 +227,7 @@ func TestFailedInstallLeavesNoToken(t *testing.T) {
 	hub, reg := mockkit.NewHub(mockkit.APNsStorage, nil), mockkit.NewRegistry(func() string { return "0123456789abcdef0123" }, nil)
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	f, err := NewFleet(FleetConfig{Server: downServer{}, Pinned: map[string]*ecdsa.PublicKey{"k": &key.PublicKey},
-		APNs: HubProvider(hub, reg)})
+		APNs: hubProvider(hub, reg)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +263,7 @@ func (l noVersion) AttachDevice(ctx context.Context, req SessionRequest) (Sessio
 func TestNoSignatureUnknownServerVersion(t *testing.T) {
 	r := newRig(t, ServerConfig{Contents: ContentsFull})
 	f, err := NewFleet(FleetConfig{Server: noVersion{LocalServer(r.server)}, Pinned: map[string]*ecdsa.PublicKey{"kid-1": &r.key.PublicKey},
-		APNs: HubProvider(r.apns, r.apnsR), FCM: HubProvider(r.fcm, r.fcmR), Bus: r.bus})
+		APNs: hubProvider(r.apns, r.apnsR), FCM: hubProvider(r.fcm, r.fcmR), Bus: r.bus})
 	if err != nil {
 		t.Fatal(err)
 	}

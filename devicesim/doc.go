@@ -107,6 +107,6 @@
 // Devices own no goroutines: [Device.Deliver] hands the push to a goroutine
 // that ends with it. A [Fleet] of 10,000 devices costs about 1.3 KB of heap
 // per device (BenchmarkDevices). In-process a device is reached by a direct
-// call ([APNs], [FCM], [HubProvider]); across processes one gateway
+// call ([APNs], [FCM]); across processes one gateway
 // websocket per mock carries every device's pushes ([DialRemote]).
 package devicesim

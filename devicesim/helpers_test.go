@@ -16,6 +16,7 @@ import (
 
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/mockkit"
+	"github.com/pushlab/pushlab/pushtest"
 	"github.com/pushlab/pushlab/testpki"
 )
 
@@ -58,7 +59,7 @@ func newRig(t *testing.T, cfg ServerConfig) *rig {
 	}
 	r.server = s
 	f, err := NewFleet(FleetConfig{Server: LocalServer(s), Pinned: map[string]*ecdsa.PublicKey{"kid-1": &key.PublicKey},
-		APNs: HubProvider(r.apns, r.apnsR), FCM: HubProvider(r.fcm, r.fcmR), Bus: r.bus})
+		APNs: hubProvider(r.apns, r.apnsR), FCM: hubProvider(r.fcm, r.fcmR), Bus: r.bus})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +120,7 @@ func (r *rig) fakeProxy(w http.ResponseWriter, req *http.Request) {
 			w.Write([]byte(answer))
 			return
 		}
-		d := mockkit.Delivery{Token: pn.DeviceID, ID: "id-" + pn.AckID, AcceptedAt: time.Now()}
+		d := pushtest.Delivery{Token: pn.DeviceID, ID: "id-" + pn.AckID, AcceptedAt: time.Now()}
 		if strings.HasPrefix(pn.Platform, TypeApple) {
 			d.Provider, d.App, d.Payload = "apns", r.ios.BundleID, apnsPayload(pn)
 			r.apns.Send(d)
@@ -181,4 +182,22 @@ func fcmPayload(pn PushNotification) json.RawMessage {
 	}
 	b, _ := json.Marshal(map[string]any{"data": data, "android": map[string]string{"priority": "high"}})
 	return b
+}
+
+// hubProvider is an in-process provider over a bare mockkit Hub and
+// Registry, for tests of devices without a mock server.
+func hubProvider(hub *mockkit.Hub, reg *mockkit.Registry) *InProcess {
+	return &InProcess{
+		RegisterFunc: func(app App, device string) (pushtest.Registration, error) {
+			return reg.Register(pushtest.Registration{App: app.ID(), Environment: app.Environment, Project: app.ProjectID, Device: device}), nil
+		},
+		AttachFunc: hub.Attach, DetachFunc: hub.Detach,
+		UninstallFunc: func(token string) error {
+			if err := uninstaller(reg.Uninstall)(token); err != nil {
+				return err
+			}
+			hub.Forget(token)
+			return nil
+		},
+	}
 }

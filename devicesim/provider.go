@@ -15,6 +15,7 @@ import (
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/access"
 	"github.com/pushlab/pushlab/internal/mockkit"
+	"github.com/pushlab/pushlab/pushtest"
 	"github.com/pushlab/pushlab/testpki"
 )
 
@@ -26,7 +27,7 @@ type Provider interface {
 	// Register issues a token for app on the named device.
 	Register(ctx context.Context, app App, device string) (string, error)
 	// Attach puts token online: pushes for it (stored ones first) go to r.
-	Attach(token string, r mockkit.Receiver) error
+	Attach(token string, r pushtest.Receiver) error
 	// Detach takes token offline; the provider stores pushes by its rules.
 	Detach(token string) error
 	// Uninstall kills token, as deleting the app does.
@@ -35,24 +36,24 @@ type Provider interface {
 
 // APNsMock is what a device needs of an in-process mockapns.Server.
 type APNsMock interface {
-	RegisterDevice(bundleID string, env testpki.Environment, device string) (mockkit.Registration, error)
-	Uninstall(token string) (mockkit.Registration, bool)
-	Attach(token string, r mockkit.Receiver) int
+	RegisterDevice(bundleID string, env testpki.Environment, device string) (pushtest.Registration, error)
+	Uninstall(token string) (pushtest.Registration, bool)
+	Attach(token string, r pushtest.Receiver) int
 	Detach(token string)
 }
 
 // FCMMock is what a device needs of an in-process mockfcm.Server.
 type FCMMock interface {
-	RegisterDevice(projectID, packageName, device string) (mockkit.Registration, error)
-	Uninstall(token string) (mockkit.Registration, bool)
-	Attach(token string, r mockkit.Receiver) int
+	RegisterDevice(packageName, projectID, device string) (pushtest.Registration, error)
+	Uninstall(token string) (pushtest.Registration, bool)
+	Attach(token string, r pushtest.Receiver) int
 	Detach(token string)
 }
 
 // InProcess calls a mock in this process: no sockets, no copies.
 type InProcess struct {
-	RegisterFunc  func(app App, device string) (mockkit.Registration, error)
-	AttachFunc    func(token string, r mockkit.Receiver) int
+	RegisterFunc  func(app App, device string) (pushtest.Registration, error)
+	AttachFunc    func(token string, r pushtest.Receiver) int
 	DetachFunc    func(token string)
 	UninstallFunc func(token string) error
 	// SubscribeFunc subscribes a token to an APNs broadcast channel (nil:
@@ -63,7 +64,7 @@ type InProcess struct {
 // APNs adapts an in-process mockapns.Server.
 func APNs(m APNsMock) *InProcess {
 	return &InProcess{
-		RegisterFunc: func(app App, device string) (mockkit.Registration, error) {
+		RegisterFunc: func(app App, device string) (pushtest.Registration, error) {
 			return m.RegisterDevice(app.BundleID, app.Environment, device)
 		},
 		AttachFunc: m.Attach, DetachFunc: m.Detach, UninstallFunc: uninstaller(m.Uninstall),
@@ -82,37 +83,19 @@ func subscriberOf(m APNsMock) func(channel, token string) error {
 // FCM adapts an in-process mockfcm.Server.
 func FCM(m FCMMock) *InProcess {
 	return &InProcess{
-		RegisterFunc: func(app App, device string) (mockkit.Registration, error) {
-			return m.RegisterDevice(app.ProjectID, app.Package, device)
+		RegisterFunc: func(app App, device string) (pushtest.Registration, error) {
+			return m.RegisterDevice(app.Package, app.ProjectID, device)
 		},
 		AttachFunc: m.Attach, DetachFunc: m.Detach, UninstallFunc: uninstaller(m.Uninstall),
 	}
 }
 
-func uninstaller(f func(string) (mockkit.Registration, bool)) func(string) error {
+func uninstaller(f func(string) (pushtest.Registration, bool)) func(string) error {
 	return func(token string) error {
 		if _, ok := f(token); !ok {
 			return fmt.Errorf("devicesim: the provider never issued token %s", events.RedactToken(token))
 		}
 		return nil
-	}
-}
-
-// HubProvider is an in-process provider over a bare mockkit Hub and
-// Registry, for tests of devices without a mock server.
-func HubProvider(hub *mockkit.Hub, reg *mockkit.Registry) *InProcess {
-	return &InProcess{
-		RegisterFunc: func(app App, device string) (mockkit.Registration, error) {
-			return reg.Register(app.ID(), app.Env(), device), nil
-		},
-		AttachFunc: hub.Attach, DetachFunc: hub.Detach,
-		UninstallFunc: func(token string) error {
-			if err := uninstaller(reg.Uninstall)(token); err != nil {
-				return err
-			}
-			hub.Forget(token)
-			return nil
-		},
 	}
 }
 
@@ -126,7 +109,7 @@ func (p *InProcess) Register(_ context.Context, app App, device string) (string,
 }
 
 // Attach implements Provider.
-func (p *InProcess) Attach(token string, r mockkit.Receiver) error {
+func (p *InProcess) Attach(token string, r pushtest.Receiver) error {
 	p.AttachFunc(token, r)
 	return nil
 }
@@ -187,7 +170,7 @@ func DialRemote(ctx context.Context, controlURL string, tlsConfig *tls.Config, o
 // Register implements Provider: POST /control/devices.
 func (p *Remote) Register(ctx context.Context, app App, device string) (string, error) {
 	body, _ := json.Marshal(map[string]string{"app": app.ID(), "env": app.Env(), "device": device})
-	var reg mockkit.Registration
+	var reg pushtest.Registration
 	if err := p.do(ctx, http.MethodPost, "/control/devices", body, http.StatusCreated, &reg); err != nil {
 		return "", err
 	}
@@ -195,7 +178,7 @@ func (p *Remote) Register(ctx context.Context, app App, device string) (string, 
 }
 
 // Attach implements Provider.
-func (p *Remote) Attach(token string, r mockkit.Receiver) error { return p.gw.Attach(token, r) }
+func (p *Remote) Attach(token string, r pushtest.Receiver) error { return p.gw.Attach(token, r) }
 
 // Detach implements Provider.
 func (p *Remote) Detach(token string) error { return p.gw.Detach(token) }

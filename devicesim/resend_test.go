@@ -8,6 +8,7 @@ import (
 
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/mockkit"
+	"github.com/pushlab/pushlab/pushtest"
 )
 
 // A notification that reaches the phone twice (a proxy's resend) is shown
@@ -15,7 +16,7 @@ import (
 // notification of the same tag, and an app drops an ack_id it has handled.
 func TestSecondCopyShownOnce(t *testing.T) {
 	r := newRig(t, ServerConfig{Contents: ContentsFull})
-	capture := func(d *Device, hub *mockkit.Hub, m Message) mockkit.Delivery {
+	capture := func(d *Device, hub *mockkit.Hub, m Message) pushtest.Delivery {
 		d.GoOffline()
 		r.send(m)
 		p := hub.Pending(d.Token())
@@ -23,7 +24,7 @@ func TestSecondCopyShownOnce(t *testing.T) {
 		d.GoOnline()
 		return p[0]
 	}
-	twice := func(t *testing.T, d *Device, del mockkit.Delivery, concurrent bool) {
+	twice := func(t *testing.T, d *Device, del pushtest.Delivery, concurrent bool) {
 		if !concurrent {
 			d.Handle(context.Background(), del)
 			d.Handle(context.Background(), del)
@@ -42,7 +43,7 @@ func TestSecondCopyShownOnce(t *testing.T) {
 		}
 		return n
 	}
-	ackOf := func(del mockkit.Delivery) string {
+	ackOf := func(del pushtest.Delivery) string {
 		var m struct {
 			AckID string            `json:"ack_id"`
 			Data  map[string]string `json:"data"`
@@ -61,17 +62,17 @@ func TestSecondCopyShownOnce(t *testing.T) {
 		name       string
 		device     *Device
 		hub        *mockkit.Hub
-		edit       func(del *mockkit.Delivery, ack string)
+		edit       func(del *pushtest.Delivery, ack string)
 		concurrent bool
 		replaced   int
 		duplicate  int
 	}{
-		{"iOS, apns-collapse-id: replaced", ios, r.apns, func(d *mockkit.Delivery, ack string) { d.CollapseKey = ack }, false, 1, 0},
+		{"iOS, apns-collapse-id: replaced", ios, r.apns, func(d *pushtest.Delivery, ack string) { d.CollapseKey = ack }, false, 1, 0},
 		{"iOS, no collapse id: the app drops it", ios, r.apns, nil, false, 0, 1},
-		{"iOS, both copies at once: one shown", ios, r.apns, func(d *mockkit.Delivery, ack string) { d.CollapseKey = ack }, true, -1, -1},
+		{"iOS, both copies at once: one shown", ios, r.apns, func(d *pushtest.Delivery, ack string) { d.CollapseKey = ack }, true, -1, -1},
 		{"Android data message: the app drops it", droid, r.fcm, nil, false, 0, 1},
 		{"Android data message, both at once: one shown", droid, r.fcm, nil, true, 0, 1},
-		{"Android notification with a tag: replaced", droid, r.fcm, func(d *mockkit.Delivery, ack string) {
+		{"Android notification with a tag: replaced", droid, r.fcm, func(d *pushtest.Delivery, ack string) {
 			var m map[string]any
 			json.Unmarshal(d.Payload, &m)
 			m["notification"] = map[string]string{"title": "c", "body": "m"}

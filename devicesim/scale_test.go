@@ -16,6 +16,7 @@ import (
 
 	"github.com/pushlab/pushlab/internal/mockkit"
 	"github.com/pushlab/pushlab/internal/pushcrypto"
+	"github.com/pushlab/pushlab/pushtest"
 )
 
 // nullLink is a server that accepts everything at no cost, so the figures
@@ -35,7 +36,7 @@ func scaleFleet(tb testing.TB) (*Fleet, *mockkit.Hub, *ecdsa.PrivateKey) {
 	reg := mockkit.NewRegistry(func() string { n++; return fmt.Sprintf("%064x", n) }, nil)
 	hub := mockkit.NewHub(mockkit.APNsStorage, nil)
 	f, err := NewFleet(FleetConfig{Server: nullLink{}, ServerID: "srv", Pinned: map[string]*ecdsa.PublicKey{"k": &key.PublicKey},
-		APNs: HubProvider(hub, reg), FCM: HubProvider(mockkit.NewHub(mockkit.FCMStorage, nil), reg)})
+		APNs: hubProvider(hub, reg), FCM: hubProvider(mockkit.NewHub(mockkit.FCMStorage, nil), reg)})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -69,7 +70,7 @@ func TestTenThousandDevices(t *testing.T) {
 		d := devs[i]
 		ack := "ack" + strconv.Itoa(i)
 		sig, _ := signer.Sign(ack, d.Token(), time.Now())
-		hub.Send(mockkit.Delivery{Provider: "apns", Token: d.Token(), App: scaleApp.BundleID,
+		hub.Send(pushtest.Delivery{Provider: "apns", Token: d.Token(), App: scaleApp.BundleID,
 			Payload: []byte(`{"aps":{"alert":"hi","mutable-content":1},"ack_id":"` + ack + `","server_id":"srv","signature":"` + sig + `"}`)})
 	}
 	f.Wait()
@@ -127,11 +128,11 @@ func BenchmarkHandle(b *testing.B) {
 	d.mu.Unlock()
 	env, _ := pushcrypto.SealContents(rcpt, pushcrypto.Contents{Message: "hello", ChannelName: "c"}, nil)
 	signer := pushcrypto.NewSigner(key, "k")
-	dels := make([]mockkit.Delivery, b.N)
+	dels := make([]pushtest.Delivery, b.N)
 	for i := range dels {
 		ack := "a" + strconv.Itoa(i)
 		sig, _ := signer.Sign(ack, d.Token(), time.Now())
-		dels[i] = mockkit.Delivery{Provider: "apns", Token: d.Token(), App: scaleApp.BundleID,
+		dels[i] = pushtest.Delivery{Provider: "apns", Token: d.Token(), App: scaleApp.BundleID,
 			Payload: []byte(`{"aps":{"alert":"` + env + `","mutable-content":1},"ack_id":"` + ack + `","server_id":"srv","signature":"` + sig + `"}`)}
 	}
 	b.ResetTimer()

@@ -22,7 +22,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"github.com/pushlab/pushlab/internal/access"
-	"github.com/pushlab/pushlab/internal/mockkit"
+	"github.com/pushlab/pushlab/pushtest"
 	"github.com/pushlab/pushlab/testpki"
 )
 
@@ -110,7 +110,7 @@ func TestContainerMockAPNsServesTheRealClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var reg mockkit.Registration
+	var reg pushtest.Registration
 	json.NewDecoder(resp.Body).Decode(&reg)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated || len(reg.Token) != 64 {
@@ -145,7 +145,7 @@ func TestContainerMockAPNsServesTheRealClient(t *testing.T) {
 	}
 	raw, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	var pending []mockkit.Delivery
+	var pending []pushtest.Delivery
 	if err := json.Unmarshal(raw, &pending); err != nil || len(pending) != 1 || !strings.Contains(string(pending[0].Payload), "from a container") {
 		t.Fatalf("pending for the offline device: %s (%v)", raw, err)
 	}

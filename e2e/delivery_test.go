@@ -12,8 +12,8 @@ import (
 
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
-	"github.com/pushlab/pushlab/internal/mockkit"
 	"github.com/pushlab/pushlab/proxy"
+	"github.com/pushlab/pushlab/pushtest"
 	"github.com/pushlab/pushlab/testpki"
 )
 
@@ -21,20 +21,20 @@ import (
 // to the provider. Latencies are past the scenarios' 1-s try timeout.
 var deliveryFaults = []struct {
 	name  string
-	fault mockkit.Fault
+	fault pushtest.Fault
 }{
-	{"503 Retry-After", mockkit.Fault{Action: mockkit.Respond, Status: 503, RetryAfter: "1"}},
-	{"500", mockkit.Fault{Action: mockkit.Respond, Status: 500}},
-	{"reset before accepting", mockkit.Fault{Action: mockkit.Reset}},
-	{"accepted, then reset", mockkit.Fault{Action: mockkit.AcceptReset}},
-	{"accepted, answered late", mockkit.Fault{Action: mockkit.AcceptLate, Latency: lateFault}},
-	{"delayed, then accepted", mockkit.Fault{Action: mockkit.DelayAccept, Latency: lateFault}},
-	{"delayed, dropped if abandoned", mockkit.Fault{Action: mockkit.Delay, Latency: lateFault}},
-	{"GOAWAY", mockkit.Fault{Action: mockkit.GoAway}},
+	{"503 Retry-After", pushtest.Fault{Action: pushtest.Respond, Status: 503, RetryAfter: "1"}},
+	{"500", pushtest.Fault{Action: pushtest.Respond, Status: 500}},
+	{"reset before accepting", pushtest.Fault{Action: pushtest.Reset}},
+	{"accepted, then reset", pushtest.Fault{Action: pushtest.AcceptReset}},
+	{"accepted, answered late", pushtest.Fault{Action: pushtest.AcceptLate, Latency: lateFault}},
+	{"delayed, then accepted", pushtest.Fault{Action: pushtest.DelayAccept, Latency: lateFault}},
+	{"delayed, dropped if abandoned", pushtest.Fault{Action: pushtest.Delay, Latency: lateFault}},
+	{"GOAWAY", pushtest.Fault{Action: pushtest.GoAway}},
 }
 
 const (
-	lateFault        = mockkit.Duration(1500 * time.Millisecond)
+	lateFault        = 1500 * time.Millisecond
 	deliveryPercent  = 5
 	deliveryConc     = 16
 	deliverySeed     = 22
@@ -61,7 +61,7 @@ func TestDeliveryUnderFaults(t *testing.T) {
 	n := deliverySends(t)
 	for _, f := range deliveryFaults {
 		for _, platform := range []devicesim.Platform{devicesim.IOS, devicesim.Android} {
-			if platform == devicesim.Android && f.fault.Action != mockkit.AcceptReset && f.fault.Action != mockkit.AcceptLate {
+			if platform == devicesim.Android && f.fault.Action != pushtest.AcceptReset && f.fault.Action != pushtest.AcceptLate {
 				continue // FCM: the two ambiguous cases cover the app's dedupe
 			}
 			t.Run(string(platform)+"/"+f.name, func(t *testing.T) {
@@ -130,7 +130,7 @@ func (r deliveryResult) String() string {
 // runDelivery sends n notifications to one phone, deliveryConc at a time,
 // with the fault on deliveryPercent of the provider's requests, and tallies
 // each notification's answer against what the phone did.
-func runDelivery(t testing.TB, set *testpki.Set, fault mockkit.Fault, policy proxy.ResendPolicy, platform devicesim.Platform, n int) deliveryResult {
+func runDelivery(t testing.TB, set *testpki.Set, fault pushtest.Fault, policy proxy.ResendPolicy, platform devicesim.Platform, n int) deliveryResult {
 	t.Helper()
 	ctx := context.Background()
 	bus := events.NewBus(events.WithHistory(40 * n))
@@ -142,9 +142,14 @@ func runDelivery(t testing.TB, set *testpki.Set, fault mockkit.Fault, policy pro
 	}
 	defer l.Close()
 	app := l.IOSToken
-	script := l.APNs.Faults()
+	var script interface {
+		AddFault(pushtest.Fault) (pushtest.Fault, error)
+		SeedFaults(seed uint64)
+		Faults() []pushtest.Fault
+		ClearFaults()
+	} = l.APNs
 	if platform == devicesim.Android {
-		app, script = l.Android, l.FCM.Faults()
+		app, script = l.Android, l.FCM
 	}
 	d, err := l.Fleet.Add(ctx, "phone", "alice", app)
 	if err != nil {
@@ -154,10 +159,10 @@ func runDelivery(t testing.TB, set *testpki.Set, fault mockkit.Fault, policy pro
 	if res, err := l.Server.Send(ctx, devicesim.Message{UserID: "alice", Message: "warm-up"}); err != nil || res[0].Status != devicesim.StatusOK {
 		t.Fatalf("warm-up: %v %+v", err, res)
 	}
-	script.Seed(deliverySeed)
+	script.SeedFaults(deliverySeed)
 	f := fault
 	f.Token, f.Percent = d.Token(), deliveryPercent
-	added, err := script.Add(f)
+	added, err := script.AddFault(f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,12 +187,12 @@ func runDelivery(t testing.TB, set *testpki.Set, fault mockkit.Fault, policy pro
 	}
 	close(next)
 	wg.Wait()
-	for _, x := range script.List() {
+	for _, x := range script.Faults() {
 		if x.ID == added.ID {
 			added = x
 		}
 	}
-	script.Clear()
+	script.ClearFaults()
 	// What the provider still holds (a delayed acceptance) reaches the phone.
 	if fault.Latency > 0 {
 		time.Sleep(time.Duration(fault.Latency) + 500*time.Millisecond)

@@ -13,7 +13,7 @@ import (
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/httpjson"
-	"github.com/pushlab/pushlab/internal/mockkit"
+	"github.com/pushlab/pushlab/pushtest"
 	"github.com/pushlab/pushlab/testpki"
 )
 
@@ -200,7 +200,7 @@ func (e *Env) Track(traces ...string) {
 // Inject hands del to d as its push service would, and marks the trace as
 // re-delivered on purpose (a replay is not a duplicate delivery).
 // Only a phone in this process takes one (the scenario keeps LocalDevices).
-func (e *Env) Inject(d *Phone, del mockkit.Delivery, trace string) error {
+func (e *Env) Inject(d *Phone, del pushtest.Delivery, trace string) error {
 	local, ok := d.Local()
 	if !ok {
 		return fmt.Errorf("inject into %s: %w", d.Name, errRemotePhone)
@@ -242,8 +242,8 @@ func (e *Env) control(p Provider) string {
 // AddFault scripts a fault on a mock through its control API; it is removed
 // when the scenario ends. Scope it to the scenario's device tokens so that
 // parallel scenarios are not affected.
-func (e *Env) AddFault(ctx context.Context, p Provider, f mockkit.Fault) error {
-	var added mockkit.Fault
+func (e *Env) AddFault(ctx context.Context, p Provider, f pushtest.Fault) error {
+	var added pushtest.Fault
 	if err := e.controlCall(ctx, http.MethodPost, e.control(p)+"/control/faults", f, http.StatusCreated, &added); err != nil {
 		return fmt.Errorf("fault on %s: %w", p, err)
 	}
@@ -267,12 +267,12 @@ func (e *Env) clearFaults() {
 }
 
 // Pending is what a mock stores for an offline device.
-func (e *Env) Pending(ctx context.Context, d *Phone) ([]mockkit.Delivery, error) {
+func (e *Env) Pending(ctx context.Context, d *Phone) ([]pushtest.Delivery, error) {
 	p := APNs
 	if d.App.Platform == devicesim.Android {
 		p = FCM
 	}
-	var out []mockkit.Delivery
+	var out []pushtest.Delivery
 	err := e.controlCall(ctx, http.MethodGet, e.control(p)+"/control/devices/"+url.PathEscape(d.Token())+"/pending", nil, http.StatusOK, &out)
 	return out, err
 }
@@ -293,7 +293,7 @@ func (e *Env) controlCall(ctx context.Context, method, u string, in any, want in
 func (e *Env) providerSaid(d *Phone, ackID, reason string) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var recs []mockkit.Recorded
+	var recs []pushtest.Request
 	p := APNs
 	if d.App.Platform == devicesim.Android {
 		p = FCM

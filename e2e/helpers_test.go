@@ -9,7 +9,7 @@ import (
 
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
-	"github.com/pushlab/pushlab/internal/mockkit"
+	"github.com/pushlab/pushlab/pushtest"
 )
 
 func startLab(t *testing.T, opts Options) *Lab {
@@ -85,11 +85,13 @@ func dump(l *Lab, trace string) string {
 
 // capture takes what the provider would deliver to d for m, without d
 // seeing it: d goes offline, the push is stored, copied, and forgotten.
-func capture(t *testing.T, l *Lab, d *devicesim.Device, m devicesim.Message) (mockkit.Delivery, string) {
+func capture(t *testing.T, l *Lab, d *devicesim.Device, m devicesim.Message) (pushtest.Delivery, string) {
 	t.Helper()
-	hub := l.APNs.Hub()
+	var mock interface {
+		TakePending(token string) []pushtest.Delivery
+	} = l.APNs
 	if d.App.Platform == devicesim.Android {
-		hub = l.FCM.Hub()
+		mock = l.FCM
 	}
 	if err := d.GoOffline(); err != nil {
 		t.Fatal(err)
@@ -98,13 +100,12 @@ func capture(t *testing.T, l *Lab, d *devicesim.Device, m devicesim.Message) (mo
 	if r.Status != devicesim.StatusOK {
 		t.Fatalf("capture: %v", resultErr(r))
 	}
-	pending := hub.Pending(d.Token())
+	pending := mock.TakePending(d.Token())
 	if len(pending) == 0 {
 		t.Fatalf("capture: nothing stored for %s", d.Name)
 	}
 	del := pending[len(pending)-1]
 	del.Payload = append(json.RawMessage(nil), del.Payload...)
-	hub.Forget(d.Token())
 	if err := d.GoOnline(); err != nil {
 		t.Fatal(err)
 	}
@@ -112,13 +113,13 @@ func capture(t *testing.T, l *Lab, d *devicesim.Device, m devicesim.Message) (mo
 }
 
 // push hands del to its token's device through the provider's push channel.
-func push(l *Lab, d *devicesim.Device, del mockkit.Delivery) {
-	hub := l.APNs.Hub()
+func push(l *Lab, d *devicesim.Device, del pushtest.Delivery) {
+	var mock interface{ Inject(pushtest.Delivery) } = l.APNs
 	if d.App.Platform == devicesim.Android {
-		hub = l.FCM.Hub()
+		mock = l.FCM
 	}
 	del.Stored = false
-	hub.Send(del)
+	mock.Inject(del)
 	l.Fleet.Wait()
 }
 

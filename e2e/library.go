@@ -15,7 +15,7 @@ import (
 
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
-	"github.com/pushlab/pushlab/internal/mockkit"
+	"github.com/pushlab/pushlab/pushtest"
 	"github.com/pushlab/pushlab/testpki"
 )
 
@@ -97,8 +97,8 @@ func Scenarios() []Scenario {
 			Name: "auth/expired-provider-token", Doc: "APNs says ExpiredProviderToken, FCM UNAUTHENTICATED, once: FAIL reported (not retried), the next push goes through",
 			Devices: []DeviceSpec{{Name: "ios", App: IOSToken}, {Name: "droid", App: Android}},
 			Faults: []FaultSpec{
-				{Provider: APNs, Device: "ios", Fault: mockkit.Fault{Action: mockkit.Respond, Status: 403, Reason: "ExpiredProviderToken", Count: 1}},
-				{Provider: FCM, Device: "droid", Fault: mockkit.Fault{Action: mockkit.Respond, Status: 401, Reason: "UNAUTHENTICATED", Count: 1}},
+				{Provider: APNs, Device: "ios", Fault: pushtest.Fault{Action: pushtest.Respond, Status: 403, Reason: "ExpiredProviderToken", Count: 1}},
+				{Provider: FCM, Device: "droid", Fault: pushtest.Fault{Action: pushtest.Respond, Status: 401, Reason: "UNAUTHENTICATED", Count: 1}},
 			},
 			Sends: []SendSpec{
 				{To: "ios", Message: msg("first"), Expect: Expect{Verdict: "FAIL", Provider: "ExpiredProviderToken"}},
@@ -118,26 +118,26 @@ func Scenarios() []Scenario {
 		Scenario{
 			Name: "retry/apns-503-shutdown", Doc: "a burst of 503 Shutdown: the proxy retries with backoff and the push is delivered exactly once",
 			Devices: []DeviceSpec{{Name: "ios", App: IOSToken}},
-			Faults:  []FaultSpec{{Provider: APNs, Device: "ios", Fault: mockkit.Fault{Action: mockkit.Respond, Status: 503, Reason: "Shutdown", Count: 2}}},
+			Faults:  []FaultSpec{{Provider: APNs, Device: "ios", Fault: pushtest.Fault{Action: pushtest.Respond, Status: 503, Reason: "Shutdown", Count: 2}}},
 			Sends:   []SendSpec{{To: "ios", Message: msg("after the storm"), Expect: Expect{Verdict: "OK", Shown: "after the storm"}}},
 		},
 		Scenario{
 			Name: "retry/fcm-503-unavailable", Doc: "FCM answers 503 UNAVAILABLE twice: the firebase client retries, delivered exactly once",
 			Devices: []DeviceSpec{{Name: "droid", App: Android}},
-			Faults:  []FaultSpec{{Provider: FCM, Device: "droid", Fault: mockkit.Fault{Action: mockkit.Respond, Status: 503, Reason: "UNAVAILABLE", Count: 2}}},
+			Faults:  []FaultSpec{{Provider: FCM, Device: "droid", Fault: pushtest.Fault{Action: pushtest.Respond, Status: 503, Reason: "UNAVAILABLE", Count: 2}}},
 			Sends:   []SendSpec{{To: "droid", Message: msg("after the outage"), Expect: Expect{Verdict: "OK", Shown: "after the outage"}}},
 		},
 		Scenario{
 			Name: "retry/fcm-quota-retry-after", Doc: "FCM QUOTA_EXCEEDED with Retry-After: retried after the wait, delivered exactly once",
 			Devices: []DeviceSpec{{Name: "droid", App: Android}},
-			Faults:  []FaultSpec{{Provider: FCM, Device: "droid", Fault: mockkit.Fault{Action: mockkit.Respond, Status: 429, Reason: "QUOTA_EXCEEDED", RetryAfter: "1", Count: 1}}},
+			Faults:  []FaultSpec{{Provider: FCM, Device: "droid", Fault: pushtest.Fault{Action: pushtest.Respond, Status: 429, Reason: "QUOTA_EXCEEDED", RetryAfter: "1", Count: 1}}},
 			Sends:   []SendSpec{{To: "droid", Message: msg("slowly"), Expect: Expect{Verdict: "OK", Shown: "slowly"}}},
 		},
 		Scenario{
 			Name: "timeout/provider-latency", Doc: "the provider answers after the proxy's timeout: FAIL reported, nothing silently lost",
 			Devices: []DeviceSpec{{Name: "ios", App: IOSToken}},
-			Faults: []FaultSpec{{Provider: APNs, Device: "ios", Fault: mockkit.Fault{Action: mockkit.Delay,
-				Latency: mockkit.Duration(ProxySendTimeout + 2*time.Second)}}},
+			Faults: []FaultSpec{{Provider: APNs, Device: "ios", Fault: pushtest.Fault{Action: pushtest.Delay,
+				Latency: ProxySendTimeout + 2*time.Second}}},
 			// The mock serves the request once the delay is over, so the
 			// device may get a push the server was told FAILed: the
 			// accounting flags that, and this expectation says whether it
@@ -149,7 +149,7 @@ func Scenarios() []Scenario {
 			// A reset kills every stream of the proxy's one connection: alone.
 			Exclusive: true,
 			Devices:   []DeviceSpec{{Name: "ios", App: IOSToken}},
-			Faults:    []FaultSpec{{Provider: APNs, Device: "ios", Fault: mockkit.Fault{Action: mockkit.Reset, Count: 1}}},
+			Faults:    []FaultSpec{{Provider: APNs, Device: "ios", Fault: pushtest.Fault{Action: pushtest.Reset, Count: 1}}},
 			Sends: []SendSpec{
 				// Reset before the request left: retried, OK. Reset after: the
 				// proxy cannot know whether APNs took it and does not resend
@@ -162,7 +162,7 @@ func Scenarios() []Scenario {
 			Name: "transport/goaway", Doc: "APNs answers, then sends GOAWAY: the answer counts, the proxy reconnects for the next push",
 			Exclusive: true,
 			Devices:   []DeviceSpec{{Name: "ios", App: IOSToken}},
-			Faults:    []FaultSpec{{Provider: APNs, Device: "ios", Fault: mockkit.Fault{Action: mockkit.GoAway, Count: 1}}},
+			Faults:    []FaultSpec{{Provider: APNs, Device: "ios", Fault: pushtest.Fault{Action: pushtest.GoAway, Count: 1}}},
 			Sends: []SendSpec{
 				{To: "ios", Message: msg("before goaway"), Expect: Expect{Verdict: "OK", Shown: "before goaway"}},
 				{To: "ios", Message: msg("after goaway"), Expect: Expect{Verdict: "OK", Shown: "after goaway"}},
@@ -407,19 +407,19 @@ func forgedSignature(ctx context.Context, env *Env) error {
 
 // capturePending takes what the provider holds for d while it is offline: d stays
 // offline, so the scenario is the only one to hand the push to a device.
-func capturePending(ctx context.Context, env *Env, d *Phone, text string) (mockkit.Delivery, string, error) {
+func capturePending(ctx context.Context, env *Env, d *Phone, text string) (pushtest.Delivery, string, error) {
 	if err := d.GoOffline(); err != nil {
-		return mockkit.Delivery{}, "", err
+		return pushtest.Delivery{}, "", err
 	}
 	r, err := env.SendTo(ctx, d, msg(text))
 	if err != nil || r.Status != devicesim.StatusOK {
-		return mockkit.Delivery{}, "", fmt.Errorf("capture: %v %+v", err, r)
+		return pushtest.Delivery{}, "", fmt.Errorf("capture: %v %+v", err, r)
 	}
-	var pending []mockkit.Delivery
+	var pending []pushtest.Delivery
 	deadline := time.Now().Add(collectLimit)
 	for len(pending) == 0 && time.Now().Before(deadline) {
 		if pending, err = env.Pending(ctx, d); err != nil {
-			return mockkit.Delivery{}, "", err
+			return pushtest.Delivery{}, "", err
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -428,7 +428,7 @@ func capturePending(ctx context.Context, env *Env, d *Phone, text string) (mockk
 			return p, r.AckID, nil
 		}
 	}
-	return mockkit.Delivery{}, "", fmt.Errorf("capture: the provider holds nothing with ack_id %s for %s", r.AckID, d.Name)
+	return pushtest.Delivery{}, "", fmt.Errorf("capture: the provider holds nothing with ack_id %s for %s", r.AckID, d.Name)
 }
 
 func replay(ctx context.Context, env *Env) error {

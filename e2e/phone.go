@@ -10,7 +10,7 @@ import (
 
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/internal/httpjson"
-	"github.com/pushlab/pushlab/internal/mockkit"
+	"github.com/pushlab/pushlab/pushtest"
 )
 
 // Phone is a scenario's device, wherever it runs: a devicesim.Device in this
@@ -69,7 +69,7 @@ func (p *Phone) Token() string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var regs []mockkit.Registration
+	var regs []pushtest.Registration
 	if err := httpjson.Call(ctx, p.remote.client, http.MethodGet, control+"/control/devices", nil, &regs, http.StatusOK); err != nil {
 		return ""
 	}

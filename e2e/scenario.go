@@ -8,7 +8,7 @@ import (
 
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
-	"github.com/pushlab/pushlab/internal/mockkit"
+	"github.com/pushlab/pushlab/pushtest"
 )
 
 // AppKind names one of the apps the proxy under test is configured for.
@@ -66,7 +66,7 @@ type DeviceSpec struct {
 type FaultSpec struct {
 	Provider Provider
 	Device   string // the fault's token is this device's
-	Fault    mockkit.Fault
+	Fault    pushtest.Fault
 }
 
 // SendSpec is one message to one device and what must happen to it.

@@ -76,7 +76,7 @@ func TestMockFCMServer(t *testing.T) {
 	if err := s.RegisterServiceAccountJSON(saJSON); err != nil {
 		t.Fatal(err)
 	}
-	reg, err := s.RegisterDevice("my-project", packageName, "pixel")
+	reg, err := s.RegisterDevice(packageName, "my-project", "pixel")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/mockkit"
+	"github.com/pushlab/pushlab/pushtest"
 	"github.com/pushlab/pushlab/testpki"
 	"golang.org/x/net/http2"
 )
@@ -22,14 +23,14 @@ import (
 // inbox is a device's end of the push channel, for tests.
 type inbox struct {
 	mu sync.Mutex
-	ds []mockkit.Delivery
+	ds []pushtest.Delivery
 }
 
-func (b *inbox) Deliver(d mockkit.Delivery) { b.mu.Lock(); b.ds = append(b.ds, d); b.mu.Unlock() }
-func (b *inbox) all() []mockkit.Delivery {
+func (b *inbox) Deliver(d pushtest.Delivery) { b.mu.Lock(); b.ds = append(b.ds, d); b.mu.Unlock() }
+func (b *inbox) all() []pushtest.Delivery {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return append([]mockkit.Delivery(nil), b.ds...)
+	return append([]pushtest.Delivery(nil), b.ds...)
 }
 
 func TestAcceptTokenAuth(t *testing.T) {
@@ -291,7 +292,7 @@ func TestFaultActions(t *testing.T) {
 	}{
 		{"429 with Retry-After", Fault{Status: 429, RetryAfter: "7"}, false, 429, ReasonTooManyRequests, "7"},
 		{"503 without Retry-After", Fault{Status: 503}, false, 503, ReasonServiceUnavailable, ""},
-		{"latency then the real answer", Fault{Action: Delay, Latency: Duration(20 * time.Millisecond)}, false, 200, "", ""},
+		{"latency then the real answer", Fault{Action: Delay, Latency: 20 * time.Millisecond}, false, 200, "", ""},
 		{"goaway after the real answer", Fault{Action: GoAway}, false, 200, "", ""},
 		{"connection reset", Fault{Action: Reset}, true, 0, "", ""},
 	}
@@ -299,7 +300,7 @@ func TestFaultActions(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			tt.fault.Count = 1
-			if _, err := f.s.Faults().Add(tt.fault); err != nil {
+			if _, err := f.s.AddFault(tt.fault); err != nil {
 				t.Fatal(err)
 			}
 			var retry string
@@ -341,7 +342,7 @@ func TestFaultActions(t *testing.T) {
 func TestFaultPercentIsSeeded(t *testing.T) {
 	run := func() string {
 		f := newFixture(t, func(c *Config) { c.Seed = 42 })
-		f.s.Faults().Add(Fault{Status: 500, Percent: 50})
+		f.s.AddFault(Fault{Status: 500, Percent: 50})
 		c := f.tokenClient(f.set.APNsKey, testpki.Production)
 		var out []byte
 		for range 20 {
@@ -397,7 +398,7 @@ func TestControlAPI(t *testing.T) {
 	}
 	body, _ := io.ReadAll(get.Body)
 	get.Body.Close()
-	var recs []Recorded
+	var recs []Request
 	if err := json.Unmarshal(body, &recs); err != nil || len(recs) != 2 || recs[0].Fault == "" {
 		t.Fatalf("requests: %v %s", err, body)
 	}

@@ -82,7 +82,7 @@
 //
 // # The push channel
 //
-// An accepted notification becomes a mockkit.Delivery (Payload = the APNs
+// An accepted notification becomes a pushtest.Delivery (Payload = the APNs
 // JSON as sent, App = the bundle id, Headers = apns-push-type, apns-priority,
 // apns-topic, apns-collapse-id, apns-expiration) handed to the device's
 // Receiver: in process via Attach, across processes via the control
@@ -160,7 +160,7 @@
 //	  -d '{"message-storage-policy":1,"push-type":"LiveActivity"}' \
 //	  https://localhost:2196/1/apps/com.example.app/channels -i
 //
-// # Faults (Faults(), or POST /control/faults)
+// # Faults (AddFault, Faults, ClearFaults, or POST /control/faults)
 //
 // Per token, per seeded percentage, or for the next Count requests:
 //   - respond: answers Status and Reason (a status alone takes its usual
@@ -248,7 +248,7 @@
 //
 // # Clock
 //
-// The mock's clock (Clock(), GET/POST /control/clock: {"advance":"61m"},
+// The mock's clock (AdvanceClock, Now, GET/POST /control/clock: {"advance":"61m"},
 // {"now":"2027-01-01T00:00:00Z"}, {"reset":true}) moves everything the
 // mock times: provider-token age (advance an hour and apns2's token is
 // ExpiredProviderToken), the 20-minute refresh floor, stored notifications'

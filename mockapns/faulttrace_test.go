@@ -16,17 +16,17 @@ import (
 func TestFaultCarriesTraceID(t *testing.T) {
 	for _, fault := range []Fault{
 		{Status: 410, Reason: ReasonUnregistered},
-		{Action: Delay, Latency: Duration(time.Millisecond)},
+		{Action: Delay, Latency: time.Millisecond},
 		{Action: Reset},
 		{Action: GoAway},
 		{Action: AcceptReset},
-		{Action: AcceptLate, Latency: Duration(time.Millisecond)},
-		{Action: DelayAccept, Latency: Duration(time.Millisecond)},
+		{Action: AcceptLate, Latency: time.Millisecond},
+		{Action: DelayAccept, Latency: time.Millisecond},
 	} {
 		t.Run(string(fault.Action)+fault.Reason, func(t *testing.T) {
 			f := newFixture(t)
 			fault.Count = 1
-			added, err := f.s.Faults().Add(fault)
+			added, err := f.s.AddFault(fault)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -142,7 +142,7 @@ func TestOneStreamUntilValidToken(t *testing.T) {
 	f.s.Attach(f.prod, in)
 	bearer := bearerFor(t, f.set.APNsKey)
 	// Stream 1 is held in the mock for a while, so stream 3 arrives while it is served.
-	if _, err := f.s.Faults().Add(Fault{Action: Delay, Latency: Duration(300 * time.Millisecond), Token: f.prod, Count: 1}); err != nil {
+	if _, err := f.s.AddFault(Fault{Action: Delay, Latency: 300 * time.Millisecond, Token: f.prod, Count: 1}); err != nil {
 		t.Fatal(err)
 	}
 	c := dialRaw(t, f)
@@ -264,7 +264,7 @@ func TestGoAwayCarriesReason(t *testing.T) {
 	})
 	t.Run("goaway fault", func(t *testing.T) {
 		f := newFixture(t)
-		if _, err := f.s.Faults().Add(Fault{Action: GoAway, Reason: ReasonServiceUnavailable, Token: f.prod, Count: 1}); err != nil {
+		if _, err := f.s.AddFault(Fault{Action: GoAway, Reason: ReasonServiceUnavailable, Token: f.prod, Count: 1}); err != nil {
 			t.Fatal(err)
 		}
 		c := dialRaw(t, f)
@@ -363,8 +363,8 @@ func TestClockExpiresProviderToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 200 || f.s.Clock().Offset() != 61*time.Minute {
-		t.Fatalf("clock: %d, offset %v", resp.StatusCode, f.s.Clock().Offset())
+	if resp.StatusCode != 200 || f.s.ClockOffset() != 61*time.Minute {
+		t.Fatalf("clock: %d, offset %v", resp.StatusCode, f.s.ClockOffset())
 	}
 	if res := push(t, client, f.note(f.prod)); res.StatusCode != 403 || res.Reason != ReasonExpiredProviderToken {
 		t.Fatalf("after an hour: %d %s", res.StatusCode, res.Reason)

@@ -17,6 +17,7 @@ import (
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/mockkit"
 	"github.com/pushlab/pushlab/liveactivity"
+	"github.com/pushlab/pushlab/pushtest"
 	"github.com/pushlab/pushlab/testpki"
 )
 
@@ -31,7 +32,7 @@ type exchange struct {
 	cred  *credential
 	body  []byte
 	ack   string
-	fault *mockkit.Fault
+	fault *pushtest.Fault
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -138,7 +139,7 @@ func (s *Server) applyFault(w http.ResponseWriter, x *exchange) bool {
 		return true
 	}
 	switch f.Action {
-	case mockkit.Respond:
+	case pushtest.Respond:
 		reason := f.Reason
 		if reason == "" {
 			reason = defaultReason[f.Status]
@@ -152,13 +153,13 @@ func (s *Server) applyFault(w http.ResponseWriter, x *exchange) bool {
 		}
 		s.answer(w, x, &Error{Status: f.Status, Reason: reason})
 		return true
-	case mockkit.Reset:
+	case pushtest.Reset:
 		s.record(x, 0, "", "connection reset before accepting: not delivered")
 		if x.conn != nil && x.conn.nc != nil {
 			resetConn(x.conn.nc)
 		}
 		panic(http.ErrAbortHandler) // and the stream, if the connection outlived it
-	case mockkit.GoAway:
+	case pushtest.GoAway:
 		reason := f.Reason
 		if reason == "" {
 			reason = ReasonShutdown
@@ -173,7 +174,7 @@ func (s *Server) faultEvent(x *exchange) {
 	f := x.fault
 	attrs := map[string]string{"fault": f.ID, "action": string(f.Action), "token": events.RedactToken(x.token)}
 	status := string(f.Action)
-	if f.Action == mockkit.Respond {
+	if f.Action == pushtest.Respond {
 		status = f.Reason
 		if status == "" {
 			status = defaultReason[f.Status]
@@ -357,13 +358,13 @@ var tokenAuthOnly = map[string]bool{"liveactivity": true, "location": true}
 
 // checkDevice looks the token up: unknown, wrong environment → BadDeviceToken;
 // another app's → DeviceTokenNotForTopic; uninstalled → 410 Unregistered.
-func (s *Server) checkDevice(x *exchange) (mockkit.Registration, *Error) {
+func (s *Server) checkDevice(x *exchange) (pushtest.Registration, *Error) {
 	if !validToken(x.token) {
-		return mockkit.Registration{}, reject(ReasonBadDeviceToken)
+		return pushtest.Registration{}, reject(ReasonBadDeviceToken)
 	}
 	reg, ok := s.reg.Lookup(strings.ToLower(x.token))
 	switch {
-	case !ok, reg.Env != string(x.env):
+	case !ok, reg.Environment != x.env:
 		return reg, reject(ReasonBadDeviceToken)
 	case reg.App != x.n.App():
 		return reg, reject(ReasonDeviceTokenNotForTopic)
@@ -374,23 +375,8 @@ func (s *Server) checkDevice(x *exchange) (mockkit.Registration, *Error) {
 }
 
 func (s *Server) overRate(token string) bool {
-	r := s.cfg.TokenRate
-	if r.Max <= 0 || r.Per <= 0 {
-		return false
-	}
-	now := s.now()
-	s.rateMu.Lock()
-	defer s.rateMu.Unlock()
-	w := s.rates[token]
-	if w == nil || now.Sub(w.start) >= r.Per {
-		if len(s.rates) > 100_000 {
-			clear(s.rates)
-		}
-		s.rates[token] = &window{start: now, n: 1}
-		return false
-	}
-	w.n++
-	return w.n > r.Max
+	_, ok := s.rate.Allow(token, s.now())
+	return !ok
 }
 
 // answer writes an error response as Apple does: apns-id, and a JSON body
@@ -433,11 +419,11 @@ func (s *Server) answer(w http.ResponseWriter, x *exchange, e *Error) {
 
 // accept answers 200 and hands the notification to the push channel; a
 // fault that acts at acceptance may delay it, or lose or delay the answer.
-func (s *Server) accept(w http.ResponseWriter, x *exchange, reg mockkit.Registration) {
+func (s *Server) accept(w http.ResponseWriter, x *exchange, reg pushtest.Registration) {
 	f := x.fault
 	if f != nil && f.Action.AtAccept() {
 		s.faultEvent(x)
-		if f.Action == mockkit.DelayAccept {
+		if f.Action == pushtest.DelayAccept {
 			mockkit.Hold(x.r.Context(), time.Duration(f.Latency), false) // the push is Apple's now
 		}
 	}
@@ -449,8 +435,8 @@ func (s *Server) accept(w http.ResponseWriter, x *exchange, reg mockkit.Registra
 	if closing, _, _ := x.conn.tally(http.StatusOK, "", s.cfg.MaxBadRequests); closing {
 		goAway(w, x.conn, "") // a stream that raced the GOAWAY: the connection still closes
 	}
-	if f != nil && (f.Action == mockkit.AcceptReset || f.Action == mockkit.AcceptLate) {
-		if f.Action == mockkit.AcceptReset {
+	if f != nil && (f.Action == pushtest.AcceptReset || f.Action == pushtest.AcceptLate) {
+		if f.Action == pushtest.AcceptReset {
 			s.record(x, http.StatusOK, "", "accepted and delivered; connection reset before the answer")
 			s.handOver(x, reg)
 			if x.conn != nil && x.conn.nc != nil {
@@ -471,9 +457,9 @@ func (s *Server) accept(w http.ResponseWriter, x *exchange, reg mockkit.Registra
 }
 
 // handOver gives an accepted notification to the push channel.
-func (s *Server) handOver(x *exchange, reg mockkit.Registration) {
+func (s *Server) handOver(x *exchange, reg pushtest.Registration) {
 	now := s.now()
-	d := mockkit.Delivery{Provider: Provider, Token: reg.Token, ID: x.n.ID, App: x.n.App(),
+	d := pushtest.Delivery{Provider: Provider, Token: reg.Token, ID: x.n.ID, App: x.n.App(),
 		Payload: bytes.Clone(x.body), CollapseKey: x.n.CollapseID, AcceptedAt: now,
 		Headers: map[string]string{"apns-push-type": x.n.PushType, "apns-priority": strconv.Itoa(x.n.Priority), "apns-topic": x.n.Topic}}
 	if x.n.CollapseID != "" {
@@ -513,24 +499,24 @@ func (s *Server) handOver(x *exchange, reg mockkit.Registration) {
 
 // onReturn reports a push that crossed its device's going offline on the
 // push channel: kept as if it had come a moment later.
-func (s *Server) onReturn(d mockkit.Delivery, o mockkit.Outcome) {
+func (s *Server) onReturn(d pushtest.Delivery, o mockkit.Outcome) {
 	if o == mockkit.Stored {
 		s.bus.Publish(events.Event{TraceID: traceOf(d), Hop: events.ProviderStored, Actor: Actor, Status: "stored", Detail: "the device went offline as the push was handed over: kept as its app's last notification", Attrs: deliveryAttrs(d)})
 	}
 }
 
-func (s *Server) onDrop(d mockkit.Delivery, reason string) {
+func (s *Server) onDrop(d pushtest.Delivery, reason string) {
 	s.bus.Publish(events.Event{TraceID: traceOf(d), Hop: events.ProviderDropped, Actor: Actor, Status: reason, Detail: "stored notification discarded: " + reason, Attrs: deliveryAttrs(d)})
 }
 
-func traceOf(d mockkit.Delivery) string {
+func traceOf(d pushtest.Delivery) string {
 	if a := ackIDOf(d.Payload); a != "" {
 		return a
 	}
 	return d.ID
 }
 
-func deliveryAttrs(d mockkit.Delivery) map[string]string {
+func deliveryAttrs(d pushtest.Delivery) map[string]string {
 	return map[string]string{"apns-id": d.ID, "token": events.RedactToken(d.Token), "topic": d.Headers["apns-topic"],
 		"push_type": d.Headers["apns-push-type"]}
 }
@@ -570,7 +556,7 @@ func (s *Server) record(x *exchange, status int, reason, note string) {
 		h["authorization"] = "bearer (see auth)"
 	}
 	h[":authority"] = x.r.Host
-	rec := mockkit.Recorded{At: s.now(), Method: x.r.Method, Path: x.r.URL.Path, Headers: h, Token: x.token,
+	rec := pushtest.Request{At: s.now(), Method: x.r.Method, Path: x.r.URL.Path, Headers: h, Token: x.token,
 		Body: string(x.body), Status: status, Reason: reason, ID: x.n.ID}
 	if x.cred != nil {
 		rec.Auth = x.cred.info

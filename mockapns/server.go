@@ -18,30 +18,32 @@ import (
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/httpserve"
 	"github.com/pushlab/pushlab/internal/mockkit"
+	"github.com/pushlab/pushlab/pushtest"
 	"github.com/pushlab/pushlab/testpki"
 )
 
-// Names a user of the mock writes, re-exported from mockkit.
+// The values the mock deals in, defined once in package pushtest for both
+// mocks, the simulated phones and the test helpers.
 type (
-	Fault        = mockkit.Fault
-	Delivery     = mockkit.Delivery
-	Registration = mockkit.Registration
-	Receiver     = mockkit.Receiver
-	ReceiverFunc = mockkit.ReceiverFunc
-	Recorded     = mockkit.Recorded
-	Duration     = mockkit.Duration
+	Delivery     = pushtest.Delivery
+	Receiver     = pushtest.Receiver
+	ReceiverFunc = pushtest.ReceiverFunc
+	Registration = pushtest.Registration
+	Fault        = pushtest.Fault
+	Action       = pushtest.Action
+	Request      = pushtest.Request
 )
 
-// The fault actions (mockkit's), for Faults().Add.
+// The fault actions (see pushtest for what each does), for AddFault.
 const (
-	Respond = mockkit.Respond
-	Delay   = mockkit.Delay
-	Reset   = mockkit.Reset
-	GoAway  = mockkit.GoAway
+	Respond = pushtest.Respond
+	Delay   = pushtest.Delay
+	Reset   = pushtest.Reset
+	GoAway  = pushtest.GoAway
 
-	AcceptReset = mockkit.AcceptReset
-	AcceptLate  = mockkit.AcceptLate
-	DelayAccept = mockkit.DelayAccept
+	AcceptReset = pushtest.AcceptReset
+	AcceptLate  = pushtest.AcceptLate
+	DelayAccept = pushtest.DelayAccept
 )
 
 // Actor is the name the mock's events carry.
@@ -68,7 +70,7 @@ type Config struct {
 	Cert         tls.Certificate  // server cert (testpki Set.Mock.TLS()); empty = made up
 	ClientCAs    *x509.CertPool   // CA for client-certificate auth (testpki Set.CA.Pool())
 	Bus          *events.Bus      // may be nil
-	Logger       *slog.Logger     // may be nil
+	Logger       *slog.Logger     // nil: slog.Default()
 	Seed         uint64           // fault generator seed
 	Now          func() time.Time // may be nil (tests move the clock)
 
@@ -134,30 +136,20 @@ type Server struct {
 
 	chans *channels
 
-	rateMu sync.Mutex
-	rates  map[string]*window
+	rate *mockkit.RateLimit // Config.TokenRate, per device token
 
 	inflight atomic.Int64 // APNs handlers running, so Close lets them finish
 	servers  httpserve.Group
 }
 
-type window struct {
-	start time.Time
-	n     int
-}
-
 // New makes a server; it listens on nothing until Start or Serve.
 func New(cfg Config) (*Server, error) {
-	s := &Server{cfg: cfg, log: cfg.Logger, bus: cfg.Bus, keys: map[string]*Key{},
-		rates: map[string]*window{}, chans: newChannels()}
+	s := &Server{cfg: cfg, log: mockkit.Logger(cfg.Logger, Actor), bus: cfg.Bus, keys: map[string]*Key{},
+		rate: mockkit.NewRateLimit(cfg.TokenRate.Max, cfg.TokenRate.Per), chans: newChannels()}
 	// Everything reads the settable clock: advancing it an hour expires
 	// provider tokens, as a provider whose clock drifted would see.
 	s.clock = mockkit.NewClock(cfg.Now)
 	s.now = s.clock.Now
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
-	s.log = s.log.With("actor", Actor)
 	s.servers.Shutdown, s.servers.Log = s.shutdown, s.log
 	switch cfg.Environment {
 	case "", testpki.Production, testpki.Development:
@@ -193,8 +185,8 @@ func New(cfg Config) (*Server, error) {
 	s.rec = mockkit.NewRecorder(cfg.RecordLimit)
 	s.handler = http.HandlerFunc(s.serveAPNs)
 	c := &mockkit.Control{Provider: Provider, Faults: s.faults, Registry: s.reg, Recorder: s.rec, Hub: s.hub, Bus: s.bus, Log: s.log,
-		Register: func(app, env, device string) (mockkit.Registration, error) {
-			return s.RegisterDevice(app, testpki.Environment(env), device)
+		Register: func(req Registration) (Registration, error) {
+			return s.RegisterDevice(req.App, req.Environment, req.Device)
 		},
 		Uninstall:  s.Uninstall,
 		Clock:      s.clock,
@@ -261,17 +253,38 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // ControlHandler serves the control API (mockkit.Control).
 func (s *Server) ControlHandler() http.Handler { return s.control }
 
-// Clock is the mock's clock (also at /control/clock).
-func (s *Server) Clock() *mockkit.Clock { return s.clock }
+// Now is the mock's time: the clock its tokens, stored pushes and rate
+// windows go by.
+func (s *Server) Now() time.Time { return s.clock.Now() }
 
-// Faults is the fault script (also reachable at /control/faults).
-func (s *Server) Faults() *mockkit.Faults { return s.faults }
+// AdvanceClock moves the mock's clock by d (also POST /control/clock), so
+// that a test sees an hour-old provider token expire without waiting an
+// hour; it returns the mock's new time.
+func (s *Server) AdvanceClock(d time.Duration) time.Time { return s.clock.Advance(d) }
 
-// Requests returns the recorded requests with Seq > since.
-func (s *Server) Requests(since uint64) []Recorded { return s.rec.Since(since) }
+// ClockOffset is how far AdvanceClock (or /control/clock) has moved the
+// mock's clock from the one it was made with.
+func (s *Server) ClockOffset() time.Duration { return s.clock.Offset() }
 
-// Hub is the push channel, for devices that attach through a gateway of their own.
-func (s *Server) Hub() *mockkit.Hub { return s.hub }
+// AddFault adds f to the fault script (also POST /control/faults) and
+// returns it with its ID.
+func (s *Server) AddFault(f Fault) (Fault, error) { return s.faults.Add(f) }
+
+// Faults is the fault script, with each fault's hits.
+func (s *Server) Faults() []Fault { return s.faults.List() }
+
+// RemoveFault removes the fault with id; false if there is none.
+func (s *Server) RemoveFault(id string) bool { return s.faults.Remove(id) }
+
+// ClearFaults empties the fault script.
+func (s *Server) ClearFaults() { s.faults.Clear() }
+
+// SeedFaults restarts the generator that draws percentage faults, so that
+// a script replays the same way.
+func (s *Server) SeedFaults(seed uint64) { s.faults.Seed(seed) }
+
+// Requests returns the recorded requests with Seq > since (0: all kept).
+func (s *Server) Requests(since uint64) []Request { return s.rec.Since(since) }
 
 // RegisterKey registers (or replaces) a token-auth signing key.
 func (s *Server) RegisterKey(k Key) error {
@@ -303,12 +316,12 @@ func (s *Server) key(kid string) *Key {
 // RegisterDevice issues a device token to app bundleID on a device, for one environment.
 func (s *Server) RegisterDevice(bundleID string, env Environment, device string) (Registration, error) {
 	if !validTopic(bundleID) || bundleOf(bundleID) != bundleID {
-		return mockkit.Registration{}, fmt.Errorf("mockapns: %q is not a bundle id", bundleID)
+		return Registration{}, fmt.Errorf("mockapns: %q is not a bundle id", bundleID)
 	}
 	if env != testpki.Development && env != testpki.Production {
-		return mockkit.Registration{}, fmt.Errorf("mockapns: environment %q is neither %q nor %q", env, testpki.Development, testpki.Production)
+		return Registration{}, fmt.Errorf("mockapns: environment %q is neither %q nor %q", env, testpki.Development, testpki.Production)
 	}
-	reg := s.reg.Register(bundleID, string(env), device)
+	reg := s.reg.Register(Registration{App: bundleID, Environment: env, Device: device})
 	s.bus.Publish(events.Event{Hop: events.DeviceRegistered, Actor: Actor, Status: "", Detail: fmt.Sprintf("token issued to %s (%s) on %s", bundleID, env, device), Attrs: map[string]string{"token": events.RedactToken(reg.Token), "topic": bundleID, "env": string(env), "device": device}})
 
 	return reg, nil
@@ -331,9 +344,27 @@ func (s *Server) Attach(token string, r Receiver) int { return s.hub.Attach(toke
 // Detach takes a device offline; later pushes are stored (the last one).
 func (s *Server) Detach(token string) { s.hub.Detach(token) }
 
+// Online reports whether the device with token is attached.
+func (s *Server) Online(token string) bool { return s.hub.Online(token) }
+
 // Pending returns what is stored for an offline device (the last
 // notification per app), as mockfcm's Pending does.
 func (s *Server) Pending(token string) []Delivery { return s.hub.Pending(token) }
+
+// TakePending removes what is stored for the offline device with token
+// and returns it: the device never gets it (a test captures a push this way
+// to replay or tamper with it). The mock reports the stored pushes dropped
+// as it does at an uninstall.
+func (s *Server) TakePending(token string) []Delivery {
+	p := s.hub.Pending(token)
+	s.hub.Forget(token)
+	return p
+}
+
+// Inject hands d to its device as if the mock had just accepted it: to the
+// device if it is online, else stored by APNs's rules. Tests replay a
+// captured push with it.
+func (s *Server) Inject(d Delivery) { s.hub.Send(d) }
 
 // Start listens on 127.0.0.1: production at URL, development at
 // DevelopmentURL (TLS, HTTP/2 only), the control API at ControlURL, and

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pushlab/pushlab/events"
+	"github.com/pushlab/pushlab/internal/mockkit"
 	"github.com/pushlab/pushlab/testpki"
 	"github.com/sideshow/apns2"
 	"github.com/sideshow/apns2/certificate"
@@ -181,7 +182,7 @@ func TestReasons(t *testing.T) {
 	}
 	byFault := func(reason string) func(t *testing.T, f *fixture) *apns2.Response {
 		return func(t *testing.T, f *fixture) *apns2.Response {
-			if _, err := f.s.Faults().Add(Fault{Action: Respond, Status: Reasons[reason], Reason: reason, Token: f.prod, Count: 1}); err != nil {
+			if _, err := f.s.AddFault(Fault{Action: Respond, Status: Reasons[reason], Reason: reason, Token: f.prod, Count: 1}); err != nil {
 				t.Fatal(err)
 			}
 			return push(t, f.tokenClient(f.set.APNsKey, testpki.Production), f.note(f.prod))
@@ -325,7 +326,7 @@ func TestReasons(t *testing.T) {
 			return push(t, c, f.note(f.prod))
 		}},
 		{"third push within the rate", ReasonTooManyRequests, 429, func(t *testing.T, f *fixture) *apns2.Response {
-			f.s.cfg.TokenRate = Rate{Max: 2, Per: time.Minute}
+			f.s.rate = mockkit.NewRateLimit(2, time.Minute)
 			c := f.tokenClient(f.set.APNsKey, testpki.Production)
 			push(t, c, f.note(f.prod))
 			push(t, c, f.note(f.prod))

@@ -24,7 +24,7 @@ func BenchmarkSend(b *testing.B) {
 	a, _ := accounts(b)
 	f := newFixture(b, false, func(c *mockfcm.Config) { c.DeviceRatePerMinute = -1 })
 	s := f.s
-	reg, _ := s.RegisterDevice(a.ProjectID, "com.example", "bench")
+	reg, _ := s.RegisterDevice("com.example", a.ProjectID, "bench")
 	s.Attach(reg.Token, mockfcm.ReceiverFunc(func(mockfcm.Delivery) {}))
 	body := `{"message":{"token":"` + reg.Token + `","data":{"ack_id":"x","message":"hello from the benchmark","type":"message","server_id":"s1"},"android":{"priority":"high"}}}`
 

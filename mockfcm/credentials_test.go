@@ -19,7 +19,7 @@ func TestRegisterServiceAccountJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := f.sdk(t, sa, false)
-	reg, err := f.s.RegisterDevice("project-c", "com.example.c", "pixel")
+	reg, err := f.s.RegisterDevice("com.example.c", "project-c", "pixel")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@
 //	s.Start()                                   // https://127.0.0.1:port + a control API
 //	defer s.Close()
 //	s.RegisterServiceAccountJSON(saJSON)        // a service-account file whose token_uri is s.TokenURL()
-//	reg, _ := s.RegisterDevice("my-project", "com.example.app", "pixel")
+//	reg, _ := s.RegisterDevice("com.example.app", "my-project", "pixel")
 //	s.Attach(reg.Token, mockfcm.ReceiverFunc(func(d mockfcm.Delivery) { … }))
 //
 //	ctx, opts, _ := s.SDKOptions(ctx, saJSON)
@@ -117,7 +117,7 @@
 //
 // # Clock
 //
-// Clock() and GET/POST /control/clock ({"advance":"6480h"}, {"now":RFC 3339},
+// AdvanceClock, Now and GET/POST /control/clock ({"advance":"6480h"}, {"now":RFC 3339},
 // {"reset":true}) move the mock's time for what happens on the device side:
 // token inactivity, stored messages' ttl, rate and quota windows. OAuth keeps
 // the base clock (Config.Now, else the wall clock): the SDK signs its

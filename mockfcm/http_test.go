@@ -342,7 +342,7 @@ func TestControlAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var recs []mockfcm.Recorded
+	var recs []mockfcm.Request
 	json.NewDecoder(resp.Body).Decode(&recs)
 	resp.Body.Close()
 	last := recs[len(recs)-1]

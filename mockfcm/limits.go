@@ -3,7 +3,7 @@ package mockfcm
 import (
 	"time"
 
-	"github.com/pushlab/pushlab/internal/mockkit"
+	"github.com/pushlab/pushlab/pushtest"
 )
 
 // Limits Google documents for FCM ("Throttling and quotas", "Topic
@@ -28,6 +28,6 @@ const (
 )
 
 // expired reports whether FCM has expired reg for inactivity by now.
-func expired(reg mockkit.Registration, now time.Time) bool {
+func expired(reg pushtest.Registration, now time.Time) bool {
 	return !reg.LastActiveAt.IsZero() && now.Sub(reg.LastActiveAt) >= TokenInactivityExpiry
 }

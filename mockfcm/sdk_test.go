@@ -126,7 +126,7 @@ type device struct {
 
 func (f *fixture) device(t testing.TB, project, pkg string, online bool) *device {
 	t.Helper()
-	reg, err := f.s.RegisterDevice(project, pkg, "phone")
+	reg, err := f.s.RegisterDevice(pkg, project, "phone")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,9 +278,9 @@ func TestSDKErrorPredicates(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			f.s.Faults().Clear()
+			f.s.ClearFaults()
 			if tc.fault != nil {
-				if _, err := f.s.Faults().Add(*tc.fault); err != nil {
+				if _, err := f.s.AddFault(*tc.fault); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -315,7 +315,7 @@ func TestSDKErrorPredicates(t *testing.T) {
 			}
 		})
 	}
-	f.s.Faults().Clear()
+	f.s.ClearFaults()
 	if _, err := f.client.Send(f.ctx, &messaging.Message{Token: live.reg.Token}); err != nil {
 		t.Fatalf("after the faults: %v", err)
 	}
@@ -340,13 +340,13 @@ func TestSDKRetriesUnavailable(t *testing.T) {
 		{"503 with Retry-After 0 is retried", mockfcm.Fault{Status: 503, RetryAfter: "0", Count: 1}, 2, 1},
 		{"reset is retried as a network error", mockfcm.Fault{Action: mockfcm.Reset, Count: 1}, 2, 1},
 		{"goaway answers, then closes", mockfcm.Fault{Action: mockfcm.GoAway, Count: 1}, 1, 1},
-		{"delay only delays", mockfcm.Fault{Latency: mockfcm.Duration(time.Millisecond), Count: 1}, 1, 1},
+		{"delay only delays", mockfcm.Fault{Latency: time.Millisecond, Count: 1}, 1, 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, false)
 			dev := f.device(t, testProjectA, "com.example", true)
-			if _, err := f.s.Faults().Add(tc.fault); err != nil {
+			if _, err := f.s.AddFault(tc.fault); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := f.client.Send(f.ctx, &messaging.Message{Token: dev.reg.Token, Data: map[string]string{"ack_id": "r1"}}); err != nil {
@@ -586,7 +586,7 @@ func TestGatewayDevice(t *testing.T) {
 		t.Fatalf("first %+v", got)
 	}
 	// Attach is asynchronous on the wire: wait until the mock sees the device online.
-	for i := 0; !f.s.Hub().Online(dev.reg.Token); i++ {
+	for i := 0; !f.s.Online(dev.reg.Token); i++ {
 		if i > 500 {
 			t.Fatal("never online")
 		}
@@ -635,8 +635,8 @@ func TestRegisterByProjectNumber(t *testing.T) {
 		t.Fatal(err)
 	}
 	dev := f.device(t, "998877665544", "com.example", true)
-	if dev.reg.Env != testProjectA {
-		t.Fatalf("env %q, want the project id", dev.reg.Env)
+	if dev.reg.Project != testProjectA {
+		t.Fatalf("env %q, want the project id", dev.reg.Project)
 	}
 	if err := f.s.Subscribe(dev.reg.Token, "news"); err != nil {
 		t.Fatal(err)

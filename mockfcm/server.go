@@ -13,12 +13,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/httpserve"
 	"github.com/pushlab/pushlab/internal/mockkit"
+	"github.com/pushlab/pushlab/pushtest"
 	"github.com/pushlab/pushlab/testpki"
 )
 
@@ -28,28 +28,28 @@ const Actor = "mockfcm"
 // Provider is the Delivery.Provider of FCM deliveries.
 const Provider = "fcm"
 
-// Types shared with mockapns, re-exported so users need not import internal packages.
+// The values the mock deals in, defined once in package pushtest for both
+// mocks, the simulated phones and the test helpers.
 type (
-	Fault        = mockkit.Fault
-	Action       = mockkit.Action
-	Delivery     = mockkit.Delivery
-	Receiver     = mockkit.Receiver
-	ReceiverFunc = mockkit.ReceiverFunc
-	Registration = mockkit.Registration
-	Recorded     = mockkit.Recorded
-	Duration     = mockkit.Duration
+	Delivery     = pushtest.Delivery
+	Receiver     = pushtest.Receiver
+	ReceiverFunc = pushtest.ReceiverFunc
+	Registration = pushtest.Registration
+	Fault        = pushtest.Fault
+	Action       = pushtest.Action
+	Request      = pushtest.Request
 )
 
-// Fault actions.
+// The fault actions (see pushtest for what each does), for AddFault.
 const (
-	Respond = mockkit.Respond
-	Delay   = mockkit.Delay
-	Reset   = mockkit.Reset
-	GoAway  = mockkit.GoAway
+	Respond = pushtest.Respond
+	Delay   = pushtest.Delay
+	Reset   = pushtest.Reset
+	GoAway  = pushtest.GoAway
 
-	AcceptReset = mockkit.AcceptReset
-	AcceptLate  = mockkit.AcceptLate
-	DelayAccept = mockkit.DelayAccept
+	AcceptReset = pushtest.AcceptReset
+	AcceptLate  = pushtest.AcceptLate
+	DelayAccept = pushtest.DelayAccept
 )
 
 // maxRecordedBody bounds a request body kept for inspection.
@@ -105,8 +105,8 @@ type Server struct {
 	auth    *authority
 	subs    *subscriptions
 	ids     *ids
-	rate    *minuteLimit // per device token
-	quota   *minuteLimit // per project
+	rate    *mockkit.RateLimit // per device token
+	quota   *mockkit.RateLimit // per project
 
 	handler, control http.Handler
 
@@ -115,10 +115,7 @@ type Server struct {
 
 // New makes a server; Start or Serve puts it on the network.
 func New(cfg Config) (*Server, error) {
-	s := &Server{cfg: cfg, log: cfg.Logger, bus: cfg.Bus, now: cfg.Now, cert: cfg.Cert, servers: httpserve.Group{Grace: 2 * time.Second}}
-	if s.log == nil {
-		s.log = slog.Default()
-	}
+	s := &Server{cfg: cfg, log: mockkit.Logger(cfg.Logger, Actor), bus: cfg.Bus, now: cfg.Now, cert: cfg.Cert, servers: httpserve.Group{Grace: 2 * time.Second}}
 	// The settable clock moves the device side (token inactivity, stored
 	// messages, rate windows); OAuth keeps the base clock, because the
 	// client signs its assertions with its own.
@@ -156,8 +153,8 @@ func New(cfg Config) (*Server, error) {
 	s.rec = mockkit.NewRecorder(cfg.RecordLimit)
 	s.auth = newAuthority(s.authNow)
 	s.subs = newSubscriptions()
-	s.rate = newMinuteLimit(cfg.DeviceRatePerMinute, DefaultDeviceRate)
-	s.quota = newMinuteLimit(cfg.ProjectQuotaPerMinute, DefaultProjectQuota)
+	s.rate = perMinute(cfg.DeviceRatePerMinute, DefaultDeviceRate)
+	s.quota = perMinute(cfg.ProjectQuotaPerMinute, DefaultProjectQuota)
 	s.hub.OnAttach = s.reg.Touch
 
 	mux := http.NewServeMux()
@@ -172,7 +169,9 @@ func New(cfg Config) (*Server, error) {
 
 	s.control = (&mockkit.Control{
 		Provider: Provider, Faults: s.faults, Registry: s.reg, Recorder: s.rec, Hub: s.hub, Bus: s.bus, Log: s.log,
-		Register:  func(app, env, device string) (Registration, error) { return s.RegisterDevice(env, app, device) },
+		Register: func(req Registration) (Registration, error) {
+			return s.RegisterDevice(req.App, req.Project, req.Device)
+		},
 		Uninstall: s.Uninstall,
 		Clock:     s.clock,
 		Token:     cfg.ControlToken,
@@ -210,18 +209,39 @@ func (s *Server) TokenURL() string { return s.URL + "/token" }
 // Endpoint is the value for option.WithEndpoint.
 func (s *Server) Endpoint() string { return s.URL + "/v1" }
 
-// Clock is the mock's clock (also at /control/clock): advance it to expire
-// tokens or access tokens without waiting.
-func (s *Server) Clock() *mockkit.Clock { return s.clock }
+// Now is the mock's time: the clock its tokens' inactivity, stored
+// messages and rate windows go by (access tokens keep Config.Now).
+func (s *Server) Now() time.Time { return s.clock.Now() }
 
-// Faults is the fault script.
-func (s *Server) Faults() *mockkit.Faults { return s.faults }
+// AdvanceClock moves the mock's clock by d (also POST /control/clock), so
+// that a test sees a token expire after 270 days of inactivity without
+// waiting; it returns the mock's new time.
+func (s *Server) AdvanceClock(d time.Duration) time.Time { return s.clock.Advance(d) }
 
-// Hub is the push channel to devices.
-func (s *Server) Hub() *mockkit.Hub { return s.hub }
+// ClockOffset is how far AdvanceClock (or /control/clock) has moved the
+// mock's clock from the one it was made with.
+func (s *Server) ClockOffset() time.Duration { return s.clock.Offset() }
 
-// Requests returns the recorded requests with Seq > since.
-func (s *Server) Requests(since uint64) []Recorded { return s.rec.Since(since) }
+// AddFault adds f to the fault script (also POST /control/faults) and
+// returns it with its ID. A Reason alone takes its FCM code's status, a
+// Status alone the code FCM answers it with.
+func (s *Server) AddFault(f Fault) (Fault, error) { return s.faults.Add(f) }
+
+// Faults is the fault script, with each fault's hits.
+func (s *Server) Faults() []Fault { return s.faults.List() }
+
+// RemoveFault removes the fault with id; false if there is none.
+func (s *Server) RemoveFault(id string) bool { return s.faults.Remove(id) }
+
+// ClearFaults empties the fault script.
+func (s *Server) ClearFaults() { s.faults.Clear() }
+
+// SeedFaults restarts the generator that draws percentage faults, so that
+// a script replays the same way.
+func (s *Server) SeedFaults(seed uint64) { s.faults.Seed(seed) }
+
+// Requests returns the recorded requests with Seq > since (0: all kept).
+func (s *Server) Requests(since uint64) []Request { return s.rec.Since(since) }
 
 // Certificate is the server's TLS leaf.
 func (s *Server) Certificate() *x509.Certificate { return s.cert.Leaf }
@@ -256,13 +276,13 @@ func (s *Server) RegisterServiceAccount(sa *testpki.ServiceAccount) error {
 
 // RegisterDevice issues a registration token to the app packageName of
 // Firebase project projectID (or its number, once a service account names
-// it) on device.
-func (s *Server) RegisterDevice(projectID, packageName, device string) (Registration, error) {
+// it) on device. The arguments come in mockapns's order: app, where, device.
+func (s *Server) RegisterDevice(packageName, projectID, device string) (Registration, error) {
 	if projectID == "" || packageName == "" {
 		return Registration{}, errors.New("mockfcm: a registration needs a project id and a package name")
 	}
 	projectID = s.auth.projectID(projectID) // a device may know its project by number (sender id)
-	reg := s.reg.Register(packageName, projectID, device)
+	reg := s.reg.Register(Registration{App: packageName, Project: projectID, Device: device})
 	s.bus.Publish(events.Event{Hop: events.DeviceRegistered, Actor: Actor, Status: "registered", Detail: fmt.Sprintf("%s on %s got an FCM token for project %s", packageName, device, projectID), Attrs: map[string]string{"token": events.RedactToken(reg.Token), "app": packageName, "project": projectID, "device": device}})
 
 	return reg, nil
@@ -276,14 +296,14 @@ func (s *Server) Uninstall(token string) (Registration, bool) {
 		return reg, false
 	}
 	s.hub.Forget(token)
-	s.subs.forget(reg.Env, token)
+	s.subs.forget(reg.Project, token)
 	return reg, true
 }
 
 // Subscribe adds token to topic (what SubscribeToTopic does through the IID API).
 func (s *Server) Subscribe(token, topic string) error {
 	reg, err := s.liveToken(token, topic)
-	if err == nil && !s.subs.addLimited(reg.Env, token, strings.TrimPrefix(topic, "/topics/"), MaxTopicsPerInstance) {
+	if err == nil && !s.subs.addLimited(reg.Project, token, strings.TrimPrefix(topic, "/topics/"), MaxTopicsPerInstance) {
 		err = fmt.Errorf("mockfcm: token %s already has %d topics", events.RedactToken(token), MaxTopicsPerInstance)
 	}
 	return err
@@ -293,7 +313,7 @@ func (s *Server) Subscribe(token, topic string) error {
 func (s *Server) Unsubscribe(token, topic string) error {
 	reg, err := s.liveToken(token, topic)
 	if err == nil {
-		s.subs.remove(reg.Env, token, strings.TrimPrefix(topic, "/topics/"))
+		s.subs.remove(reg.Project, token, strings.TrimPrefix(topic, "/topics/"))
 	}
 	return err
 }
@@ -323,8 +343,26 @@ func (s *Server) TouchDevice(token string) { s.reg.Touch(token) }
 // Detach takes the device offline; FCM stores what comes next (up to 100).
 func (s *Server) Detach(token string) { s.hub.Detach(token) }
 
+// Online reports whether the device with token is attached.
+func (s *Server) Online(token string) bool { return s.hub.Online(token) }
+
 // Pending returns what is stored for an offline device.
 func (s *Server) Pending(token string) []Delivery { return s.hub.Pending(token) }
+
+// TakePending removes what is stored for the offline device with token
+// and returns it: the device never gets it (a test captures a push this way
+// to replay or tamper with it). The mock reports the stored pushes dropped
+// as it does at an uninstall.
+func (s *Server) TakePending(token string) []Delivery {
+	p := s.hub.Pending(token)
+	s.hub.Forget(token)
+	return p
+}
+
+// Inject hands d to its device as if the mock had just accepted it: to the
+// device if it is online, else stored by FCM's rules. Tests replay a
+// captured message with it.
+func (s *Server) Inject(d Delivery) { s.hub.Send(d) }
 
 // Start serves on 127.0.0.1 ports chosen by the system, like httptest: FCM,
 // OAuth2 and IID over TLS (h2 and http/1.1) on one, the control API over plain
@@ -408,8 +446,8 @@ var recordedHeaders = [][2]string{{"Content-Type", "content-type"}, {"User-Agent
 	{"X-Firebase-Client", "x-firebase-client"}, {"X-Goog-Api-Client", "x-goog-api-client"}, {"Access_token_auth", "access_token_auth"}}
 
 // record starts the inspection record of a request.
-func (s *Server) record(r *http.Request) *Recorded {
-	rec := &Recorded{At: s.now(), Method: r.Method, Path: r.URL.Path, Headers: make(map[string]string, len(recordedHeaders)+1)}
+func (s *Server) record(r *http.Request) *Request {
+	rec := &Request{At: s.now(), Method: r.Method, Path: r.URL.Path, Headers: make(map[string]string, len(recordedHeaders)+1)}
 	for _, h := range recordedHeaders {
 		if v := r.Header[h[0]]; len(v) > 0 {
 			rec.Headers[h[1]] = v[0]
@@ -420,7 +458,7 @@ func (s *Server) record(r *http.Request) *Recorded {
 }
 
 // authorize checks the bearer access token.
-func (s *Server) authorize(r *http.Request, rec *Recorded) (*grant, *Error) {
+func (s *Server) authorize(r *http.Request, rec *Request) (*grant, *Error) {
 	h := r.Header.Get("Authorization")
 	scheme, tok, _ := strings.Cut(h, " ")
 	if h == "" || !strings.EqualFold(scheme, "Bearer") || tok == "" {
@@ -474,7 +512,7 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 		reject(&Error{HTTPStatus: 403, Status: StatusPermissionDenied, Message: "Request had insufficient authentication scopes."})
 		return
 	}
-	if wait, ok := s.quota.allow(g.acct.project, s.now()); !ok {
+	if wait, ok := s.quota.Allow(g.acct.project, s.now()); !ok {
 		e := newError(QuotaExceeded, "Quota exceeded for quota metric 'Send requests' and limit 'Send requests per minute' of project "+g.acct.project+".")
 		e.RetryAfter = strconv.Itoa(int((wait + time.Second - 1) / time.Second))
 		reject(e)
@@ -534,11 +572,11 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 		case expired(reg, s.now()):
 			reject(newError(Unregistered, "Requested entity was not found: the registration token expired after 270 days of inactivity."))
 			return
-		case !g.project(reg.Env):
+		case !g.project(reg.Project):
 			reject(newError(SenderIDMismatch, ""))
 			return
 		}
-		if wait, ok := s.rate.allow(m.Token, s.now()); !ok {
+		if wait, ok := s.rate.Allow(m.Token, s.now()); !ok {
 			e := newError(QuotaExceeded, "Sending limit exceeded for the message target: device message rate exceeded.")
 			e.RetryAfter = strconv.Itoa(int((wait + time.Second - 1) / time.Second))
 			reject(e)
@@ -608,7 +646,7 @@ func redactTarget(m *Message) string {
 
 // applyFault carries out a fault. done means the request was answered (or
 // aborted); a non-nil error is the answer to send.
-func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault, trace string, rec *Recorded) (*Error, bool) {
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault, trace string, rec *Request) (*Error, bool) {
 	s.faultEvent(&f, trace, rec)
 	if !mockkit.Hold(r.Context(), time.Duration(f.Latency), true) {
 		rec.Status, rec.Reason = 0, "abandoned" // the client gave up during the latency: dropped unserved
@@ -642,7 +680,7 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault, tra
 }
 
 // faultEvent reports a fault firing.
-func (s *Server) faultEvent(f *Fault, trace string, rec *Recorded) {
+func (s *Server) faultEvent(f *Fault, trace string, rec *Request) {
 	s.bus.Publish(events.Event{TraceID: trace, Hop: events.FaultInjected, Actor: Actor, Status: string(f.Action), Detail: fmt.Sprintf("fault %s: %s %d %s", f.ID, f.Action, f.Status, f.Reason), Attrs: map[string]string{"fault": f.ID, "target": events.RedactToken(rec.Token)}})
 
 }
@@ -739,51 +777,11 @@ func (s *Server) onDrop(d Delivery, reason string) {
 // messages a minute; past that it answers QUOTA_EXCEEDED.
 const DefaultDeviceRate = 240
 
-// minuteLimit counts messages per key (a device token, a project) in
-// one-minute windows that start with the first message (FCM's minutes are
-// not aligned to the clock).
-type minuteLimit struct {
-	limit int
-	mu    sync.Mutex
-	win   map[string]*rateWindow
-}
-
-type rateWindow struct {
-	start time.Time
-	n     int
-}
-
-// newMinuteLimit allows limit messages a minute per key: 0 takes def, a
-// negative limit switches it off.
-func newMinuteLimit(limit, def int) *minuteLimit {
+// perMinute allows limit messages a minute per key (FCM's minutes start with
+// the first message): 0 takes def, a negative limit switches it off.
+func perMinute(limit, def int) *mockkit.RateLimit {
 	if limit == 0 {
 		limit = def
 	}
-	return &minuteLimit{limit: limit, win: map[string]*rateWindow{}}
-}
-
-// allow counts one message for key, or says how long until it may be sent.
-func (d *minuteLimit) allow(key string, now time.Time) (time.Duration, bool) {
-	if d.limit < 0 {
-		return 0, true
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	w := d.win[key]
-	if w == nil || now.Sub(w.start) >= time.Minute {
-		if len(d.win) > 100_000 { // forget finished windows now and then
-			for t, old := range d.win {
-				if now.Sub(old.start) >= time.Minute {
-					delete(d.win, t)
-				}
-			}
-		}
-		d.win[key] = &rateWindow{start: now, n: 1}
-		return 0, true
-	}
-	if w.n >= d.limit {
-		return w.start.Add(time.Minute).Sub(now), false
-	}
-	w.n++
-	return 0, true
+	return mockkit.NewRateLimit(limit, time.Minute)
 }

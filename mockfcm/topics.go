@@ -334,15 +334,15 @@ func (s *Server) iidEndpoint(add bool) http.HandlerFunc {
 				results[i]["error"] = iidInvalidArgument
 			case !ok || !reg.Installed || expired(reg, s.now()):
 				results[i]["error"] = iidNotFound
-			case !g.project(reg.Env):
+			case !g.project(reg.Project):
 				// Another project's token: the Admin SDKs know no sender-id
 				// mismatch here; IID answers it as an invalid argument.
 				results[i]["error"] = iidInvalidArgument
-			case add && !s.subs.addLimited(reg.Env, tok, topic, MaxTopicsPerInstance):
+			case add && !s.subs.addLimited(reg.Project, tok, topic, MaxTopicsPerInstance):
 				results[i]["error"] = iidTooManyTopics
 			case add:
 			default:
-				s.subs.remove(reg.Env, tok, topic)
+				s.subs.remove(reg.Project, tok, topic)
 			}
 		}
 		answer(200, map[string]any{"results": results})

@@ -18,10 +18,10 @@ import (
 	"time"
 
 	"github.com/pushlab/pushlab/events"
-	"github.com/pushlab/pushlab/internal/mockkit"
 	"github.com/pushlab/pushlab/mmpush"
 	"github.com/pushlab/pushlab/mockapns"
 	"github.com/pushlab/pushlab/mockfcm"
+	"github.com/pushlab/pushlab/pushtest"
 	"github.com/pushlab/pushlab/testpki"
 )
 
@@ -45,7 +45,7 @@ type lab struct {
 
 	mu    sync.Mutex
 	waits []time.Duration
-	got   map[string][]mockkit.Delivery // by token
+	got   map[string][]pushtest.Delivery // by token
 }
 
 // App types the lab configures, one per auth kind and environment.
@@ -60,7 +60,7 @@ const (
 func newLab(t testing.TB, edit func(*Config)) *lab {
 	t.Helper()
 	set := testSet(t)
-	l := &lab{t: t, set: set, dir: keysDir(t), bus: events.NewBus(), got: map[string][]mockkit.Delivery{}}
+	l := &lab{t: t, set: set, dir: keysDir(t), bus: events.NewBus(), got: map[string][]pushtest.Delivery{}}
 	quiet, _ := testLogger(t)
 
 	var err error
@@ -187,7 +187,7 @@ func (l *lab) pixel(appType string) string {
 	if appType == typeAndroidRN {
 		pkg = l.set.RNPackage
 	}
-	reg, err := l.fcm.RegisterDevice(l.sa.ProjectID, pkg, "pixel-"+appType)
+	reg, err := l.fcm.RegisterDevice(pkg, l.sa.ProjectID, "pixel-"+appType)
 	if err != nil {
 		l.t.Fatal(err)
 	}
@@ -195,18 +195,18 @@ func (l *lab) pixel(appType string) string {
 	return reg.Token
 }
 
-func (l *lab) receiver(token string) mockkit.Receiver {
-	return mockkit.ReceiverFunc(func(d mockkit.Delivery) {
+func (l *lab) receiver(token string) pushtest.Receiver {
+	return pushtest.ReceiverFunc(func(d pushtest.Delivery) {
 		l.mu.Lock()
 		l.got[token] = append(l.got[token], d)
 		l.mu.Unlock()
 	})
 }
 
-func (l *lab) deliveries(token string) []mockkit.Delivery {
+func (l *lab) deliveries(token string) []pushtest.Delivery {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]mockkit.Delivery(nil), l.got[token]...)
+	return append([]pushtest.Delivery(nil), l.got[token]...)
 }
 
 func (l *lab) recordedWaits() []time.Duration {
@@ -400,7 +400,7 @@ func TestIntegrationRemove(t *testing.T) {
 	otherApp := l.iphone(typeApplePEM) // ...and another bundle's
 	fcmGone := l.pixel(typeAndroid)
 	l.fcm.Uninstall(fcmGone)
-	otherProject, err := l.fcm.RegisterDevice("another-project", l.set.Package, "pixel-x")
+	otherProject, err := l.fcm.RegisterDevice(l.set.Package, "another-project", "pixel-x")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -447,6 +447,12 @@ func TestIntegrationFCMMalformedTokenFails(t *testing.T) {
 	}
 }
 
+// faultScript is the fault script of either mock.
+type faultScript interface {
+	AddFault(pushtest.Fault) (pushtest.Fault, error)
+	SeedFaults(seed uint64)
+}
+
 // Failures are answered FAIL with the reason; a 4xx is tried once.
 func TestIntegrationFail(t *testing.T) {
 	l := newLab(t, nil)
@@ -454,14 +460,14 @@ func TestIntegrationFail(t *testing.T) {
 	android := l.pixel(typeAndroid)
 	cases := []struct {
 		name   string
-		faults *mockkit.Faults
-		fault  mockkit.Fault
+		faults faultScript
+		fault  pushtest.Fault
 		n      mmpush.PushNotification
 		want   string
 	}{
-		{"APNs ExpiredProviderToken", l.apns.Faults(), mockkit.Fault{Action: mockkit.Respond, Status: 403, Reason: "ExpiredProviderToken", Count: 1},
+		{"APNs ExpiredProviderToken", l.apns, pushtest.Fault{Action: pushtest.Respond, Status: 403, Reason: "ExpiredProviderToken", Count: 1},
 			msg(typeAppleToken, ios, "a1"), `{"error":"unknown send response error: ExpiredProviderToken","status":"FAIL"}`},
-		{"APNs PayloadTooLarge", nil, mockkit.Fault{},
+		{"APNs PayloadTooLarge", nil, pushtest.Fault{},
 			func() mmpush.PushNotification {
 				n := msg(typeAppleToken, ios, "a2")
 				n.Message = strings.Repeat("x", 2047)
@@ -471,13 +477,13 @@ func TestIntegrationFail(t *testing.T) {
 				return n
 			}(),
 			`{"error":"unknown send response error: PayloadTooLarge","status":"FAIL"}`},
-		{"FCM THIRD_PARTY_AUTH_ERROR", l.fcm.Faults(), mockkit.Fault{Action: mockkit.Respond, Reason: "THIRD_PARTY_AUTH_ERROR", Count: 1},
+		{"FCM THIRD_PARTY_AUTH_ERROR", l.fcm, pushtest.Fault{Action: pushtest.Respond, Reason: "THIRD_PARTY_AUTH_ERROR", Count: 1},
 			msg(typeAndroid, android, "a3"), ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			if c.faults != nil {
-				if _, err := c.faults.Add(c.fault); err != nil {
+				if _, err := c.faults.AddFault(c.fault); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -518,40 +524,40 @@ func TestIntegrationRetries(t *testing.T) {
 	cases := []struct {
 		name      string
 		android   bool
-		fault     mockkit.Fault
+		fault     pushtest.Fault
 		wantBody  string
 		wantReqs  int
 		wantWaits []time.Duration
 	}{
-		{"APNs 503 with Retry-After", false, mockkit.Fault{Action: mockkit.Respond, Status: 503, Reason: "ServiceUnavailable", RetryAfter: "3", Count: 1},
+		{"APNs 503 with Retry-After", false, pushtest.Fault{Action: pushtest.Respond, Status: 503, Reason: "ServiceUnavailable", RetryAfter: "3", Count: 1},
 			okBody, 2, []time.Duration{3 * time.Second}},
-		{"APNs 429 TooManyRequests, backoff", false, mockkit.Fault{Action: mockkit.Respond, Status: 429, Reason: "TooManyRequests", Count: 2},
+		{"APNs 429 TooManyRequests, backoff", false, pushtest.Fault{Action: pushtest.Respond, Status: 429, Reason: "TooManyRequests", Count: 2},
 			okBody, 3, []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}},
-		{"APNs 500 every time", false, mockkit.Fault{Action: mockkit.Respond, Status: 500, Reason: "InternalServerError"},
+		{"APNs 500 every time", false, pushtest.Fault{Action: pushtest.Respond, Status: 500, Reason: "InternalServerError"},
 			`{"error":"unknown send response error: InternalServerError","status":"FAIL"}` + "\n", 3, []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}},
-		{"FCM INTERNAL", true, mockkit.Fault{Action: mockkit.Respond, Reason: "INTERNAL", Count: 1},
+		{"FCM INTERNAL", true, pushtest.Fault{Action: pushtest.Respond, Reason: "INTERNAL", Count: 1},
 			okBody, 2, []time.Duration{10 * time.Millisecond}},
-		{"FCM QUOTA_EXCEEDED with Retry-After", true, mockkit.Fault{Action: mockkit.Respond, Reason: "QUOTA_EXCEEDED", RetryAfter: "2", Count: 1},
+		{"FCM QUOTA_EXCEEDED with Retry-After", true, pushtest.Fault{Action: pushtest.Respond, Reason: "QUOTA_EXCEEDED", RetryAfter: "2", Count: 1},
 			okBody, 2, []time.Duration{2 * time.Second}},
 		// firebase-admin-go retries the 503 at once, inside the try: the proxy adds no round.
-		{"FCM UNAVAILABLE is the SDK's to retry", true, mockkit.Fault{Action: mockkit.Respond, Reason: "UNAVAILABLE", Count: 1},
+		{"FCM UNAVAILABLE is the SDK's to retry", true, pushtest.Fault{Action: pushtest.Respond, Reason: "UNAVAILABLE", Count: 1},
 			okBody, 2, nil},
-		{"a Retry-After past the send timeout is not waited for", false, mockkit.Fault{Action: mockkit.Respond, Status: 429, Reason: "TooManyRequests", RetryAfter: "3600", Count: 1},
+		{"a Retry-After past the send timeout is not waited for", false, pushtest.Fault{Action: pushtest.Respond, Status: 429, Reason: "TooManyRequests", RetryAfter: "3600", Count: 1},
 			`{"error":"unknown send response error: TooManyRequests","status":"FAIL"}` + "\n", 1, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			l := newLab(t, func(c *Config) { c.RetryBackoffMs = 10 })
 			var tok string
-			faults := l.apns.Faults()
+			var faults faultScript = l.apns
 			appType := typeAppleToken
 			if c.android {
-				tok, faults, appType = l.pixel(typeAndroid), l.fcm.Faults(), typeAndroid
+				tok, faults, appType = l.pixel(typeAndroid), l.fcm, typeAndroid
 			} else {
 				tok = l.iphone(typeAppleToken)
 			}
 			c.fault.Token = tok
-			if _, err := faults.Add(c.fault); err != nil {
+			if _, err := faults.AddFault(c.fault); err != nil {
 				t.Fatal(err)
 			}
 			if body := l.push(msg(appType, tok, "ack-retry")); body != c.wantBody {
@@ -597,7 +603,7 @@ func grep(s, sub string) string {
 func TestIntegrationShutdownDrains(t *testing.T) {
 	l := newLab(t, nil)
 	tok := l.iphone(typeAppleToken)
-	if _, err := l.apns.Faults().Add(mockkit.Fault{Token: tok, Action: mockkit.Delay, Latency: mockkit.Duration(300 * time.Millisecond), Count: 1}); err != nil {
+	if _, err := l.apns.AddFault(pushtest.Fault{Token: tok, Action: pushtest.Delay, Latency: 300 * time.Millisecond, Count: 1}); err != nil {
 		t.Fatal(err)
 	}
 	sub, _ := l.bus.Subscribe(0, false)

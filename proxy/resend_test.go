@@ -18,29 +18,29 @@ import (
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
-	"github.com/pushlab/pushlab/internal/mockkit"
+	"github.com/pushlab/pushlab/pushtest"
 )
 
 // What each ResendPolicy answers, and what reaches the device, for each of
 // the mocks' fault actions, through the real apns2 and firebase clients.
 func TestIntegrationResendPolicy(t *testing.T) {
-	const late = mockkit.Duration(1500 * time.Millisecond) // past the 1 s try
+	const late = 1500 * time.Millisecond // past the 1 s try
 	type want struct {
 		ok         bool
 		deliveries int
 	}
 	faults := []struct {
 		name                    string
-		f                       mockkit.Fault
+		f                       pushtest.Fault
 		never, upstream, resend want
 	}{
 		// Reset before accepting: never delivered; only "never" loses it.
-		{"reset", mockkit.Fault{Action: mockkit.Reset}, want{false, 0}, want{true, 1}, want{true, 1}},
+		{"reset", pushtest.Fault{Action: pushtest.Reset}, want{false, 0}, want{true, 1}, want{true, 1}},
 		// Delivered, answer lost: "never" says FAIL for a delivered push;
 		// a resend delivers a second copy, which the collapse id makes one.
-		{"accept_reset", mockkit.Fault{Action: mockkit.AcceptReset}, want{false, 1}, want{true, 2}, want{true, 2}},
-		{"accept_late", mockkit.Fault{Action: mockkit.AcceptLate, Latency: late}, want{false, 1}, want{true, 2}, want{true, 2}},
-		{"delay_accept", mockkit.Fault{Action: mockkit.DelayAccept, Latency: late}, want{false, 1}, want{true, 2}, want{true, 2}},
+		{"accept_reset", pushtest.Fault{Action: pushtest.AcceptReset}, want{false, 1}, want{true, 2}, want{true, 2}},
+		{"accept_late", pushtest.Fault{Action: pushtest.AcceptLate, Latency: late}, want{false, 1}, want{true, 2}, want{true, 2}},
+		{"delay_accept", pushtest.Fault{Action: pushtest.DelayAccept, Latency: late}, want{false, 1}, want{true, 2}, want{true, 2}},
 	}
 	for _, android := range []bool{false, true} {
 		for _, policy := range []ResendPolicy{ResendNever, ResendUpstream, ResendCollapse} {
@@ -48,9 +48,9 @@ func TestIntegrationResendPolicy(t *testing.T) {
 				l := newLab(t, func(cfg *Config) {
 					cfg.RetryTimeoutSec, cfg.RetryBackoffMs, cfg.ResendPolicy = 1, 10, policy
 				})
-				tok, script, appType := l.iphone(typeAppleToken), l.apns.Faults(), typeAppleToken
+				tok, script, appType := l.iphone(typeAppleToken), faultScript(l.apns), typeAppleToken
 				if android {
-					tok, script, appType = l.pixel(typeAndroid), l.fcm.Faults(), typeAndroid
+					tok, script, appType = l.pixel(typeAndroid), l.fcm, typeAndroid
 				}
 				// Connections up and the OAuth token fetched, so the 1 s try is all send.
 				if body := l.push(msg(appType, tok, "ack-warm")); body != okBody {
@@ -61,7 +61,7 @@ func TestIntegrationResendPolicy(t *testing.T) {
 					ack := "ack-" + c.name
 					f := c.f
 					f.Token, f.Count = tok, 1
-					if _, err := script.Add(f); err != nil {
+					if _, err := script.AddFault(f); err != nil {
 						t.Fatal(err)
 					}
 					body := l.push(msg(appType, tok, ack))
@@ -106,7 +106,7 @@ func TestIntegrationLateAnswerCounts(t *testing.T) {
 		t.Fatalf("warm-up: %q", body)
 	}
 	// Both the try and its resend are accepted and answered 1.5 s later.
-	if _, err := l.apns.Faults().Add(mockkit.Fault{Token: tok, Count: 2, Action: mockkit.AcceptLate, Latency: mockkit.Duration(1500 * time.Millisecond)}); err != nil {
+	if _, err := l.apns.AddFault(pushtest.Fault{Token: tok, Count: 2, Action: pushtest.AcceptLate, Latency: 1500 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
 	if body := l.push(msg(typeAppleToken, tok, "ack-late")); body != okBody {
@@ -122,9 +122,9 @@ func TestIntegrationLateAnswerCounts(t *testing.T) {
 
 // settledDeliveries waits until the device got want pushes for ack (or 3 s
 // pass), then a little longer to catch one too many.
-func (l *lab) settledDeliveries(tok, ack string, want int) []mockkit.Delivery {
-	of := func() []mockkit.Delivery {
-		var out []mockkit.Delivery
+func (l *lab) settledDeliveries(tok, ack string, want int) []pushtest.Delivery {
+	of := func() []pushtest.Delivery {
+		var out []pushtest.Delivery
 		for _, d := range l.deliveries(tok) {
 			if bytes.Contains(d.Payload, []byte(`"ack_id":"`+ack+`"`)) {
 				out = append(out, d)
@@ -309,12 +309,12 @@ func BenchmarkResend(b *testing.B) {
 	for _, c := range []struct {
 		name    string
 		percent float64
-		action  mockkit.Action
+		action  pushtest.Action
 	}{
 		{"no-fault", 0, ""},
-		{"5pct-reset", 5, mockkit.Reset},
-		{"5pct-accept_reset", 5, mockkit.AcceptReset},
-		{"20pct-accept_reset", 20, mockkit.AcceptReset},
+		{"5pct-reset", 5, pushtest.Reset},
+		{"5pct-accept_reset", 5, pushtest.AcceptReset},
+		{"20pct-accept_reset", 20, pushtest.AcceptReset},
 	} {
 		for _, policy := range []ResendPolicy{ResendNever, ResendUpstream, ResendCollapse} {
 			if c.action == "" && policy != ResendCollapse {
@@ -330,8 +330,8 @@ func BenchmarkResend(b *testing.B) {
 					b.Fatalf("warm-up: %q", body)
 				}
 				if c.action != "" {
-					l.apns.Faults().Seed(22)
-					if _, err := l.apns.Faults().Add(mockkit.Fault{Token: tok, Percent: c.percent, Action: c.action}); err != nil {
+					l.apns.SeedFaults(22)
+					if _, err := l.apns.AddFault(pushtest.Fault{Token: tok, Percent: c.percent, Action: c.action}); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -372,21 +372,21 @@ func attemptsTo(metrics, provider string) float64 {
 func TestIntegrationFaultedRequestsRecorded(t *testing.T) {
 	l := newLab(t, func(cfg *Config) { cfg.RetryTimeoutSec, cfg.RetryBackoffMs, cfg.ResendPolicy = 1, 10, ResendNever })
 	for _, android := range []bool{false, true} {
-		tok, script, appType := l.iphone(typeAppleToken), l.apns.Faults(), typeAppleToken
+		tok, script, appType := l.iphone(typeAppleToken), faultScript(l.apns), typeAppleToken
 		requests := l.apns.Requests
 		if android {
-			tok, script, appType = l.pixel(typeAndroid), l.fcm.Faults(), typeAndroid
+			tok, script, appType = l.pixel(typeAndroid), l.fcm, typeAndroid
 			requests = l.fcm.Requests
 		}
 		if body := l.push(msg(appType, tok, "ack-warm")); body != okBody {
 			t.Fatalf("warm-up: %q", body)
 		}
-		for _, a := range []mockkit.Action{mockkit.Reset, mockkit.AcceptReset, mockkit.Delay} {
-			f := mockkit.Fault{Token: tok, Count: 1, Action: a}
-			if a == mockkit.Delay {
-				f.Latency = mockkit.Duration(1500 * time.Millisecond) // abandoned by the 1 s try
+		for _, a := range []pushtest.Action{pushtest.Reset, pushtest.AcceptReset, pushtest.Delay} {
+			f := pushtest.Fault{Token: tok, Count: 1, Action: a}
+			if a == pushtest.Delay {
+				f.Latency = 1500 * time.Millisecond // abandoned by the 1 s try
 			}
-			added, err := script.Add(f)
+			added, err := script.AddFault(f)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -5,9 +5,9 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/pushlab/pushlab/internal/mockkit"
 	"github.com/pushlab/pushlab/mmpush"
 	"github.com/pushlab/pushlab/mockapns"
+	"github.com/pushlab/pushlab/pushtest"
 )
 
 // One row of the compatibility table: what a provider answers, and what the
@@ -89,8 +89,8 @@ func TestEveryReason(t *testing.T) {
 				c.RetryBackoffMs = 10
 				c.UpstreamErrorText, c.UpstreamRetries = upstream, upstream
 			})
-			check := func(t *testing.T, appType, tok string, faults *mockkit.Faults, r reasonRow) {
-				if _, err := faults.Add(mockkit.Fault{Action: mockkit.Respond, Status: r.status, Reason: r.reason,
+			check := func(t *testing.T, appType, tok string, faults faultScript, r reasonRow) {
+				if _, err := faults.AddFault(pushtest.Fault{Action: pushtest.Respond, Status: r.status, Reason: r.reason,
 					RetryAfter: r.retryAfter, Token: tok}); err != nil {
 					t.Fatal(err)
 				}
@@ -110,12 +110,12 @@ func TestEveryReason(t *testing.T) {
 			}
 			for _, r := range apnsRows() {
 				t.Run("APNs "+r.reason, func(t *testing.T) {
-					check(t, typeAppleToken, l.iphone(typeAppleToken), l.apns.Faults(), r)
+					check(t, typeAppleToken, l.iphone(typeAppleToken), l.apns, r)
 				})
 			}
 			for _, r := range fcmRows {
 				t.Run("FCM "+r.reason, func(t *testing.T) {
-					check(t, typeAndroid, l.pixel(typeAndroid), l.fcm.Faults(), r)
+					check(t, typeAndroid, l.pixel(typeAndroid), l.fcm, r)
 				})
 			}
 		})

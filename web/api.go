@@ -10,13 +10,15 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
-	"github.com/pushlab/pushlab/internal/mockkit"
+	"github.com/pushlab/pushlab/internal/httpjson"
 	"github.com/pushlab/pushlab/mockapns"
+	"github.com/pushlab/pushlab/pushtest"
 )
 
 // The controls are thin: decode, validate (a clear 4xx, nothing changed),
@@ -279,14 +281,23 @@ func (s *Server) postDevice(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"device": d.State()})
 }
 
+// faultScript is what the page does with a mock's fault script; both mocks
+// have it, by the same names.
+type faultScript interface {
+	AddFault(pushtest.Fault) (pushtest.Fault, error)
+	Faults() []pushtest.Fault
+	RemoveFault(id string) bool
+	ClearFaults()
+}
+
 // faultScripts names each mock's fault script.
-func (s *Server) faultScripts() map[string]*mockkit.Faults {
-	out := map[string]*mockkit.Faults{}
+func (s *Server) faultScripts() map[string]faultScript {
+	out := map[string]faultScript{}
 	if s.cfg.Lab.APNs != nil {
-		out["apns"] = s.cfg.Lab.APNs.Faults()
+		out["apns"] = s.cfg.Lab.APNs
 	}
 	if s.cfg.Lab.FCM != nil {
-		out["fcm"] = s.cfg.Lab.FCM.Faults()
+		out["fcm"] = s.cfg.Lab.FCM
 	}
 	return out
 }
@@ -296,6 +307,45 @@ type faultView struct {
 	mockapns.Fault
 	Provider string `json:"provider"`
 	Device   string `json:"device,omitempty"`
+}
+
+// MarshalJSON writes the fault as the mocks' control API does, with the
+// provider and device beside its fields (the embedded Fault's own
+// MarshalJSON would leave them out).
+func (v faultView) MarshalJSON() ([]byte, error) {
+	fault, err := json.Marshal(v.Fault)
+	if err != nil {
+		return nil, err
+	}
+	where, err := json.Marshal(struct {
+		Provider string `json:"provider"`
+		Device   string `json:"device,omitempty"`
+	}{v.Provider, v.Device})
+	if err != nil {
+		return nil, err
+	}
+	return append(append(fault[:len(fault)-1], ','), where[1:]...), nil // {fault…, where…}
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (v *faultView) UnmarshalJSON(b []byte) error {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return err
+	}
+	for name, to := range map[string]*string{"provider": &v.Provider, "device": &v.Device} {
+		if raw, ok := fields[name]; ok {
+			if err := json.Unmarshal(raw, to); err != nil {
+				return err
+			}
+			delete(fields, name)
+		}
+	}
+	fault, err := json.Marshal(fields)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(fault, &v.Fault)
 }
 
 func (s *Server) faults() []faultView {
@@ -314,7 +364,7 @@ func (s *Server) faults() []faultView {
 		if !ok {
 			continue
 		}
-		for _, x := range f.List() {
+		for _, x := range f.Faults() {
 			v := faultView{Fault: x, Provider: p, Device: byToken[x.Token]}
 			v.Token = "" // the card names the device; the token stays out of the page
 			out = append(out, v)
@@ -333,13 +383,15 @@ func (s *Server) postFault(c *gin.Context) {
 		fail(c, http.StatusBadRequest, fmt.Errorf("provider %q: want apns or fcm", req.Provider))
 		return
 	}
-	f := mockapns.Fault{Action: mockkit.Action(req.Action), Status: req.Status, Reason: req.Reason,
+	f := mockapns.Fault{Action: pushtest.Action(req.Action), Status: req.Status, Reason: req.Reason,
 		RetryAfter: req.RetryAfter, Percent: req.Percent, Count: req.Count}
 	if req.Latency != "" {
-		if err := f.Latency.UnmarshalJSON([]byte(strconv.Quote(req.Latency))); err != nil {
+		var latency httpjson.Duration
+		if err := latency.UnmarshalJSON([]byte(strconv.Quote(req.Latency))); err != nil {
 			fail(c, http.StatusBadRequest, err)
 			return
 		}
+		f.Latency = time.Duration(latency)
 	}
 	if req.Provider == "apns" && f.Status == 0 && f.Reason != "" {
 		st, known := mockapns.Reasons[f.Reason]
@@ -364,7 +416,7 @@ func (s *Server) postFault(c *gin.Context) {
 			return
 		}
 	}
-	added, err := script.Add(f)
+	added, err := script.AddFault(f)
 	if err != nil {
 		fail(c, http.StatusBadRequest, err)
 		return
@@ -379,7 +431,7 @@ func (s *Server) deleteFault(c *gin.Context) {
 		fail(c, http.StatusBadRequest, fmt.Errorf("provider %q: want apns or fcm", c.Param("provider")))
 		return
 	}
-	if !script.Remove(c.Param("id")) {
+	if !script.RemoveFault(c.Param("id")) {
 		fail(c, http.StatusNotFound, fmt.Errorf("no fault %q", c.Param("id")))
 		return
 	}
@@ -388,7 +440,7 @@ func (s *Server) deleteFault(c *gin.Context) {
 
 func (s *Server) clearFaults(c *gin.Context) {
 	for _, f := range s.faultScripts() {
-		f.Clear()
+		f.ClearFaults()
 	}
 	c.Status(http.StatusNoContent)
 }
@@ -404,7 +456,7 @@ func providerOf(p devicesim.Platform) string {
 // as the mock verified it (JWT header and claims, certificate subject, key
 // fingerprints), the body, and the answer.
 type recordedView struct {
-	mockapns.Recorded
+	mockapns.Request
 	Provider string `json:"provider"`
 }
 
@@ -423,7 +475,7 @@ func (s *Server) getRequests(c *gin.Context) {
 	}
 	out := []recordedView{}
 	for _, p := range []string{"apns", "fcm"} {
-		var recs []mockapns.Recorded
+		var recs []mockapns.Request
 		switch {
 		case p == "apns" && s.cfg.Lab.APNs != nil:
 			recs = s.cfg.Lab.APNs.Requests(0)
@@ -444,7 +496,7 @@ func (s *Server) getRequests(c *gin.Context) {
 						delete(r.Headers, k) // the mock shows the credential decoded, in Auth
 					}
 				}
-				out = append(out, recordedView{Recorded: r, Provider: p})
+				out = append(out, recordedView{Request: r, Provider: p})
 			}
 		}
 	}

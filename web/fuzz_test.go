@@ -46,8 +46,8 @@ func FuzzControls(f *testing.F) {
 			}
 		}
 		if rec.Code == http.StatusCreated && r.path == "/api/faults" {
-			s.cfg.Lab.APNs.Faults().Clear() // keep the lab answering normally for the next input
-			s.cfg.Lab.FCM.Faults().Clear()
+			s.cfg.Lab.APNs.ClearFaults() // keep the lab answering normally for the next input
+			s.cfg.Lab.FCM.ClearFaults()
 		}
 	})
 }

@@ -68,15 +68,15 @@ func (c *Clock) Offset() time.Duration {
 
 // ClockState is the control API's view of the clock.
 type ClockState struct {
-	Now    time.Time `json:"now"`
-	Offset Duration  `json:"offset"`
+	Now    time.Time         `json:"now"`
+	Offset httpjson.Duration `json:"offset"`
 }
 
 // ClockRequest moves the clock: either to Now, or by Advance; Reset puts it back.
 type ClockRequest struct {
-	Now     time.Time `json:"now,omitzero"`
-	Advance Duration  `json:"advance,omitempty"`
-	Reset   bool      `json:"reset,omitempty"`
+	Now     time.Time         `json:"now,omitzero"`
+	Advance httpjson.Duration `json:"advance,omitempty"`
+	Reset   bool              `json:"reset,omitempty"`
 }
 
 // Apply performs r on the clock.
@@ -105,7 +105,9 @@ func (c *Clock) Apply(r ClockRequest) error {
 	return nil
 }
 
-func (c *Clock) state() ClockState { return ClockState{Now: c.Now(), Offset: Duration(c.Offset())} }
+func (c *Clock) state() ClockState {
+	return ClockState{Now: c.Now(), Offset: httpjson.Duration(c.Offset())}
+}
 
 func (c *Clock) register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /control/clock", func(w http.ResponseWriter, _ *http.Request) { httpjson.Write(w, 200, c.state()) })

@@ -1,6 +1,7 @@
 package mockkit
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,8 @@ import (
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/access"
 	"github.com/pushlab/pushlab/internal/httpjson"
+	"github.com/pushlab/pushlab/pushtest"
+	"github.com/pushlab/pushlab/testpki"
 )
 
 // Control is a mock's control API. mockapns and mockfcm serve the same shape,
@@ -21,7 +24,7 @@ import (
 //	GET    /events                      the mock's event stream (websocket)
 //	GET    /push                        the push gateway (websocket, see GatewayHandler)
 //	GET    /control/devices             issued tokens
-//	POST   /control/devices             {"app":…,"env":…,"device":…} → 201 Registration (FCM: "project" for env)
+//	POST   /control/devices             {"app":…,"env":…,"device":…} → 201 Registration (FCM: "project" or "env")
 //	DELETE /control/devices/{token}     uninstall the app: the token dies
 //	GET    /control/devices/{token}/pending   what is stored for an offline device
 //	GET    /control/faults              the fault script
@@ -42,11 +45,11 @@ type Control struct {
 	Hub      *Hub
 	Bus      *events.Bus
 	Log      *slog.Logger
-	// Register issues a token after the provider's own checks (APNs
-	// environment, FCM project…).
-	Register func(app, env, device string) (Registration, error)
+	// Register issues a token to the app, environment (APNs) or project
+	// (FCM) and device req names, after the provider's own checks.
+	Register func(req pushtest.Registration) (pushtest.Registration, error)
 	// Uninstall kills a token the provider's way.
-	Uninstall func(token string) (Registration, bool)
+	Uninstall func(token string) (pushtest.Registration, bool)
 	// Clock, if set, is served at /control/clock.
 	Clock *Clock
 	// Extra, if set, adds a provider's own routes to the control API.
@@ -71,8 +74,8 @@ func (c *Control) routes() http.Handler {
 	mux.Handle("GET /push", c.Hub.GatewayHandler(c.Log))
 	mux.HandleFunc("GET /control/devices", func(w http.ResponseWriter, _ *http.Request) { httpjson.Write(w, 200, c.Registry.List()) })
 	mux.HandleFunc("POST /control/devices", func(w http.ResponseWriter, r *http.Request) {
-		// FCM's registration names its Firebase project: "project" says so,
-		// "env" is the same field under the name both mocks share.
+		// APNs names the token's environment, FCM its Firebase project:
+		// "project", or "env", the name both mocks share.
 		var req struct {
 			App, Env, Device string
 			Project          string `json:"project"`
@@ -80,14 +83,17 @@ func (c *Control) routes() http.Handler {
 		if !api.Read(w, r, &req) {
 			return
 		}
-		if req.Project != "" {
-			if c.Provider != "fcm" || (req.Env != "" && req.Env != req.Project) {
-				api.Error(w, http.StatusBadRequest, fmt.Errorf("project %q: only FCM registrations name a project, in project or env, not both differently", req.Project))
-				return
-			}
-			req.Env = req.Project
+		want := pushtest.Registration{App: req.App, Device: req.Device}
+		switch {
+		case req.Project != "" && (c.Provider != "fcm" || (req.Env != "" && req.Env != req.Project)):
+			api.Error(w, http.StatusBadRequest, fmt.Errorf("project %q: only FCM registrations name a project, in project or env, not both differently", req.Project))
+			return
+		case c.Provider == "fcm":
+			want.Project = cmp.Or(req.Project, req.Env)
+		default:
+			want.Environment = testpki.Environment(req.Env)
 		}
-		reg, err := c.Register(req.App, req.Env, req.Device)
+		reg, err := c.Register(want)
 		if err != nil {
 			api.Error(w, http.StatusBadRequest, err)
 			return
@@ -107,7 +113,7 @@ func (c *Control) routes() http.Handler {
 	})
 	mux.HandleFunc("GET /control/faults", func(w http.ResponseWriter, _ *http.Request) { httpjson.Write(w, 200, c.Faults.List()) })
 	mux.HandleFunc("POST /control/faults", func(w http.ResponseWriter, r *http.Request) {
-		var f Fault
+		var f pushtest.Fault
 		if !api.Read(w, r, &f) {
 			return
 		}

@@ -5,6 +5,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/pushlab/pushlab/pushtest"
 )
 
 func newTestControl(provider, token string) (*Control, *httptest.Server) {
@@ -12,7 +14,7 @@ func newTestControl(provider, token string) (*Control, *httptest.Server) {
 	reg := NewRegistry(func() string { n++; return strings.Repeat("ab", 16) + string(rune('0'+n)) }, nil)
 	hub := NewHub(APNsStorage, nil)
 	c := &Control{Provider: provider, Faults: NewFaults(1), Registry: reg, Recorder: NewRecorder(10), Hub: hub, Token: token,
-		Register:  func(app, env, device string) (Registration, error) { return reg.Register(app, env, device), nil },
+		Register:  func(req pushtest.Registration) (pushtest.Registration, error) { return reg.Register(req), nil },
 		Uninstall: reg.Uninstall}
 	return c, httptest.NewServer(c.Handler())
 }
@@ -72,7 +74,7 @@ func TestRegisterProject(t *testing.T) {
 		t.Fatalf("env and project differing: %d", got)
 	}
 	for _, r := range c.Registry.List() {
-		if r.Env != "my-project" {
+		if r.Project != "my-project" {
 			t.Fatalf("registered %+v", r)
 		}
 	}

@@ -13,5 +13,9 @@
 //     /control/clock, so that expiry tests take milliseconds;
 //   - Control: one HTTP control API over all of the above, plus /events.
 //
-// The mocks re-export the types a user names (mockapns.Fault = mockkit.Fault).
+// The values all of these deal in (Delivery, Receiver, Registration, Fault,
+// Request) are package pushtest's, defined once for the mocks, the phones
+// and users in other modules; the mocks re-export them (mockapns.Fault =
+// pushtest.Fault). A JSON-only form (httpjson.Duration) stays at the control
+// API's edge.
 package mockkit

@@ -2,7 +2,6 @@ package mockkit
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -12,87 +11,18 @@ import (
 	"github.com/pushlab/pushlab/pushtest"
 )
 
-// Action is what a fault does to a request. The actions are pushtest's: one
-// set of names, documented there, for the mocks and for tests in any module.
-type Action = pushtest.Action
-
-// The fault actions (see pushtest for what each does).
-const (
-	Respond     = pushtest.Respond
-	Delay       = pushtest.Delay
-	Reset       = pushtest.Reset
-	GoAway      = pushtest.GoAway
-	AcceptReset = pushtest.AcceptReset
-	AcceptLate  = pushtest.AcceptLate
-	DelayAccept = pushtest.DelayAccept
-)
-
-// Actions lists every action, in the order the documentation gives them.
-var Actions = pushtest.Actions
-
-// Fault is one scripted misbehaviour. Faults are tried in the order added; the
-// first that matches a request fires.
-type Fault struct {
-	ID string `json:"id"`
-	// Token limits the fault to requests for one device token ("" = any).
-	Token string `json:"token,omitempty"`
-	// Percent fires the fault on that share of matching requests (0 < p < 100),
-	// drawn from the seeded generator so a run is reproducible; 0 or 100 = every one.
-	Percent float64 `json:"percent,omitempty"`
-	// Count fires the fault on the next Count matching requests, then removes
-	// it; 0 = until removed.
-	Count  int    `json:"count,omitempty"`
-	Action Action `json:"action"`
-	// Status and Reason are the answer (APNs reason or FCM error code); a
-	// Status alone takes the provider's usual reason for it.
-	Status     int    `json:"status,omitempty"`
-	Reason     string `json:"reason,omitempty"`
-	RetryAfter string `json:"retry_after,omitempty"` // Retry-After header: seconds or an HTTP date
-	// Latency is added before the request is answered, whatever the action;
-	// for accept_late it comes after the push is delivered, for
-	// delay_accept the client's giving up does not cut it short.
-	Latency Duration `json:"latency,omitempty"`
-	// Hits counts how often the fault fired.
-	Hits int `json:"hits"`
-}
-
-// Duration is a time.Duration that reads and writes as "250ms" in JSON.
-type Duration time.Duration
-
-// MarshalJSON writes the duration as a Go duration string.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
-
-// UnmarshalJSON accepts "250ms" or a number of milliseconds.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		ms, nerr := strconv.ParseFloat(string(b), 64)
-		if nerr != nil {
-			return fmt.Errorf("latency: want \"250ms\" or milliseconds, got %s", b)
-		}
-		*d = Duration(ms * float64(time.Millisecond))
-		return nil
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("latency: %w", err)
-	}
-	*d = Duration(v)
-	return nil
-}
-
 // Faults is a mock's fault script.
 type Faults struct {
 	// Complete, if set, fills in what the provider can infer before a fault
 	// is validated by Add (mockfcm: the HTTP status of an FCM error code
 	// named alone). Set it before the script is used.
-	Complete func(Fault) Fault
+	Complete func(pushtest.Fault) pushtest.Fault
 
 	mu    sync.Mutex
 	rng   *rand.Rand
 	seed  uint64
 	next  int
-	rules []*Fault
+	rules []*pushtest.Fault
 }
 
 // NewFaults makes an empty script whose percentages draw from seed.
@@ -109,36 +39,36 @@ func (f *Faults) Seed(seed uint64) {
 }
 
 // Add validates and appends a fault, returning it with its id.
-func (f *Faults) Add(x Fault) (Fault, error) {
+func (f *Faults) Add(x pushtest.Fault) (pushtest.Fault, error) {
 	if f.Complete != nil {
 		x = f.Complete(x)
 	}
 	if x.Action == "" {
 		switch {
 		case x.Status != 0 || x.Reason != "":
-			x.Action = Respond
+			x.Action = pushtest.Respond
 		case x.Latency > 0:
-			x.Action = Delay
+			x.Action = pushtest.Delay
 		}
 	}
 	switch x.Action {
-	case Respond:
+	case pushtest.Respond:
 		if x.Status < 100 || x.Status > 599 {
-			return Fault{}, fmt.Errorf("fault: status %d is not an HTTP status", x.Status)
+			return pushtest.Fault{}, fmt.Errorf("fault: status %d is not an HTTP status", x.Status)
 		}
-	case Delay, AcceptLate, DelayAccept:
+	case pushtest.Delay, pushtest.AcceptLate, pushtest.DelayAccept:
 		if x.Latency <= 0 {
-			return Fault{}, fmt.Errorf("fault: %s needs a latency", x.Action)
+			return pushtest.Fault{}, fmt.Errorf("fault: %s needs a latency", x.Action)
 		}
-	case Reset, GoAway, AcceptReset:
+	case pushtest.Reset, pushtest.GoAway, pushtest.AcceptReset:
 	default:
-		return Fault{}, fmt.Errorf("fault: unknown action %q (respond, delay, reset, goaway, accept_reset, accept_late, delay_accept)", x.Action)
+		return pushtest.Fault{}, fmt.Errorf("fault: unknown action %q (respond, delay, reset, goaway, accept_reset, accept_late, delay_accept)", x.Action)
 	}
 	if x.Percent < 0 || x.Percent > 100 {
-		return Fault{}, fmt.Errorf("fault: percent %v is outside 0..100", x.Percent)
+		return pushtest.Fault{}, fmt.Errorf("fault: percent %v is outside 0..100", x.Percent)
 	}
 	if x.Count < 0 {
-		return Fault{}, fmt.Errorf("fault: count %d is negative", x.Count)
+		return pushtest.Fault{}, fmt.Errorf("fault: count %d is negative", x.Count)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -151,7 +81,7 @@ func (f *Faults) Add(x Fault) (Fault, error) {
 
 // Match returns the fault that fires for a request to token, if any, counting
 // the hit and retiring a fault whose Count is spent.
-func (f *Faults) Match(token string) (Fault, bool) {
+func (f *Faults) Match(token string) (pushtest.Fault, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i, r := range f.rules {
@@ -168,14 +98,14 @@ func (f *Faults) Match(token string) (Fault, bool) {
 		}
 		return fired, true
 	}
-	return Fault{}, false
+	return pushtest.Fault{}, false
 }
 
 // List returns the active faults.
-func (f *Faults) List() []Fault {
+func (f *Faults) List() []pushtest.Fault {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make([]Fault, len(f.rules))
+	out := make([]pushtest.Fault, len(f.rules))
 	for i, r := range f.rules {
 		out[i] = *r
 	}

@@ -3,7 +3,8 @@ package mockkit
 import (
 	"encoding/json"
 	"testing"
-	"time"
+
+	"github.com/pushlab/pushlab/pushtest"
 )
 
 // Fault scripts arrive as JSON on the control API: decoding and validating any
@@ -18,7 +19,7 @@ func FuzzFaultJSON(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		var x Fault
+		var x pushtest.Fault
 		if json.Unmarshal(body, &x) != nil {
 			return
 		}
@@ -30,7 +31,7 @@ func FuzzFaultJSON(f *testing.F) {
 		if added.Action == "" || added.Percent < 0 || added.Percent > 100 || added.Count < 0 {
 			t.Fatalf("Add accepted an invalid fault %+v", added)
 		}
-		if added.Action == Delay && time.Duration(added.Latency) <= 0 {
+		if added.Action == pushtest.Delay && added.Latency <= 0 {
 			t.Fatalf("a delay without latency was accepted: %+v", added)
 		}
 		if (added.Percent == 0 || added.Percent == 100) && added.Token == "" {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/pushlab/pushlab/pushtest"
 )
 
 // The gateway carries the push channel across processes: one websocket per
@@ -32,9 +34,9 @@ import (
 // gone) are taken back the same way.
 
 type gatewayFrame struct {
-	Op       string    `json:"op"`
-	Tokens   []string  `json:"tokens,omitempty"`
-	Delivery *Delivery `json:"delivery,omitempty"`
+	Op       string             `json:"op"`
+	Tokens   []string           `json:"tokens,omitempty"`
+	Delivery *pushtest.Delivery `json:"delivery,omitempty"`
 }
 
 // gatewayQueue bounds what a slow devicesim process may owe us before the
@@ -49,7 +51,7 @@ var gatewayUpgrader = websocket.Upgrader{
 type gatewayConn struct {
 	hub  *Hub
 	conn *websocket.Conn
-	out  chan Delivery
+	out  chan pushtest.Delivery
 	// mu orders closing against queueing and attaching: once closed is
 	// set (under mu) nothing is queued or attached, so drain sees it all.
 	mu     sync.RWMutex
@@ -61,7 +63,7 @@ type gatewayConn struct {
 
 // Deliver queues d for the device side, or gives it back to the hub when
 // this connection cannot carry it.
-func (g *gatewayConn) Deliver(d Delivery) {
+func (g *gatewayConn) Deliver(d pushtest.Delivery) {
 	g.mu.RLock()
 	if g.closed {
 		g.mu.RUnlock()
@@ -86,7 +88,7 @@ func (g *gatewayConn) abandon() {
 		g.mu.Lock()
 		g.closed = true
 		g.mu.Unlock()
-		g.hub.DetachReceiver(func(x Receiver) bool { return x == g })
+		g.hub.DetachReceiver(func(x pushtest.Receiver) bool { return x == g })
 		close(g.done)
 		g.conn.Close()
 	})
@@ -128,7 +130,7 @@ func (h *Hub) GatewayHandler(log *slog.Logger) http.Handler {
 		if err != nil {
 			return
 		}
-		g := &gatewayConn{hub: h, conn: conn, out: make(chan Delivery, gatewayQueue), done: make(chan struct{}), log: log}
+		g := &gatewayConn{hub: h, conn: conn, out: make(chan pushtest.Delivery, gatewayQueue), done: make(chan struct{}), log: log}
 		writerDone := make(chan struct{})
 		defer func() {
 			g.abandon()
@@ -187,7 +189,7 @@ type GatewayClient struct {
 	wmu  sync.Mutex
 
 	mu        sync.RWMutex
-	receivers map[string]Receiver
+	receivers map[string]pushtest.Receiver
 	done      chan struct{}
 	err       error
 }
@@ -205,7 +207,7 @@ func DialGateway(ctx context.Context, url string, tlsConfig *tls.Config, header 
 	if err != nil {
 		return nil, fmt.Errorf("push gateway %s: %w", url, err)
 	}
-	c := &GatewayClient{conn: conn, receivers: map[string]Receiver{}, done: make(chan struct{})}
+	c := &GatewayClient{conn: conn, receivers: map[string]pushtest.Receiver{}, done: make(chan struct{})}
 	go c.read()
 	return c, nil
 }
@@ -242,7 +244,7 @@ func (c *GatewayClient) send(f gatewayFrame) error {
 }
 
 // Attach puts token online; r receives its pushes (stored ones first).
-func (c *GatewayClient) Attach(token string, r Receiver) error {
+func (c *GatewayClient) Attach(token string, r pushtest.Receiver) error {
 	c.mu.Lock()
 	c.receivers[token] = r
 	c.mu.Unlock()

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pushlab/pushlab/pushtest"
 )
 
 // A push the mock hands over while the device's detach is still on the wire
@@ -56,7 +58,7 @@ func TestGatewayPushCrossingDetachIsStored(t *testing.T) {
 				sent = 1
 			}
 			for i := range sent {
-				d := Delivery{Provider: tc.name, Token: "tok", ID: fmt.Sprint("m", i), Payload: json.RawMessage(`{}`)}
+				d := pushtest.Delivery{Provider: tc.name, Token: "tok", ID: fmt.Sprint("m", i), Payload: json.RawMessage(`{}`)}
 				if o := h.Send(d); o != Delivered {
 					t.Fatalf("send %d: %s, want delivered (the mock still sees the device online)", i, o)
 				}
@@ -87,13 +89,13 @@ func TestGatewayPushCrossingDetachIsStored(t *testing.T) {
 // A push for a connection that has closed goes back into the hub.
 func TestGatewayClosedConnReturnsPush(t *testing.T) {
 	h := NewHub(APNsStorage, nil)
-	g := &gatewayConn{hub: h, out: make(chan Delivery, 1), done: make(chan struct{})}
+	g := &gatewayConn{hub: h, out: make(chan pushtest.Delivery, 1), done: make(chan struct{})}
 	h.Attach("tok", g)
 	g.mu.Lock()
 	g.closed = true
 	g.mu.Unlock()
-	h.DetachReceiver(func(r Receiver) bool { return r == g })
-	g.Deliver(Delivery{Token: "tok", ID: "late"})
+	h.DetachReceiver(func(r pushtest.Receiver) bool { return r == g })
+	g.Deliver(pushtest.Delivery{Token: "tok", ID: "late"})
 	if p := h.Pending("tok"); len(p) != 1 || p[0].ID != "late" {
 		t.Fatalf("pending %+v, want the late push stored", p)
 	}

@@ -1,40 +1,11 @@
 package mockkit
 
 import (
-	"encoding/json"
 	"sync"
 	"time"
+
+	"github.com/pushlab/pushlab/pushtest"
 )
-
-// Delivery is one notification handed by a provider to a device.
-type Delivery struct {
-	Provider string `json:"provider"` // "apns" or "fcm"
-	Token    string `json:"token"`
-	ID       string `json:"id"`  // apns-id, or the FCM message id
-	App      string `json:"app"` // APNs topic (bundle id) or Android package
-	// Payload is what the device's OS receives: the APNs JSON payload, or the
-	// FCM message object (data, notification, android…) without its target.
-	Payload     json.RawMessage   `json:"payload"`
-	CollapseKey string            `json:"collapse_key,omitempty"`
-	Expiry      time.Time         `json:"expiry,omitzero"` // zero: kept as long as the provider keeps anything
-	NowOrNever  bool              `json:"now_or_never,omitempty"`
-	AcceptedAt  time.Time         `json:"accepted_at"`
-	Stored      bool              `json:"stored,omitempty"`  // it waited in the outbox for the device
-	Headers     map[string]string `json:"headers,omitempty"` // provider headers the device may see (apns-push-type, priority…)
-}
-
-// Receiver is a device's end of the push channel. Deliver is called without
-// locks held and must return quickly: devices do their work (verify, decrypt,
-// display, ack) off the caller's goroutine.
-type Receiver interface {
-	Deliver(Delivery)
-}
-
-// ReceiverFunc adapts a function to Receiver.
-type ReceiverFunc func(Delivery)
-
-// Deliver calls f(d).
-func (f ReceiverFunc) Deliver(d Delivery) { f(d) }
 
 // StoragePolicy is how a provider keeps notifications for an offline device.
 type StoragePolicy struct {
@@ -83,20 +54,20 @@ type Hub struct {
 	now    func() time.Time
 	// OnDrop, if set, is told of every notification the hub discards (called
 	// without locks held). Mocks publish these as events.
-	OnDrop func(d Delivery, reason string)
+	OnDrop func(d pushtest.Delivery, reason string)
 	// OnFlush, if set, is told of every stored notification handed over when
 	// its device comes back.
-	OnFlush func(d Delivery)
+	OnFlush func(d pushtest.Delivery)
 	// OnAttach, if set, is told of every token that comes online (FCM
 	// restarts its inactivity clock).
 	OnAttach func(token string)
 	// OnReturn, if set, is told where a returned notification went (see
 	// Return; called without locks held).
-	OnReturn func(d Delivery, o Outcome)
+	OnReturn func(d pushtest.Delivery, o Outcome)
 
 	mu     sync.Mutex
-	online map[string]Receiver
-	outbox map[string][]Delivery
+	online map[string]pushtest.Receiver
+	outbox map[string][]pushtest.Delivery
 	// counted for the metrics, under mu
 	outcomes map[Outcome]uint64
 	drops    map[string]uint64
@@ -132,17 +103,17 @@ func NewHub(policy StoragePolicy, now func() time.Time) *Hub {
 	if now == nil {
 		now = time.Now
 	}
-	return &Hub{policy: policy, now: now, online: map[string]Receiver{}, outbox: map[string][]Delivery{},
+	return &Hub{policy: policy, now: now, online: map[string]pushtest.Receiver{}, outbox: map[string][]pushtest.Delivery{},
 		outcomes: map[Outcome]uint64{}, drops: map[string]uint64{}}
 }
 
 type dropped struct {
-	d      Delivery
+	d      pushtest.Delivery
 	reason string
 }
 
 // Send hands d to its device if online, or stores it by the policy.
-func (h *Hub) Send(d Delivery) Outcome {
+func (h *Hub) Send(d pushtest.Delivery) Outcome {
 	if d.AcceptedAt.IsZero() {
 		d.AcceptedAt = h.now()
 	}
@@ -155,7 +126,7 @@ func (h *Hub) Send(d Delivery) Outcome {
 // to the device if it is online again, or is stored by the policy, so a push
 // the provider accepted is never lost in the channel. The outcome counters
 // move d from Delivered to where it went.
-func (h *Hub) Return(d Delivery) Outcome {
+func (h *Hub) Return(d pushtest.Delivery) Outcome {
 	h.mu.Lock()
 	if h.outcomes[Delivered] > 0 {
 		h.outcomes[Delivered]--
@@ -168,7 +139,7 @@ func (h *Hub) Return(d Delivery) Outcome {
 }
 
 // sendLocked is Send with h.mu held; it unlocks.
-func (h *Hub) sendLocked(d Delivery) Outcome {
+func (h *Hub) sendLocked(d pushtest.Delivery) Outcome {
 	if r, ok := h.online[d.Token]; ok {
 		h.outcomes[Delivered]++
 		h.mu.Unlock()
@@ -195,7 +166,7 @@ func (h *Hub) sendLocked(d Delivery) Outcome {
 }
 
 // store adds d to box by the policy, returning the new box and what left it.
-func (h *Hub) store(box []Delivery, d Delivery) ([]Delivery, []dropped) {
+func (h *Hub) store(box []pushtest.Delivery, d pushtest.Delivery) ([]pushtest.Delivery, []dropped) {
 	var gone []dropped
 	now := h.now()
 	kept := box[:0]
@@ -237,7 +208,7 @@ func (h *Hub) store(box []Delivery, d Delivery) ([]Delivery, []dropped) {
 		for _, o := range box[:over] {
 			gone = append(gone, dropped{o, DropCoalesced})
 		}
-		box = append([]Delivery(nil), box[over:]...)
+		box = append([]pushtest.Delivery(nil), box[over:]...)
 	}
 	return box, gone
 }
@@ -261,7 +232,7 @@ func (h *Hub) report(gone []dropped) {
 
 // Attach puts token online with r and hands over what was stored for it (in
 // order, expired ones dropped). It returns how many were handed over.
-func (h *Hub) Attach(token string, r Receiver) int {
+func (h *Hub) Attach(token string, r pushtest.Receiver) int {
 	h.mu.Lock()
 	h.online[token] = r
 	box := h.outbox[token]
@@ -296,7 +267,7 @@ func (h *Hub) Detach(token string) {
 }
 
 // DetachReceiver takes offline every token attached with r (a gateway that went away).
-func (h *Hub) DetachReceiver(match func(Receiver) bool) {
+func (h *Hub) DetachReceiver(match func(pushtest.Receiver) bool) {
 	h.mu.Lock()
 	for t, r := range h.online {
 		if match(r) {
@@ -329,8 +300,8 @@ func (h *Hub) Online(token string) bool {
 }
 
 // Pending returns a copy of what is stored for token.
-func (h *Hub) Pending(token string) []Delivery {
+func (h *Hub) Pending(token string) []pushtest.Delivery {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return append([]Delivery(nil), h.outbox[token]...)
+	return append([]pushtest.Delivery(nil), h.outbox[token]...)
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pushlab/pushlab/pushtest"
 )
 
 type clock struct{ t time.Time }
@@ -18,10 +20,10 @@ func (c *clock) now() time.Time { return c.t }
 
 type inbox struct {
 	mu  sync.Mutex
-	got []Delivery
+	got []pushtest.Delivery
 }
 
-func (b *inbox) Deliver(d Delivery) {
+func (b *inbox) Deliver(d pushtest.Delivery) {
 	b.mu.Lock()
 	b.got = append(b.got, d)
 	b.mu.Unlock()
@@ -101,9 +103,9 @@ func TestHubStoragePolicies(t *testing.T) {
 			c := &clock{start}
 			h := NewHub(tc.policy, c.now)
 			drops := map[string]string{}
-			h.OnDrop = func(d Delivery, why string) { drops[d.ID] = why }
+			h.OnDrop = func(d pushtest.Delivery, why string) { drops[d.ID] = why }
 			for _, s := range tc.sends {
-				d := Delivery{Token: "tok", ID: s.id, CollapseKey: s.collapse, NowOrNever: s.nowOrNever}
+				d := pushtest.Delivery{Token: "tok", ID: s.id, CollapseKey: s.collapse, NowOrNever: s.nowOrNever}
 				if s.ttl > 0 {
 					d.Expiry = c.t.Add(s.ttl)
 				}
@@ -139,13 +141,13 @@ func orEmpty(m map[string]string) map[string]string {
 func TestHubFCMOverflowDiscardsAll(t *testing.T) {
 	h := NewHub(FCMStorage, nil)
 	dropped := 0
-	h.OnDrop = func(_ Delivery, why string) {
+	h.OnDrop = func(_ pushtest.Delivery, why string) {
 		if why == DropOverflow {
 			dropped++
 		}
 	}
 	for i := range 101 {
-		h.Send(Delivery{Token: "tok", ID: fmt.Sprint(i)})
+		h.Send(pushtest.Delivery{Token: "tok", ID: fmt.Sprint(i)})
 	}
 	if got := len(h.Pending("tok")); got != 0 {
 		t.Fatalf("%d pending after overflow, want 0 (FCM discards all)", got)
@@ -159,11 +161,11 @@ func TestHubOnlineDeliversAndForget(t *testing.T) {
 	h := NewHub(APNsStorage, nil)
 	in := &inbox{}
 	h.Attach("tok", in)
-	if got := h.Send(Delivery{Token: "tok", ID: "x"}); got != Delivered {
+	if got := h.Send(pushtest.Delivery{Token: "tok", ID: "x"}); got != Delivered {
 		t.Fatalf("outcome %s", got)
 	}
 	h.Detach("tok")
-	if got := h.Send(Delivery{Token: "tok", ID: "y"}); got != Stored {
+	if got := h.Send(pushtest.Delivery{Token: "tok", ID: "y"}); got != Stored {
 		t.Fatalf("outcome %s", got)
 	}
 	h.Forget("tok")
@@ -177,7 +179,7 @@ func TestHubOnlineDeliversAndForget(t *testing.T) {
 
 func TestGatewayMultiplexesDevices(t *testing.T) {
 	h := NewHub(APNsStorage, nil)
-	h.Send(Delivery{Token: "t2", ID: "stored-for-t2", Payload: []byte(`{"aps":{}}`)})
+	h.Send(pushtest.Delivery{Token: "t2", ID: "stored-for-t2", Payload: []byte(`{"aps":{}}`)})
 	srv := httptest.NewServer(h.GatewayHandler(nil))
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -190,7 +192,7 @@ func TestGatewayMultiplexesDevices(t *testing.T) {
 	gc.Attach("t1", in1)
 	gc.Attach("t2", in2)
 	waitFor(t, func() bool { return h.Online("t1") && h.Online("t2") })
-	h.Send(Delivery{Token: "t1", ID: "live-for-t1"})
+	h.Send(pushtest.Delivery{Token: "t1", ID: "live-for-t1"})
 	waitFor(t, func() bool { return len(in1.ids()) == 1 && len(in2.ids()) == 1 })
 	if in1.ids()[0] != "live-for-t1" || in2.ids()[0] != "stored-for-t2" || string(in2.got[0].Payload) != `{"aps":{}}` {
 		t.Fatalf("t1 got %v, t2 got %v", in1.ids(), in2.ids())
@@ -199,7 +201,7 @@ func TestGatewayMultiplexesDevices(t *testing.T) {
 	waitFor(t, func() bool { return !h.Online("t1") })
 	gc.Close()
 	waitFor(t, func() bool { return !h.Online("t2") })
-	if got := h.Send(Delivery{Token: "t2", ID: "later"}); got != Stored {
+	if got := h.Send(pushtest.Delivery{Token: "t2", ID: "later"}); got != Stored {
 		t.Fatalf("after the gateway closed, outcome %s, want stored", got)
 	}
 }
@@ -217,18 +219,18 @@ func waitFor(t *testing.T, cond func() bool) {
 
 func TestFaultsScript(t *testing.T) {
 	f := NewFaults(42)
-	if _, err := f.Add(Fault{Status: 700}); err == nil {
+	if _, err := f.Add(pushtest.Fault{Status: 700}); err == nil {
 		t.Fatal("status 700 accepted")
 	}
-	if _, err := f.Add(Fault{Action: "explode"}); err == nil {
+	if _, err := f.Add(pushtest.Fault{Action: "explode"}); err == nil {
 		t.Fatal("unknown action accepted")
 	}
-	if _, err := f.Add(Fault{Status: 503, Percent: 120}); err == nil {
+	if _, err := f.Add(pushtest.Fault{Status: 503, Percent: 120}); err == nil {
 		t.Fatal("percent 120 accepted")
 	}
-	only, _ := f.Add(Fault{Token: "dead", Status: 410, Reason: "Unregistered"})
-	next2, _ := f.Add(Fault{Status: 503, Reason: "ServiceUnavailable", RetryAfter: "1", Count: 2})
-	if only.Action != Respond || next2.ID == only.ID {
+	only, _ := f.Add(pushtest.Fault{Token: "dead", Status: 410, Reason: "Unregistered"})
+	next2, _ := f.Add(pushtest.Fault{Status: 503, Reason: "ServiceUnavailable", RetryAfter: "1", Count: 2})
+	if only.Action != pushtest.Respond || next2.ID == only.ID {
 		t.Fatalf("faults %+v %+v", only, next2)
 	}
 	if got, ok := f.Match("dead"); !ok || got.Status != 410 {
@@ -250,7 +252,7 @@ func TestFaultsScript(t *testing.T) {
 func TestFaultsPercentIsReproducible(t *testing.T) {
 	run := func(seed uint64) string {
 		f := NewFaults(seed)
-		f.Add(Fault{Status: 500, Percent: 30})
+		f.Add(pushtest.Fault{Status: 500, Percent: 30})
 		var b strings.Builder
 		for range 200 {
 			_, ok := f.Match("t")
@@ -273,7 +275,7 @@ func TestFaultsPercentIsReproducible(t *testing.T) {
 func TestRecorderKeepsLastN(t *testing.T) {
 	r := NewRecorder(3)
 	for i := range 5 {
-		r.Add(Recorded{Path: fmt.Sprint(i)})
+		r.Add(pushtest.Request{Path: fmt.Sprint(i)})
 	}
 	got := r.Since(0)
 	if len(got) != 3 || got[0].Path != "2" || got[2].Seq != 5 {
@@ -292,16 +294,16 @@ func TestControlMetrics(t *testing.T) {
 	srv := httptest.NewServer(c.Handler())
 	defer srv.Close()
 
-	a := reg.Register("com.example", "production", "d1")
-	b := reg.Register("com.example", "production", "d2")
+	a := reg.Register(pushtest.Registration{App: "com.example", Environment: "production", Device: "d1"})
+	b := reg.Register(pushtest.Registration{App: "com.example", Environment: "production", Device: "d2"})
 	reg.Uninstall(b.Token)
 	hub.Attach(a.Token, &inbox{})
-	hub.Send(Delivery{Token: a.Token})
-	hub.Send(Delivery{Token: b.Token})
-	hub.Send(Delivery{Token: b.Token}) // coalesces the first
-	rec.Add(Recorded{Status: 200})
-	rec.Add(Recorded{Status: 400, Reason: "BadDeviceToken"})
-	rec.Add(Recorded{Status: 400, Reason: "BadDeviceToken"})
+	hub.Send(pushtest.Delivery{Token: a.Token})
+	hub.Send(pushtest.Delivery{Token: b.Token})
+	hub.Send(pushtest.Delivery{Token: b.Token}) // coalesces the first
+	rec.Add(pushtest.Request{Status: 200})
+	rec.Add(pushtest.Request{Status: 400, Reason: "BadDeviceToken"})
+	rec.Add(pushtest.Request{Status: 400, Reason: "BadDeviceToken"})
 
 	resp, err := http.Get(srv.URL + "/metrics")
 	if err != nil {

@@ -3,33 +3,16 @@ package mockkit
 import (
 	"sync"
 	"time"
-)
 
-// Recorded is one request a mock received, as the control API shows it:
-// credentials appear as decoded claims and key fingerprints, never raw.
-type Recorded struct {
-	Seq     uint64            `json:"seq"`
-	At      time.Time         `json:"at"`
-	Method  string            `json:"method"`
-	Path    string            `json:"path"`
-	Headers map[string]string `json:"headers,omitempty"`
-	// Auth describes the credential: JWT header and claims, certificate
-	// subject, key fingerprint, verdict.
-	Auth   map[string]any `json:"auth,omitempty"`
-	Token  string         `json:"token,omitempty"`
-	Body   string         `json:"body,omitempty"`
-	Status int            `json:"status"`
-	Reason string         `json:"reason,omitempty"`
-	ID     string         `json:"id,omitempty"` // apns-id / message name
-	Fault  string         `json:"fault,omitempty"`
-}
+	"github.com/pushlab/pushlab/pushtest"
+)
 
 // Recorder keeps the last N requests, and counts every request by answer
 // for the metrics.
 type Recorder struct {
 	mu     sync.Mutex
 	seq    uint64
-	ring   []Recorded
+	ring   []pushtest.Request
 	next   int
 	counts map[Answer]uint64 // every answer but a plain 200
 	ok     uint64            // answered 200 with no reason: most requests, counted without hashing
@@ -46,11 +29,11 @@ func NewRecorder(n int) *Recorder {
 	if n <= 0 {
 		n = 1000
 	}
-	return &Recorder{ring: make([]Recorded, 0, n), counts: map[Answer]uint64{}}
+	return &Recorder{ring: make([]pushtest.Request, 0, n), counts: map[Answer]uint64{}}
 }
 
 // Add records r, stamping Seq (and At if unset).
-func (rc *Recorder) Add(r Recorded) {
+func (rc *Recorder) Add(r pushtest.Request) {
 	if r.At.IsZero() {
 		r.At = time.Now()
 	}
@@ -72,11 +55,11 @@ func (rc *Recorder) Add(r Recorded) {
 }
 
 // Since returns the kept requests with Seq > since, oldest first.
-func (rc *Recorder) Since(since uint64) []Recorded {
+func (rc *Recorder) Since(since uint64) []pushtest.Request {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	// Until the ring is full next is 0, so this is oldest-first either way.
-	all := append(append([]Recorded{}, rc.ring[rc.next:]...), rc.ring[:rc.next]...)
+	all := append(append([]pushtest.Request{}, rc.ring[rc.next:]...), rc.ring[:rc.next]...)
 	out := all[:0]
 	for _, r := range all {
 		if r.Seq > since {

@@ -3,11 +3,13 @@ package mockkit
 import (
 	"maps"
 	"testing"
+
+	"github.com/pushlab/pushlab/pushtest"
 )
 
 func TestRecorderCountsEveryAnswer(t *testing.T) {
 	rc := NewRecorder(2)
-	for _, r := range []Recorded{{Status: 200}, {Status: 410, Reason: "Unregistered"}, {Status: 200},
+	for _, r := range []pushtest.Request{{Status: 200}, {Status: 410, Reason: "Unregistered"}, {Status: 200},
 		{Status: 200, Reason: "odd"}, {Status: 410, Reason: "Unregistered"}, {Status: 200}} {
 		rc.Add(r)
 	}

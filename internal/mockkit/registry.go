@@ -3,25 +3,9 @@ package mockkit
 import (
 	"sync"
 	"time"
-)
 
-// Registration is a device token the provider issued to an app on a device.
-type Registration struct {
-	Token string `json:"token"`
-	// App is the bundle id (APNs) or package name (FCM).
-	App string `json:"app"`
-	// Env is the APNs environment ("development"/"production"), or the
-	// Firebase project id for FCM.
-	Env           string    `json:"env"`
-	Device        string    `json:"device,omitempty"` // who asked, for timelines
-	RegisteredAt  time.Time `json:"registered_at"`
-	Installed     bool      `json:"installed"`
-	UninstalledAt time.Time `json:"uninstalled_at,omitzero"`
-	// LastActiveAt is when the device last connected to the provider (it
-	// registered, came online, or took a delivery): FCM expires Android
-	// tokens inactive for 270 days.
-	LastActiveAt time.Time `json:"last_active_at,omitzero"`
-}
+	"github.com/pushlab/pushlab/pushtest"
+)
 
 // Registry holds the tokens a mock has issued.
 type Registry struct {
@@ -29,7 +13,7 @@ type Registry struct {
 	now      func() time.Time
 
 	mu     sync.RWMutex
-	tokens map[string]*Registration
+	tokens map[string]*pushtest.Registration
 }
 
 // NewRegistry makes a registry minting tokens with newToken; now may be nil.
@@ -37,13 +21,15 @@ func NewRegistry(newToken func() string, now func() time.Time) *Registry {
 	if now == nil {
 		now = time.Now
 	}
-	return &Registry{newToken: newToken, now: now, tokens: map[string]*Registration{}}
+	return &Registry{newToken: newToken, now: now, tokens: map[string]*pushtest.Registration{}}
 }
 
-// Register issues a fresh token for app in env.
-func (r *Registry) Register(app, env, device string) Registration {
+// Register issues a fresh token to the app, environment or project and
+// device that req names; the registry sets the rest.
+func (r *Registry) Register(req pushtest.Registration) pushtest.Registration {
 	now := r.now()
-	reg := &Registration{Token: r.newToken(), App: app, Env: env, Device: device, RegisteredAt: now, Installed: true, LastActiveAt: now}
+	reg := &pushtest.Registration{Token: r.newToken(), App: req.App, Environment: req.Environment, Project: req.Project,
+		Device: req.Device, RegisteredAt: now, Installed: true, LastActiveAt: now}
 	r.mu.Lock()
 	r.tokens[reg.Token] = reg
 	r.mu.Unlock()
@@ -51,12 +37,12 @@ func (r *Registry) Register(app, env, device string) Registration {
 }
 
 // Lookup finds a token.
-func (r *Registry) Lookup(token string) (Registration, bool) {
+func (r *Registry) Lookup(token string) (pushtest.Registration, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	reg, ok := r.tokens[token]
 	if !ok {
-		return Registration{}, false
+		return pushtest.Registration{}, false
 	}
 	return *reg, true
 }
@@ -72,12 +58,12 @@ func (r *Registry) Touch(token string) {
 }
 
 // Uninstall marks the app removed: its token is answered as dead from now on.
-func (r *Registry) Uninstall(token string) (Registration, bool) {
+func (r *Registry) Uninstall(token string) (pushtest.Registration, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	reg, ok := r.tokens[token]
 	if !ok {
-		return Registration{}, false
+		return pushtest.Registration{}, false
 	}
 	if reg.Installed {
 		reg.Installed = false
@@ -87,10 +73,10 @@ func (r *Registry) Uninstall(token string) (Registration, bool) {
 }
 
 // List returns every registration (order unspecified).
-func (r *Registry) List() []Registration {
+func (r *Registry) List() []pushtest.Registration {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	out := make([]Registration, 0, len(r.tokens))
+	out := make([]pushtest.Registration, 0, len(r.tokens))
 	for _, reg := range r.tokens {
 		out = append(out, *reg)
 	}

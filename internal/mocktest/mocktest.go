@@ -1,9 +1,7 @@
 // Package mocktest is the code mockapnstest and mockfcmtest share: a
-// channel-backed inbox per device, the conversions between the mocks'
-// internal values and package pushtest's public ones, and the test-failing
-// wrappers of what both mocks do alike (faults, requests, uninstall, pending).
-// It exists so the two public helpers stay thin and say the same thing the
-// same way.
+// channel-backed inbox per device, and the test-failing wrappers of what
+// both mocks do alike (faults, requests, uninstall, pending). It exists so
+// the two public helpers stay thin and say the same thing the same way.
 package mocktest
 
 import (
@@ -15,27 +13,36 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pushlab/pushlab/internal/mockkit"
 	"github.com/pushlab/pushlab/pushtest"
 )
 
-// Kit is what both helpers do alike (pushtest.Provider), given a started
-// mock's shared parts. Failures go to T.
+// Mock is what mockapns.Server and mockfcm.Server do alike, by the same
+// names.
+type Mock interface {
+	AddFault(pushtest.Fault) (pushtest.Fault, error)
+	Faults() []pushtest.Fault
+	ClearFaults()
+	Requests(since uint64) []pushtest.Request
+	Pending(token string) []pushtest.Delivery
+	Uninstall(token string) (pushtest.Registration, bool)
+	Attach(token string, r pushtest.Receiver) int
+	Detach(token string)
+}
+
+// Kit is what both helpers do alike (pushtest.Provider), over a started
+// mock. Failures go to T.
 type Kit struct {
-	T        testing.TB
-	Hub      *mockkit.Hub
-	Script   *mockkit.Faults
-	Recorded func(since uint64) []mockkit.Recorded
-	Remove   func(token string) (mockkit.Registration, bool) // the mock's Uninstall
+	T    testing.TB
+	Mock Mock
 }
 
 var _ pushtest.Provider = (*Kit)(nil)
 var _ pushtest.Inbox = (*Inbox)(nil)
 
-// Inbox attaches a new inbox for token to the hub: the device is online, and
-// what the mock stored for it is in the inbox already.
+// Inbox attaches a new inbox for token to the mock: the device is online,
+// and what the mock stored for it is in the inbox already.
 func (k *Kit) Inbox(token string) *Inbox {
-	in := &Inbox{hub: k.Hub, token: token, ready: make(chan struct{}, 1)}
+	in := &Inbox{mock: k.Mock, token: token, ready: make(chan struct{}, 1)}
 	in.Online()
 	return in
 }
@@ -43,49 +50,27 @@ func (k *Kit) Inbox(token string) *Inbox {
 // AddFault adds f to the mock's script, failing the test if the mock refuses it.
 func (k *Kit) AddFault(f pushtest.Fault) pushtest.Fault {
 	k.T.Helper()
-	got, err := k.Script.Add(mockkit.Fault{ID: f.ID, Token: f.Token, Percent: f.Percent, Count: f.Count,
-		Action: f.Action, Status: f.Status, Reason: f.Reason, RetryAfter: f.RetryAfter,
-		Latency: mockkit.Duration(f.Latency), Hits: f.Hits})
+	got, err := k.Mock.AddFault(f)
 	if err != nil {
 		k.T.Fatalf("add fault: %v", err)
 	}
-	return publicFault(got)
+	return got
 }
 
 // Faults is the script as it stands, hit counts included.
-func (k *Kit) Faults() []pushtest.Fault {
-	list := k.Script.List()
-	out := make([]pushtest.Fault, len(list))
-	for i, f := range list {
-		out[i] = publicFault(f)
-	}
-	return out
-}
-
-func publicFault(f mockkit.Fault) pushtest.Fault {
-	return pushtest.Fault{ID: f.ID, Token: f.Token, Percent: f.Percent, Count: f.Count, Action: f.Action,
-		Status: f.Status, Reason: f.Reason, RetryAfter: f.RetryAfter, Latency: time.Duration(f.Latency), Hits: f.Hits}
-}
+func (k *Kit) Faults() []pushtest.Fault { return k.Mock.Faults() }
 
 // ClearFaults empties the script.
-func (k *Kit) ClearFaults() { k.Script.Clear() }
+func (k *Kit) ClearFaults() { k.Mock.ClearFaults() }
 
 // Requests is the recorded requests with Seq > since.
-func (k *Kit) Requests(since uint64) []pushtest.Request {
-	recs := k.Recorded(since)
-	out := make([]pushtest.Request, len(recs))
-	for i, r := range recs {
-		out[i] = pushtest.Request{Seq: r.Seq, At: r.At, Method: r.Method, Path: r.Path, Headers: r.Headers, Auth: r.Auth,
-			Token: r.Token, Body: r.Body, Status: r.Status, Reason: r.Reason, ID: r.ID, Fault: r.Fault}
-	}
-	return out
-}
+func (k *Kit) Requests(since uint64) []pushtest.Request { return k.Mock.Requests(since) }
 
 // Uninstall uninstalls token's app, failing the test if the mock never
 // issued token; it returns when the mock says the app was removed.
 func (k *Kit) Uninstall(token string) time.Time {
 	k.T.Helper()
-	reg, ok := k.Remove(token)
+	reg, ok := k.Mock.Uninstall(token)
 	if !ok {
 		k.T.Fatalf("uninstall: no device has token %s", token)
 	}
@@ -93,40 +78,22 @@ func (k *Kit) Uninstall(token string) time.Time {
 }
 
 // Pending is what the mock keeps for token while its device is offline.
-func (k *Kit) Pending(token string) []pushtest.Delivery {
-	return Deliveries(k.Hub.Pending(token))
-}
-
-// Delivery is d as package pushtest spells it.
-func Delivery(d mockkit.Delivery) pushtest.Delivery {
-	return pushtest.Delivery{Provider: d.Provider, Token: d.Token, ID: d.ID, App: d.App, Payload: d.Payload,
-		CollapseKey: d.CollapseKey, Expiry: d.Expiry, NowOrNever: d.NowOrNever, AcceptedAt: d.AcceptedAt,
-		Stored: d.Stored, Headers: d.Headers}
-}
-
-// Deliveries converts each of ds.
-func Deliveries(ds []mockkit.Delivery) []pushtest.Delivery {
-	out := make([]pushtest.Delivery, len(ds))
-	for i, d := range ds {
-		out[i] = Delivery(d)
-	}
-	return out
-}
+func (k *Kit) Pending(token string) []pushtest.Delivery { return k.Mock.Pending(token) }
 
 // Inbox is one device's end of a mock's push channel: Deliver queues without
 // ever blocking the mock (a slow test must not stall delivery to the other
 // devices), Next waits for the next one.
 type Inbox struct {
-	hub   *mockkit.Hub
+	mock  Mock
 	token string
 	ready chan struct{} // holds a token while q may be non-empty
 
 	mu sync.Mutex
-	q  []mockkit.Delivery
+	q  []pushtest.Delivery
 }
 
-// Deliver queues d; it is the mockkit.Receiver the hub calls.
-func (in *Inbox) Deliver(d mockkit.Delivery) {
+// Deliver queues d; it is the pushtest.Receiver the hub calls.
+func (in *Inbox) Deliver(d pushtest.Delivery) {
 	in.mu.Lock()
 	in.q = append(in.q, d)
 	in.mu.Unlock()
@@ -152,7 +119,7 @@ func (in *Inbox) Next(ctx context.Context) (pushtest.Delivery, error) {
 				default:
 				}
 			}
-			return Delivery(d), nil
+			return d, nil
 		}
 		in.mu.Unlock()
 		select {
@@ -165,10 +132,10 @@ func (in *Inbox) Next(ctx context.Context) (pushtest.Delivery, error) {
 
 // Online attaches the inbox to its token; the mock first hands over what it
 // stored. It returns how many stored notifications were handed over.
-func (in *Inbox) Online() int { return in.hub.Attach(in.token, in) }
+func (in *Inbox) Online() int { return in.mock.Attach(in.token, in) }
 
 // Offline detaches it: the mock stores what comes next, by its own rules.
-func (in *Inbox) Offline() { in.hub.Detach(in.token) }
+func (in *Inbox) Offline() { in.mock.Detach(in.token) }
 
 // FailsWith runs do with k's failures going to a recorder instead of the
 // test, and returns what do failed with ("" if nothing failed).

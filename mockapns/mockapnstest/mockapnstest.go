@@ -91,7 +91,7 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 		t.Fatalf("mockapnstest: %v", err)
 	}
 	t.Cleanup(m.Close)
-	kit := &mocktest.Kit{T: t, Hub: m.Hub(), Script: m.Faults(), Recorded: m.Requests, Remove: m.Uninstall}
+	kit := &mocktest.Kit{T: t, Mock: m}
 	return &Server{URL: m.URL, DevelopmentURL: m.DevelopmentURL, ControlURL: m.ControlURL, TeamID: testpki.AppleID(),
 		Mock: m, Provider: kit, ca: ca, kit: kit}
 }

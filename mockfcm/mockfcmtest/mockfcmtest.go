@@ -80,7 +80,7 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 		t.Fatalf("mockfcmtest: %v", err)
 	}
 	t.Cleanup(m.Close)
-	kit := &mocktest.Kit{T: t, Hub: m.Hub(), Script: m.Faults(), Recorded: m.Requests, Remove: m.Uninstall}
+	kit := &mocktest.Kit{T: t, Mock: m}
 	return &Server{URL: m.URL, ControlURL: m.ControlURL, ProjectID: DefaultProject, Mock: m, Provider: kit, kit: kit}
 }
 
@@ -117,11 +117,11 @@ func (s *Server) ClientOptions(serviceAccountJSON []byte) []option.ClientOption 
 // the mock delivers to it waits for Next.
 func (s *Server) RegisterDevice(app, project, name string) *Device {
 	s.kit.T.Helper()
-	reg, err := s.Mock.RegisterDevice(project, app, name)
+	reg, err := s.Mock.RegisterDevice(app, project, name)
 	if err != nil {
 		s.kit.T.Fatalf("mockfcmtest: %v", err)
 	}
-	return &Device{Token: reg.Token, App: app, Project: reg.Env, Name: name, Inbox: s.kit.Inbox(reg.Token)}
+	return &Device{Token: reg.Token, App: app, Project: reg.Project, Name: name, Inbox: s.kit.Inbox(reg.Token)}
 }
 
 // Device is an app on a simulated Android device, registered with the mock.
