@@ -22,7 +22,6 @@ import (
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/httpjson"
 	"github.com/pushlab/pushlab/internal/mockkit"
-	"github.com/pushlab/pushlab/pushtest"
 	"github.com/pushlab/pushlab/testpki"
 )
 
@@ -74,16 +73,16 @@ var broadcastReasons = map[string]int{
 
 // Channel is a broadcast channel as the mock keeps it.
 type Channel struct {
-	ID            string             `json:"id"`
-	App           string             `json:"app"`
-	Env           Environment        `json:"env"`
-	StoragePolicy int                `json:"message_storage_policy"`
-	PushType      string             `json:"push_type"`
-	CreatedAt     time.Time          `json:"created_at"`
-	Subscribers   int                `json:"subscribers"`
-	Broadcasts    int                `json:"broadcasts"`
-	stored        *pushtest.Delivery // StorageMostRecent: the last message
-	subs          map[string]bool    // device tokens
+	ID            string          `json:"id"`
+	App           string          `json:"app"`
+	Env           Environment     `json:"env"`
+	StoragePolicy int             `json:"message_storage_policy"`
+	PushType      string          `json:"push_type"`
+	CreatedAt     time.Time       `json:"created_at"`
+	Subscribers   int             `json:"subscribers"`
+	Broadcasts    int             `json:"broadcasts"`
+	stored        *Delivery       // StorageMostRecent: the last message
+	subs          map[string]bool // device tokens
 }
 
 type channelKey struct {
@@ -214,7 +213,7 @@ func (s *Server) Subscribe(id, token string) error {
 	c := s.chans
 	c.mu.Lock()
 	ch, err := c.lookup(id, reg.App, reg.Environment)
-	var stored *pushtest.Delivery
+	var stored *Delivery
 	if err == nil {
 		ch.subs[reg.Token] = true
 		if ch.stored != nil {
@@ -313,7 +312,7 @@ func (s *Server) serveBroadcast(w http.ResponseWriter, x *exchange) {
 	ch, cerr := s.chans.lookup(channel, app, x.env)
 	var subs []string
 	now := s.now()
-	d := pushtest.Delivery{Provider: Provider, ID: x.n.ID, App: app, Payload: bytes.Clone(body), AcceptedAt: now,
+	d := Delivery{Provider: Provider, ID: x.n.ID, App: app, Payload: bytes.Clone(body), AcceptedAt: now,
 		Headers: map[string]string{"apns-push-type": x.n.PushType, "apns-priority": strconv.Itoa(x.n.Priority),
 			"apns-topic": app + PushTypes["liveactivity"], "apns-channel-id": channel}}
 	if x.n.HasExpiration {

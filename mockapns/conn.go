@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/pushlab/pushlab/events"
-	"github.com/pushlab/pushlab/pushtest"
 )
 
 // StatusGoAway is the Status of the provider.rejected event the mock
@@ -68,7 +67,7 @@ func goAway(w http.ResponseWriter, c *connState, reason string) {
 // refused records a request refused with REFUSED_STREAM: the connection
 // had not yet posted a valid provider token and was serving another stream.
 func (s *Server) refused(r *http.Request, c *connState, stream uint32) {
-	s.rec.Add(pushtest.Request{At: s.now(), Method: r.Method, Path: r.URL.Path, Token: strings.TrimPrefix(r.URL.Path, devicePath),
+	s.rec.Add(Request{At: s.now(), Method: r.Method, Path: r.URL.Path, Token: strings.TrimPrefix(r.URL.Path, devicePath),
 		Auth: map[string]any{"note": fmt.Sprintf("stream %d refused (REFUSED_STREAM): one stream until a request with a valid provider token", stream)}})
 	s.log.Debug("stream refused: one stream until a valid provider token", "remote", r.RemoteAddr, "stream", stream, "env", string(c.env))
 }

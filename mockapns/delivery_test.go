@@ -15,7 +15,6 @@ import (
 
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/mockkit"
-	"github.com/pushlab/pushlab/pushtest"
 	"github.com/pushlab/pushlab/testpki"
 	"golang.org/x/net/http2"
 )
@@ -23,14 +22,14 @@ import (
 // inbox is a device's end of the push channel, for tests.
 type inbox struct {
 	mu sync.Mutex
-	ds []pushtest.Delivery
+	ds []Delivery
 }
 
-func (b *inbox) Deliver(d pushtest.Delivery) { b.mu.Lock(); b.ds = append(b.ds, d); b.mu.Unlock() }
-func (b *inbox) all() []pushtest.Delivery {
+func (b *inbox) Deliver(d Delivery) { b.mu.Lock(); b.ds = append(b.ds, d); b.mu.Unlock() }
+func (b *inbox) all() []Delivery {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return append([]pushtest.Delivery(nil), b.ds...)
+	return append([]Delivery(nil), b.ds...)
 }
 
 func TestAcceptTokenAuth(t *testing.T) {

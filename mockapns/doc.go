@@ -82,7 +82,7 @@
 //
 // # The push channel
 //
-// An accepted notification becomes a pushtest.Delivery (Payload = the APNs
+// An accepted notification becomes a Delivery (Payload = the APNs
 // JSON as sent, App = the bundle id, Headers = apns-push-type, apns-priority,
 // apns-topic, apns-collapse-id, apns-expiration) handed to the device's
 // Receiver: in process via Attach, across processes via the control

@@ -17,7 +17,6 @@ import (
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/mockkit"
 	"github.com/pushlab/pushlab/liveactivity"
-	"github.com/pushlab/pushlab/pushtest"
 	"github.com/pushlab/pushlab/testpki"
 )
 
@@ -32,7 +31,7 @@ type exchange struct {
 	cred  *credential
 	body  []byte
 	ack   string
-	fault *pushtest.Fault
+	fault *Fault
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -134,39 +133,43 @@ func (s *Server) applyFault(w http.ResponseWriter, x *exchange) bool {
 	f := x.fault
 	s.preread(x)
 	s.faultEvent(x)
-	if !mockkit.Hold(x.r.Context(), time.Duration(f.Latency), true) {
-		s.record(x, 0, "", "the client gave up during the fault's latency: dropped unserved")
-		return true
+	return mockkit.BeforeJudging(x.r.Context(), *f, mockkit.Before{
+		Abandoned: func() { s.record(x, 0, "", "the client gave up during the fault's latency: dropped unserved") },
+		Respond: func() {
+			reason := f.Reason
+			if reason == "" {
+				reason = defaultReason[f.Status]
+			}
+			if f.RetryAfter != "" {
+				w.Header().Set("Retry-After", f.RetryAfter)
+			}
+			x.n.ID = x.r.Header.Get("Apns-Id")
+			if !validUUID(x.n.ID) {
+				x.n.ID = newAPNsID()
+			}
+			s.answer(w, x, &Error{Status: f.Status, Reason: reason})
+		},
+		Reset: func() {
+			s.record(x, 0, "", "connection reset before accepting: not delivered")
+			abort(x)
+		},
+		GoAway: func() {
+			reason := f.Reason
+			if reason == "" {
+				reason = ReasonShutdown
+			}
+			goAway(w, x.conn, reason) // the request is answered by the real verdict, then the connection closes
+		},
+	})
+}
+
+// abort resets the request's connection (the client sees a TCP reset) and
+// its stream, if the connection outlived it; it does not return.
+func abort(x *exchange) {
+	if x.conn != nil && x.conn.nc != nil {
+		resetConn(x.conn.nc)
 	}
-	switch f.Action {
-	case pushtest.Respond:
-		reason := f.Reason
-		if reason == "" {
-			reason = defaultReason[f.Status]
-		}
-		if f.RetryAfter != "" {
-			w.Header().Set("Retry-After", f.RetryAfter)
-		}
-		x.n.ID = x.r.Header.Get("Apns-Id")
-		if !validUUID(x.n.ID) {
-			x.n.ID = newAPNsID()
-		}
-		s.answer(w, x, &Error{Status: f.Status, Reason: reason})
-		return true
-	case pushtest.Reset:
-		s.record(x, 0, "", "connection reset before accepting: not delivered")
-		if x.conn != nil && x.conn.nc != nil {
-			resetConn(x.conn.nc)
-		}
-		panic(http.ErrAbortHandler) // and the stream, if the connection outlived it
-	case pushtest.GoAway:
-		reason := f.Reason
-		if reason == "" {
-			reason = ReasonShutdown
-		}
-		goAway(w, x.conn, reason) // the request is answered by the real verdict, then the connection closes
-	}
-	return false
+	panic(http.ErrAbortHandler)
 }
 
 // faultEvent reports a fault firing.
@@ -174,7 +177,7 @@ func (s *Server) faultEvent(x *exchange) {
 	f := x.fault
 	attrs := map[string]string{"fault": f.ID, "action": string(f.Action), "token": events.RedactToken(x.token)}
 	status := string(f.Action)
-	if f.Action == pushtest.Respond {
+	if f.Action == Respond {
 		status = f.Reason
 		if status == "" {
 			status = defaultReason[f.Status]
@@ -358,9 +361,9 @@ var tokenAuthOnly = map[string]bool{"liveactivity": true, "location": true}
 
 // checkDevice looks the token up: unknown, wrong environment → BadDeviceToken;
 // another app's → DeviceTokenNotForTopic; uninstalled → 410 Unregistered.
-func (s *Server) checkDevice(x *exchange) (pushtest.Registration, *Error) {
+func (s *Server) checkDevice(x *exchange) (Registration, *Error) {
 	if !validToken(x.token) {
-		return pushtest.Registration{}, reject(ReasonBadDeviceToken)
+		return Registration{}, reject(ReasonBadDeviceToken)
 	}
 	reg, ok := s.reg.Lookup(strings.ToLower(x.token))
 	switch {
@@ -419,12 +422,17 @@ func (s *Server) answer(w http.ResponseWriter, x *exchange, e *Error) {
 
 // accept answers 200 and hands the notification to the push channel; a
 // fault that acts at acceptance may delay it, or lose or delay the answer.
-func (s *Server) accept(w http.ResponseWriter, x *exchange, reg pushtest.Registration) {
+func (s *Server) accept(w http.ResponseWriter, x *exchange, reg Registration) {
 	f := x.fault
+	note := ""
 	if f != nil && f.Action.AtAccept() {
 		s.faultEvent(x)
-		if f.Action == pushtest.DelayAccept {
-			mockkit.Hold(x.r.Context(), time.Duration(f.Latency), false) // the push is Apple's now
+		mockkit.HoldAccepted(x.r.Context(), f) // the push is Apple's now
+		switch f.Action {
+		case AcceptReset:
+			note = "accepted and delivered; connection reset before the answer"
+		case AcceptLate:
+			note = "accepted and delivered; answered after " + f.Latency.String()
 		}
 	}
 	h := w.Header()
@@ -435,31 +443,20 @@ func (s *Server) accept(w http.ResponseWriter, x *exchange, reg pushtest.Registr
 	if closing, _, _ := x.conn.tally(http.StatusOK, "", s.cfg.MaxBadRequests); closing {
 		goAway(w, x.conn, "") // a stream that raced the GOAWAY: the connection still closes
 	}
-	if f != nil && (f.Action == pushtest.AcceptReset || f.Action == pushtest.AcceptLate) {
-		if f.Action == pushtest.AcceptReset {
-			s.record(x, http.StatusOK, "", "accepted and delivered; connection reset before the answer")
+	mockkit.Accept(x.r.Context(), f, mockkit.Acceptance{
+		Deliver: func() {
+			s.record(x, http.StatusOK, "", note)
 			s.handOver(x, reg)
-			if x.conn != nil && x.conn.nc != nil {
-				resetConn(x.conn.nc)
-			}
-			panic(http.ErrAbortHandler)
-		}
-		s.record(x, http.StatusOK, "", "accepted and delivered; answered after "+time.Duration(f.Latency).String())
-		s.handOver(x, reg)
-		if mockkit.Hold(x.r.Context(), time.Duration(f.Latency), true) {
-			w.WriteHeader(http.StatusOK)
-		}
-		return
-	}
-	w.WriteHeader(http.StatusOK)
-	s.record(x, http.StatusOK, "", "")
-	s.handOver(x, reg)
+		},
+		Answer: func() { w.WriteHeader(http.StatusOK) },
+		Reset:  func() { abort(x) },
+	})
 }
 
 // handOver gives an accepted notification to the push channel.
-func (s *Server) handOver(x *exchange, reg pushtest.Registration) {
+func (s *Server) handOver(x *exchange, reg Registration) {
 	now := s.now()
-	d := pushtest.Delivery{Provider: Provider, Token: reg.Token, ID: x.n.ID, App: x.n.App(),
+	d := Delivery{Provider: Provider, Token: reg.Token, ID: x.n.ID, App: x.n.App(),
 		Payload: bytes.Clone(x.body), CollapseKey: x.n.CollapseID, AcceptedAt: now,
 		Headers: map[string]string{"apns-push-type": x.n.PushType, "apns-priority": strconv.Itoa(x.n.Priority), "apns-topic": x.n.Topic}}
 	if x.n.CollapseID != "" {
@@ -499,24 +496,24 @@ func (s *Server) handOver(x *exchange, reg pushtest.Registration) {
 
 // onReturn reports a push that crossed its device's going offline on the
 // push channel: kept as if it had come a moment later.
-func (s *Server) onReturn(d pushtest.Delivery, o mockkit.Outcome) {
+func (s *Server) onReturn(d Delivery, o mockkit.Outcome) {
 	if o == mockkit.Stored {
 		s.bus.Publish(events.Event{TraceID: traceOf(d), Hop: events.ProviderStored, Actor: Actor, Status: "stored", Detail: "the device went offline as the push was handed over: kept as its app's last notification", Attrs: deliveryAttrs(d)})
 	}
 }
 
-func (s *Server) onDrop(d pushtest.Delivery, reason string) {
+func (s *Server) onDrop(d Delivery, reason string) {
 	s.bus.Publish(events.Event{TraceID: traceOf(d), Hop: events.ProviderDropped, Actor: Actor, Status: reason, Detail: "stored notification discarded: " + reason, Attrs: deliveryAttrs(d)})
 }
 
-func traceOf(d pushtest.Delivery) string {
+func traceOf(d Delivery) string {
 	if a := ackIDOf(d.Payload); a != "" {
 		return a
 	}
 	return d.ID
 }
 
-func deliveryAttrs(d pushtest.Delivery) map[string]string {
+func deliveryAttrs(d Delivery) map[string]string {
 	return map[string]string{"apns-id": d.ID, "token": events.RedactToken(d.Token), "topic": d.Headers["apns-topic"],
 		"push_type": d.Headers["apns-push-type"]}
 }
@@ -556,7 +553,7 @@ func (s *Server) record(x *exchange, status int, reason, note string) {
 		h["authorization"] = "bearer (see auth)"
 	}
 	h[":authority"] = x.r.Host
-	rec := pushtest.Request{At: s.now(), Method: x.r.Method, Path: x.r.URL.Path, Headers: h, Token: x.token,
+	rec := Request{At: s.now(), Method: x.r.Method, Path: x.r.URL.Path, Headers: h, Token: x.token,
 		Body: string(x.body), Status: status, Reason: reason, ID: x.n.ID}
 	if x.cred != nil {
 		rec.Auth = x.cred.info

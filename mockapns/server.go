@@ -321,10 +321,7 @@ func (s *Server) RegisterDevice(bundleID string, env Environment, device string)
 	if env != testpki.Development && env != testpki.Production {
 		return Registration{}, fmt.Errorf("mockapns: environment %q is neither %q nor %q", env, testpki.Development, testpki.Production)
 	}
-	reg := s.reg.Register(Registration{App: bundleID, Environment: env, Device: device})
-	s.bus.Publish(events.Event{Hop: events.DeviceRegistered, Actor: Actor, Status: "", Detail: fmt.Sprintf("token issued to %s (%s) on %s", bundleID, env, device), Attrs: map[string]string{"token": events.RedactToken(reg.Token), "topic": bundleID, "env": string(env), "device": device}})
-
-	return reg, nil
+	return s.reg.Issue(s.bus, Actor, Registration{App: bundleID, Environment: env, Device: device}), nil
 }
 
 // Uninstall removes the app of token from its device: the token answers 410

@@ -2,8 +2,6 @@ package mockfcm
 
 import (
 	"time"
-
-	"github.com/pushlab/pushlab/pushtest"
 )
 
 // Limits Google documents for FCM ("Throttling and quotas", "Topic
@@ -28,6 +26,6 @@ const (
 )
 
 // expired reports whether FCM has expired reg for inactivity by now.
-func expired(reg pushtest.Registration, now time.Time) bool {
+func expired(reg Registration, now time.Time) bool {
 	return !reg.LastActiveAt.IsZero() && now.Sub(reg.LastActiveAt) >= TokenInactivityExpiry
 }

@@ -282,10 +282,7 @@ func (s *Server) RegisterDevice(packageName, projectID, device string) (Registra
 		return Registration{}, errors.New("mockfcm: a registration needs a project id and a package name")
 	}
 	projectID = s.auth.projectID(projectID) // a device may know its project by number (sender id)
-	reg := s.reg.Register(Registration{App: packageName, Project: projectID, Device: device})
-	s.bus.Publish(events.Event{Hop: events.DeviceRegistered, Actor: Actor, Status: "registered", Detail: fmt.Sprintf("%s on %s got an FCM token for project %s", packageName, device, projectID), Attrs: map[string]string{"token": events.RedactToken(reg.Token), "app": packageName, "project": projectID, "device": device}})
-
-	return reg, nil
+	return s.reg.Issue(s.bus, Actor, Registration{App: packageName, Project: projectID, Device: device}), nil
 }
 
 // Uninstall removes the token's app: FCM answers UNREGISTERED from now on,
@@ -646,37 +643,40 @@ func redactTarget(m *Message) string {
 
 // applyFault carries out a fault. done means the request was answered (or
 // aborted); a non-nil error is the answer to send.
-func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault, trace string, rec *Request) (*Error, bool) {
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault, trace string, rec *Request) (answer *Error, done bool) {
 	s.faultEvent(&f, trace, rec)
-	if !mockkit.Hold(r.Context(), time.Duration(f.Latency), true) {
-		rec.Status, rec.Reason = 0, "abandoned" // the client gave up during the latency: dropped unserved
-		s.rec.Add(*rec)
-		return nil, true
+	done = mockkit.BeforeJudging(r.Context(), f, mockkit.Before{
+		Abandoned: func() {
+			rec.Status, rec.Reason = 0, "abandoned" // dropped unserved
+			s.rec.Add(*rec)
+		},
+		Respond: func() { answer = faultAnswer(f) },
+		Reset: func() {
+			rec.Status, rec.Reason = 0, "reset"
+			s.rec.Add(*rec)
+			panic(http.ErrAbortHandler) // net/http resets the stream (h2) or closes the connection
+		},
+		GoAway: func() { w.Header().Set("Connection", "close") }, // net/http's h2 server answers, then sends GOAWAY
+	})
+	return answer, done
+}
+
+// faultAnswer is the error a respond fault answers: its FCM code (or the
+// one FCM answers its status with), its status, its Retry-After.
+func faultAnswer(f Fault) *Error {
+	code := f.Reason
+	if _, ok := fcmCodes[code]; !ok {
+		code = codeForStatus(f.Status)
 	}
-	switch f.Action {
-	case Reset:
-		rec.Status, rec.Reason = 0, "reset"
-		s.rec.Add(*rec)
-		panic(http.ErrAbortHandler) // net/http resets the stream (h2) or closes the connection
-	case GoAway:
-		w.Header().Set("Connection", "close") // net/http's h2 server answers, then sends GOAWAY
-		return nil, false
-	case Respond:
-		code := f.Reason
-		if _, ok := fcmCodes[code]; !ok {
-			code = codeForStatus(f.Status)
-		}
-		e := newError(code, "")
-		if f.Status != 0 {
-			e.HTTPStatus = f.Status
-		}
-		e.RetryAfter = f.RetryAfter
-		if code == QuotaExceeded && e.RetryAfter == "" {
-			e.RetryAfter = "60"
-		}
-		return e, true
+	e := newError(code, "")
+	if f.Status != 0 {
+		e.HTTPStatus = f.Status
 	}
-	return nil, false // Delay: served normally
+	e.RetryAfter = f.RetryAfter
+	if code == QuotaExceeded && e.RetryAfter == "" {
+		e.RetryAfter = "60"
+	}
+	return e
 }
 
 // faultEvent reports a fault firing.

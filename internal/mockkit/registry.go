@@ -1,9 +1,11 @@
 package mockkit
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
+	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/pushtest"
 )
 
@@ -34,6 +36,24 @@ func (r *Registry) Register(req pushtest.Registration) pushtest.Registration {
 	r.tokens[reg.Token] = reg
 	r.mu.Unlock()
 	return *reg
+}
+
+// Issue registers req, which the provider has checked, and publishes
+// device.registered for it on bus (which may be nil), in the one shape both
+// mocks report.
+func (r *Registry) Issue(bus *events.Bus, actor string, req pushtest.Registration) pushtest.Registration {
+	reg := r.Register(req)
+	attrs := map[string]string{"token": events.RedactToken(reg.Token), "app": reg.App, "device": reg.Device}
+	where := "project " + reg.Project
+	if reg.Project != "" {
+		attrs["project"] = reg.Project
+	} else {
+		attrs["env"] = string(reg.Environment)
+		where = string(reg.Environment)
+	}
+	bus.Publish(events.Event{Hop: events.DeviceRegistered, Actor: actor, Status: "registered",
+		Detail: fmt.Sprintf("token issued to %s (%s) on %s", reg.App, where, reg.Device), Attrs: attrs})
+	return reg
 }
 
 // Lookup finds a token.
