@@ -169,7 +169,13 @@ func DialRemote(ctx context.Context, controlURL string, tlsConfig *tls.Config, o
 
 // Register implements Provider: POST /control/devices.
 func (p *Remote) Register(ctx context.Context, app App, device string) (string, error) {
-	body, _ := json.Marshal(map[string]string{"app": app.ID(), "env": app.Env(), "device": device})
+	req := map[string]string{"app": app.ID(), "device": device}
+	if app.Platform == IOS {
+		req["env"] = string(app.Environment)
+	} else {
+		req["project"] = app.ProjectID
+	}
+	body, _ := json.Marshal(req)
 	var reg pushtest.Registration
 	if err := p.do(ctx, http.MethodPost, "/control/devices", body, http.StatusCreated, &reg); err != nil {
 		return "", err

@@ -17,18 +17,21 @@
 //	res, err := client.Push(&apns2.Notification{DeviceToken: phone.Token, Topic: "com.example.app", Payload: payload})
 //	got, err := phone.Next(ctx) // got.Payload is what the phone received
 //
-// The Server itself works like httptest's:
+// The Server itself works like httptest's (Example runs this):
 //
-//	s, _ := mockapns.New(mockapns.Config{})   // makes its own CA and certificate
+//	s, _ := mockapns.New(mockapns.Config{}) // makes its own CA and certificate
 //	s.Start()
 //	defer s.Close()
-//	s.RegisterKey(mockapns.Key{ID: kid, TeamID: team, Public: &p8.PublicKey})
+//	s.RegisterKey(mockapns.Key{ID: keyID, TeamID: teamID, Public: &p8.PublicKey})
 //	reg, _ := s.RegisterDevice("com.example.app", mockapns.Production, "iphone")
 //	s.Attach(reg.Token, mockapns.ReceiverFunc(func(d mockapns.Delivery) { … }))
-//
 //	client := apns2.NewTokenClient(tok)
-//	client.Host = s.URL                      // production; s.DevelopmentURL for the sandbox
-//	client.HTTPClient = s.Client()           // HTTP/2, trusting the mock
+//	client.Host, client.HTTPClient = s.URL, s.Client() // s.DevelopmentURL for the sandbox
+//
+// Both mocks have the same methods for the same things: RegisterDevice(app,
+// environment or project, device), Uninstall, Attach, Detach, Pending,
+// AddFault, Faults, ClearFaults, Requests(since), AdvanceClock. Their values
+// (Delivery, Fault, Registration, Request) are package pushtest's.
 //
 // With credentials of your own (`pushlab keys init` writes a set) pass
 // Config{Cert: the server certificate, ClientCAs: the CA of the client

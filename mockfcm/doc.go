@@ -16,19 +16,21 @@
 //	id, err := client.Send(ctx, &messaging.Message{Token: phone.Token, Data: data})
 //	got, err := phone.Next(ctx) // got.Payload is what the phone received
 //
-// The Server itself works like httptest's:
+// The Server itself works like httptest's (Example runs this):
 //
-//	s, _ := mockfcm.New(mockfcm.Config{})
-//	s.Start()                                   // https://127.0.0.1:port + a control API
+//	s, _ := mockfcm.New(mockfcm.Config{}) // makes its own CA and certificate
+//	s.Start()
 //	defer s.Close()
-//	s.RegisterServiceAccountJSON(saJSON)        // a service-account file whose token_uri is s.TokenURL()
+//	s.RegisterServiceAccountJSON(saJSON) // a service account whose token_uri is s.TokenURL()
 //	reg, _ := s.RegisterDevice("com.example.app", "my-project", "pixel")
 //	s.Attach(reg.Token, mockfcm.ReceiverFunc(func(d mockfcm.Delivery) { … }))
-//
 //	ctx, opts, _ := s.SDKOptions(ctx, saJSON)
-//	app, _ := firebase.NewApp(ctx, nil, opts...)
-//	client, _ := app.Messaging(ctx)
-//	client.Send(ctx, &messaging.Message{Token: reg.Token, Data: …})
+//	app, _ := firebase.NewApp(ctx, nil, opts...) // app.Messaging(ctx) sends to the mock
+//
+// Both mocks have the same methods for the same things: RegisterDevice(app,
+// environment or project, device), Uninstall, Attach, Detach, Pending,
+// AddFault, Faults, ClearFaults, Requests(since), AdvanceClock. Their values
+// (Delivery, Fault, Registration, Request) are package pushtest's.
 //
 // # Pointing the firebase v4 SDK at the mock
 //
