@@ -195,7 +195,7 @@ func runDelivery(t testing.TB, set *testpki.Set, fault pushtest.Fault, policy pr
 	script.ClearFaults()
 	// What the provider still holds (a delayed acceptance) reaches the phone.
 	if fault.Latency > 0 {
-		time.Sleep(time.Duration(fault.Latency) + 500*time.Millisecond)
+		time.Sleep(fault.Latency + 500*time.Millisecond)
 	}
 	l.Fleet.Wait()
 

@@ -183,7 +183,7 @@ func (s *Server) faultEvent(x *exchange) {
 			status = defaultReason[f.Status]
 		}
 	}
-	s.bus.Publish(events.Event{TraceID: x.traceID(), Hop: events.FaultInjected, Actor: Actor, Status: status, Detail: fmt.Sprintf("fault %s: %s (latency %s)", f.ID, f.Action, time.Duration(f.Latency)), Attrs: attrs})
+	s.bus.Publish(events.Event{TraceID: x.traceID(), Hop: events.FaultInjected, Actor: Actor, Status: status, Detail: fmt.Sprintf("fault %s: %s (latency %s)", f.ID, f.Action, f.Latency), Attrs: attrs})
 
 }
 
