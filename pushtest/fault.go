@@ -71,7 +71,8 @@ type Fault struct {
 	RetryAfter string `json:"retry_after,omitempty"` // Retry-After header: seconds or an HTTP date
 	// Latency is added before the request is answered, whatever the
 	// action; for AcceptLate it comes after the push is delivered, for
-	// DelayAccept the client's giving up does not cut it short.
+	// DelayAccept the client's giving up does not cut it short. Its JSON
+	// is "latency": "250ms" (faultJSON).
 	Latency time.Duration `json:"-"`
 	Hits    int           `json:"hits"` // how often the fault fired
 }
