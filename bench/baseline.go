@@ -39,6 +39,7 @@ import (
 	"github.com/pushlab/pushlab/mockapns"
 	"github.com/pushlab/pushlab/mockfcm"
 	"github.com/pushlab/pushlab/proxy"
+	"github.com/pushlab/pushlab/proxy/proxytest"
 	"github.com/pushlab/pushlab/testpki"
 )
 
@@ -412,16 +413,18 @@ func postSendPush(c *http.Client, base string, body []byte) func(context.Context
 // apnsURL; its goroutines carry labelProxy.
 func (r *runner) baselineProxy(apnsURL string) (string, func(), error) {
 	set := r.lab.Set
-	cfg := proxy.KeySetConfig(set, r.lab.KeyDir, "")
+	cfg := proxytest.KeySetConfig(set, r.lab.KeyDir, "")
 	cfg.ApplePushSettings, cfg.AndroidPushSettings = cfg.ApplePushSettings[:1], nil
 	cfg.APNsHost = apnsURL
-	cfg.RootCAs = set.CA.Pool()
-	cfg.TLSConfig = &tls.Config{Certificates: []tls.Certificate{set.Proxy.TLS()}, MinVersion: tls.VersionTLS12}
-	cfg.Bus, cfg.Logger = r.lab.Bus, r.log
 	cfg.ThrottlePerSec = 0
+	opts := proxy.Options{
+		RootCAs:   set.CA.Pool(),
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{set.Proxy.TLS()}, MinVersion: tls.VersionTLS12},
+		Bus:       r.lab.Bus, Logger: r.log,
+	}
 	var p *proxy.Server
 	var err error
-	events.AsActor(labelProxy, func() { p, err = proxy.New(cfg) })
+	events.AsActor(labelProxy, func() { p, err = proxy.New(cfg, opts) })
 	if err != nil {
 		return "", nil, err
 	}

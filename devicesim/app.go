@@ -106,7 +106,7 @@ func (a App) Validate() error {
 }
 
 // The apps a testpki.Set is made for, matching the proxy configuration it
-// writes (proxy.KeySetConfig): "apple" is token auth against production,
+// writes (proxytest.KeySetConfig): "apple" is token auth against production,
 // "apple_rn" certificate auth against development, "android" and
 // "android_rn" the service account's project.
 

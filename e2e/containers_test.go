@@ -16,6 +16,7 @@ import (
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/httpjson"
 	"github.com/pushlab/pushlab/proxy"
+	"github.com/pushlab/pushlab/proxy/proxytest"
 	"github.com/pushlab/pushlab/pushlabtc"
 	"github.com/pushlab/pushlab/testpki"
 )
@@ -197,10 +198,11 @@ func TestContainersProxyRunningElsewhere(t *testing.T) {
 	for _, h := range pushlabtc.FCMAliases {
 		routes[h+":443"] = hostOf(lab.FCMURL)
 	}
-	cfg := proxy.KeySetConfig(set, lab.KeysDir, "")
+	cfg := proxytest.KeySetConfig(set, lab.KeysDir, "")
 	HarnessProxyConfig(&cfg)
-	cfg.RootCAs = lab.CAPool
-	cfg.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+	var opts proxy.Options
+	opts.RootCAs = lab.CAPool
+	opts.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		to, ok := routes[addr]
 		if !ok {
 			return nil, fmt.Errorf("the proxy under test dialled %s, which is not Apple's or Google's", addr)
@@ -208,8 +210,8 @@ func TestContainersProxyRunningElsewhere(t *testing.T) {
 		var d net.Dialer
 		return d.DialContext(ctx, network, to)
 	}
-	cfg.Bus = events.NewBus()
-	srv, err := proxy.New(cfg)
+	opts.Bus = events.NewBus()
+	srv, err := proxy.New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

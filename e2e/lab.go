@@ -17,6 +17,7 @@ import (
 	"github.com/pushlab/pushlab/mockapns"
 	"github.com/pushlab/pushlab/mockfcm"
 	"github.com/pushlab/pushlab/proxy"
+	"github.com/pushlab/pushlab/proxy/proxytest"
 	"github.com/pushlab/pushlab/testpki"
 )
 
@@ -288,20 +289,21 @@ func (l *Lab) startProxy(ctx context.Context, opts Options, log *slog.Logger) er
 	if err := set.Write(dir, true); err != nil {
 		return err
 	}
-	pcfg := proxy.KeySetConfig(set, dir, "")
+	pcfg := proxytest.KeySetConfig(set, dir, "")
 	pcfg.APNsHost = l.APNs.URL
 	pcfg.APNsDevelopmentHost = l.APNs.DevelopmentURL
 	pcfg.FCMEndpoint = l.FCM.Endpoint()
-	pcfg.RootCAs = set.CA.Pool()
-	pcfg.TLSConfig = &tls.Config{Certificates: []tls.Certificate{set.Proxy.TLS()}, MinVersion: tls.VersionTLS12}
-	pcfg.Bus, pcfg.Logger = l.Bus, log
 	pcfg.ThrottlePerSec = 0
 	pcfg.RetryBackoffMs = 10
 	if opts.Proxy != nil {
 		opts.Proxy(&pcfg)
 	}
 	var err error
-	if l.Proxy, err = proxy.New(pcfg); err != nil {
+	if l.Proxy, err = proxy.New(pcfg, proxy.Options{
+		RootCAs:   set.CA.Pool(),
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{set.Proxy.TLS()}, MinVersion: tls.VersionTLS12},
+		Bus:       l.Bus, Logger: log,
+	}); err != nil {
 		return err
 	}
 	pln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -34,7 +34,7 @@ type apnsSender struct {
 // newAPNsSender builds the client upstream builds for these settings: token
 // auth when the key file, key id and team id are all set, else certificate
 // auth; development or production; then pushlab's host override and CA.
-func newAPNsSender(s ApplePushSettings, cfg *Config, m *metrics, log *slog.Logger) (*apnsSender, error) {
+func newAPNsSender(s ApplePushSettings, cfg *runConfig, m *metrics, log *slog.Logger) (*apnsSender, error) {
 	var client *apns2.Client
 	switch {
 	case s.AppleAuthKeyFile != "" && s.AppleAuthKeyID != "" && s.AppleTeamID != "":

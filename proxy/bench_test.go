@@ -29,7 +29,7 @@ func BenchmarkSendPush(b *testing.B) {
 				name += "-parallel"
 			}
 			b.Run(name, func(b *testing.B) {
-				l := newLab(b, func(cfg *Config) {
+				l := newLab(b, func(cfg *runConfig) {
 					cfg.Logger = slog.New(slog.DiscardHandler)
 					cfg.Bus = nil
 				})

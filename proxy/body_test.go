@@ -60,7 +60,7 @@ func TestOversizeBody(t *testing.T) {
 
 // MaxRequestBodyBytes -1 reads any size, as upstream.
 func TestNoBodyLimit(t *testing.T) {
-	l := newLab(t, func(c *Config) { c.MaxRequestBodyBytes = -1 })
+	l := newLab(t, func(c *runConfig) { c.MaxRequestBodyBytes = -1 })
 	big := `{"id":"a","platform":"ios","type":"message","post_id":"` + strings.Repeat("p", 2*DefaultMaxRequestBody) + `"}`
 	if got := l.post(mmpush.PathAck, big); got != `{"status":"OK"}`+"\n" {
 		t.Fatalf("answer %q", got)

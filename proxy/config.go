@@ -5,29 +5,33 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
-	"reflect"
-	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pushlab/pushlab/events"
 )
 
-// Config is upstream's mattermost-push-proxy.json, field for field (the JSON
-// names are upstream's, so LoadConfig reads an unmodified upstream file), plus
-// pushlab's own settings. The pushlab fields that are plain values may also
-// appear in the file (upstream ignores unknown keys, so one file can serve
-// both proxies); the in-process ones (Bus, Logger, RootCAs…) are code only.
+// Config is what a proxy runs with: upstream's mattermost-push-proxy.json
+// (FileConfig) and pushlab's own settings (Settings). Both are plain values
+// and read as one JSON object, so one file can serve both proxies (upstream
+// ignores the keys it does not know). What only code can give (a CA pool, a
+// bus, a logger…) is Options, New's second argument.
 type Config struct {
+	FileConfig
+	Settings
+}
+
+// FileConfig is upstream's mattermost-push-proxy.json, field for field: the
+// JSON names are upstream's, so LoadConfig reads an unmodified upstream file
+// and UpstreamJSON writes one upstream reads.
+type FileConfig struct {
 	// ListenAddress is where Serve's caller listens, e.g. ":8066".
 	ListenAddress string
 	// ThrottlePerSec is the number of requests a client may make per second
@@ -55,9 +59,11 @@ type Config struct {
 	LogFileLocation  string
 	LogFormat        string // "json" or "plain"
 	LogLevel         string `json:",omitempty"` // "debug", "info", "warn", "error"
+}
 
-	// pushlab settings; upstream's file does not have them.
-
+// Settings are pushlab's own settings, which upstream's file does not have.
+// Each is written to a file only when set.
+type Settings struct {
 	// APNsHost replaces the APNs host of every Apple app type, e.g.
 	// "https://127.0.0.1:8443" for a mock. Empty: Apple's real hosts.
 	APNsHost string `json:",omitempty"`
@@ -104,36 +110,45 @@ type Config struct {
 	// ShutdownTimeoutSec bounds the drain of in-flight requests when Serve's
 	// context ends (default SendTimeoutSec + 5).
 	ShutdownTimeoutSec int `json:",omitempty"`
+}
 
-	// In-process settings.
-
+// Options wire a proxy into its process: values only code can give, never
+// read from or written to a file. The zero Options is a standalone proxy.
+type Options struct {
 	// RootCAs, if set, is the only pool trusted for APNs, FCM and OAuth
 	// (CAFile is then ignored). Tests pass their mock CA here.
-	RootCAs *x509.CertPool `json:"-"`
+	RootCAs *x509.CertPool
 	// DialContext, if set, opens every connection to APNs, FCM and the OAuth
 	// endpoint: in process, it is DNS for the transparent way (Apple's and
 	// Google's real hostnames reaching the mocks).
-	DialContext func(ctx context.Context, network, addr string) (net.Conn, error) `json:"-"`
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	// TLSConfig, if set, serves HTTPS with it (TLSCert and TLSKey are ignored).
-	TLSConfig *tls.Config `json:"-"`
+	TLSConfig *tls.Config
 	// Bus receives the proxy's hops (received, forwarded, responded, acked),
 	// served at GET /events. Nil costs nothing.
-	Bus *events.Bus `json:"-"`
+	Bus *events.Bus
 	// ControlToken, if set, is required by GET /events (Authorization:
 	// Bearer); send_push and ack stay open, as upstream's.
-	ControlToken string `json:"-"`
+	ControlToken string
 	// Logger, if set, replaces the logger built from the Log* settings.
-	Logger *slog.Logger `json:"-"`
+	Logger *slog.Logger
 	// Registerer receives the proxy's metrics; nil gives each Server a
 	// registry of its own, so several proxies live in one process. With a
 	// shared registerer, wrap it (prometheus.WrapRegistererWith) per proxy.
-	Registerer prometheus.Registerer `json:"-"`
+	Registerer prometheus.Registerer
 	// Gatherer is what /metrics serves; nil means the Registerer when it is
 	// one, else prometheus.DefaultGatherer.
-	Gatherer prometheus.Gatherer `json:"-"`
+	Gatherer prometheus.Gatherer
 	// Version and Commit are reported by GET /version.
-	Version string `json:"-"`
-	Commit  string `json:"-"`
+	Version string
+	Commit  string
+}
+
+// runConfig is what a Server runs with: its Config and Options side by side,
+// so the senders read a setting and a piece of wiring alike.
+type runConfig struct {
+	Config
+	Options
 }
 
 // ApplePushSettings configures one Apple app type ("apple", "apple_rn", …).
@@ -160,6 +175,9 @@ type AndroidPushSettings struct {
 	ServiceFileLocation string
 }
 
+// ConfigFile is the name upstream gives its configuration file.
+const ConfigFile = "mattermost-push-proxy.json"
+
 // Defaults, as upstream's LoadConfig applies them.
 const (
 	DefaultSendTimeoutSec  = 30
@@ -175,7 +193,6 @@ const (
 	drainFactor             = 16
 	connectionTimeout       = 60 * time.Second // upstream's CONNECTION_TIMEOUT_SECONDS
 	defaultLogFileName      = "push_proxy.log"
-	envPrefix               = "PUSHLAB_"
 	defaultShutdownSlackSec = 5
 )
 
@@ -183,11 +200,11 @@ const (
 // listening on 127.0.0.1 only (upstream's sample: every interface): what a
 // proxy started without a config file runs with.
 func DefaultConfig() Config {
-	c := Config{
+	c := Config{FileConfig: FileConfig{
 		ListenAddress: "127.0.0.1:8066", ThrottlePerSec: 300, ThrottleMemoryStoreSize: DefaultMemoryStoreSize,
 		ThrottleVaryByHeader: "X-Forwarded-For", SendTimeoutSec: DefaultSendTimeoutSec,
 		RetryTimeoutSec: DefaultRetryTimeoutSec, EnableConsoleLog: true, LogFormat: "plain", LogLevel: "info",
-	}
+	}}
 	c.applyDefaults()
 	return c
 }
@@ -210,6 +227,13 @@ func ParseConfig(data []byte) (Config, error) {
 	}
 	c.applyDefaults()
 	return c, nil
+}
+
+// UpstreamJSON is c as a mattermost-push-proxy.json that upstream reads:
+// upstream's keys, and pushlab's own only when set.
+func (c Config) UpstreamJSON() []byte {
+	b, _ := json.MarshalIndent(c, "", "    ") // plain values only: cannot fail
+	return append(b, '\n')
 }
 
 // applyDefaults is upstream's LoadConfig: zero timeouts take the defaults and
@@ -248,121 +272,6 @@ func (c *Config) sendTimeout() time.Duration  { return time.Duration(c.SendTimeo
 func (c *Config) retryTimeout() time.Duration { return time.Duration(c.RetryTimeoutSec) * time.Second }
 func (c *Config) retryBackoff() time.Duration {
 	return time.Duration(c.RetryBackoffMs) * time.Millisecond
-}
-
-// Setting is one overridable field of Config. Every plain field of Config
-// (string, int, bool) and the two app-type lists (as JSON arrays) is a
-// Setting. The names follow one rule, from the Go field name split into
-// words (acronyms kept whole: APNsHost → APNs Host):
-//
-//	env  PUSHLAB_ + words upper-cased, joined by "_"  (ThrottlePerSec → PUSHLAB_THROTTLE_PER_SEC)
-//	flag words lower-cased, joined by "-"            (ThrottlePerSec → --throttle-per-sec)
-type Setting struct {
-	Field string // Go field name, which is also the JSON key
-	Env   string
-	Flag  string
-	Kind  reflect.Kind // String, Int, Bool or Slice (JSON)
-}
-
-// Settings lists the overridable fields in Config's order.
-func Settings() []Setting {
-	t := reflect.TypeFor[Config]()
-	var out []Setting
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if f.Tag.Get("json") == "-" {
-			continue
-		}
-		k := f.Type.Kind()
-		switch k {
-		case reflect.String, reflect.Int, reflect.Bool, reflect.Slice:
-		default:
-			continue
-		}
-		words := splitWords(f.Name)
-		out = append(out, Setting{
-			Field: f.Name,
-			Env:   envPrefix + strings.ToUpper(strings.Join(words, "_")),
-			Flag:  strings.ToLower(strings.Join(words, "-")),
-			Kind:  k,
-		})
-	}
-	return out
-}
-
-// Set parses value into the field of c that s names.
-func (s Setting) Set(c *Config, value string) error {
-	f := reflect.ValueOf(c).Elem().FieldByName(s.Field)
-	switch s.Kind {
-	case reflect.String:
-		f.SetString(value)
-	case reflect.Int:
-		n, err := strconv.Atoi(strings.TrimSpace(value))
-		if err != nil {
-			return fmt.Errorf("proxy: %s: %q is not an integer", s.Field, value)
-		}
-		f.SetInt(int64(n))
-	case reflect.Bool:
-		b, err := strconv.ParseBool(strings.TrimSpace(value))
-		if err != nil {
-			return fmt.Errorf("proxy: %s: %q is not a boolean", s.Field, value)
-		}
-		f.SetBool(b)
-	case reflect.Slice:
-		p := reflect.New(f.Type())
-		if err := json.Unmarshal([]byte(value), p.Interface()); err != nil {
-			return fmt.Errorf("proxy: %s: want a JSON array as in the config file: %w", s.Field, err)
-		}
-		f.Set(p.Elem())
-	}
-	return nil
-}
-
-// Get formats the field of c that s names (lists as JSON).
-func (s Setting) Get(c *Config) string {
-	f := reflect.ValueOf(c).Elem().FieldByName(s.Field)
-	if s.Kind == reflect.Slice {
-		b, _ := json.Marshal(f.Interface())
-		return string(b)
-	}
-	return fmt.Sprint(f.Interface())
-}
-
-// ApplyEnv overrides c with every PUSHLAB_… variable that lookup finds
-// (os.LookupEnv in production), then re-applies the defaults.
-func (c *Config) ApplyEnv(lookup func(string) (string, bool)) error {
-	var errs []error
-	for _, s := range Settings() {
-		if v, ok := lookup(s.Env); ok {
-			errs = append(errs, s.Set(c, v))
-		}
-	}
-	c.applyDefaults()
-	return errors.Join(errs...)
-}
-
-// splitWords splits a Go identifier into words, keeping acronyms whole:
-// "ThrottlePerSec" → [Throttle Per Sec], "FCMEndpoint" → [FCM Endpoint],
-// "TLSCert" → [TLS Cert], and Apple's plural "APNsHost" → [APNs Host].
-func splitWords(name string) []string {
-	r := []rune(name)
-	upper := func(i int) bool { return i < len(r) && unicode.IsUpper(r[i]) }
-	lower := func(i int) bool { return i < len(r) && unicode.IsLower(r[i]) }
-	// pluralS: r[i] is the "s" that ends an acronym ("APNs" before "Host").
-	pluralS := func(i int) bool {
-		return r[i] == 's' && i >= 3 && upper(i-1) && upper(i-2) && (i+1 == len(r) || upper(i+1))
-	}
-	var words []string
-	start := 0
-	for i := 1; i < len(r); i++ {
-		camel := lower(i-1) && upper(i)                                     // "throttlePer"
-		acronymEnd := upper(i-1) && upper(i) && lower(i+1) && !pluralS(i+1) // "FCMEndpoint"
-		if camel || acronymEnd {
-			words = append(words, string(r[start:i]))
-			start = i
-		}
-	}
-	return append(words, string(r[start:]))
 }
 
 // newLogger builds the logger the Log* settings describe.

@@ -16,7 +16,7 @@ func TestLoadConfigUpstreamSample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{
+	want := Config{FileConfig: FileConfig{
 		ListenAddress: ":8066", ThrottlePerSec: 300, ThrottleMemoryStoreSize: 50000,
 		ThrottleVaryByHeader: "X-Forwarded-For", SendTimeoutSec: 30, RetryTimeoutSec: 8,
 		ApplePushSettings: []ApplePushSettings{
@@ -25,10 +25,11 @@ func TestLoadConfigUpstreamSample(t *testing.T) {
 		},
 		AndroidPushSettings: []AndroidPushSettings{{Type: "android"}, {Type: "android_rn"}},
 		EnableConsoleLog:    true, LogFormat: "plain", LogLevel: "info",
+	}, Settings: Settings{
 		MaxTries: DefaultMaxTries, RetryBackoffMs: DefaultRetryBackoffMs, ShutdownTimeoutSec: 35,
 		ResendPolicy:        ResendCollapse,
 		MaxRequestBodyBytes: DefaultMaxRequestBody,
-	}
+	}}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("LoadConfig =\n%+v\nwant\n%+v", cfg, want)
 	}
@@ -42,9 +43,8 @@ func TestNewWithoutCredentialsServesAnyway(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs *logBuffer
-	cfg.Logger, logs = testLogger(t)
-	s, err := New(cfg)
+	log, logs := testLogger(t)
+	s, err := New(cfg, Options{Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,25 +72,6 @@ func TestNewWithoutCredentialsServesAnyway(t *testing.T) {
 	}
 }
 
-// The config testpki writes (upstream's format, pushlab's credentials) brings
-// up all four app types: token auth, .p12 certificate auth, two service accounts.
-func TestNewFromTestPKIConfig(t *testing.T) {
-	dir := keysDir(t)
-	cfg, err := LoadConfig(filepath.Join(dir, ConfigFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Logger, _ = testLogger(t)
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if got, want := s.Targets(), []string{"android", "android_rn", "apple", "apple_rn"}; !reflect.DeepEqual(got, want) {
-		t.Fatalf("Targets = %v, want %v (init errors: %v)", got, want, s.InitErrors())
-	}
-}
-
 func TestNewRejectsBadCredentials(t *testing.T) {
 	dir := keysDir(t)
 	bad := filepath.Join(dir, "bad.p8")
@@ -112,14 +93,14 @@ func TestNewRejectsBadCredentials(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := Config{}
-			cfg.Logger, _ = testLogger(t)
+			log, _ := testLogger(t)
 			if c.apple != nil {
 				cfg.ApplePushSettings = []ApplePushSettings{*c.apple}
 			}
 			if c.android != nil {
 				cfg.AndroidPushSettings = []AndroidPushSettings{*c.android}
 			}
-			s, err := New(cfg)
+			s, err := New(cfg, Options{Logger: log})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -148,105 +129,22 @@ func TestConfigDefaults(t *testing.T) {
 	}
 }
 
-func TestSettingNames(t *testing.T) {
-	want := map[string][2]string{
-		"ListenAddress":           {"PUSHLAB_LISTEN_ADDRESS", "listen-address"},
-		"ThrottlePerSec":          {"PUSHLAB_THROTTLE_PER_SEC", "throttle-per-sec"},
-		"ThrottleMemoryStoreSize": {"PUSHLAB_THROTTLE_MEMORY_STORE_SIZE", "throttle-memory-store-size"},
-		"ThrottleVaryByHeader":    {"PUSHLAB_THROTTLE_VARY_BY_HEADER", "throttle-vary-by-header"},
-		"ApplePushSettings":       {"PUSHLAB_APPLE_PUSH_SETTINGS", "apple-push-settings"},
-		"APNsHost":                {"PUSHLAB_APNS_HOST", "apns-host"},
-		"FCMEndpoint":             {"PUSHLAB_FCM_ENDPOINT", "fcm-endpoint"},
-		"TLSCert":                 {"PUSHLAB_TLS_CERT", "tls-cert"},
-		"TLSKey":                  {"PUSHLAB_TLS_KEY", "tls-key"},
-		"CAFile":                  {"PUSHLAB_CA_FILE", "ca-file"},
-		"RetryBackoffMs":          {"PUSHLAB_RETRY_BACKOFF_MS", "retry-backoff-ms"},
-	}
-	got := map[string]Setting{}
-	for _, s := range Settings() {
-		got[s.Field] = s
-	}
-	for field, names := range want {
-		s, ok := got[field]
-		if !ok {
-			t.Errorf("%s is not a setting", field)
-			continue
-		}
-		if s.Env != names[0] || s.Flag != names[1] {
-			t.Errorf("%s: env %s flag %s, want %s %s", field, s.Env, s.Flag, names[0], names[1])
-		}
-	}
-	for _, code := range []string{"RootCAs", "Bus", "Logger", "Registerer", "TLSConfig"} {
-		if _, ok := got[code]; ok {
-			t.Errorf("%s is in-process only but is a setting", code)
-		}
-	}
-}
-
-func TestApplyEnv(t *testing.T) {
-	cfg, _ := LoadConfig("testdata/mattermost-push-proxy.json")
-	env := map[string]string{
-		"PUSHLAB_LISTEN_ADDRESS":         "127.0.0.1:9000",
-		"PUSHLAB_THROTTLE_PER_SEC":       "7",
-		"PUSHLAB_ENABLE_METRICS":         "true",
-		"PUSHLAB_APNS_HOST":              "https://127.0.0.1:8443",
-		"PUSHLAB_ANDROID_PUSH_SETTINGS":  `[{"Type":"android","ServiceFileLocation":"/keys/sa.json"}]`,
-		"PUSHLAB_SEND_TIMEOUT_SEC":       "3",
-		"PUSHLAB_UNRELATED_VARIABLE_SET": "x",
-	}
-	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	if err := cfg.ApplyEnv(lookup); err != nil {
-		t.Fatal(err)
-	}
-	if cfg.ListenAddress != "127.0.0.1:9000" || cfg.ThrottlePerSec != 7 || !cfg.EnableMetrics ||
-		cfg.APNsHost != "https://127.0.0.1:8443" || cfg.SendTimeoutSec != 3 || cfg.RetryTimeoutSec != 3 {
-		t.Errorf("after env: %+v", cfg)
-	}
-	if want := []AndroidPushSettings{{Type: "android", ServiceFileLocation: "/keys/sa.json"}}; !reflect.DeepEqual(cfg.AndroidPushSettings, want) {
-		t.Errorf("AndroidPushSettings = %+v", cfg.AndroidPushSettings)
-	}
-	if len(cfg.ApplePushSettings) != 2 {
-		t.Errorf("ApplePushSettings changed without a variable: %+v", cfg.ApplePushSettings)
-	}
-
-	env = map[string]string{"PUSHLAB_THROTTLE_PER_SEC": "lots", "PUSHLAB_ENABLE_METRICS": "maybe"}
-	err := cfg.ApplyEnv(lookup)
-	if err == nil || !strings.Contains(err.Error(), "ThrottlePerSec") || !strings.Contains(err.Error(), "EnableMetrics") {
-		t.Fatalf("bad values: err = %v, want both named", err)
-	}
-}
-
-func TestSettingGetSetRoundTrip(t *testing.T) {
-	var a, b Config
-	a.ApplePushSettings = []ApplePushSettings{{Type: "apple", ApplePushTopic: "t"}}
-	a.ThrottlePerSec, a.EnableMetrics, a.APNsHost = 5, true, "https://h"
-	for _, s := range Settings() {
-		if err := s.Set(&b, s.Get(&a)); err != nil {
-			t.Fatalf("%s: %v", s.Field, err)
-		}
-	}
-	if !reflect.DeepEqual(a, b) {
-		t.Fatalf("round trip:\n%+v\n%+v", a, b)
-	}
-}
-
 func TestServerTLSSettings(t *testing.T) {
-	cfg := Config{TLSCert: "only-a-cert.pem"}
-	cfg.Logger, _ = testLogger(t)
-	if _, err := New(cfg); err == nil {
+	log, _ := testLogger(t)
+	cfg := Config{Settings: Settings{TLSCert: "only-a-cert.pem"}}
+	if _, err := New(cfg, Options{Logger: log}); err == nil {
 		t.Fatal("TLSCert without TLSKey accepted")
 	}
-	cfg = Config{CAFile: "testdata/mattermost-push-proxy.json"}
-	cfg.Logger, _ = testLogger(t)
-	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "no PEM") {
+	cfg = Config{Settings: Settings{CAFile: "testdata/mattermost-push-proxy.json"}}
+	if _, err := New(cfg, Options{Logger: log}); err == nil || !strings.Contains(err.Error(), "no PEM") {
 		t.Fatalf("CAFile without PEM: %v", err)
 	}
 }
 
 func TestFileLog(t *testing.T) {
 	dir := t.TempDir()
-	cfg := Config{EnableFileLog: true, LogFileLocation: dir, LogFormat: "json", LogLevel: "debug"}
-	s, err := New(cfg)
+	cfg := Config{FileConfig: FileConfig{EnableFileLog: true, LogFileLocation: dir, LogFormat: "json", LogLevel: "debug"}}
+	s, err := New(cfg, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +157,7 @@ func TestFileLog(t *testing.T) {
 	if !strings.Contains(string(b), `"msg":"bad request"`) {
 		t.Fatalf("log file:\n%s", b)
 	}
-	if _, err := New(Config{LogLevel: "loud", EnableConsoleLog: true}); err == nil {
+	if _, err := New(Config{FileConfig: FileConfig{LogLevel: "loud", EnableConsoleLog: true}}, Options{}); err == nil {
 		t.Error("LogLevel loud accepted")
 	}
 }

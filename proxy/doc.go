@@ -4,12 +4,18 @@
 // and the same payloads, sent with the same client libraries (sideshow/apns2
 // for APNs, firebase-admin-go v4 for FCM).
 //
-//	cfg, _ := proxy.LoadConfig("mattermost-push-proxy.json")
-//	cfg.APNsHost = mock.URL          // or leave it empty: the transparent way
-//	cfg.RootCAs = set.CA.Pool()      // trust the mocks (a process: SSL_CERT_FILE or CAFile)
-//	srv, _ := proxy.New(cfg)
+//	cfg, _ := proxy.LoadConfig("mattermost-push-proxy.json") // upstream's file, as is
+//	cfg.APNsHost = mock.URL // pushlab's settings: empty is the transparent way
+//	srv, _ := proxy.New(cfg, proxy.Options{
+//		RootCAs: set.CA.Pool(), // trust the mocks (a process: SSL_CERT_FILE or CAFile)
+//	})
 //	defer srv.Close()
-//	go srv.Serve(ctx, ln)            // HTTPS when cfg has a certificate
+//	go srv.Serve(ctx, ln) // HTTPS when cfg has a certificate
+//
+// A Config is upstream's file (FileConfig) and pushlab's own settings
+// (Settings), one JSON object; Options wire the proxy into a process (a CA
+// pool, a dialer, an event bus, a logger, metrics) and never come from a
+// file. proxytest.KeySetConfig is the config for a test key set.
 //
 // # Verdicts and retries
 //
@@ -100,8 +106,9 @@
 //     (upstream's gorilla/mux: 405, empty body).
 //   - pushlab settings upstream lacks: APNsHost, APNsDevelopmentHost,
 //     FCMEndpoint, TLSCert/TLSKey, CAFile, MaxTries, RetryBackoffMs,
-//     ResendPolicy, MaxRequestBodyBytes, Upstream…, ShutdownTimeoutSec;
-//     every setting can be given as a PUSHLAB_… variable (see Settings).
+//     ResendPolicy, MaxRequestBodyBytes, Upstream…, ShutdownTimeoutSec
+//     (Settings); pushlab proxy takes every setting as a flag and a
+//     PUSHLAB_… variable too.
 //   - GET /version carries upstream's build fields plus "version" and "hash";
 //     GET /healthz and GET /events are pushlab's (not throttled).
 //   - FCM OAuth refusals (token endpoint 4xx) fail the try at once instead of

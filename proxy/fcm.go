@@ -53,7 +53,7 @@ type fcmSender struct {
 // config with the firebase.messaging scope, a firebase App for its project,
 // its Messaging client; then pushlab's endpoint override and CA. The OAuth
 // token request goes to the file's token_uri over the same trusted transport.
-func newFCMSender(s AndroidPushSettings, cfg *Config, m *metrics, log *slog.Logger) (*fcmSender, error) {
+func newFCMSender(s AndroidPushSettings, cfg *runConfig, m *metrics, log *slog.Logger) (*fcmSender, error) {
 	if s.AndroidAPIKey != "" {
 		log.Warn("AndroidPushSettings.AndroidApiKey is no longer used. Please remove this config value.", "type", s.Type)
 	}

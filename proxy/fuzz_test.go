@@ -23,7 +23,7 @@ func FuzzSendPushBody(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	s, _ := newFakeServer(f, Config{Logger: slog.New(slog.DiscardHandler)}, &fakeSender{p: APNs, tries: []outcome{{Kind: kindAnswer, Status: 200}}})
+	s, _ := newFakeServer(f, runConfig{Options: Options{Logger: slog.New(slog.DiscardHandler)}}, &fakeSender{p: APNs, tries: []outcome{{Kind: kindAnswer, Status: 200}}})
 	h := s.Handler()
 	f.Fuzz(func(t *testing.T, body []byte) {
 		if n, _, err := ParseSendPush(bytes.NewReader(body)); err == nil {

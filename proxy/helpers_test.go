@@ -32,15 +32,11 @@ func testSet(t testing.TB) *testpki.Set {
 	return set
 }
 
-// keysDir writes the test set into a fresh directory, proxy config included.
+// keysDir writes the test set into a fresh directory.
 func keysDir(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	if err := testSet(t).Write(dir, true); err != nil {
-		t.Fatal(err)
-	}
-	// and the proxy config keys init writes beside it
-	if err := WriteKeySetConfig(testSet(t), dir, "", ""); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -121,12 +117,12 @@ func (f *fakeSender) count() int {
 }
 
 // newFakeServer is a proxy with one fake app type, "fake", and recorded waits.
-func newFakeServer(t testing.TB, cfg Config, f *fakeSender) (*Server, *[]time.Duration) {
+func newFakeServer(t testing.TB, cfg runConfig, f *fakeSender) (*Server, *[]time.Duration) {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger, _ = testLogger(t)
 	}
-	s, err := New(cfg)
+	s, err := New(cfg.Config, cfg.Options)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,7 +57,7 @@ const (
 	typeAndroidRN  = "android_rn"
 )
 
-func newLab(t testing.TB, edit func(*Config)) *lab {
+func newLab(t testing.TB, edit func(*runConfig)) *lab {
 	t.Helper()
 	set := testSet(t)
 	l := &lab{t: t, set: set, dir: keysDir(t), bus: events.NewBus(), got: map[string][]pushtest.Delivery{}}
@@ -96,7 +96,7 @@ func newLab(t testing.TB, edit func(*Config)) *lab {
 	}
 
 	saFile := filepath.Join(l.dir, testpki.FileServiceAccount)
-	cfg := Config{
+	cfg := runConfig{Config: Config{FileConfig: FileConfig{
 		ApplePushSettings: []ApplePushSettings{
 			{Type: typeAppleToken, ApplePushTopic: set.BundleID, AppleAuthKeyFile: filepath.Join(l.dir, set.APNsKey.FileName()),
 				AppleAuthKeyID: set.APNsKey.KeyID, AppleTeamID: set.TeamID},
@@ -109,11 +109,13 @@ func newLab(t testing.TB, edit func(*Config)) *lab {
 			{Type: typeAndroidRN, ServiceFileLocation: saFile},
 		},
 		SendTimeoutSec: 30, RetryTimeoutSec: 8, EnableMetrics: true,
+	}, Settings: Settings{
 		APNsHost: l.apns.URL, APNsDevelopmentHost: l.apns.DevelopmentURL, FCMEndpoint: l.fcm.Endpoint(),
+	}}, Options: Options{
 		RootCAs:   set.CA.Pool(),
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{set.Proxy.TLS()}, MinVersion: tls.VersionTLS12},
 		Bus:       l.bus,
-	}
+	}}
 	cfg.Logger, l.logs = testLogger(t)
 	if edit != nil {
 		edit(&cfg)
@@ -123,10 +125,10 @@ func newLab(t testing.TB, edit func(*Config)) *lab {
 }
 
 // start runs a proxy with cfg, its waits recorded and shortened.
-func (l *lab) start(cfg Config) {
+func (l *lab) start(cfg runConfig) {
 	t := l.t
 	t.Helper()
-	p, err := New(cfg)
+	p, err := New(cfg.Config, cfg.Options)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -504,7 +506,7 @@ func TestIntegrationFail(t *testing.T) {
 
 // A certificate for the other environment is refused by APNs: FAIL, once.
 func TestIntegrationWrongCertificateEnvironment(t *testing.T) {
-	l := newLab(t, func(c *Config) {
+	l := newLab(t, func(c *runConfig) {
 		for i := range c.ApplePushSettings {
 			if c.ApplePushSettings[i].Type == typeApplePEM {
 				// the development certificate, sent to production
@@ -547,7 +549,7 @@ func TestIntegrationRetries(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			l := newLab(t, func(c *Config) { c.RetryBackoffMs = 10 })
+			l := newLab(t, func(c *runConfig) { c.RetryBackoffMs = 10 })
 			var tok string
 			var faults faultScript = l.apns
 			appType := typeAppleToken
@@ -644,43 +646,10 @@ func TestIntegrationShutdownDrains(t *testing.T) {
 	}
 }
 
-// The config `pushlab keys init` writes, in upstream's format, read as is;
-// only the hosts are pointed at the mocks.
-func TestIntegrationUpstreamConfigFile(t *testing.T) {
-	l := newLab(t, nil)
-	path := filepath.Join(l.dir, ConfigFile)
-	cfg, err := LoadConfig(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{
-		"PUSHLAB_APNS_HOST": l.apns.URL, "PUSHLAB_APNS_DEVELOPMENT_HOST": l.apns.DevelopmentURL,
-		"PUSHLAB_FCM_ENDPOINT": l.fcm.Endpoint(), "PUSHLAB_THROTTLE_PER_SEC": "0",
-	}
-	if err := cfg.ApplyEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
-		t.Fatal(err)
-	}
-	cfg.RootCAs, cfg.Bus = l.set.CA.Pool(), l.bus
-	cfg.Logger, _ = testLogger(t)
-	cfg.TLSConfig = &tls.Config{Certificates: []tls.Certificate{l.set.Proxy.TLS()}, MinVersion: tls.VersionTLS12}
-	l.start(cfg)
-	if got := l.proxy.Targets(); !reflect.DeepEqual(got, []string{"android", "android_rn", "apple", "apple_rn"}) {
-		t.Fatalf("targets %v", got)
-	}
-	for appType, tok := range map[string]string{
-		"apple": l.iphone(typeAppleToken), "apple_rn": l.iphone(typeAppleP12),
-		"android": l.pixel(typeAndroid), "android_rn": l.pixel(typeAndroidRN),
-	} {
-		if body := l.push(msg(appType, tok, "ack-"+appType)); body != okBody {
-			t.Errorf("%s: %q", appType, body)
-		}
-	}
-}
-
 // A refused OAuth token is one failed try, not four hits on the token
 // endpoint from the SDK's retrying.
 func TestIntegrationFCMAuthRefused(t *testing.T) {
-	l := newLab(t, func(c *Config) { c.RetryBackoffMs = 10 })
+	l := newLab(t, func(c *runConfig) { c.RetryBackoffMs = 10 })
 	tok := l.pixel(typeAndroid)
 	// A service account the mock does not know: same project, another key id.
 	other := *l.sa

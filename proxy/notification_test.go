@@ -13,7 +13,7 @@ import (
 // Every answer is HTTP 200 with upstream's JSON, trailing newline included.
 func TestSendPushAnswers(t *testing.T) {
 	f := &fakeSender{p: APNs, tries: []outcome{{Kind: kindAnswer, Status: 200}}}
-	s, _ := newFakeServer(t, Config{}, f)
+	s, _ := newFakeServer(t, runConfig{}, f)
 	cases := []struct {
 		name, body, want string
 	}{
@@ -45,7 +45,7 @@ func TestSendPushAnswers(t *testing.T) {
 func TestBadRequestLoggedOnceAndCounted(t *testing.T) {
 	f := &fakeSender{p: APNs, tries: []outcome{{Kind: kindAnswer, Status: 200}}}
 	var logs *logBuffer
-	cfg := Config{EnableMetrics: true}
+	cfg := runConfig{Config: Config{FileConfig: FileConfig{EnableMetrics: true}}}
 	cfg.Logger, logs = testLogger(t)
 	s, _ := newFakeServer(t, cfg, f)
 	post(t, s.Handler(), "/api/v1/send_push", `{"platform":"fake","device_id":"d"}`)
@@ -102,7 +102,7 @@ func TestNormalize(t *testing.T) {
 
 func TestAck(t *testing.T) {
 	bus := events.NewBus()
-	s, _ := newFakeServer(t, Config{Bus: bus, EnableMetrics: true}, &fakeSender{p: APNs, tries: []outcome{{}}})
+	s, _ := newFakeServer(t, runConfig{Config: Config{FileConfig: FileConfig{EnableMetrics: true}}, Options: Options{Bus: bus}}, &fakeSender{p: APNs, tries: []outcome{{}}})
 	cases := []struct{ name, body, want string }{
 		{"ok", `{"id":"ack1","received_at":1700000000000,"platform":"apple","type":"message","post_id":"p","is_id_loaded":true}`, `{"status":"OK"}`},
 		{"bad body", `[`, `{"error":"Failed to read ack body: unexpected EOF","status":"FAIL"}`},
@@ -129,7 +129,7 @@ func TestAck(t *testing.T) {
 }
 
 func TestOtherRoutes(t *testing.T) {
-	s, _ := newFakeServer(t, Config{Version: "1.2.3", Commit: "abc"}, &fakeSender{p: APNs, tries: []outcome{{}}})
+	s, _ := newFakeServer(t, runConfig{Options: Options{Version: "1.2.3", Commit: "abc"}}, &fakeSender{p: APNs, tries: []outcome{{}}})
 	if code, body := get(t, s.Handler(), "/"); code != 200 || body != "<html><body>Mattermost Push Proxy</body></html>" {
 		t.Errorf("/ = %d %q", code, body)
 	}
@@ -150,7 +150,7 @@ func TestOtherRoutes(t *testing.T) {
 
 func TestPanicKeepsServing(t *testing.T) {
 	f := &fakeSender{p: APNs, tries: []outcome{{Kind: kindAnswer, Status: 200}}}
-	s, _ := newFakeServer(t, Config{}, f)
+	s, _ := newFakeServer(t, runConfig{}, f)
 	s.targets["boom"] = &target{appType: "boom", platform: "apple", sender: &panicSender{}}
 	if code, _ := post(t, s.Handler(), "/api/v1/send_push", `{"platform":"boom","server_id":"s","device_id":"d"}`); code != 500 {
 		t.Fatalf("panic answered %d", code)

@@ -45,7 +45,7 @@ func TestIntegrationResendPolicy(t *testing.T) {
 	for _, android := range []bool{false, true} {
 		for _, policy := range []ResendPolicy{ResendNever, ResendUpstream, ResendCollapse} {
 			t.Run(faults0(android)+"/"+string(policy), func(t *testing.T) {
-				l := newLab(t, func(cfg *Config) {
+				l := newLab(t, func(cfg *runConfig) {
 					cfg.RetryTimeoutSec, cfg.RetryBackoffMs, cfg.ResendPolicy = 1, 10, policy
 				})
 				tok, script, appType := l.iphone(typeAppleToken), faultScript(l.apns), typeAppleToken
@@ -100,7 +100,7 @@ func TestIntegrationResendPolicy(t *testing.T) {
 // A try that outlives its timeout and is answered while its resend still
 // waits for its own answer: the late OK is the answer.
 func TestIntegrationLateAnswerCounts(t *testing.T) {
-	l := newLab(t, func(cfg *Config) { cfg.RetryTimeoutSec, cfg.RetryBackoffMs, cfg.SendTimeoutSec = 1, 10, 5 })
+	l := newLab(t, func(cfg *runConfig) { cfg.RetryTimeoutSec, cfg.RetryBackoffMs, cfg.SendTimeoutSec = 1, 10, 5 })
 	tok := l.iphone(typeAppleToken)
 	if body := l.push(msg(typeAppleToken, tok, "ack-warm")); body != okBody {
 		t.Fatalf("warm-up: %q", body)
@@ -321,7 +321,7 @@ func BenchmarkResend(b *testing.B) {
 				continue
 			}
 			b.Run(c.name+"/"+string(policy), func(b *testing.B) {
-				l := newLab(b, func(cfg *Config) {
+				l := newLab(b, func(cfg *runConfig) {
 					cfg.Logger, cfg.Bus = slog.New(slog.DiscardHandler), nil
 					cfg.RetryBackoffMs, cfg.ResendPolicy = 10, policy
 				})
@@ -370,7 +370,7 @@ func attemptsTo(metrics, provider string) float64 {
 // A request a fault hits is in the mock's log with its ids and payload,
 // whether it was reset before or after acceptance, or abandoned.
 func TestIntegrationFaultedRequestsRecorded(t *testing.T) {
-	l := newLab(t, func(cfg *Config) { cfg.RetryTimeoutSec, cfg.RetryBackoffMs, cfg.ResendPolicy = 1, 10, ResendNever })
+	l := newLab(t, func(cfg *runConfig) { cfg.RetryTimeoutSec, cfg.RetryBackoffMs, cfg.ResendPolicy = 1, 10, ResendNever })
 	for _, android := range []bool{false, true} {
 		tok, script, appType := l.iphone(typeAppleToken), faultScript(l.apns), typeAppleToken
 		requests := l.apns.Requests
@@ -411,20 +411,18 @@ func TestIntegrationFaultedRequestsRecorded(t *testing.T) {
 }
 
 // ResendPolicy is a setting like the others: file, PUSHLAB_RESEND_POLICY,
-// --resend-policy; collapse by default; an unknown value stops New.
+// --resend-policy (the CLI's binder tests those two); collapse by default;
+// an unknown value stops New.
 func TestResendPolicySetting(t *testing.T) {
 	c := DefaultConfig()
 	if c.ResendPolicy != ResendCollapse {
 		t.Fatalf("default %q", c.ResendPolicy)
 	}
-	if err := c.ApplyEnv(func(k string) (string, bool) { return "never", k == "PUSHLAB_RESEND_POLICY" }); err != nil || c.ResendPolicy != ResendNever {
-		t.Fatalf("env: %q %v", c.ResendPolicy, err)
-	}
 	f, err := ParseConfig([]byte(`{"ResendPolicy":"upstream"}`))
 	if err != nil || f.ResendPolicy != ResendUpstream {
 		t.Fatalf("file: %q %v", f.ResendPolicy, err)
 	}
-	if _, err := New(Config{ResendPolicy: "sometimes", Logger: slog.New(slog.DiscardHandler)}); err == nil || !strings.Contains(err.Error(), "ResendPolicy") {
+	if _, err := New(Config{Settings: Settings{ResendPolicy: "sometimes"}}, Options{Logger: slog.New(slog.DiscardHandler)}); err == nil || !strings.Contains(err.Error(), "ResendPolicy") {
 		t.Fatalf("New with an unknown policy: %v", err)
 	}
 	for ack, want := range map[string]string{"": "", "abc": "abc", strings.Repeat("x", 64): strings.Repeat("x", 64)} {

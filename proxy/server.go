@@ -30,7 +30,7 @@ const actor = "proxy"
 // Server is a push proxy: the Mattermost push-proxy API in front of one
 // long-lived APNs or FCM client per configured app type.
 type Server struct {
-	cfg       Config
+	cfg       runConfig
 	log       *slog.Logger
 	logCloser io.Closer
 	bus       *events.Bus
@@ -49,15 +49,17 @@ type Server struct {
 	closeOnce sync.Once
 }
 
-// New builds a proxy from cfg: one sender per app type. As upstream, an app
-// type whose credentials do not load is logged and left out (a send_push for
-// it is answered as an unknown platform); see Targets and InitErrors. New
-// fails only on settings that concern the whole proxy (TLS, CA, metrics).
-func New(cfg Config) (*Server, error) {
-	cfg.applyDefaults()
-	if err := cfg.ResendPolicy.check(); err != nil {
+// New builds a proxy from cfg, wired into the process by opts: one sender
+// per app type. As upstream, an app type whose credentials do not load is
+// logged and left out (a send_push for it is answered as an unknown
+// platform); see Targets and InitErrors. New fails only on settings that
+// concern the whole proxy (TLS, CA, metrics).
+func New(c Config, opts Options) (*Server, error) {
+	c.applyDefaults()
+	if err := c.ResendPolicy.check(); err != nil {
 		return nil, err
 	}
+	cfg := runConfig{Config: c, Options: opts}
 	s := &Server{cfg: cfg, bus: cfg.Bus, targets: map[string]*target{}, failed: map[string]error{}, sleep: sleepCtx}
 	if cfg.Logger != nil {
 		s.log = cfg.Logger
@@ -147,7 +149,7 @@ func (s *Server) InitErrors() map[string]error { return s.failed }
 //	GET  /version             build information
 //	GET  /metrics             Prometheus (when EnableMetrics)
 //	GET  /healthz             liveness and the app types served (not throttled)
-//	GET  /events              the proxy's event stream, websocket (when Config.Bus is set; not throttled)
+//	GET  /events              the proxy's event stream, websocket (when Options.Bus is set; not throttled)
 func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) routes() http.Handler {
@@ -324,7 +326,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	if s.tls != nil {
 		// TLS on the listener rather than hs.TLSConfig, so that ServeTLS
-		// does not add protocols to the NextProtos of Config.TLSConfig.
+		// does not add protocols to the NextProtos of Options.TLSConfig.
 		cfg := s.tls.Clone()
 		if len(cfg.NextProtos) == 0 {
 			cfg.NextProtos = []string{"h2", "http/1.1"}

@@ -86,7 +86,7 @@ func TestThrottleSharedKey(t *testing.T) {
 func TestThrottleHTTP(t *testing.T) {
 	f := &fakeSender{p: APNs, tries: []outcome{{Kind: kindAnswer, Status: 200}}}
 	var logs *logBuffer
-	cfg := Config{ThrottlePerSec: 2, ThrottleVaryByHeader: "X-Forwarded-For", EnableMetrics: true}
+	cfg := runConfig{Config: Config{FileConfig: FileConfig{ThrottlePerSec: 2, ThrottleVaryByHeader: "X-Forwarded-For", EnableMetrics: true}}}
 	cfg.Logger, logs = testLogger(t)
 	s, _ := newFakeServer(t, cfg, f)
 	body := `{"platform":"fake","server_id":"s","device_id":"d"}`

@@ -243,7 +243,7 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 
 // rootCAs is the pool the senders trust: RootCAs if set, else the system
 // roots (SSL_CERT_FILE replaces them) plus CAFile. Nil means the system roots.
-func (c *Config) rootCAs() (*x509.CertPool, error) {
+func (c *runConfig) rootCAs() (*x509.CertPool, error) {
 	if c.RootCAs != nil {
 		return c.RootCAs, nil
 	}
@@ -265,7 +265,7 @@ func (c *Config) rootCAs() (*x509.CertPool, error) {
 }
 
 // serverTLS is the TLS configuration the proxy serves with, or nil for HTTP.
-func (c *Config) serverTLS() (*tls.Config, error) {
+func (c *runConfig) serverTLS() (*tls.Config, error) {
 	if c.TLSConfig != nil {
 		return c.TLSConfig, nil
 	}

@@ -85,7 +85,7 @@ func TestEveryReason(t *testing.T) {
 	}
 	for _, upstream := range []bool{false, true} {
 		t.Run(fmt.Sprintf("upstream=%v", upstream), func(t *testing.T) {
-			l := newLab(t, func(c *Config) {
+			l := newLab(t, func(c *runConfig) {
 				c.RetryBackoffMs = 10
 				c.UpstreamErrorText, c.UpstreamRetries = upstream, upstream
 			})

@@ -153,7 +153,7 @@ func TestRetryLoop(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			bus := events.NewBus()
 			f := &fakeSender{p: c.p, tries: c.tries}
-			s, waits := newFakeServer(t, Config{Bus: bus, EnableMetrics: true, ResendPolicy: c.policy}, f)
+			s, waits := newFakeServer(t, runConfig{Config: Config{FileConfig: FileConfig{EnableMetrics: true}, Settings: Settings{ResendPolicy: c.policy}}, Options: Options{Bus: bus}}, f)
 			_, body := post(t, s.Handler(), "/api/v1/send_push", `{"ack_id":"A","platform":"fake","server_id":"s","device_id":"0123456789abcdef"}`)
 			if body != c.wantBody+"\n" {
 				t.Fatalf("body %q, want %q", body, c.wantBody)
@@ -187,7 +187,7 @@ func TestRetryLoop(t *testing.T) {
 
 func TestSendAPI(t *testing.T) {
 	f := &fakeSender{p: APNs, tries: []outcome{{Kind: kindAnswer, Status: 410, Reason: "Unregistered"}}}
-	s, _ := newFakeServer(t, Config{}, f)
+	s, _ := newFakeServer(t, runConfig{}, f)
 	resp, err := s.Send(context.Background(), mmpush.PushNotification{Platform: "fake", ServerID: "s", DeviceID: "d"})
 	if resp.Status != mmpush.StatusRemove || !IsRemove(err) || IsRetryable(err) {
 		t.Fatalf("Send = %+v, %v", resp, err)
@@ -222,7 +222,7 @@ func TestTokenRedactedInErrors(t *testing.T) {
 		Message: `Post "https://api.push.apple.com/3/device/` + tok + `": dial tcp: no such host`}}}
 	bus := events.NewBus()
 	var logs *logBuffer
-	cfg := Config{Bus: bus, MaxTries: 1}
+	cfg := runConfig{Config: Config{Settings: Settings{MaxTries: 1}}, Options: Options{Bus: bus}}
 	cfg.Logger, logs = testLogger(t)
 	s, _ := newFakeServer(t, cfg, f)
 	s.targets["fake"].sender = &echoSender{f}

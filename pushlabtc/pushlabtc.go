@@ -23,6 +23,7 @@ import (
 
 	"github.com/pushlab/pushlab/internal/access"
 	"github.com/pushlab/pushlab/proxy"
+	"github.com/pushlab/pushlab/proxy/proxytest"
 	"github.com/pushlab/pushlab/testpki"
 )
 
@@ -245,7 +246,7 @@ func (l *Lab) writeKeys() error {
 	if err := set.Write(l.KeysDir, true); err != nil {
 		return err
 	}
-	cfg := proxy.KeySetConfig(set, KeysDir, ":"+strings.TrimSuffix(l.opts.ProxyPort, "/tcp"))
+	cfg := proxytest.KeySetConfig(set, KeysDir, ":"+strings.TrimSuffix(l.opts.ProxyPort, "/tcp"))
 	if l.Config, err = edit(cfg.UpstreamJSON(), l.opts.ConfigOverrides, l.opts.EditConfig); err != nil {
 		return err
 	}

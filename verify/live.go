@@ -328,13 +328,14 @@ func (v *run) startLab(ctx context.Context, pc proxy.Config) (*lab, error) {
 
 	// The proxy, configured from the given settings, pointed at the mocks.
 	pc.APNsHost, pc.APNsDevelopmentHost, pc.FCMEndpoint = l.apns.URL, l.apns.DevelopmentURL, l.fcm.Endpoint()
-	pc.RootCAs = ca.Pool()
-	pc.TLSConfig = &tls.Config{Certificates: []tls.Certificate{proxyLeaf.TLS()}, MinVersion: tls.VersionTLS12}
-	pc.Bus, pc.Logger = l.bus, v.log
 	pc.ThrottlePerSec, pc.RetryBackoffMs, pc.MaxTries = 0, 10, 1
 	pc.SendTimeoutSec, pc.RetryTimeoutSec = 20, 15
 	pc.EnableConsoleLog, pc.EnableFileLog, pc.EnableMetrics = false, false, false
-	if l.proxy, err = proxy.New(pc); err != nil {
+	if l.proxy, err = proxy.New(pc, proxy.Options{
+		RootCAs:   ca.Pool(),
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{proxyLeaf.TLS()}, MinVersion: tls.VersionTLS12},
+		Bus:       l.bus, Logger: v.log,
+	}); err != nil {
 		return l, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -14,7 +14,7 @@ import (
 // Every listener binds 127.0.0.1 unless told otherwise.
 func TestListenersDefaultToLoopback(t *testing.T) {
 	n := 0
-	for _, c := range allCommands(rootCmd) {
+	for _, c := range allCommands(newRootCmd()) {
 		c.Flags().VisitAll(func(f *pflag.Flag) {
 			if !strings.Contains(f.Name, "listen") || f.DefValue == "" {
 				return
@@ -58,12 +58,11 @@ func TestInvalidLogLevel(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "verbose") {
 		t.Fatalf("err %v", err)
 	}
-	run(t, "version", "--log-level", "info") // the flag is package state: restore it
 }
 
 // --help shows each flag's type, not a phrase quoted in its usage.
 func TestHelpShowsFlagTypes(t *testing.T) {
-	for _, c := range allCommands(rootCmd) {
+	for _, c := range allCommands(newRootCmd()) {
 		c.Flags().VisitAll(func(f *pflag.Flag) {
 			if strings.Contains(f.Usage, "`") {
 				t.Errorf("pushlab %s --%s: a backtick in its usage replaces its type in --help: %q", c.Name(), f.Name, f.Usage)

@@ -14,9 +14,7 @@ import (
 	"github.com/pushlab/pushlab/bench"
 )
 
-func init() { rootCmd.AddCommand(newBenchCmd()) }
-
-func newBenchCmd() *cobra.Command {
+func newBenchCmd(g *globals) *cobra.Command {
 	var (
 		cfg                               bench.Config
 		caFile, htmlFile, prof, mutexProf string
@@ -63,10 +61,8 @@ same run and prints the ratios of the README's targets.`,
 			if cfg.ProxyURL != "" && cfg.KeysDir == "" {
 				return fmt.Errorf("--proxy-url needs --keys: the key set the proxy was configured with")
 			}
-			if !rootCmd.PersistentFlags().Changed("log-level") && os.Getenv("PUSHLAB_LOG_LEVEL") == "" {
-				logLevel = "error" // a fault mix makes the actors log every failure
-			}
-			cfg.Logger = logger()
+			g.quietUnlessAsked(cmd, "error") // a fault mix makes the actors log every failure
+			cfg.Logger = g.logger()
 			if mutexProf != "" {
 				f, err := os.Create(mutexProf)
 				if err != nil {
@@ -152,7 +148,7 @@ same run and prints the ratios of the README's targets.`,
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON (schema "+bench.Schema+")")
 	f.StringVar(&htmlFile, "html", "", "also write a self-contained HTML report with plots to this file")
 	f.BoolVar(&failOnLoss, "fail-on-loss", false, "exit non-zero if a notification was lost or duplicated")
-	return cmd
+	return envPrefix(cmd, "BENCH_")
 }
 
 // progress shows the run on w: a progress bar when w is a terminal, a plain

@@ -20,7 +20,6 @@ import (
 // A short bench through the whole in-process pipeline: the command runs end
 // to end and its report balances.
 func TestBenchShortRun(t *testing.T) {
-	resetBenchFlags(t)
 	html := filepath.Join(t.TempDir(), "bench.html")
 	out, err := run(t, "bench", "--duration", "2s", "--devices", "10", "--concurrency", "4", "--json", "--html", html, "--fail-on-loss")
 	if err != nil {
@@ -87,7 +86,6 @@ func TestBenchAgainstAProxyInAnotherProcess(t *testing.T) {
 	}
 	proxyURL = strings.Replace(proxyURL, "127.0.0.1", "localhost", 1)
 
-	resetBenchFlags(t)
 	out, err := run(t, "bench", "--proxy-url", proxyURL, "--ca-file", filepath.Join(keys, "ca.pem"), "--keys", keys,
 		"--apns-listen", addrs[0], "--apns-dev-listen", addrs[1], "--fcm-listen", addrs[2],
 		"--proxy-pid", strconv.Itoa(cmd.Process.Pid), "--total", "200", "--devices", "10", "--concurrency", "4", "--json")
@@ -132,23 +130,13 @@ func TestHelperPushlabProcess(t *testing.T) {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	rootCmd.SetArgs(strings.Split(args, "\x1f"))
-	if err := rootCmd.ExecuteContext(ctx); err != nil {
+	root := newRootCmd()
+	root.SetArgs(strings.Split(args, "\x1f"))
+	if err := root.ExecuteContext(ctx); err != nil {
 		os.Stderr.WriteString("pushlab: " + err.Error() + "\n")
 		os.Exit(1)
 	}
 	os.Exit(0)
-}
-
-// resetBenchFlags puts bench's flags back to their defaults: the command
-// tree is the package's, and one run's flags would carry into the next.
-func resetBenchFlags(t *testing.T) {
-	t.Helper()
-	cmd, _, err := rootCmd.Find([]string{"bench"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resetFlags(cmd.Flags())
 }
 
 func decodeReport(t *testing.T, out string) bench.Report {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -18,9 +17,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { rootCmd.AddCommand(newDemoCmd()) }
-
-func newDemoCmd() *cobra.Command {
+func newDemoCmd(g *globals) *cobra.Command {
 	var (
 		once              bool
 		contents, profile string
@@ -40,9 +37,7 @@ printing each new event, until Ctrl-C (--once exits after the first timeline,
 non-zero if a phone did not show its notification).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !rootCmd.PersistentFlags().Changed("log-level") && os.Getenv("PUSHLAB_LOG_LEVEL") == "" {
-				logLevel = "warn" // keep the timeline readable
-			}
+			g.quietUnlessAsked(cmd, "warn") // keep the timeline readable
 			c, err := devicesim.ParseContents(contents)
 			if err != nil {
 				return err
@@ -55,9 +50,9 @@ non-zero if a phone did not show its notification).`,
 				noWeb = true // it exits after the first timeline: nothing to watch
 			}
 			if keys != "" {
-				return runEASDemo(cmd, p, keys, once, noWeb, wf)
+				return runEASDemo(cmd, g, p, keys, once, noWeb, wf)
 			}
-			return runDemo(cmd, c, p, user, once, noWeb, wf)
+			return runDemo(cmd, g, c, p, user, once, noWeb, wf)
 		},
 	}
 	f := cmd.Flags()
@@ -68,14 +63,14 @@ non-zero if a phone did not show its notification).`,
 	f.StringVar(&keys, "keys", "", "with --profile eas: your own mattermost-push-proxy.json, keys and app builds in DIR, checked by verify first")
 	f.BoolVar(&noWeb, "no-web", false, "no live web view: print every event as a text timeline instead")
 	wf.register(cmd, "web-")
-	return cmd
+	return envPrefix(cmd, "DEMO_")
 }
 
-func runDemo(cmd *cobra.Command, contents devicesim.Contents, profile devicesim.Profile, user string, once, noWeb bool, wf webFlags) error {
+func runDemo(cmd *cobra.Command, g *globals, contents devicesim.Contents, profile devicesim.Profile, user string, once, noWeb bool, wf webFlags) error {
 	ctx := cmd.Context()
 	out := cmd.OutOrStdout()
 	bus := events.NewBus()
-	log := logger()
+	log := g.logger()
 	fmt.Fprintln(out, "pushlab demo: making a test PKI and starting every actor on 127.0.0.1…")
 	set, err := testpki.NewSet(testpki.Options{})
 	if err != nil {
@@ -93,7 +88,7 @@ func runDemo(cmd *cobra.Command, contents devicesim.Contents, profile devicesim.
 		waitWeb func() error
 	)
 	if !noWeb {
-		if webURL, waitWeb, err = startWebView(ctx, web.Config{Lab: lab, Logger: log}, wf, out); err != nil {
+		if webURL, waitWeb, err = startWebView(ctx, g, web.Config{Lab: lab, Logger: log}, wf, out); err != nil {
 			return err
 		}
 	}

@@ -21,7 +21,7 @@ import (
 // mattermost-push-proxy.json in DIR (whose file names are read relative to
 // DIR), and the app builds beside it.
 func easInputs(dir string) (verify.Config, error) {
-	cfg := verify.Config{ConfigFile: filepath.Join(dir, "mattermost-push-proxy.json"), Live: true, Logger: logger()}
+	cfg := verify.Config{ConfigFile: filepath.Join(dir, "mattermost-push-proxy.json"), Live: true}
 	if _, err := os.Stat(cfg.ConfigFile); err != nil {
 		return cfg, fmt.Errorf("--keys %s: no mattermost-push-proxy.json there (the eas demo runs the proxy with your own configuration and the files it names)", dir)
 	}
@@ -49,7 +49,7 @@ func easInputs(dir string) (verify.Config, error) {
 // runEASDemo is the eas profile on the user's own files: verify checks them
 // and sends one notification per app build; only when nothing failed does
 // the demo go on, with the proxy, mocks and phones of that round trip.
-func runEASDemo(cmd *cobra.Command, profile devicesim.Profile, dir string, once, noWeb bool, wf webFlags) error {
+func runEASDemo(cmd *cobra.Command, g *globals, profile devicesim.Profile, dir string, once, noWeb bool, wf webFlags) error {
 	if profile != devicesim.ProfileEAS {
 		return fmt.Errorf("demo: --keys runs your own credentials, which is the eas profile: add --profile eas")
 	}
@@ -58,6 +58,7 @@ func runEASDemo(cmd *cobra.Command, profile devicesim.Profile, dir string, once,
 	if err != nil {
 		return &exitError{code: verify.ExitUnreadable, msg: err.Error()}
 	}
+	cfg.Logger = g.logger()
 	fmt.Fprintf(out, "pushlab demo (eas): verifying your files in %s, then one notification per app build…\n\n", dir)
 	ctx := cmd.Context()
 	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
@@ -84,7 +85,7 @@ func runEASDemo(cmd *cobra.Command, profile devicesim.Profile, dir string, once,
 		return nil
 	}
 	if !noWeb {
-		webURL, waitWeb, err := startWebView(ctx, web.Config{Lab: lab.Actors(), Logger: logger()}, wf, out)
+		webURL, waitWeb, err := startWebView(ctx, g, web.Config{Lab: lab.Actors(), Logger: g.logger()}, wf, out)
 		if err != nil {
 			return err
 		}

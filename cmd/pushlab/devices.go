@@ -19,9 +19,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { rootCmd.AddCommand(newDevicesCmd()) }
-
-func newDevicesCmd() *cobra.Command {
+func newDevicesCmd(g *globals) *cobra.Command {
 	var (
 		keysDir, serverURL, apnsControl, fcmControl, listen, user, certEnv, gateways string
 		ios, iosCert, android, androidRN                                             int
@@ -50,11 +48,11 @@ phone needs at start, for phones added later).`,
 			if err != nil {
 				return fmt.Errorf("%w (make a key set with `pushlab keys init --dir %s`)", err, keysDir)
 			}
-			if err := access.Check(controlToken, map[string]string{"--listen": listen}); err != nil {
+			if err := access.Check(g.controlToken, map[string]string{"--listen": listen}); err != nil {
 				return err
 			}
 			ctx := cmd.Context()
-			log := logger()
+			log := g.logger()
 			bus := events.NewBus()
 			tlsCfg := &tls.Config{RootCAs: set.CA.Pool(), MinVersion: tls.VersionTLS12}
 			cfg := devicesim.FleetConfig{
@@ -73,7 +71,7 @@ phone needs at start, for phones added later).`,
 					dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 					defer cancel()
 					var err error
-					r, err = devicesim.DialRemote(dctx, url, tlsCfg, devicesim.WithControlToken(controlToken))
+					r, err = devicesim.DialRemote(dctx, url, tlsCfg, devicesim.WithControlToken(g.controlToken))
 					return err
 				})
 				return r, err
@@ -153,7 +151,7 @@ phone needs at start, for phones added later).`,
 				return err
 			}
 			fmt.Fprintf(out, "devices: %d phone(s) of user %q; control API http://%s\n", fleet.Len(), user, ln.Addr())
-			srv := &http.Server{Handler: access.Guard(controlToken, fleetAPI(fleet, apps, cfg), "/devices", "/events"), ReadHeaderTimeout: 10 * time.Second}
+			srv := &http.Server{Handler: access.Guard(g.controlToken, fleetAPI(fleet, apps, cfg), "/devices", "/events"), ReadHeaderTimeout: 10 * time.Second}
 			go func() {
 				select {
 				case <-ctx.Done():
@@ -174,11 +172,11 @@ phone needs at start, for phones added later).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&keysDir, "keys", envOr("PUSHLAB_KEYS", "keys"), "key set directory written by pushlab keys init (env PUSHLAB_KEYS)")
-	f.StringVar(&serverURL, "server", envOr("PUSHLAB_SERVER_URL", "https://localhost:8065"), "server simulator URL (env PUSHLAB_SERVER_URL)")
-	f.StringVar(&apnsControl, "apns-control", envOr("PUSHLAB_APNS_CONTROL", "http://localhost:8197"), "mock APNs control URL (env PUSHLAB_APNS_CONTROL)")
-	f.StringVar(&fcmControl, "fcm-control", envOr("PUSHLAB_FCM_CONTROL", "http://localhost:4444"), "mock FCM control URL (env PUSHLAB_FCM_CONTROL)")
-	f.StringVar(&listen, "listen", envOr("PUSHLAB_DEVICES_LISTEN", "127.0.0.1:8070"), "control API address (env PUSHLAB_DEVICES_LISTEN)")
+	f.StringVar(&keysDir, "keys", "keys", "key set directory written by pushlab keys init")
+	f.StringVar(&serverURL, "server", "https://localhost:8065", "server simulator URL")
+	f.StringVar(&apnsControl, "apns-control", "http://localhost:8197", "mock APNs control URL")
+	f.StringVar(&fcmControl, "fcm-control", "http://localhost:4444", "mock FCM control URL")
+	f.StringVar(&listen, "listen", "127.0.0.1:8070", "control API address")
 	f.StringVar(&user, "user", "alice", "the user every phone is logged in as")
 	f.StringVar(&certEnv, "cert-env", string(testpki.Development), "aps-environment of the certificate-auth iOS app (development, production)")
 	f.DurationVar(&wait, "wait", defaultWait, "how long to wait for the server and the mocks at start, retrying with backoff (0: fail at once)")
@@ -188,7 +186,11 @@ phone needs at start, for phones added later).`,
 	f.IntVar(&androidRN, "android-rn", 0, "Android phones with the \"android_rn\" app")
 	f.StringVar(&gateways, "gateways", "", "push gateways to dial even with no phone of theirs at start, for phones added over the control API: apns, fcm, or apns,fcm")
 	f.BoolVar(&liveActivities, "live-activities", false, "the token-auth iOS app runs Live Activities (a push-to-start token per phone)")
-	return cmd
+	for flag, env := range map[string]string{"keys": envKeys, "server": "PUSHLAB_SERVER_URL",
+		"apns-control": "PUSHLAB_APNS_CONTROL", "fcm-control": "PUSHLAB_FCM_CONTROL"} {
+		envName(f, flag, env)
+	}
+	return envPrefix(cmd, "DEVICES_")
 }
 
 // fleetAPI is the fleet's control API plus what a harness that adds phones

@@ -16,8 +16,6 @@ import (
 	"github.com/pushlab/pushlab/pushlabtc"
 )
 
-func init() { rootCmd.AddCommand(newE2ECmd()) }
-
 type e2eFlags struct {
 	topologies   []string
 	image        string
@@ -37,7 +35,7 @@ type e2eFlags struct {
 	startTimeout time.Duration
 }
 
-func newE2ECmd() *cobra.Command {
+func newE2ECmd(g *globals) *cobra.Command {
 	var f e2eFlags
 	cmd := &cobra.Command{
 		Use:   "e2e",
@@ -66,7 +64,7 @@ at the end, also on failure or Ctrl-C.`,
   pushlab e2e --topology containers --proxy-image mattermost/mattermost-push-proxy:6.2 --junit e2e.xml
   pushlab e2e --scenario 'deliver/*,retry/*' --json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runE2E(cmd, f) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return runE2E(cmd, f, g.logLevel) },
 	}
 	fl := cmd.Flags()
 	fl.StringSliceVar(&f.topologies, "topology", []string{"inprocess"}, "inprocess, containers, or both (comma-separated)")
@@ -85,10 +83,10 @@ at the end, also on failure or Ctrl-C.`,
 	fl.BoolVar(&f.short, "short", false, "skip the heavy scenarios (1,000 devices)")
 	fl.BoolVar(&f.listOnly, "list", false, "list the scenarios and exit")
 	fl.DurationVar(&f.startTimeout, "startup-timeout", 2*time.Minute, "how long each container may take to become healthy")
-	return cmd
+	return envPrefix(cmd, "E2E_")
 }
 
-func runE2E(cmd *cobra.Command, f e2eFlags) error {
+func runE2E(cmd *cobra.Command, f e2eFlags, logLevel string) error {
 	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	scenarios, err := e2e.Select(e2e.Scenarios(), f.scenario)
 	if err != nil {
@@ -124,7 +122,7 @@ func runE2E(cmd *cobra.Command, f e2eFlags) error {
 		}
 		seen[t] = true
 		start := time.Now()
-		dep, err := startTopology(ctx, e2e.Topology(t), f, env, errOut)
+		dep, err := startTopology(ctx, e2e.Topology(t), f, env, logLevel, errOut)
 		if err != nil {
 			return err
 		}
@@ -195,7 +193,7 @@ func failed(rs []e2e.Result) int {
 	return n
 }
 
-func startTopology(ctx context.Context, t e2e.Topology, f e2eFlags, env map[string]string, errOut io.Writer) (e2e.Deployment, error) {
+func startTopology(ctx context.Context, t e2e.Topology, f e2eFlags, env map[string]string, logLevel string, errOut io.Writer) (e2e.Deployment, error) {
 	switch t {
 	case e2e.InProcess:
 		if f.proxyImage != "" {

@@ -7,15 +7,10 @@ import (
 	"path/filepath"
 
 	"github.com/pushlab/pushlab/proxy"
+	"github.com/pushlab/pushlab/proxy/proxytest"
 	"github.com/pushlab/pushlab/testpki"
 	"github.com/spf13/cobra"
 )
-
-func init() {
-	keys := &cobra.Command{Use: "keys", Short: "Write a set of test credentials for every actor (keys init)"}
-	keys.AddCommand(newKeysInitCmd())
-	rootCmd.AddCommand(keys)
-}
 
 func newKeysInitCmd() *cobra.Command {
 	var (
@@ -37,7 +32,7 @@ These are test credentials: never register them with Apple or Google.`,
 				if set, err := testpki.Load(dir); err == nil {
 					fmt.Fprintf(out, "kept the existing key set in %s (use --force to replace it)\n", dir)
 					if _, err := os.Stat(filepath.Join(dir, proxy.ConfigFile)); err != nil {
-						if err := proxy.WriteKeySetConfig(set, dir, proxyDir, proxyListen); err != nil {
+						if err := proxytest.WriteKeySetConfig(set, dir, proxyDir, proxyListen); err != nil {
 							return err
 						}
 					}
@@ -57,7 +52,7 @@ These are test credentials: never register them with Apple or Google.`,
 			}
 			// The proxy's own config type writes upstream's file, so what the
 			// proxy reads and what init writes cannot drift apart.
-			if err := proxy.WriteKeySetConfig(set, dir, proxyDir, proxyListen); err != nil {
+			if err := proxytest.WriteKeySetConfig(set, dir, proxyDir, proxyListen); err != nil {
 				return err
 			}
 			fmt.Fprintf(out, "wrote a new key set to %s\n", dir)

@@ -9,30 +9,20 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/spf13/cobra"
 )
 
-// run executes the CLI in-process with args and returns what it printed.
+// run executes the CLI in-process with args, on a tree of its own, and
+// returns what it printed.
 func run(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out bytes.Buffer
-	rootCmd.SetOut(&out)
-	rootCmd.SetErr(&out)
-	rootCmd.SetArgs(args)
+	root := newRootCmd()
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	// cobra keeps a subcommand's first context; the package-level tree is
-	// reused across runs (-count), so hand every command this run's.
-	var setCtx func(c *cobra.Command)
-	setCtx = func(c *cobra.Command) {
-		c.SetContext(ctx)
-		for _, sub := range c.Commands() {
-			setCtx(sub)
-		}
-	}
-	setCtx(rootCmd)
-	err := rootCmd.ExecuteContext(ctx)
+	err := root.ExecuteContext(ctx)
 	return out.String(), err
 }
 

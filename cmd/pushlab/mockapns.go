@@ -14,9 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-func init() { rootCmd.AddCommand(newMockAPNsCmd()) }
-
-func newMockAPNsCmd() *cobra.Command {
+func newMockAPNsCmd(g *globals) *cobra.Command {
 	var keys, listen, devListen, controlListen, env, channelsListen, devChannelsListen string
 	var (
 		seed        uint64
@@ -42,12 +40,12 @@ plain HTTP on --control-listen. Broadcast channel management (iOS 18) listens on
 			if err != nil {
 				return fmt.Errorf("--keys %s: %w (run pushlab keys init)", keys, err)
 			}
-			if err := access.Check(controlToken, map[string]string{"--listen": listen, "--dev-listen": devListen, "--control-listen": controlListen,
+			if err := access.Check(g.controlToken, map[string]string{"--listen": listen, "--dev-listen": devListen, "--control-listen": controlListen,
 				"--channels-listen": channelsListen, "--dev-channels-listen": devChannelsListen}); err != nil {
 				return err
 			}
-			log := logger()
-			s, err := mockapns.New(mockapns.Config{ControlToken: controlToken, Cert: set.Mock.TLS(), ClientCAs: set.CA.Pool(), Bus: events.NewBus(),
+			log := g.logger()
+			s, err := mockapns.New(mockapns.Config{ControlToken: g.controlToken, Cert: set.Mock.TLS(), ClientCAs: set.CA.Pool(), Bus: events.NewBus(),
 				Logger: log, Seed: seed, Environment: testpki.Environment(env), MaxBadRequests: maxBad, IdleTimeout: idle,
 				RecordLimit: recordLimit})
 			if err != nil {
@@ -99,16 +97,17 @@ plain HTTP on --control-listen. Broadcast channel management (iOS 18) listens on
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&keys, "keys", envOr("PUSHLAB_KEYS", "keys"), "key set directory written by pushlab keys init (env PUSHLAB_KEYS)")
-	f.StringVar(&listen, "listen", envOr("PUSHLAB_APNS_LISTEN", "127.0.0.1:2197"), "APNs listener (TLS, HTTP/2 only)")
-	f.StringVar(&devListen, "dev-listen", envOr("PUSHLAB_APNS_DEV_LISTEN", ""), "APNs listener whose default environment is development (optional)")
-	f.StringVar(&controlListen, "control-listen", envOr("PUSHLAB_APNS_CONTROL_LISTEN", "127.0.0.1:8197"), "control API listener (plain HTTP)")
-	f.StringVar(&env, "env", envOr("PUSHLAB_APNS_ENV", "production"), "environment of --listen for requests naming no Apple host: production or development")
-	f.StringVar(&channelsListen, "channels-listen", envOr("PUSHLAB_APNS_CHANNELS_LISTEN", "127.0.0.1:2196"), "broadcast channel management, production (api-manage-broadcast.push.apple.com:2196; \"\" = off)")
-	f.StringVar(&devChannelsListen, "dev-channels-listen", envOr("PUSHLAB_APNS_DEV_CHANNELS_LISTEN", "127.0.0.1:2195"), "broadcast channel management, sandbox (api-manage-broadcast.sandbox.push.apple.com:2195; \"\" = off)")
+	f.StringVar(&keys, "keys", "keys", "key set directory written by pushlab keys init")
+	f.StringVar(&listen, "listen", "127.0.0.1:2197", "APNs listener (TLS, HTTP/2 only)")
+	f.StringVar(&devListen, "dev-listen", "", "APNs listener whose default environment is development (optional)")
+	f.StringVar(&controlListen, "control-listen", "127.0.0.1:8197", "control API listener (plain HTTP)")
+	f.StringVar(&env, "env", "production", "environment of --listen for requests naming no Apple host: production or development")
+	f.StringVar(&channelsListen, "channels-listen", "127.0.0.1:2196", "broadcast channel management, production (api-manage-broadcast.push.apple.com:2196; \"\" = off)")
+	f.StringVar(&devChannelsListen, "dev-channels-listen", "127.0.0.1:2195", "broadcast channel management, sandbox (api-manage-broadcast.sandbox.push.apple.com:2195; \"\" = off)")
 	f.Uint64Var(&seed, "seed", 1, "fault generator seed")
 	f.IntVar(&maxBad, "max-bad-requests", 0, "close a connection with GOAWAY after this many BadDeviceToken answers in a row (other 400s count half; 0 = never, as Apple documents)")
 	f.DurationVar(&idle, "idle-timeout", 0, "close idle connections with GOAWAY after this long (0 = never)")
 	f.IntVar(&recordLimit, "record-limit", 1000, "requests kept for GET /control/requests (the oldest give way)")
-	return cmd
+	envName(f, "keys", envKeys)
+	return envPrefix(cmd, "APNS_")
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strconv"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
@@ -16,9 +15,7 @@ import (
 	"github.com/pushlab/pushlab/testpki"
 )
 
-func init() { rootCmd.AddCommand(newMockFCMCmd()) }
-
-func newMockFCMCmd() *cobra.Command {
+func newMockFCMCmd(g *globals) *cobra.Command {
 	var (
 		keysDir, listen, controlListen string
 		seed                           uint64
@@ -41,11 +38,11 @@ requests, /events, the /push device gateway) is served over plain HTTP on --cont
 			if err != nil {
 				return fmt.Errorf("%w (make a key set with `pushlab keys init --dir %s`)", err, keysDir)
 			}
-			if err := access.Check(controlToken, map[string]string{"--listen": listen, "--control-listen": controlListen}); err != nil {
+			if err := access.Check(g.controlToken, map[string]string{"--listen": listen, "--control-listen": controlListen}); err != nil {
 				return err
 			}
-			log := logger().With("actor", mockfcm.Actor)
-			s, err := mockfcm.New(mockfcm.Config{ControlToken: controlToken, Cert: set.Mock.TLS(), Bus: events.NewBus(), Logger: log, Seed: seed, DeviceRatePerMinute: deviceRate,
+			log := g.logger().With("actor", mockfcm.Actor)
+			s, err := mockfcm.New(mockfcm.Config{ControlToken: g.controlToken, Cert: set.Mock.TLS(), Bus: events.NewBus(), Logger: log, Seed: seed, DeviceRatePerMinute: deviceRate,
 				ProjectQuotaPerMinute: projectQuota, RecordLimit: recordLimit})
 			if err != nil {
 				return err
@@ -91,14 +88,16 @@ requests, /events, the /push device gateway) is served over plain HTTP on --cont
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&keysDir, "keys", envOr("PUSHLAB_KEYS", "keys"), "directory of the key set written by 'pushlab keys init' (env PUSHLAB_KEYS)")
-	f.StringVar(&listen, "listen", envOr("PUSHLAB_MOCKFCM_LISTEN", "127.0.0.1:4443"), "TLS address for FCM, OAuth2 and IID (env PUSHLAB_MOCKFCM_LISTEN)")
-	f.StringVar(&controlListen, "control-listen", envOr("PUSHLAB_MOCKFCM_CONTROL", "127.0.0.1:4444"), "plain-HTTP address of the control API (env PUSHLAB_MOCKFCM_CONTROL)")
-	defSeed, _ := strconv.ParseUint(envOr("PUSHLAB_SEED", "1"), 10, 64)
-	f.Uint64Var(&seed, "seed", defSeed, "seed for tokens, message ids and percentage faults (env PUSHLAB_SEED)")
+	f.StringVar(&keysDir, "keys", "keys", "directory of the key set written by 'pushlab keys init'")
+	f.StringVar(&listen, "listen", "127.0.0.1:4443", "TLS address for FCM, OAuth2 and IID")
+	f.StringVar(&controlListen, "control-listen", "127.0.0.1:4444", "plain-HTTP address of the control API")
+	f.Uint64Var(&seed, "seed", 1, "seed for tokens, message ids and percentage faults")
 	f.IntVar(&deviceRate, "device-rate", 0, "messages a minute one device may be sent before QUOTA_EXCEEDED (0: FCM's 240; negative: no limit)")
 	f.IntVar(&projectQuota, "project-quota", 0, "messages a minute one project may send before QUOTA_EXCEEDED (0: FCM's 600,000; negative: no limit)")
 	f.IntVar(&recordLimit, "record-limit", 1000, "requests kept for GET /control/requests (the oldest give way)")
 	f.StringArrayVar(&extraAccounts, "service-account", nil, "another service-account JSON file to accept (repeatable)")
-	return cmd
+	envName(f, "keys", envKeys)
+	envName(f, "control-listen", "PUSHLAB_MOCKFCM_CONTROL")
+	envName(f, "seed", "PUSHLAB_SEED")
+	return envPrefix(cmd, "MOCKFCM_")
 }

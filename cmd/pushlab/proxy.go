@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"reflect"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -14,46 +13,8 @@ import (
 	"github.com/pushlab/pushlab/proxy"
 )
 
-func init() { rootCmd.AddCommand(newProxyCmd()) }
-
-// proxyUsage describes each setting for --help; the flag and env names come
-// from proxy.Settings.
-var proxyUsage = map[string]string{
-	"ListenAddress":           "address to listen on",
-	"ThrottlePerSec":          "requests per second allowed per client (0 = no throttling)",
-	"ThrottleMemoryStoreSize": "clients the throttle remembers",
-	"ThrottleVaryByHeader":    "headers (space-separated) that identify a client; else its IP",
-	"EnableMetrics":           "serve Prometheus metrics at /metrics",
-	"SendTimeoutSec":          "seconds for one send_push, retries included",
-	"RetryTimeoutSec":         "seconds for one try",
-	"ApplePushSettings":       "Apple app types, a JSON array as in the config file (replaces the file's)",
-	"AndroidPushSettings":     "Android app types, a JSON array as in the config file (replaces the file's)",
-	"EnableConsoleLog":        "log to stderr",
-	"EnableFileLog":           "log to LogFileLocation",
-	"LogFileLocation":         "log file, or a directory for push_proxy.log",
-	"LogFormat":               `log format: "plain" or "json"`,
-	"APNsHost":                "APNs base URL for every Apple app type, e.g. https://mock:8443 (default: Apple's)",
-	"APNsDevelopmentHost":     "APNs base URL for the development app types (default: --apns-host, else Apple's sandbox)",
-	"FCMEndpoint":             "FCM v1 endpoint, e.g. https://mock:8444/v1 (default: Google's)",
-	"TLSCert":                 "PEM certificate: serve HTTPS (with --tls-key)",
-	"TLSKey":                  "PEM private key of --tls-cert",
-	"CAFile":                  "PEM CA bundle to trust for APNs, FCM and OAuth, besides the system roots (SSL_CERT_FILE)",
-	"MaxTries":                "tries per send_push",
-	"RetryBackoffMs":          "milliseconds before the second try, doubling after (a longer Retry-After wins)",
-	"ResendPolicy":            `a request sent and not answered: "collapse" resends it with a collapse id (default), "upstream" resends it blind (may show twice), "never" answers FAIL`,
-	"ShutdownTimeoutSec":      "seconds to drain in-flight requests on SIGTERM (default SendTimeoutSec+5)",
-	"MaxRequestBodyBytes":     "largest send_push or ack body; larger is answered FAIL (-1: no limit, as upstream)",
-	"UpstreamErrorText":       "answer APNs failures with upstream's words only, without the reason",
-	"UpstreamRetries":         "retry only what upstream retries (no APNs answer; FCM INTERNAL and QUOTA_EXCEEDED)",
-	"UpstreamThrottleKey":     "throttle clients without a vary-by header value in one shared bucket, as upstream",
-}
-
-// flagAliases are short names for the flags one types most.
-var flagAliases = map[string]string{"listen": "ListenAddress"}
-
-func newProxyCmd() *cobra.Command {
+func newProxyCmd(g *globals) *cobra.Command {
 	var configPath string
-	values := map[string]*settingValue{}
 	cmd := &cobra.Command{
 		Use:   "proxy",
 		Short: "Run the push proxy, a drop-in for mattermost-push-proxy (APNs via apns2, FCM via firebase v4)",
@@ -74,38 +35,24 @@ and Google's hostnames to the mocks and set SSL_CERT_FILE to pushlab's CA.
 SIGTERM or SIGINT stops accepting and finishes the sends in flight.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg := proxy.DefaultConfig()
-			if configPath != "" {
-				var err error
-				if cfg, err = proxy.LoadConfig(configPath); err != nil {
-					return err
-				}
-			}
-			if err := cfg.ApplyEnv(os.LookupEnv); err != nil {
+			cfg, err := proxyConfig(configPath, cmd.Flags())
+			if err != nil {
 				return err
 			}
-			for _, s := range proxy.Settings() {
-				if v := values[s.Field]; v != nil && v.set {
-					if err := s.Set(&cfg, v.raw); err != nil {
-						return err
-					}
-				}
+			if cmd.Flags().Changed("log-level") { // the root's flag, the same variable PUSHLAB_LOG_LEVEL
+				cfg.LogLevel = g.logLevel
 			}
-			if _, ok := os.LookupEnv("PUSHLAB_LOG_LEVEL"); ok || cmd.Flags().Changed("log-level") {
-				cfg.LogLevel = logLevel
-			}
-			cfg.Version, cfg.Commit = version, commit
 			// Like every pushlab actor, the proxy serves its hops at GET /events:
 			// with the access token, or, without one, only on a loopback listener
 			// (send_push and ack are the proxy's product and bind wherever told,
 			// as upstream's; the event stream shows tokens and payloads).
-			cfg.ControlToken = controlToken
-			if controlToken != "" || access.Loopback(cfg.ListenAddress) {
-				cfg.Bus = events.NewBus()
+			opts := proxy.Options{ControlToken: g.controlToken, Version: version, Commit: commit}
+			if g.controlToken != "" || access.Loopback(cfg.ListenAddress) {
+				opts.Bus = events.NewBus()
 			} else {
 				fmt.Fprintf(cmd.ErrOrStderr(), "pushlab proxy: %s is not loopback and no --control-token is set: GET /events is off\n", cfg.ListenAddress)
 			}
-			srv, err := proxy.New(cfg)
+			srv, err := proxy.New(cfg, opts)
 			if err != nil {
 				return err
 			}
@@ -129,54 +76,70 @@ SIGTERM or SIGINT stops accepting and finishes the sends in flight.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&configPath, "config", os.Getenv("PUSHLAB_CONFIG"), "mattermost-push-proxy.json to read (env PUSHLAB_CONFIG)")
-	for _, s := range proxy.Settings() {
-		if s.Field == "LogLevel" {
-			continue // the root command's --log-level, same variable PUSHLAB_LOG_LEVEL
-		}
-		v := &settingValue{kind: s.Kind}
-		values[s.Field] = v
-		usage := proxyUsage[s.Field]
-		if usage == "" {
-			usage = s.Field
-		}
-		fl := f.VarPF(v, s.Flag, "", fmt.Sprintf("%s (config %s, env %s)", usage, s.Field, s.Env))
-		if s.Kind == reflect.Bool {
-			fl.NoOptDefVal = "true"
-		}
-	}
-	for alias, field := range flagAliases {
-		for _, s := range proxy.Settings() {
-			if s.Field == field {
-				f.Var(values[field], alias, "short for --"+s.Flag)
-			}
-		}
-	}
+	f.StringVar(&configPath, "config", "", "mattermost-push-proxy.json to read")
+	proxySettingFlags(f)
+	alias(f, "listen", "listen-address") // the flag one types most
 	return cmd
 }
 
-// settingValue holds a flag's text until the config it overrides is loaded.
-type settingValue struct {
-	kind reflect.Kind
-	raw  string
-	set  bool
-}
-
-func (v *settingValue) String() string { return v.raw }
-func (v *settingValue) Set(s string) error {
-	v.raw, v.set = s, true
-	return nil
-}
-func (v *settingValue) Type() string {
-	switch v.kind {
-	case reflect.Int:
-		return "int"
-	case reflect.Bool:
-		return "bool"
-	case reflect.Slice:
-		return "json"
+// proxyConfig is the file at path (upstream's sample defaults without one),
+// overridden by the settings given as flags or variables, then completed
+// with upstream's defaults, as upstream's LoadConfig completes its file.
+func proxyConfig(path string, fs *pflag.FlagSet) (proxy.Config, error) {
+	file := proxy.DefaultConfig().UpstreamJSON()
+	if path != "" {
+		var err error
+		if file, err = os.ReadFile(path); err != nil {
+			return proxy.Config{}, fmt.Errorf("proxy: config: %w", err)
+		}
 	}
-	return "string"
+	merged, err := overlay(file, fs)
+	if err != nil {
+		return proxy.Config{}, fmt.Errorf("proxy: config: %w", err)
+	}
+	return proxy.ParseConfig(merged)
 }
 
-var _ pflag.Value = (*settingValue)(nil)
+// proxySettingFlags adds a flag for every plain setting of proxy.Config
+// (LogLevel is the root's --log-level), each overriding its config key. Its
+// name is the key's words, lower-cased and joined by "-"; its variable
+// (bind.go) the same words upper-cased, after PUSHLAB_.
+func proxySettingFlags(f *pflag.FlagSet) {
+	str := func(key, name, usage string) { f.String(name, "", usage); configKey(f, name, key) }
+	num := func(key, name, usage string) { f.Int(name, 0, usage); configKey(f, name, key) }
+	flag := func(key, name, usage string) { f.Bool(name, false, usage); configKey(f, name, key) }
+	list := func(key, name, usage string, v *jsonFlag) { f.Var(v, name, usage); configKey(f, name, key) }
+
+	// upstream's file
+	str("ListenAddress", "listen-address", "address to listen on")
+	num("ThrottlePerSec", "throttle-per-sec", "requests per second allowed per client (0 = no throttling)")
+	num("ThrottleMemoryStoreSize", "throttle-memory-store-size", "clients the throttle remembers")
+	str("ThrottleVaryByHeader", "throttle-vary-by-header", "headers (space-separated) that identify a client; else its IP")
+	flag("EnableMetrics", "enable-metrics", "serve Prometheus metrics at /metrics")
+	num("SendTimeoutSec", "send-timeout-sec", "seconds for one send_push, retries included")
+	num("RetryTimeoutSec", "retry-timeout-sec", "seconds for one try")
+	list("ApplePushSettings", "apple-push-settings", "Apple app types, a JSON array as in the config file (replaces the file's)",
+		newJSONFlag[[]proxy.ApplePushSettings]())
+	list("AndroidPushSettings", "android-push-settings", "Android app types, a JSON array as in the config file (replaces the file's)",
+		newJSONFlag[[]proxy.AndroidPushSettings]())
+	flag("EnableConsoleLog", "enable-console-log", "log to stderr")
+	flag("EnableFileLog", "enable-file-log", "log to LogFileLocation")
+	str("LogFileLocation", "log-file-location", "log file, or a directory for push_proxy.log")
+	str("LogFormat", "log-format", `log format: "plain" or "json"`)
+
+	// pushlab's own
+	str("APNsHost", "apns-host", "APNs base URL for every Apple app type, e.g. https://mock:8443 (default: Apple's)")
+	str("APNsDevelopmentHost", "apns-development-host", "APNs base URL for the development app types (default: --apns-host, else Apple's sandbox)")
+	str("FCMEndpoint", "fcm-endpoint", "FCM v1 endpoint, e.g. https://mock:8444/v1 (default: Google's)")
+	str("TLSCert", "tls-cert", "PEM certificate: serve HTTPS (with --tls-key)")
+	str("TLSKey", "tls-key", "PEM private key of --tls-cert")
+	str("CAFile", "ca-file", "PEM CA bundle to trust for APNs, FCM and OAuth, besides the system roots (SSL_CERT_FILE)")
+	num("MaxTries", "max-tries", "tries per send_push")
+	num("RetryBackoffMs", "retry-backoff-ms", "milliseconds before the second try, doubling after (a longer Retry-After wins)")
+	str("ResendPolicy", "resend-policy", `a request sent and not answered: "collapse" resends it with a collapse id (default), "upstream" resends it blind (may show twice), "never" answers FAIL`)
+	num("MaxRequestBodyBytes", "max-request-body-bytes", "largest send_push or ack body; larger is answered FAIL (-1: no limit, as upstream)")
+	flag("UpstreamErrorText", "upstream-error-text", "answer APNs failures with upstream's words only, without the reason")
+	flag("UpstreamRetries", "upstream-retries", "retry only what upstream retries (no APNs answer; FCM INTERNAL and QUOTA_EXCEEDED)")
+	flag("UpstreamThrottleKey", "upstream-throttle-key", "throttle clients without a vary-by header value in one shared bucket, as upstream")
+	num("ShutdownTimeoutSec", "shutdown-timeout-sec", "seconds to drain in-flight requests on SIGTERM (default SendTimeoutSec+5)")
+}

@@ -17,9 +17,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { rootCmd.AddCommand(newServerCmd()) }
-
-func newServerCmd() *cobra.Command {
+func newServerCmd(g *globals) *cobra.Command {
 	var (
 		keysDir, listen, proxyURL, contents, profile, serverID, envelope, hosts, serverVersion string
 		wait                                                                                   time.Duration
@@ -55,10 +53,10 @@ PUT /control/contents. Serves TLS with a certificate from the key set's CA for -
 			if err != nil {
 				return err
 			}
-			if err := access.Check(controlToken, map[string]string{"--listen": listen}); err != nil {
+			if err := access.Check(g.controlToken, map[string]string{"--listen": listen}); err != nil {
 				return err
 			}
-			log := logger()
+			log := g.logger()
 			if wait > 0 {
 				if err := waitFor(cmd.Context(), log, wait, "the push proxy at "+proxyURL,
 					httpReachable(trustingClient(set), strings.TrimRight(proxyURL, "/")+mmpush.PathVersion)); err != nil {
@@ -68,7 +66,7 @@ PUT /control/contents. Serves TLS with a certificate from the key set's CA for -
 			s, err := devicesim.NewServer(devicesim.ServerConfig{
 				ID: serverID, ProxyURL: proxyURL, ProxyClient: trustingClient(set),
 				SigningKey: set.Signing, SigningKeyID: set.SigningKeyID,
-				Contents: c, Profile: p, EnvelopeField: envelope, Version: serverVersion, ControlToken: controlToken,
+				Contents: c, Profile: p, EnvelopeField: envelope, Version: serverVersion, ControlToken: g.controlToken,
 				TLS: &tls.Config{Certificates: []tls.Certificate{leaf.TLS()}, MinVersion: tls.VersionTLS12},
 				Bus: events.NewBus(), Logger: log,
 			})
@@ -88,18 +86,22 @@ PUT /control/contents. Serves TLS with a certificate from the key set's CA for -
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&keysDir, "keys", envOr("PUSHLAB_KEYS", "keys"), "key set directory written by pushlab keys init (env PUSHLAB_KEYS)")
-	f.StringVar(&listen, "listen", envOr("PUSHLAB_SERVER_LISTEN", "127.0.0.1:8065"), "TLS address (env PUSHLAB_SERVER_LISTEN)")
-	f.StringVar(&proxyURL, "proxy", envOr("PUSHLAB_PROXY_URL", "https://localhost:8066"), "push proxy URL (env PUSHLAB_PROXY_URL)")
-	f.StringVar(&contents, "contents", envOr("PUSHLAB_CONTENTS", string(devicesim.ContentsGeneric)), "push contents: generic, generic_no_channel, full, id_loaded (env PUSHLAB_CONTENTS)")
-	f.StringVar(&profile, "profile", envOr("PUSHLAB_PROFILE", string(devicesim.ProfileHPNS)), "profile: hpns, eas (contents sealed), tpns (plaintext), mattermost (exactly what a real Mattermost server sends: plaintext, signed) (env PUSHLAB_PROFILE)")
-	f.StringVar(&serverID, "server-id", envOr("PUSHLAB_SERVER_ID", ""), "server_id put in every push (random if empty)")
+	f.StringVar(&keysDir, "keys", "keys", "key set directory written by pushlab keys init")
+	f.StringVar(&listen, "listen", "127.0.0.1:8065", "TLS address")
+	f.StringVar(&proxyURL, "proxy", "https://localhost:8066", "push proxy URL")
+	f.StringVar(&contents, "contents", string(devicesim.ContentsGeneric), "push contents: generic, generic_no_channel, full, id_loaded")
+	f.StringVar(&profile, "profile", string(devicesim.ProfileHPNS), "profile: hpns, eas (contents sealed), tpns (plaintext), mattermost (exactly what a real Mattermost server sends: plaintext, signed)")
+	f.StringVar(&serverID, "server-id", "", "server_id put in every push (random if empty)")
 	f.StringVar(&envelope, "envelope", devicesim.EnvelopeInMessage, `where sealed contents travel: "message" (any proxy carries it) or "encrypted" (a proxy that passes that field)`)
-	f.StringVar(&serverVersion, "server-version", envOr("PUSHLAB_SERVER_VERSION", devicesim.DefaultServerVersion),
-		"Mattermost release the server claims; one older than 9.8.0, 9.7.3, 9.6.3, 9.5.5 or 8.1.14 (of its line) does not sign pushes (env PUSHLAB_SERVER_VERSION)")
+	f.StringVar(&serverVersion, "server-version", devicesim.DefaultServerVersion,
+		"Mattermost release the server claims; one older than 9.8.0, 9.7.3, 9.6.3, 9.5.5 or 8.1.14 (of its line) does not sign pushes")
 	f.DurationVar(&wait, "wait", defaultWait, "how long to wait at start for the push proxy, retrying with backoff (0: do not wait)")
-	f.StringVar(&hosts, "hosts", envOr("PUSHLAB_SERVER_HOSTS", "server,localhost,127.0.0.1"), "names the server's TLS certificate is valid for, comma-separated")
-	return cmd
+	f.StringVar(&hosts, "hosts", "server,localhost,127.0.0.1", "names the server's TLS certificate is valid for, comma-separated")
+	for flag, env := range map[string]string{"keys": envKeys, "proxy": "PUSHLAB_PROXY_URL", "contents": "PUSHLAB_CONTENTS",
+		"profile": "PUSHLAB_PROFILE", "server-id": "PUSHLAB_SERVER_ID", "server-version": "PUSHLAB_SERVER_VERSION"} {
+		envName(f, flag, env)
+	}
+	return envPrefix(cmd, "SERVER_")
 }
 
 // trustingClient trusts the system roots and the key set's CA (the proxy's

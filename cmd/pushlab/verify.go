@@ -6,18 +6,16 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/pushlab/pushlab/proxy"
 	"github.com/pushlab/pushlab/verify"
 )
-
-func init() { rootCmd.AddCommand(newVerifyCmd()) }
 
 // exitError ends the process with its code (main honours ExitCode).
 type exitError struct {
@@ -34,7 +32,7 @@ type verifyFlags struct {
 	live, asJSON, noColor                      bool
 }
 
-func newVerifyCmd() *cobra.Command {
+func newVerifyCmd(g *globals) *cobra.Command {
 	var fl verifyFlags
 	cmd := &cobra.Command{
 		Use:   "verify [files…]",
@@ -59,11 +57,8 @@ could not be read. No key material is printed, only fingerprints.`,
   pushlab verify --config proxy.json --ios build/Mattermost.xcarchive --json
   pushlab verify --config proxy.json app.apk --junit verify.xml --live=false`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			defer resetFlags(cmd.Flags())
-			if !rootCmd.PersistentFlags().Changed("log-level") && os.Getenv("PUSHLAB_LOG_LEVEL") == "" {
-				logLevel = "warn" // the actors of the round trip would bury the table
-			}
-			cfg, err := fl.build(args)
+			g.quietUnlessAsked(cmd, "warn") // the actors of the round trip would bury the table
+			cfg, err := fl.build(args, g.logger())
 			if err != nil {
 				return &exitError{code: verify.ExitUnreadable, msg: err.Error()}
 			}
@@ -72,9 +67,9 @@ could not be read. No key material is printed, only fingerprints.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&fl.config, "config", os.Getenv("PUSHLAB_CONFIG"), "the proxy's mattermost-push-proxy.json (env PUSHLAB_CONFIG)")
-	f.StringVar(&fl.appleJSON, "apple-push-settings", os.Getenv("PUSHLAB_APPLE_PUSH_SETTINGS"), "Apple app types as a JSON array, replacing the config file's, as for pushlab proxy (env PUSHLAB_APPLE_PUSH_SETTINGS)")
-	f.StringVar(&fl.androidJSON, "android-push-settings", os.Getenv("PUSHLAB_ANDROID_PUSH_SETTINGS"), "Android app types as a JSON array, replacing the config file's (env PUSHLAB_ANDROID_PUSH_SETTINGS)")
+	f.StringVar(&fl.config, "config", "", "the proxy's mattermost-push-proxy.json")
+	f.StringVar(&fl.appleJSON, "apple-push-settings", "", "Apple app types as a JSON array, replacing the config file's, as for pushlab proxy")
+	f.StringVar(&fl.androidJSON, "android-push-settings", "", "Android app types as a JSON array, replacing the config file's")
 	f.StringSliceVar(&fl.ios, "ios", nil, "iOS build: .ipa, .app directory or .xcarchive (repeatable)")
 	f.StringSliceVar(&fl.gs, "google-services", nil, "google-services.json (repeatable)")
 	f.StringSliceVar(&fl.android, "android", nil, ".apk (read with aapt; repeatable)")
@@ -84,13 +79,17 @@ could not be read. No key material is printed, only fingerprints.`,
 	f.BoolVar(&fl.asJSON, "json", false, "print the report as JSON instead of a table")
 	f.StringVar(&fl.junit, "junit", "", "also write the report as JUnit XML to this file")
 	f.BoolVar(&fl.noColor, "no-color", false, "no colours even on a terminal (also NO_COLOR)")
-	return cmd
+	// The proxy's variables: one environment configures both commands.
+	for _, flag := range []string{"config", "apple-push-settings", "android-push-settings"} {
+		envName(f, flag, "PUSHLAB_"+strings.ToUpper(strings.ReplaceAll(flag, "-", "_")))
+	}
+	return envPrefix(cmd, "VERIFY_")
 }
 
 // build turns the flags and arguments into a verify.Config.
-func (fl *verifyFlags) build(args []string) (verify.Config, error) {
+func (fl *verifyFlags) build(args []string, log *slog.Logger) (verify.Config, error) {
 	cfg := verify.Config{ConfigFile: fl.config, IOS: fl.ios, GoogleServices: fl.gs, Android: fl.android,
-		AndroidPackage: fl.pkg, Live: fl.live, Logger: logger()}
+		AndroidPackage: fl.pkg, Live: fl.live, Logger: log}
 	for _, a := range args {
 		switch ext := strings.ToLower(filepath.Ext(strings.TrimRight(a, "/"))); ext {
 		case ".ipa", ".app", ".xcarchive":
@@ -199,17 +198,4 @@ func colorTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-// resetFlags puts every flag back to its default, so the command tree can
-// run again in one process (tests).
-func resetFlags(fs *pflag.FlagSet) {
-	fs.VisitAll(func(f *pflag.Flag) {
-		if sv, ok := f.Value.(pflag.SliceValue); ok {
-			sv.Replace(nil)
-		} else {
-			f.Value.Set(f.DefValue)
-		}
-		f.Changed = false
-	})
 }

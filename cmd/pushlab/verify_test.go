@@ -101,11 +101,6 @@ func TestVerifyExitCodes(t *testing.T) {
 // demo --profile eas --keys DIR: verify on the user's files, then the
 // demo's round trip with them.
 func TestDemoEASKeys(t *testing.T) {
-	t.Cleanup(func() {
-		if demo, _, err := rootCmd.Find([]string{"demo"}); err == nil {
-			resetFlags(demo.Flags())
-		}
-	})
 	out, err := run(t, "demo", "--profile", "eas", "--keys", easDir(t, false), "--once")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)

@@ -20,8 +20,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { rootCmd.AddCommand(newWebCmd()) }
-
 // defaultWebAddr is where the view listens unless told otherwise: loopback,
 // a port a bookmark can keep (a busy one falls back to any free port).
 const defaultWebAddr = "127.0.0.1:7300"
@@ -35,11 +33,12 @@ type webFlags struct {
 func (w *webFlags) register(cmd *cobra.Command, prefix string) {
 	f := cmd.Flags()
 	f.StringVar(&w.addr, prefix+"addr", defaultWebAddr, "where the live view listens; off loopback it needs --"+prefix+"token")
-	f.StringVar(&w.token, prefix+"token", os.Getenv(web.TokenEnv), "access token for the view, required off loopback (env "+web.TokenEnv+"; unset: the --control-token)")
+	f.StringVar(&w.token, prefix+"token", "", "access token for the view, required off loopback (unset: the --control-token)")
+	envName(f, prefix+"token", web.TokenEnv)
 	f.BoolVar(&w.open, "open", true, "open the view in a browser when this machine has a display (never fails without one)")
 }
 
-func newWebCmd() *cobra.Command {
+func newWebCmd(g *globals) *cobra.Command {
 	var (
 		wf      webFlags
 		collect []string
@@ -64,7 +63,7 @@ for those. This view only watches.
 				return errors.New("web: name at least one event stream with --collect ws://host:port/events")
 			}
 			// The actors' control token opens their /events streams.
-			cfg := web.Config{Collect: collect, CollectToken: controlToken, Logger: logger()}
+			cfg := web.Config{Collect: collect, CollectToken: g.controlToken, Logger: g.logger()}
 			if caFile != "" {
 				pem, err := os.ReadFile(caFile)
 				if err != nil {
@@ -77,7 +76,7 @@ for those. This view only watches.
 				cfg.CollectTLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 			}
 			ctx := cmd.Context()
-			_, wait, err := startWebView(ctx, cfg, wf, cmd.OutOrStdout())
+			_, wait, err := startWebView(ctx, g, cfg, wf, cmd.OutOrStdout())
 			if err != nil {
 				return err
 			}
@@ -88,16 +87,16 @@ for those. This view only watches.
 	wf.register(cmd, "")
 	cmd.Flags().StringArrayVar(&collect, "collect", nil, "an actor's events websocket (ws:// or wss://…/events); repeat for each")
 	cmd.Flags().StringVar(&caFile, "ca", "", "CA (PEM) to trust for wss:// streams, e.g. keys/ca.pem")
-	return cmd
+	return envPrefix(cmd, "WEB_")
 }
 
 // startWebView serves the view until ctx ends and prints its address, boxed
 // so that it is the first thing a reader sees. wait blocks until the view
 // has stopped.
-func startWebView(ctx context.Context, cfg web.Config, wf webFlags, out io.Writer) (string, func() error, error) {
+func startWebView(ctx context.Context, g *globals, cfg web.Config, wf webFlags, out io.Writer) (string, func() error, error) {
 	if wf.token == "" {
 		// One token for the whole lab: the actors' guards the view too.
-		wf.token = controlToken
+		wf.token = g.controlToken
 	}
 	if wf.token == "" && !loopbackAddr(wf.addr) {
 		return "", nil, fmt.Errorf("web: %s is not loopback: the view drives every actor, so give an access token (--token, %s, or the lab's --control-token / %s)", wf.addr, web.TokenEnv, access.EnvToken)

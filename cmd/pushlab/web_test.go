@@ -41,12 +41,10 @@ func TestLoopbackAddr(t *testing.T) {
 // One token for the lab: with no view token of its own the view takes the
 // actors' control token, prints it in its link and requires it.
 func TestWebViewFallsBackToTheControlToken(t *testing.T) {
-	saved := controlToken
-	controlToken = "lab-s3cret"
-	t.Cleanup(func() { controlToken = saved })
+	g := &globals{controlToken: "lab-s3cret"}
 	ctx, cancel := context.WithCancel(context.Background())
 	var out bytes.Buffer
-	u, wait, err := startWebView(ctx, web.Config{Collect: []string{"ws://127.0.0.1:1/events"}, Logger: slog.New(slog.DiscardHandler)},
+	u, wait, err := startWebView(ctx, g, web.Config{Collect: []string{"ws://127.0.0.1:1/events"}, Logger: slog.New(slog.DiscardHandler)},
 		webFlags{addr: "127.0.0.1:0"}, &out)
 	if err != nil {
 		t.Fatal(err)

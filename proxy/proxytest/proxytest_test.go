@@ -1,20 +1,158 @@
-package proxy
+package proxytest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/sideshow/apns2/certificate"
 	"github.com/sideshow/apns2/token"
 	"golang.org/x/oauth2/google"
 
+	"github.com/pushlab/pushlab/events"
+	"github.com/pushlab/pushlab/mmpush"
+	"github.com/pushlab/pushlab/mockapns"
+	"github.com/pushlab/pushlab/mockfcm"
+	"github.com/pushlab/pushlab/proxy"
 	"github.com/pushlab/pushlab/testpki"
 )
+
+var (
+	setOnce sync.Once
+	set     *testpki.Set
+	setErr  error
+)
+
+// testSet is one set of credentials per test binary (RSA keys are slow to make).
+func testSet(t testing.TB) *testpki.Set {
+	t.Helper()
+	setOnce.Do(func() { set, setErr = testpki.NewSet(testpki.Options{}) })
+	if setErr != nil {
+		t.Fatal(setErr)
+	}
+	return set
+}
+
+// keysDir writes the test set into a fresh directory, and beside it the
+// proxy config keys init writes.
+func keysDir(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := testSet(t).Write(dir, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteKeySetConfig(testSet(t), dir, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// The config testpki writes (upstream's format, pushlab's credentials) brings
+// up all four app types: token auth, .p12 certificate auth, two service accounts.
+func TestNewFromTestPKIConfig(t *testing.T) {
+	dir := keysDir(t)
+	cfg, err := proxy.LoadConfig(filepath.Join(dir, proxy.ConfigFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := proxy.New(cfg, proxy.Options{Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got, want := s.Targets(), []string{"android", "android_rn", "apple", "apple_rn"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("Targets = %v, want %v (init errors: %v)", got, want, s.InitErrors())
+	}
+}
+
+// The config `pushlab keys init` writes, in upstream's format, read as is;
+// only the hosts are pointed at the mocks.
+func TestIntegrationUpstreamConfigFile(t *testing.T) {
+	set := testSet(t)
+	dir := keysDir(t)
+	bus := events.NewBus()
+	apns, err := mockapns.New(mockapns.Config{Cert: set.Mock.TLS(), ClientCAs: set.CA.Pool(), Bus: bus, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := apns.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(apns.Close)
+	if err := apns.RegisterKey(mockapns.Key{ID: set.APNsKey.KeyID, TeamID: set.TeamID, Public: &set.APNsKey.Key.PublicKey}); err != nil {
+		t.Fatal(err)
+	}
+	fcm, err := mockfcm.New(mockfcm.Config{Cert: set.Mock.TLS(), Bus: bus, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fcm.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fcm.Close)
+	sa := *set.Firebase // the file the config names, with this mock's token_uri
+	sa.TokenURI = fcm.TokenURL()
+	if err := fcm.RegisterServiceAccount(&sa); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, testpki.FileServiceAccount), sa.JSON(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg, err := proxy.LoadConfig(filepath.Join(dir, proxy.ConfigFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.APNsHost, cfg.APNsDevelopmentHost, cfg.FCMEndpoint, cfg.ThrottlePerSec = apns.URL, apns.DevelopmentURL, fcm.Endpoint(), 0
+	p, err := proxy.New(cfg, proxy.Options{RootCAs: set.CA.Pool(), Bus: bus, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	if got := p.Targets(); !reflect.DeepEqual(got, []string{"android", "android_rn", "apple", "apple_rn"}) {
+		t.Fatalf("targets %v", got)
+	}
+	iphone := func(bundle string, env testpki.Environment) string {
+		reg, err := apns.RegisterDevice(bundle, env, "iphone-"+bundle)
+		if err != nil {
+			t.Fatal(err)
+		}
+		apns.Attach(reg.Token, mockapns.ReceiverFunc(func(mockapns.Delivery) {}))
+		return reg.Token
+	}
+	pixel := func(pkg string) string {
+		reg, err := fcm.RegisterDevice(pkg, sa.ProjectID, "pixel-"+pkg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fcm.Attach(reg.Token, mockfcm.ReceiverFunc(func(mockfcm.Delivery) {}))
+		return reg.Token
+	}
+	for appType, tok := range map[string]string{
+		"apple": iphone(set.BundleID, testpki.Production), "apple_rn": iphone(set.CertBundleID, testpki.Development),
+		"android": pixel(set.Package), "android_rn": pixel(set.RNPackage),
+	} {
+		n := mmpush.PushNotification{Platform: appType, DeviceID: tok, AckID: "ack-" + appType, ServerID: "srv",
+			Type: mmpush.TypeMessage, Message: "hello", ChannelID: "chan1", PostID: "post1", Version: mmpush.MessageV2}
+		b, _ := json.Marshal(n)
+		rec := httptest.NewRecorder()
+		p.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, mmpush.PathSendPush, bytes.NewReader(b)))
+		if body := rec.Body.String(); body != `{"status":"OK"}`+"\n" {
+			t.Errorf("%s: %q", appType, body)
+		}
+	}
+}
 
 // The file keys init writes is upstream's format: upstream's keys and no
 // other, and it reads back as the same settings.
@@ -43,7 +181,7 @@ func TestKeySetConfigIsUpstreamFormat(t *testing.T) {
 	if a := apple[1].(map[string]any); a["Type"] != "apple_rn" || a["ApplePushCertPrivate"] != "/keys/"+testpki.FileAPNsDevPEM || a["ApplePushUseDevelopment"] != true {
 		t.Errorf("apple_rn settings %v", a)
 	}
-	back, err := ParseConfig(cfg.UpstreamJSON())
+	back, err := proxy.ParseConfig(cfg.UpstreamJSON())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,11 +196,11 @@ func TestWriteKeySetConfig(t *testing.T) {
 	if err := WriteKeySetConfig(testSet(t), dir, "", ":9000"); err != nil {
 		t.Fatal(err)
 	}
-	st, err := os.Stat(filepath.Join(dir, ConfigFile))
+	st, err := os.Stat(filepath.Join(dir, proxy.ConfigFile))
 	if err != nil || st.Mode().Perm() != 0o644 {
 		t.Fatalf("config file: %v %v", st, err)
 	}
-	cfg, err := LoadConfig(filepath.Join(dir, ConfigFile))
+	cfg, err := proxy.LoadConfig(filepath.Join(dir, proxy.ConfigFile))
 	if err != nil || cfg.ListenAddress != ":9000" || filepath.Dir(cfg.AndroidPushSettings[0].ServiceFileLocation) != dir {
 		t.Fatalf("loaded %+v, %v", cfg, err)
 	}
@@ -86,7 +224,7 @@ func TestKeySetConfigLoadsWithUpstreamLoaders(t *testing.T) {
 	if err := WriteKeySetConfig(set, dir, "", ""); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+	raw, err := os.ReadFile(filepath.Join(dir, proxy.ConfigFile))
 	if err != nil {
 		t.Fatal(err)
 	}
