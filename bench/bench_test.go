@@ -156,8 +156,10 @@ func TestRampStopsAtTheBound(t *testing.T) {
 	}
 
 	// A bound nothing breaks: the ramp climbs to its maximum, each step faster.
-	rep = run(t, Config{Ramp: &Ramp{Start: 20, Factor: 2, Max: 80, Step: time.Second, P99: time.Minute}, NoProfile: true})
-	if len(rep.Ramp) != 3 || rep.MaxSustainedRate != 80 {
+	// The rates stay low so that a machine busy with other tests still keeps
+	// 95 % of each offer (at 80/s a loaded 2-core runner sometimes did not).
+	rep = run(t, Config{Ramp: &Ramp{Start: 5, Factor: 2, Max: 20, Step: time.Second, P99: time.Minute}, NoProfile: true})
+	if len(rep.Ramp) != 3 || rep.MaxSustainedRate != 20 {
 		t.Fatalf("ramp %+v, max %v", rep.Ramp, rep.MaxSustainedRate)
 	}
 	for i, s := range rep.Ramp {
