@@ -85,7 +85,7 @@ func (d *Device) SubscribeChannel(ctx context.Context, channel string) error {
 }
 
 func (d *Device) subscribe(ctx context.Context, trace, channel, token string) error {
-	cs, ok := d.fleet.provider(d.App).(ChannelSubscriber)
+	cs, ok := d.provider.(ChannelSubscriber)
 	if !ok {
 		return errors.New("devicesim: the push service has no broadcast channels")
 	}
@@ -141,7 +141,7 @@ func (d *Device) installActivities(ctx context.Context) error {
 	if !d.App.LiveActivities || d.App.Platform != IOS {
 		return nil
 	}
-	p := d.fleet.provider(d.App)
+	p := d.provider
 	token, err := p.Register(ctx, d.App, d.Name+" (push-to-start)")
 	if err != nil {
 		return fmt.Errorf("devicesim: %s: push-to-start token: %w", d.Name, err)
@@ -160,7 +160,7 @@ func (d *Device) now() time.Time {
 	d.mu.Lock()
 	skew := d.skew
 	d.mu.Unlock()
-	return d.fleet.cfg.Now().Add(skew)
+	return d.deps.now().Add(skew)
 }
 
 // handleActivity applies a liveactivity push: a start on the push-to-start
@@ -209,7 +209,7 @@ func (d *Device) handleActivity(ctx context.Context, del pushtest.Delivery) {
 		attrs["activity"] = a.ID
 		d.emit(trace, events.DeviceActivityStarted, a.State, fmt.Sprintf("%s started: %s", a.AttributesType, a.ContentState), false, attrs)
 		if p.InputPushToken {
-			prov := d.fleet.provider(d.App)
+			prov := d.provider
 			tok, err := prov.Register(ctx, d.App, d.Name+" ("+a.ID+")")
 			if err == nil {
 				err = prov.Attach(tok, d)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pushlab/pushlab/internal/mockkit"
 	"github.com/pushlab/pushlab/internal/pushcrypto"
+	"github.com/pushlab/pushlab/mmpush"
 	"github.com/pushlab/pushlab/pushtest"
 )
 
@@ -27,7 +28,7 @@ func (nullLink) AttachDevice(_ context.Context, req SessionRequest) (SessionResp
 	return SessionResponse{SessionID: "s", Token: "t", ServerID: "srv"}, nil
 }
 func (nullLink) Ack(context.Context, string, Ack) (AckResponse, error) {
-	return AckResponse{Status: StatusOK, ProxyStatus: StatusOK}, nil
+	return AckResponse{Status: mmpush.StatusOK, ProxyStatus: mmpush.StatusOK}, nil
 }
 
 func scaleFleet(tb testing.TB) (*Fleet, *mockkit.Hub, *ecdsa.PrivateKey) {

@@ -1,34 +1,20 @@
-package devicesim
+package serversim
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
 
+	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/mmpush"
 )
-
-// AckResponse answers a device's ack: the proxy's verdict on the forwarded
-// ack, and for an id-loaded ack the message.
-type AckResponse struct {
-	Status      string `json:"status"`
-	ProxyStatus string `json:"proxy_status,omitempty"`
-	ProxyError  string `json:"proxy_error,omitempty"`
-	// Id-loaded: the contents the notification did not carry.
-	Message     string `json:"message,omitempty"`
-	ChannelName string `json:"channel_name,omitempty"`
-	SenderName  string `json:"sender_name,omitempty"`
-	ChannelID   string `json:"channel_id,omitempty"`
-	RootID      string `json:"root_id,omitempty"`
-	PostID      string `json:"post_id,omitempty"`
-}
 
 // HandleAck records a device's ack, forwards it to the proxy's /api/v1/ack
 // and, for an id-loaded ack, returns the message. sessionToken is the bearer
 // token the session was given; only the session a push went to may ack it.
-func (s *Server) HandleAck(ctx context.Context, sessionToken string, a Ack) (AckResponse, error) {
+func (s *Server) HandleAck(ctx context.Context, sessionToken string, a mmpush.Ack) (devicesim.AckResponse, error) {
 	if a.ID == "" || a.Platform == "" || a.Type == "" {
-		return AckResponse{}, fmt.Errorf("%w: ack needs id, platform and type", ErrBadRequest)
+		return devicesim.AckResponse{}, fmt.Errorf("%w: ack needs id, platform and type", ErrBadRequest)
 	}
 	s.mu.Lock()
 	rec, ok := s.sent[a.ID]
@@ -38,14 +24,14 @@ func (s *Server) HandleAck(ctx context.Context, sessionToken string, a Ack) (Ack
 	}
 	s.mu.Unlock()
 	if !ok {
-		return AckResponse{}, fmt.Errorf("%w: %q", ErrUnknownAck, a.ID)
+		return devicesim.AckResponse{}, fmt.Errorf("%w: %q", ErrUnknownAck, a.ID)
 	}
 	if sess == nil || sess.secret != sessionToken {
-		return AckResponse{}, fmt.Errorf("%w: ack %q is not for this session", ErrNoSession, a.ID)
+		return devicesim.AckResponse{}, fmt.Errorf("%w: ack %q is not for this session", ErrNoSession, a.ID)
 	}
 	body, _ := json.Marshal(a)
 	ans, err := s.post(ctx, mmpush.PathAck, body)
-	out := AckResponse{Status: StatusOK, ProxyStatus: ans.Status, ProxyError: ans.Error}
+	out := devicesim.AckResponse{Status: StatusOK, ProxyStatus: ans.Status, ProxyError: ans.Error}
 	if err != nil {
 		out.ProxyStatus, out.ProxyError = StatusFail, err.Error()
 		s.log.Warn("ack not forwarded to the proxy", "ack_id", a.ID, "err", err)
@@ -56,4 +42,19 @@ func (s *Server) HandleAck(ctx context.Context, sessionToken string, a Ack) (Ack
 		out.ChannelID, out.RootID, out.PostID = rec.channel, c.RootID, c.PostID
 	}
 	return out, nil
+}
+
+// Link joins devices in this process to s by direct calls (the acks it
+// forwards still go to the proxy over HTTPS); devicesim.RemoteServer is
+// the same seam across processes.
+func (s *Server) Link() devicesim.ServerLink { return localLink{s} }
+
+type localLink struct{ s *Server }
+
+func (l localLink) AttachDevice(_ context.Context, req devicesim.SessionRequest) (devicesim.SessionResponse, error) {
+	return l.s.AttachDevice(req)
+}
+
+func (l localLink) Ack(ctx context.Context, tok string, a mmpush.Ack) (devicesim.AckResponse, error) {
+	return l.s.HandleAck(ctx, tok, a)
 }

@@ -1,4 +1,7 @@
-package devicesim
+// Package simtest joins a server simulator and a fleet of simulated phones
+// through a fake proxy, for the tests of both packages: devicesim's tests of
+// the phones and serversim's of the server.
+package simtest
 
 import (
 	"context"
@@ -6,6 +9,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -14,83 +18,91 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/mockkit"
+	"github.com/pushlab/pushlab/mmpush"
 	"github.com/pushlab/pushlab/pushtest"
+	"github.com/pushlab/pushlab/serversim"
 	"github.com/pushlab/pushlab/testpki"
 )
 
-// rig is a server simulator and a fleet joined by a fake proxy that lays
+// Rig is a server simulator and a fleet joined by a fake proxy that lays
 // pushes out roughly as the real one does and hands them to mockkit hubs.
-type rig struct {
-	t      *testing.T
-	bus    *events.Bus
-	key    *ecdsa.PrivateKey
-	server *Server
-	fleet  *Fleet
-	apns   *mockkit.Hub
-	fcm    *mockkit.Hub
-	apnsR  *mockkit.Registry
-	fcmR   *mockkit.Registry
+type Rig struct {
+	T       *testing.T
+	Bus     *events.Bus
+	Key     *ecdsa.PrivateKey // the server's signing key, pinned as "kid-1"
+	Server  *serversim.Server
+	Fleet   *devicesim.Fleet
+	APNs    *mockkit.Hub
+	FCM     *mockkit.Hub
+	APNsReg *mockkit.Registry
+	FCMReg  *mockkit.Registry
+	IOS     devicesim.App
+	Droid   devicesim.App
 
 	mu     sync.Mutex
 	answer string // what the fake proxy answers send_push with ("" = OK, or deliver)
-	acks   []Ack
-	ios    App
-	droid  App
+	acks   []mmpush.Ack
 }
 
-func newRig(t *testing.T, cfg ServerConfig) *rig {
+// New starts the fake proxy, a server with cfg (its proxy, signing key and
+// bus filled in) and an empty fleet; all stop with the test.
+func New(t *testing.T, cfg serversim.Config) *Rig {
 	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	r := &rig{t: t, bus: events.NewBus(), key: key}
+	r := &Rig{T: t, Bus: events.NewBus(), Key: key}
 	n := 0
 	tok := func() string { n++; return "tok" + strconv.Itoa(n) + "-0123456789abcdef" }
-	r.apns, r.fcm = mockkit.NewHub(mockkit.APNsStorage, nil), mockkit.NewHub(mockkit.FCMStorage, nil)
-	r.apnsR, r.fcmR = mockkit.NewRegistry(tok, nil), mockkit.NewRegistry(tok, nil)
-	r.ios = App{Name: "ios", Platform: IOS, ProxyType: TypeApple, TeamID: "TEAM123456", BundleID: "com.example.app", Environment: testpki.Production}
-	r.droid = App{Name: "android", Platform: Android, ProxyType: TypeAndroid, Package: "com.example.app", ProjectID: "proj"}
+	r.APNs, r.FCM = mockkit.NewHub(mockkit.APNsStorage, nil), mockkit.NewHub(mockkit.FCMStorage, nil)
+	r.APNsReg, r.FCMReg = mockkit.NewRegistry(tok, nil), mockkit.NewRegistry(tok, nil)
+	r.IOS = devicesim.App{Name: "ios", Platform: devicesim.IOS, ProxyType: devicesim.TypeApple, TeamID: "TEAM123456", BundleID: "com.example.app", Environment: testpki.Production}
+	r.Droid = devicesim.App{Name: "android", Platform: devicesim.Android, ProxyType: devicesim.TypeAndroid, Package: "com.example.app", ProjectID: "proj"}
 	proxy := httptest.NewServer(http.HandlerFunc(r.fakeProxy))
 	t.Cleanup(proxy.Close)
-	cfg.ProxyURL, cfg.SigningKey, cfg.SigningKeyID, cfg.Bus = proxy.URL, key, "kid-1", r.bus
-	s, err := NewServer(cfg)
+	cfg.ProxyURL, cfg.SigningKey, cfg.SigningKeyID, cfg.Bus = proxy.URL, key, "kid-1", r.Bus
+	s, err := serversim.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.server = s
-	f, err := NewFleet(FleetConfig{Server: LocalServer(s), Pinned: map[string]*ecdsa.PublicKey{"kid-1": &key.PublicKey},
-		APNs: hubProvider(r.apns, r.apnsR), FCM: hubProvider(r.fcm, r.fcmR), Bus: r.bus})
+	r.Server = s
+	f, err := devicesim.NewFleet(devicesim.FleetConfig{Server: s.Link(), Pinned: map[string]*ecdsa.PublicKey{"kid-1": &key.PublicKey},
+		APNs: HubProvider(r.APNs, r.APNsReg), FCM: HubProvider(r.FCM, r.FCMReg), Bus: r.Bus})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.fleet = f
+	r.Fleet = f
 	t.Cleanup(f.Close)
 	return r
 }
 
-func (r *rig) add(name string, app App) *Device {
-	r.t.Helper()
-	d, err := r.fleet.Add(context.Background(), name, "user-"+name, app)
+// Add adds a device with app for the user "user-<name>".
+func (r *Rig) Add(name string, app devicesim.App) *devicesim.Device {
+	r.T.Helper()
+	d, err := r.Fleet.Add(context.Background(), name, "user-"+name, app)
 	if err != nil {
-		r.t.Fatal(err)
+		r.T.Fatal(err)
 	}
 	return d
 }
 
-func (r *rig) send(m Message) SendResult {
-	r.t.Helper()
-	res, err := r.server.Send(context.Background(), m)
+// Send sends m, waits for the devices, and returns the first result.
+func (r *Rig) Send(m serversim.Message) serversim.SendResult {
+	r.T.Helper()
+	res, err := r.Server.Send(context.Background(), m)
 	if err != nil {
-		r.t.Fatal(err)
+		r.T.Fatal(err)
 	}
-	r.fleet.Wait()
+	r.Fleet.Wait()
 	return res[0]
 }
 
-func (r *rig) last(trace string, hop events.Hop) (events.Event, bool) {
+// Last is the last event of hop on trace.
+func (r *Rig) Last(trace string, hop events.Hop) (events.Event, bool) {
 	var out events.Event
 	found := false
-	for _, e := range r.bus.Trace(trace) {
+	for _, e := range r.Bus.Trace(trace) {
 		if e.Hop == hop {
 			out, found = e, true
 		}
@@ -98,17 +110,32 @@ func (r *rig) last(trace string, hop events.Hop) (events.Event, bool) {
 	return out, found
 }
 
-func (r *rig) fakeProxy(w http.ResponseWriter, req *http.Request) {
+// SetAnswer makes the fake proxy answer every send_push with body instead
+// of delivering ("": deliver and answer OK).
+func (r *Rig) SetAnswer(body string) {
+	r.mu.Lock()
+	r.answer = body
+	r.mu.Unlock()
+}
+
+// Acks are the acks the fake proxy got, oldest first.
+func (r *Rig) Acks() []mmpush.Ack {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]mmpush.Ack(nil), r.acks...)
+}
+
+func (r *Rig) fakeProxy(w http.ResponseWriter, req *http.Request) {
 	switch req.URL.Path {
 	case "/api/v1/ack":
-		var a Ack
+		var a mmpush.Ack
 		json.NewDecoder(req.Body).Decode(&a)
 		r.mu.Lock()
 		r.acks = append(r.acks, a)
 		r.mu.Unlock()
 		w.Write([]byte(`{"status":"OK"}`))
 	case "/api/v1/send_push":
-		var pn PushNotification
+		var pn serversim.PushNotification
 		if err := json.NewDecoder(req.Body).Decode(&pn); err != nil {
 			w.Write([]byte(`{"status":"FAIL","error":"Failed to read message body"}`))
 			return
@@ -121,12 +148,12 @@ func (r *rig) fakeProxy(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 		d := pushtest.Delivery{Token: pn.DeviceID, ID: "id-" + pn.AckID, AcceptedAt: time.Now()}
-		if strings.HasPrefix(pn.Platform, TypeApple) {
-			d.Provider, d.App, d.Payload = "apns", r.ios.BundleID, apnsPayload(pn)
-			r.apns.Send(d)
+		if strings.HasPrefix(pn.Platform, devicesim.TypeApple) {
+			d.Provider, d.App, d.Payload = "apns", r.IOS.BundleID, apnsPayload(pn)
+			r.APNs.Send(d)
 		} else {
-			d.Provider, d.App, d.Payload = "fcm", r.droid.Package, fcmPayload(pn)
-			r.fcm.Send(d)
+			d.Provider, d.App, d.Payload = "fcm", r.Droid.Package, fcmPayload(pn)
+			r.FCM.Send(d)
 		}
 		w.Write([]byte(`{"status":"OK"}`))
 	default:
@@ -134,7 +161,7 @@ func (r *rig) fakeProxy(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
-func custom(pn PushNotification) map[string]any {
+func custom(pn serversim.PushNotification) map[string]any {
 	m := map[string]any{"type": pn.Type, "server_id": pn.ServerID, "ack_id": pn.AckID, "signature": pn.Signature,
 		"channel_id": pn.ChannelID, "post_id": pn.PostID, "version": pn.Version}
 	if pn.Signature == "" {
@@ -147,14 +174,14 @@ func custom(pn PushNotification) map[string]any {
 		m["id_loaded"] = true
 	}
 	if pn.Encrypted != "" { // a proxy that carries pushlab's field
-		m[PayloadKeyEncrypted] = pn.Encrypted
+		m[devicesim.PayloadKeyEncrypted] = pn.Encrypted
 	}
 	return m
 }
 
-func apnsPayload(pn PushNotification) json.RawMessage {
+func apnsPayload(pn serversim.PushNotification) json.RawMessage {
 	aps := map[string]any{"badge": pn.Badge}
-	if pn.Type == PushMessage {
+	if pn.Type == devicesim.PushMessage {
 		aps["mutable-content"], aps["content-available"], aps["sound"] = 1, 1, "default"
 		if pn.ChannelName != "" {
 			aps["alert"] = map[string]string{"title": pn.ChannelName, "body": pn.Message}
@@ -170,7 +197,7 @@ func apnsPayload(pn PushNotification) json.RawMessage {
 	return b
 }
 
-func fcmPayload(pn PushNotification) json.RawMessage {
+func fcmPayload(pn serversim.PushNotification) json.RawMessage {
 	data := map[string]string{"badge": strconv.Itoa(pn.Badge), "message": pn.Message, "channel_name": pn.ChannelName}
 	for k, v := range custom(pn) {
 		switch v := v.(type) {
@@ -184,17 +211,17 @@ func fcmPayload(pn PushNotification) json.RawMessage {
 	return b
 }
 
-// hubProvider is an in-process provider over a bare mockkit Hub and
+// HubProvider is an in-process provider over a bare mockkit Hub and
 // Registry, for tests of devices without a mock server.
-func hubProvider(hub *mockkit.Hub, reg *mockkit.Registry) *InProcess {
-	return &InProcess{
-		RegisterFunc: func(app App, device string) (pushtest.Registration, error) {
+func HubProvider(hub *mockkit.Hub, reg *mockkit.Registry) *devicesim.InProcess {
+	return &devicesim.InProcess{
+		RegisterFunc: func(app devicesim.App, device string) (pushtest.Registration, error) {
 			return reg.Register(pushtest.Registration{App: app.ID(), Environment: app.Environment, Project: app.ProjectID, Device: device}), nil
 		},
 		AttachFunc: hub.Attach, DetachFunc: hub.Detach,
 		UninstallFunc: func(token string) error {
-			if err := uninstaller(reg.Uninstall)(token); err != nil {
-				return err
+			if _, ok := reg.Uninstall(token); !ok {
+				return fmt.Errorf("simtest: the registry never issued token %s", token)
 			}
 			hub.Forget(token)
 			return nil
