@@ -22,26 +22,19 @@ type Device struct {
 	User string
 	App  App
 
-	deps     *deps    // the fleet's world, shared and never changed
-	provider Provider // the push service of App
-	actor    string
+	deps *deps // the fleet's world, shared and never changed
 
 	mu        sync.Mutex
 	token     string
-	key       *pushcrypto.DeviceKey
+	key       *contentSecret
 	session   SessionResponse
 	installed bool
 	online    bool
 	skew      time.Duration
-	seen      []string // recent ack ids, a ring that grows to seenMax: replays and resends of a push
-	seenNext  int
-	shown     []Notification // the last Keep, oldest first
-	center    []centerEntry  // what the OS still holds with a collapse id, up to seenMax, oldest first
+	hist      *history // nil until the first push: an idle device costs nothing for it
 	badge     int
-	stats     Stats
-
-	ptsToken   string              // Live Activities: push-to-start token
-	activities *liveactivity.Store // Live Activities, by the device clock
+	stats     counters
+	live      *liveActivities // nil: the app has no Live Activities, or is not installed
 }
 
 // Stats counts what happened to a device's pushes.
@@ -87,12 +80,13 @@ func (d *Device) Install(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	token, err := d.provider.Register(ctx, d.App, d.Name)
+	secret := compactSecret(key)
+	token, err := d.provider().Register(ctx, d.App, d.Name)
 	if err != nil {
 		return fmt.Errorf("devicesim: %s: registering with the push service: %w", d.Name, err)
 	}
 	d.mu.Lock()
-	d.token, d.key, d.installed, d.seen, d.shown, d.center, d.badge = token, key, true, nil, nil, nil, -1
+	d.token, d.key, d.installed, d.hist, d.badge = token, secret, true, nil, -1
 	d.mu.Unlock()
 	d.emit("", events.DeviceRegistered, "token", fmt.Sprintf("%s issued a token to %s (%s)", providerName(d.App), d.App.ID(), d.App.Env()), false, nil)
 	if err := d.GoOnline(); err != nil {
@@ -125,18 +119,18 @@ func (d *Device) Install(ctx context.Context) error {
 // gone. The server is not told, as it is not when a phone deletes an app.
 func (d *Device) Uninstall(ctx context.Context) error {
 	d.mu.Lock()
-	token, installed, pts := d.token, d.installed, d.ptsToken
+	token, installed, pts := d.token, d.installed, d.live.token()
 	d.installed, d.online, d.key = false, false, nil
-	d.ptsToken, d.activities = "", nil // the app's Live Activities go with it
+	d.live = nil // the app's Live Activities go with it
 	d.mu.Unlock()
 	if !installed {
 		return nil
 	}
-	if err := d.provider.Uninstall(ctx, token); err != nil {
+	if err := d.provider().Uninstall(ctx, token); err != nil {
 		return fmt.Errorf("devicesim: %s: uninstall: %w", d.Name, err)
 	}
 	if pts != "" {
-		if err := d.provider.Uninstall(ctx, pts); err != nil {
+		if err := d.provider().Uninstall(ctx, pts); err != nil {
 			return fmt.Errorf("devicesim: %s: uninstall: %w", d.Name, err)
 		}
 	}
@@ -162,7 +156,7 @@ func (d *Device) GoOnline() error {
 	d.online = true
 	token := d.token
 	d.mu.Unlock()
-	return d.provider.Attach(token, d)
+	return d.provider().Attach(token, d)
 }
 
 // GoOffline disconnects it: the push service stores pushes by its rules.
@@ -175,7 +169,7 @@ func (d *Device) GoOffline() error {
 	d.online = false
 	token := d.token
 	d.mu.Unlock()
-	return d.provider.Detach(token)
+	return d.provider().Detach(token)
 }
 
 // SetClockSkew sets the device clock to true time + skew.
@@ -203,31 +197,32 @@ func (d *Device) SessionID() string {
 func (d *Device) Shown() []Notification {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return append([]Notification(nil), d.shown...)
+	return append([]Notification(nil), d.past().shown...)
 }
 
 // Last is the most recent notification shown.
 func (d *Device) Last() (Notification, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if len(d.shown) == 0 {
+	shown := d.past().shown
+	if len(shown) == 0 {
 		return Notification{}, false
 	}
-	return d.shown[len(d.shown)-1], true
+	return shown[len(shown)-1], true
 }
 
 // State snapshots the device.
 func (d *Device) State() State {
 	d.mu.Lock()
 	st := State{Name: d.Name, User: d.User, App: d.App.Name, Platform: d.App.Platform, Session: d.session.SessionID,
-		Installed: d.installed, Online: d.online, Skew: d.skew, Badge: d.badge, Stats: d.stats}
+		Installed: d.installed, Online: d.online, Skew: d.skew, Badge: d.badge, Stats: d.stats.public()}
 	if d.token != "" {
 		st.Token = events.RedactToken(d.token)
 	}
 	if d.key != nil {
-		st.KeyID = d.key.ID
+		st.KeyID = d.key.id
 	}
-	store := d.activities
+	store := d.live.activities()
 	d.mu.Unlock()
 	if store != nil { // reads the device clock, which takes d.mu
 		st.Activities = store.List()

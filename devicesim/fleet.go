@@ -62,6 +62,8 @@ type deps struct {
 	keep     int
 	bus      *events.Bus
 	busy     *inflight
+	apns     Provider
+	fcm      Provider
 }
 
 // inflight counts the pushes being handled. Not a WaitGroup: pushes arrive
@@ -123,7 +125,7 @@ func NewFleet(cfg FleetConfig) (*Fleet, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	d := &deps{server: cfg.Server, serverID: cfg.ServerID, verifier: v, now: cfg.Now, rand: cfg.Rand,
-		keep: cfg.Keep, bus: cfg.Bus, busy: newInflight()}
+		keep: cfg.Keep, bus: cfg.Bus, busy: newInflight(), apns: cfg.APNs, fcm: cfg.FCM}
 	return &Fleet{cfg: cfg, deps: d, log: cfg.Logger, devices: map[string]*Device{}}, nil
 }
 
@@ -149,11 +151,10 @@ func (f *Fleet) New(name, user string, app App) (*Device, error) {
 	if err := app.Validate(); err != nil {
 		return nil, err
 	}
-	p := f.provider(app)
-	if p == nil {
+	if f.provider(app) == nil {
 		return nil, fmt.Errorf("devicesim: no provider for %s devices", app.Platform)
 	}
-	d := &Device{Name: name, User: user, App: app, deps: f.deps, provider: p, actor: "device:" + name, badge: -1}
+	d := &Device{Name: name, User: user, App: app, deps: f.deps, badge: -1}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, dup := f.devices[name]; dup {

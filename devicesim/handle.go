@@ -25,7 +25,7 @@ type arrival struct {
 	collapse string
 
 	token     string
-	key       *pushcrypto.DeviceKey
+	key       *contentSecret
 	session   SessionResponse
 	installed bool
 }
@@ -53,7 +53,7 @@ func (d *Device) receive(del pushtest.Delivery) arrival {
 	}
 	a.trace = a.in.AckID
 	d.mu.Lock()
-	d.stats.Delivered++
+	d.stats.delivered++
 	a.now = d.deps.now().Add(d.skew)
 	a.token, a.key, a.session, a.installed = d.token, d.key, d.session, d.installed
 	d.mu.Unlock()
@@ -116,11 +116,15 @@ func (d *Device) decrypt(a arrival, n *Notification) *refusal {
 		err := fmt.Errorf("%w: the device holds no key", pushcrypto.ErrWrongKey)
 		return &refusal{hop: events.DeviceDecryptFailed, reason: decryptReason(err), err: err}
 	}
-	c, err := pushcrypto.OpenContents(a.key, a.in.Encrypted)
+	key, err := a.key.deviceKey()
 	if err != nil {
 		return &refusal{hop: events.DeviceDecryptFailed, reason: decryptReason(err), err: err}
 	}
-	d.emit(a.trace, events.DeviceDecrypted, "OK", "contents opened with key "+a.key.ID, false, nil)
+	c, err := pushcrypto.OpenContents(key, a.in.Encrypted)
+	if err != nil {
+		return &refusal{hop: events.DeviceDecryptFailed, reason: decryptReason(err), err: err}
+	}
+	d.emit(a.trace, events.DeviceDecrypted, "OK", "contents opened with key "+key.ID, false, nil)
 	applyContents(n, c)
 	if n.Body == "" {
 		n.Body = GenericMessage // generic contents: names only
@@ -164,7 +168,7 @@ func (d *Device) setBadge(ctx context.Context, a arrival) {
 // refuse counts and publishes a refusal and returns it as the caller's error.
 func (d *Device) refuse(a arrival, r *refusal) error {
 	d.mu.Lock()
-	d.stats.Rejected++
+	d.stats.rejected++
 	d.mu.Unlock()
 	detail := r.detail
 	if detail == "" && r.err != nil {
@@ -186,7 +190,7 @@ func (d *Device) ack(ctx context.Context, a arrival) (AckResponse, bool) {
 		return ans, false
 	}
 	d.mu.Lock()
-	d.stats.Acked++
+	d.stats.acked++
 	d.mu.Unlock()
 	detail := "server " + ans.Status + ", proxy " + ans.ProxyStatus
 	if ans.ProxyError != "" {
@@ -205,15 +209,16 @@ func (d *Device) claim(ackID string) bool {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if slices.Contains(d.seen, ackID) {
+	h := d.remember()
+	if slices.Contains(h.seen, ackID) {
 		return false
 	}
-	if len(d.seen) < seenMax {
-		d.seen = append(d.seen, ackID)
+	if len(h.seen) < seenMax {
+		h.seen = append(h.seen, ackID)
 		return true
 	}
-	d.seen[d.seenNext] = ackID
-	d.seenNext = (d.seenNext + 1) % seenMax
+	h.seen[h.seenNext] = ackID
+	h.seenNext = (h.seenNext + 1) % seenMax
 	return true
 }
 
@@ -232,5 +237,5 @@ func (d *Device) emit(trace string, hop events.Hop, status, detail string, plain
 	if plain {
 		detail = "PLAINTEXT: " + detail
 	}
-	bus.Publish(events.Event{TraceID: trace, Hop: hop, Actor: d.actor, Status: status, Detail: detail, Plaintext: plain, Attrs: attrs})
+	bus.Publish(events.Event{TraceID: trace, Hop: hop, Actor: "device:" + d.Name, Status: status, Detail: detail, Plaintext: plain, Attrs: attrs})
 }

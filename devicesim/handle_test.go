@@ -18,7 +18,8 @@ func TestDecryptedButNotContents(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.mu.Lock()
-	rcpt := d.key.Recipient()
+	k, _ := d.key.deviceKey()
+	rcpt := k.Recipient()
 	d.mu.Unlock()
 	env, err := pushcrypto.Seal(rcpt, []byte("plain text"), nil)
 	if err != nil {

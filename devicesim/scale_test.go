@@ -125,7 +125,8 @@ func BenchmarkHandle(b *testing.B) {
 		b.Fatal(err)
 	}
 	d.mu.Lock()
-	rcpt := d.key.Recipient()
+	k, _ := d.key.deviceKey()
+	rcpt := k.Recipient()
 	d.mu.Unlock()
 	env, _ := pushcrypto.SealContents(rcpt, pushcrypto.Contents{Message: "hello", ChannelName: "c"}, nil)
 	signer := pushcrypto.NewSigner(key, "k")

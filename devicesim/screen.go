@@ -90,18 +90,19 @@ func collapseOf(p Platform, del pushtest.Delivery, in inbound) string {
 func (d *Device) replace(trace, collapse string, plain bool) bool {
 	d.mu.Lock()
 	var shown string
-	if i := slices.IndexFunc(d.shown, func(n Notification) bool { return n.CollapseID == collapse }); i >= 0 {
-		n := &d.shown[i]
+	h := d.past()
+	if i := slices.IndexFunc(h.shown, func(n Notification) bool { return n.CollapseID == collapse }); i >= 0 {
+		n := &h.shown[i]
 		n.Replaced++
 		n.At = d.deps.now().Add(d.skew)
 		shown = n.AckID
-	} else if i := slices.IndexFunc(d.center, func(e centerEntry) bool { return e.collapse == collapse }); i >= 0 {
-		shown = d.center[i].ack
+	} else if i := slices.IndexFunc(h.center, func(e centerEntry) bool { return e.collapse == collapse }); i >= 0 {
+		shown = h.center[i].ack
 	} else {
 		d.mu.Unlock()
 		return false
 	}
-	d.stats.Replaced++
+	d.stats.replaced++
 	d.mu.Unlock()
 	d.emit(trace, events.DeviceReplaced, "replaced", fmt.Sprintf("replaced the notification %s shown with collapse id %q, not shown twice", shown, collapse),
 		plain, map[string]string{"collapse_id": collapse, "replaced": shown})
@@ -111,20 +112,21 @@ func (d *Device) replace(trace, collapse string, plain bool) bool {
 func (d *Device) show(trace string, n Notification, status, note string, plain bool) *Notification {
 	n.Plaintext = plain
 	d.mu.Lock()
-	if len(d.shown) >= d.deps.keep {
-		d.shown = append(d.shown[:0], d.shown[1:]...)
+	h := d.remember()
+	if len(h.shown) >= d.deps.keep {
+		h.shown = append(h.shown[:0], h.shown[1:]...)
 	}
-	d.shown = append(d.shown, n)
+	h.shown = append(h.shown, n)
 	if n.CollapseID != "" {
-		if len(d.center) >= seenMax {
-			d.center = d.center[1:]
+		if len(h.center) >= seenMax {
+			h.center = h.center[1:]
 		}
-		d.center = append(d.center, centerEntry{collapse: n.CollapseID, channel: n.ChannelID, ack: n.AckID})
+		h.center = append(h.center, centerEntry{collapse: n.CollapseID, channel: n.ChannelID, ack: n.AckID})
 	}
 	if n.Badge >= 0 {
 		d.badge = n.Badge
 	}
-	d.stats.Displayed++
+	d.stats.displayed++
 	d.mu.Unlock()
 	detail := fmt.Sprintf("%q — %q", n.Title, n.Body)
 	if n.Subtitle != "" {
@@ -143,18 +145,22 @@ func (d *Device) show(trace string, n Notification, status, note string, plain b
 func (d *Device) clear(channel string, badge int) int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	kept := d.shown[:0]
-	for _, n := range d.shown {
+	if badge >= 0 {
+		d.badge = badge
+	}
+	if d.hist == nil {
+		return 0
+	}
+	h := d.hist
+	kept := h.shown[:0]
+	for _, n := range h.shown {
 		if channel == "" || n.ChannelID != channel {
 			kept = append(kept, n)
 		}
 	}
-	cleared := len(d.shown) - len(kept)
-	d.shown = kept
-	d.center = slices.DeleteFunc(d.center, func(e centerEntry) bool { return channel == "" || e.channel == channel })
-	if badge >= 0 {
-		d.badge = badge
-	}
+	cleared := len(h.shown) - len(kept)
+	h.shown = kept
+	h.center = slices.DeleteFunc(h.center, func(e centerEntry) bool { return channel == "" || e.channel == channel })
 	return cleared
 }
 
