@@ -200,6 +200,14 @@ func (d *Device) ack(ctx context.Context, a arrival) (AckResponse, bool) {
 	return ans, true
 }
 
+// once lets an ack_id through one time: a resend or a replay is refused.
+func (d *Device) once(a arrival) *refusal {
+	if !d.claim(a.trace) {
+		return rejected(ReasonDuplicate, "ack_id already handled: a resend or a replay")
+	}
+	return nil
+}
+
 // claim records ackID as handled; false if it already was. Check and
 // record are one step, so that two copies arriving together (a resend
 // racing its original) are one.

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,8 +34,8 @@ func (nullLink) Ack(context.Context, string, Ack) (AckResponse, error) {
 
 func scaleFleet(tb testing.TB) (*Fleet, *mockkit.Hub, *ecdsa.PrivateKey) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	n := 0
-	reg := mockkit.NewRegistry(func() string { n++; return fmt.Sprintf("%064x", n) }, nil)
+	var n atomic.Int64 // tokens are drawn outside the registry's lock
+	reg := mockkit.NewRegistry(func() string { return fmt.Sprintf("%064x", n.Add(1)) }, nil)
 	hub := mockkit.NewHub(mockkit.APNsStorage, nil)
 	f, err := NewFleet(FleetConfig{Server: nullLink{}, ServerID: "srv", Pinned: map[string]*ecdsa.PublicKey{"k": &key.PublicKey},
 		APNs: hubProvider(hub, reg), FCM: hubProvider(mockkit.NewHub(mockkit.FCMStorage, nil), reg)})
@@ -113,6 +114,24 @@ func BenchmarkDevices(b *testing.B) {
 		b.ReportMetric(float64(rss()-rss0)/float64(b.N), "RSS-B/device")
 	}
 	b.ReportMetric(float64(runtime.NumGoroutine()-g0), "goroutines-held")
+	b.ReportMetric(float64(f.Len()), "devices")
+}
+
+// BenchmarkDevicesParallel adds devices from GOMAXPROCS goroutines, as a
+// harness registering a large fleet would: ns/op is the wall time per
+// device with every core drawing key pairs.
+func BenchmarkDevicesParallel(b *testing.B) {
+	f, _, _ := scaleFleet(b)
+	ctx := context.Background()
+	var next atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := f.Add(ctx, "d"+strconv.FormatInt(next.Add(1), 10), "u", scaleApp); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 	b.ReportMetric(float64(f.Len()), "devices")
 }
 
