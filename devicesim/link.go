@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/pushlab/pushlab/mmpush"
 )
 
 // ServerLink is how an app talks to its Mattermost server: attach its
@@ -19,6 +21,11 @@ type ServerLink interface {
 	AttachDevice(ctx context.Context, req SessionRequest) (SessionResponse, error)
 	Ack(ctx context.Context, sessionToken string, a Ack) (AckResponse, error)
 }
+
+// PathSessionDevice is the server endpoint where an app attaches its device
+// to the user's session (PUT, SessionRequest) and logs out (DELETE). Acks go
+// to mmpush.PathServerAck.
+const PathSessionDevice = "/api/v4/users/sessions/device"
 
 // SessionRequest is the body of PUT /api/v4/users/sessions/device: the app
 // attaches its push token and content key to the user's session.
@@ -73,13 +80,13 @@ type remoteLink struct {
 
 func (l remoteLink) AttachDevice(ctx context.Context, req SessionRequest) (SessionResponse, error) {
 	var out SessionResponse
-	err := l.do(ctx, http.MethodPut, "/api/v4/users/sessions/device", "", req, &out)
+	err := l.do(ctx, http.MethodPut, PathSessionDevice, "", req, &out)
 	return out, err
 }
 
 func (l remoteLink) Ack(ctx context.Context, tok string, a Ack) (AckResponse, error) {
 	var out AckResponse
-	err := l.do(ctx, http.MethodPost, "/api/v4/notifications/ack", tok, a, &out)
+	err := l.do(ctx, http.MethodPost, mmpush.PathServerAck, tok, a, &out)
 	return out, err
 }
 

@@ -38,7 +38,7 @@ func (s *Server) routes() http.Handler {
 		httpjson.Write(w, 200, map[string]string{"status": "OK", "server_id": s.cfg.ID})
 	})
 	mux.Handle("GET /events", events.Handler(s.bus))
-	mux.HandleFunc("PUT /api/v4/users/sessions/device", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("PUT "+devicesim.PathSessionDevice, func(w http.ResponseWriter, r *http.Request) {
 		var req devicesim.SessionRequest
 		if !api.Read(w, r, &req) {
 			return
@@ -50,7 +50,7 @@ func (s *Server) routes() http.Handler {
 		}
 		httpjson.Write(w, 200, resp)
 	})
-	mux.HandleFunc("DELETE /api/v4/users/sessions/device", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("DELETE "+devicesim.PathSessionDevice, func(w http.ResponseWriter, r *http.Request) {
 		tok := bearer(r)
 		s.mu.Lock()
 		var id string

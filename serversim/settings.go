@@ -15,7 +15,7 @@ type PushNotification struct {
 	// Encrypted is the sealed contents (pushcrypto envelope, "v1.…") when
 	// the server runs with EnvelopeInField: the field pushlab adds to
 	// Mattermost's. Only a proxy that copies it into the payload (APNs
-	// custom key and FCM data key PayloadKeyEncrypted) delivers it.
+	// custom key and FCM data key devicesim.PayloadKeyEncrypted) delivers it.
 	Encrypted string `json:"encrypted,omitempty"`
 }
 
@@ -27,8 +27,9 @@ const (
 	// works through any proxy; a device recognizes the "v1." envelope.
 	EnvelopeInMessage = "message"
 	// EnvelopeInField: the envelope travels in PushNotification.encrypted
-	// (payload key PayloadKeyEncrypted) and message is GenericMessage. Only a
-	// proxy that copies that field into the payload delivers it.
+	// (payload key devicesim.PayloadKeyEncrypted) and message is
+	// devicesim.GenericMessage. Only a proxy that copies that field into the
+	// payload delivers it.
 	EnvelopeInField = "encrypted"
 )
 
