@@ -44,8 +44,8 @@ func rejected(r Reason, detail string) *refusal {
 }
 
 // receive parses the push, snapshots the device and says it arrived.
-func (d *Device) receive(del pushtest.Delivery) arrival {
-	a := arrival{del: del}
+func (d *Device) receive(del pushtest.Delivery) *arrival {
+	a := &arrival{del: del}
 	if d.App.Platform == IOS {
 		a.in, a.parseErr = parseAPNs(del.Payload)
 	} else {
@@ -75,7 +75,7 @@ func (d *Device) receive(del pushtest.Delivery) arrival {
 
 // accept is what happens before the app is involved: the payload parses,
 // the app is installed, and the push is for its identity.
-func (d *Device) accept(a arrival) *refusal {
+func (d *Device) accept(a *arrival) *refusal {
 	switch {
 	case a.parseErr != nil:
 		return &refusal{hop: events.DeviceRejected, reason: ReasonMalformedPayload, err: a.parseErr}
@@ -96,7 +96,7 @@ func (d *Device) shownByOS(in inbound) bool {
 }
 
 // route checks the push comes from the server the app is logged into.
-func (d *Device) route(a arrival) *refusal {
+func (d *Device) route(a *arrival) *refusal {
 	serverID := d.deps.serverID
 	if serverID == "" {
 		serverID = a.session.ServerID
@@ -111,7 +111,7 @@ func (d *Device) route(a arrival) *refusal {
 }
 
 // decrypt opens the sealed contents into n.
-func (d *Device) decrypt(a arrival, n *Notification) *refusal {
+func (d *Device) decrypt(a *arrival, n *Notification) *refusal {
 	if a.key == nil {
 		err := fmt.Errorf("%w: the device holds no key", pushcrypto.ErrWrongKey)
 		return &refusal{hop: events.DeviceDecryptFailed, reason: decryptReason(err), err: err}
@@ -134,7 +134,7 @@ func (d *Device) decrypt(a arrival, n *Notification) *refusal {
 }
 
 // fetch is an id-loaded push: the ack brings the message, which is shown.
-func (d *Device) fetch(ctx context.Context, a arrival, n Notification) *Notification {
+func (d *Device) fetch(ctx context.Context, a *arrival, n Notification) *Notification {
 	ans, ok := d.ack(ctx, a)
 	if !ok {
 		return nil
@@ -146,7 +146,7 @@ func (d *Device) fetch(ctx context.Context, a arrival, n Notification) *Notifica
 
 // clearShown is a clear push: the channel's notifications (or all) go, the
 // badge is set.
-func (d *Device) clearShown(ctx context.Context, a arrival) {
+func (d *Device) clearShown(ctx context.Context, a *arrival) {
 	cleared := d.clear(a.in.ChannelID, a.in.Badge)
 	where := "of every channel"
 	if a.in.ChannelID != "" {
@@ -157,7 +157,7 @@ func (d *Device) clearShown(ctx context.Context, a arrival) {
 }
 
 // setBadge is an update_badge push.
-func (d *Device) setBadge(ctx context.Context, a arrival) {
+func (d *Device) setBadge(ctx context.Context, a *arrival) {
 	d.mu.Lock()
 	d.badge = a.in.Badge
 	d.mu.Unlock()
@@ -166,7 +166,7 @@ func (d *Device) setBadge(ctx context.Context, a arrival) {
 }
 
 // refuse counts and publishes a refusal and returns it as the caller's error.
-func (d *Device) refuse(a arrival, r *refusal) error {
+func (d *Device) refuse(a *arrival, r *refusal) error {
 	d.mu.Lock()
 	d.stats.rejected++
 	d.mu.Unlock()
@@ -179,7 +179,7 @@ func (d *Device) refuse(a arrival, r *refusal) error {
 }
 
 // ack tells the server the push arrived; the server forwards it to the proxy.
-func (d *Device) ack(ctx context.Context, a arrival) (AckResponse, bool) {
+func (d *Device) ack(ctx context.Context, a *arrival) (AckResponse, bool) {
 	in := a.in
 	// The app reports its OS, as Mattermost's does (Platform.OS).
 	ack := Ack{ID: in.AckID, ReceivedAt: a.now.UnixMilli(), Platform: string(d.App.Platform), Type: typeOr(in.Type),
@@ -201,7 +201,7 @@ func (d *Device) ack(ctx context.Context, a arrival) (AckResponse, bool) {
 }
 
 // once lets an ack_id through one time: a resend or a replay is refused.
-func (d *Device) once(a arrival) *refusal {
+func (d *Device) once(a *arrival) *refusal {
 	if !d.claim(a.trace) {
 		return rejected(ReasonDuplicate, "ack_id already handled: a resend or a replay")
 	}

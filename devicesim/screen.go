@@ -57,7 +57,7 @@ func applyContents(n *Notification, c pushcrypto.Contents) {
 // fallback is what a failed push leaves on screen: on iOS the service
 // extension replaces it with the generic alert (else iOS would show the
 // payload as it arrived); an Android app shows nothing.
-func (d *Device) fallback(a arrival) *Notification {
+func (d *Device) fallback(a *arrival) *Notification {
 	in := a.in
 	if d.App.Platform != IOS || !in.HasAlert {
 		return nil

@@ -29,7 +29,7 @@ var errUnsigned = errors.New("devicesim: unsigned push refused")
 //
 // It returns the status of device.signature_ok and its note, or the
 // refusal (device.signature_bad).
-func (d *Device) judgeSignature(a arrival) (status, note string, r *refusal) {
+func (d *Device) judgeSignature(a *arrival) (status, note string, r *refusal) {
 	in, serverVersion := a.in, a.session.ServerVersion
 	bad := func(reason Reason, err error) (string, string, *refusal) {
 		return "", "", &refusal{hop: events.DeviceSignatureBad, reason: reason, err: err}
@@ -62,7 +62,7 @@ func (d *Device) judgeSignature(a arrival) (status, note string, r *refusal) {
 // ring is what the app does with a verified VoIP call push: it reports the
 // incoming call (CallKit) and acks. The call shows the caller and channel;
 // its details come from the server once the app runs.
-func (d *Device) ring(ctx context.Context, a arrival, n Notification) *Notification {
+func (d *Device) ring(ctx context.Context, a *arrival, n Notification) *Notification {
 	in := a.in
 	n.Type, n.Category = CallNotification, in.Category
 	n.Title = firstOf(in.ChannelName, in.SenderName, "Incoming call")
