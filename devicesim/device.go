@@ -268,7 +268,7 @@ func (d *Device) Handle(ctx context.Context, del pushtest.Delivery) (*Notificati
 	if a.collapse != "" && d.replace(a.trace, a.collapse, a.plain) {
 		return nil, nil
 	}
-	if d.shownByOS(a.in) {
+	if d.shownByOS(a) {
 		n := d.render(a.in, a.now)
 		n.CollapseID = a.collapse
 		return d.show(a.trace, n, "unverified", "shown by the OS without the app: not verified", a.plain), nil

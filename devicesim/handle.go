@@ -91,7 +91,8 @@ func (d *Device) accept(a *arrival) *refusal {
 // run (mutable-content and some alert text); Android shows a notification
 // block by itself when the app is in the background. The app does not run,
 // so nothing after it (server, replay, signature) is checked.
-func (d *Device) shownByOS(in inbound) bool {
+func (d *Device) shownByOS(a *arrival) bool {
+	in := &a.in
 	return (d.App.Platform == IOS && in.HasAlert && !in.MutableContent) || (d.App.Platform == Android && in.SystemNotification)
 }
 
@@ -180,7 +181,7 @@ func (d *Device) refuse(a *arrival, r *refusal) error {
 
 // ack tells the server the push arrived; the server forwards it to the proxy.
 func (d *Device) ack(ctx context.Context, a *arrival) (AckResponse, bool) {
-	in := a.in
+	in := &a.in
 	// The app reports its OS, as Mattermost's does (Platform.OS).
 	ack := Ack{ID: in.AckID, ReceivedAt: a.now.UnixMilli(), Platform: string(d.App.Platform), Type: typeOr(in.Type),
 		PostID: in.PostID, IsIDLoaded: in.IDLoaded}

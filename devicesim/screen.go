@@ -58,7 +58,7 @@ func applyContents(n *Notification, c pushcrypto.Contents) {
 // extension replaces it with the generic alert (else iOS would show the
 // payload as it arrived); an Android app shows nothing.
 func (d *Device) fallback(a *arrival) *Notification {
-	in := a.in
+	in := &a.in
 	if d.App.Platform != IOS || !in.HasAlert {
 		return nil
 	}

@@ -30,7 +30,7 @@ var errUnsigned = errors.New("devicesim: unsigned push refused")
 // It returns the status of device.signature_ok and its note, or the
 // refusal (device.signature_bad).
 func (d *Device) judgeSignature(a *arrival) (status, note string, r *refusal) {
-	in, serverVersion := a.in, a.session.ServerVersion
+	in, serverVersion := &a.in, a.session.ServerVersion
 	bad := func(reason Reason, err error) (string, string, *refusal) {
 		return "", "", &refusal{hop: events.DeviceSignatureBad, reason: reason, err: err}
 	}
@@ -63,7 +63,7 @@ func (d *Device) judgeSignature(a *arrival) (status, note string, r *refusal) {
 // incoming call (CallKit) and acks. The call shows the caller and channel;
 // its details come from the server once the app runs.
 func (d *Device) ring(ctx context.Context, a *arrival, n Notification) *Notification {
-	in := a.in
+	in := &a.in
 	n.Type, n.Category = CallNotification, in.Category
 	n.Title = firstOf(in.ChannelName, in.SenderName, "Incoming call")
 	n.Subtitle, n.Body = "", "Incoming call"
