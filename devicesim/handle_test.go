@@ -1,10 +1,11 @@
-package devicesim
+package devicesim_test
 
 import (
 	"context"
 	"testing"
 	"time"
 
+	. "github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/internal/pushcrypto"
 	"github.com/pushlab/pushlab/pushtest"
 )
@@ -17,10 +18,7 @@ func TestDecryptedButNotContents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.mu.Lock()
-	k, _ := d.key.deviceKey()
-	rcpt := k.Recipient()
-	d.mu.Unlock()
+	rcpt := ContentKeyOf(d).Recipient()
 	env, err := pushcrypto.Seal(rcpt, []byte("plain text"), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package devicesim
+package devicesim_test
 
 import (
 	"bufio"
@@ -15,8 +15,10 @@ import (
 	"testing"
 	"time"
 
+	. "github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/internal/mockkit"
 	"github.com/pushlab/pushlab/internal/pushcrypto"
+	"github.com/pushlab/pushlab/internal/simtest"
 	"github.com/pushlab/pushlab/mmpush"
 	"github.com/pushlab/pushlab/pushtest"
 )
@@ -38,7 +40,7 @@ func scaleFleet(tb testing.TB) (*Fleet, *mockkit.Hub, *ecdsa.PrivateKey) {
 	reg := mockkit.NewRegistry(func() string { return fmt.Sprintf("%064x", n.Add(1)) }, nil)
 	hub := mockkit.NewHub(mockkit.APNsStorage, nil)
 	f, err := NewFleet(FleetConfig{Server: nullLink{}, ServerID: "srv", Pinned: map[string]*ecdsa.PublicKey{"k": &key.PublicKey},
-		APNs: hubProvider(hub, reg), FCM: hubProvider(mockkit.NewHub(mockkit.FCMStorage, nil), reg)})
+		APNs: simtest.HubProvider(hub, reg), FCM: simtest.HubProvider(mockkit.NewHub(mockkit.FCMStorage, nil), reg)})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -143,10 +145,7 @@ func BenchmarkHandle(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	d.mu.Lock()
-	k, _ := d.key.deviceKey()
-	rcpt := k.Recipient()
-	d.mu.Unlock()
+	rcpt := ContentKeyOf(d).Recipient()
 	env, _ := pushcrypto.SealContents(rcpt, pushcrypto.Contents{Message: "hello", ChannelName: "c"}, nil)
 	signer := pushcrypto.NewSigner(key, "k")
 	dels := make([]pushtest.Delivery, b.N)
