@@ -24,6 +24,7 @@ import (
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/pushcrypto"
 	"github.com/pushlab/pushlab/mmpush"
+	"github.com/pushlab/pushlab/serversim"
 	"github.com/pushlab/pushlab/testpki"
 )
 
@@ -179,10 +180,10 @@ func (c *Config) defaults() error {
 		return fmt.Errorf("bench: iOS share %v is above 1", c.IOSShare)
 	}
 	if c.Contents == "" {
-		c.Contents = string(devicesim.ContentsFull)
+		c.Contents = string(serversim.ContentsFull)
 	}
 	if c.Profile == "" {
-		c.Profile = string(devicesim.ProfileHPNS)
+		c.Profile = string(serversim.ProfileHPNS)
 	}
 	if c.Rate < 0 {
 		return fmt.Errorf("bench: rate %v is negative", c.Rate)
@@ -235,11 +236,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	contents, err := devicesim.ParseContents(cfg.Contents)
+	contents, err := serversim.ParseContents(cfg.Contents)
 	if err != nil {
 		return nil, err
 	}
-	profile, err := devicesim.ParseProfile(cfg.Profile)
+	profile, err := serversim.ParseProfile(cfg.Profile)
 	if err != nil {
 		return nil, err
 	}
@@ -470,14 +471,14 @@ func (r *runner) send(ctx context.Context, t *target) {
 		removed = r.sendPush(ctx, t)
 	} else {
 		n := r.seq.Add(1)
-		res, err := r.lab.Server.Send(ctx, devicesim.Message{SessionID: *t.session.Load(), ChannelName: "town-square",
+		res, err := r.lab.Server.Send(ctx, serversim.Message{SessionID: *t.session.Load(), ChannelName: "town-square",
 			SenderName: "bench", Message: "benchmark notification " + strconv.FormatUint(n, 10)})
 		if err != nil {
 			r.notSent.Add(1)
 			return
 		}
 		removed = len(res) > 0 && res[0].Removed
-		if len(res) > 0 && res[0].Status == devicesim.StatusOK {
+		if len(res) > 0 && res[0].Status == serversim.StatusOK {
 			t.ok.Add(1)
 		}
 	}
@@ -518,7 +519,7 @@ func (r *runner) sendPush(ctx context.Context, t *target) (removed bool) {
 	body := sendPushBody(ack, platform, r.lab.Server.ID(), sess.Token, sig, n)
 	r.bus.Publish(events.Event{TraceID: ack, Hop: events.ServerSent, Actor: "bench", Plaintext: true,
 		Detail: "send_push to " + sess.DeviceName})
-	status := devicesim.StatusFail
+	status := serversim.StatusFail
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.proxyURL+mmpush.PathSendPush, bytes.NewReader(body))
 	if err == nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -533,10 +534,10 @@ func (r *runner) sendPush(ctx context.Context, t *target) (removed bool) {
 		}
 	}
 	r.bus.Publish(events.Event{TraceID: ack, Hop: events.ServerAnswered, Actor: "bench", Status: status, Plaintext: true})
-	if status == devicesim.StatusOK {
+	if status == serversim.StatusOK {
 		t.ok.Add(1)
 	}
-	if status == devicesim.StatusRemove {
+	if status == serversim.StatusRemove {
 		return r.lab.Server.RemoveSession(sess.ID)
 	}
 	return false

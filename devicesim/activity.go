@@ -57,13 +57,13 @@ func (p *Remote) SubscribeChannel(ctx context.Context, channel, token string) er
 func (d *Device) PushToStartToken() string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.ptsToken
+	return d.live.token()
 }
 
 // Activities returns the device's Live Activities as they stand by its clock.
 func (d *Device) Activities() []liveactivity.Activity {
 	d.mu.Lock()
-	store := d.activities
+	store := d.live.activities()
 	d.mu.Unlock()
 	if store == nil {
 		return nil
@@ -76,7 +76,7 @@ func (d *Device) Activities() []liveactivity.Activity {
 // foreground on a channel).
 func (d *Device) SubscribeChannel(ctx context.Context, channel string) error {
 	d.mu.Lock()
-	token := d.ptsToken
+	token := d.live.token()
 	d.mu.Unlock()
 	if token == "" {
 		return fmt.Errorf("devicesim: %s: no Live Activities", d.Name)
@@ -85,7 +85,7 @@ func (d *Device) SubscribeChannel(ctx context.Context, channel string) error {
 }
 
 func (d *Device) subscribe(ctx context.Context, trace, channel, token string) error {
-	cs, ok := d.fleet.provider(d.App).(ChannelSubscriber)
+	cs, ok := d.provider().(ChannelSubscriber)
 	if !ok {
 		return errors.New("devicesim: the push service has no broadcast channels")
 	}
@@ -104,7 +104,7 @@ func (d *Device) subscribe(ctx context.Context, trace, channel, token string) er
 // device subscribes) or else on an update token of its own (.token).
 func (d *Device) StartActivity(ctx context.Context, attributesType string, attributes, state json.RawMessage, channel string) (liveactivity.Activity, error) {
 	d.mu.Lock()
-	store, pts := d.activities, d.ptsToken
+	store, pts := d.live.activities(), d.live.token()
 	d.mu.Unlock()
 	if store == nil {
 		return liveactivity.Activity{}, fmt.Errorf("devicesim: %s: the app declares no Live Activities", d.Name)
@@ -141,14 +141,13 @@ func (d *Device) installActivities(ctx context.Context) error {
 	if !d.App.LiveActivities || d.App.Platform != IOS {
 		return nil
 	}
-	p := d.fleet.provider(d.App)
+	p := d.provider()
 	token, err := p.Register(ctx, d.App, d.Name+" (push-to-start)")
 	if err != nil {
 		return fmt.Errorf("devicesim: %s: push-to-start token: %w", d.Name, err)
 	}
 	d.mu.Lock()
-	d.ptsToken = token
-	d.activities = liveactivity.NewStore(func() time.Time { return d.now() })
+	d.live = &liveActivities{ptsToken: token, store: liveactivity.NewStore(func() time.Time { return d.now() })}
 	d.mu.Unlock()
 	d.emit("", events.DeviceRegistered, "push-to-start", "push-to-start token "+events.RedactToken(token)+" for Live Activities", false,
 		map[string]string{"token": events.RedactToken(token)})
@@ -160,7 +159,7 @@ func (d *Device) now() time.Time {
 	d.mu.Lock()
 	skew := d.skew
 	d.mu.Unlock()
-	return d.fleet.cfg.Now().Add(skew)
+	return d.deps.now().Add(skew)
 }
 
 // handleActivity applies a liveactivity push: a start on the push-to-start
@@ -173,12 +172,12 @@ func (d *Device) handleActivity(ctx context.Context, del pushtest.Delivery) {
 		attrs["channel"] = channel
 	}
 	d.mu.Lock()
-	store, pts := d.activities, d.ptsToken
-	d.stats.Delivered++
+	store, pts := d.live.activities(), d.live.token()
+	d.stats.delivered++
 	d.mu.Unlock()
 	drop := func(why string) {
 		d.mu.Lock()
-		d.stats.Rejected++
+		d.stats.rejected++
 		d.mu.Unlock()
 		d.emit(trace, events.DeviceActivityDropped, "dropped", why, false, attrs)
 	}
@@ -209,7 +208,7 @@ func (d *Device) handleActivity(ctx context.Context, del pushtest.Delivery) {
 		attrs["activity"] = a.ID
 		d.emit(trace, events.DeviceActivityStarted, a.State, fmt.Sprintf("%s started: %s", a.AttributesType, a.ContentState), false, attrs)
 		if p.InputPushToken {
-			prov := d.fleet.provider(d.App)
+			prov := d.provider()
 			tok, err := prov.Register(ctx, d.App, d.Name+" ("+a.ID+")")
 			if err == nil {
 				err = prov.Attach(tok, d)
@@ -243,7 +242,7 @@ func (d *Device) handleActivity(ctx context.Context, del pushtest.Delivery) {
 		at["activity"] = id
 		if err != nil {
 			d.mu.Lock()
-			d.stats.Rejected++
+			d.stats.rejected++
 			d.mu.Unlock()
 			d.emit(trace, events.DeviceActivityDropped, "dropped", err.Error(), false, at)
 			continue

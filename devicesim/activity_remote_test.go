@@ -1,4 +1,4 @@
-package devicesim
+package devicesim_test
 
 import (
 	"context"
@@ -11,9 +11,12 @@ import (
 	"testing"
 	"time"
 
+	. "github.com/pushlab/pushlab/devicesim"
+	"github.com/pushlab/pushlab/internal/simtest"
 	"github.com/pushlab/pushlab/liveactivity"
 	"github.com/pushlab/pushlab/mockapns"
 	"github.com/pushlab/pushlab/pushtest"
+	"github.com/pushlab/pushlab/serversim"
 	"github.com/pushlab/pushlab/testpki"
 )
 
@@ -22,7 +25,7 @@ import (
 // activity from a start push, subscribes to the channel the push names
 // through the control API, and is handed the channel's most recent message.
 func TestLiveActivityRemote(t *testing.T) {
-	r := newRig(t, ServerConfig{})
+	r := simtest.New(t, serversim.Config{})
 	s, err := mockapns.New(mockapns.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -38,13 +41,13 @@ func TestLiveActivityRemote(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { remote.Close() })
-	f, err := NewFleet(FleetConfig{Server: LocalServer(r.server), Pinned: map[string]*ecdsa.PublicKey{"kid-1": &r.key.PublicKey},
-		APNs: remote, Bus: r.bus})
+	f, err := NewFleet(FleetConfig{Server: r.Server.Link(), Pinned: map[string]*ecdsa.PublicKey{"kid-1": &r.Key.PublicKey},
+		APNs: remote, Bus: r.Bus})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(f.Close)
-	app := r.ios
+	app := r.IOS
 	app.LiveActivities = true
 	d, err := f.Add(ctx, "remote-la", "u", app)
 	if err != nil {

@@ -1,4 +1,4 @@
-package devicesim
+package devicesim_test
 
 import (
 	"encoding/json"
@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/pushlab/pushlab/events"
+	"github.com/pushlab/pushlab/internal/simtest"
 	"github.com/pushlab/pushlab/liveactivity"
 	"github.com/pushlab/pushlab/pushtest"
+	"github.com/pushlab/pushlab/serversim"
 )
 
 // TestLiveActivityOnDevice: a start on the push-to-start token starts an
@@ -19,12 +21,12 @@ import (
 // an app without Live Activities, or a start on the wrong token, is
 // dropped; stale-date is judged by the device clock.
 func TestLiveActivityOnDevice(t *testing.T) {
-	r := newRig(t, ServerConfig{})
-	app := r.ios
+	r := simtest.New(t, serversim.Config{})
+	app := r.IOS
 	app.LiveActivities = true
 	app.ActivityTypes = []string{"Delivery"}
-	d := r.add("la", app)
-	plain := r.add("plain", r.ios)
+	d := r.Add("la", app)
+	plain := r.Add("plain", r.IOS)
 	pts := d.PushToStartToken()
 	if pts == "" || pts == d.Token() || plain.PushToStartToken() != "" {
 		t.Fatalf("push-to-start token %q (device token %q)", pts, d.Token())
@@ -32,9 +34,9 @@ func TestLiveActivityOnDevice(t *testing.T) {
 	now := time.Now().Unix()
 	la := func(token, payload string) {
 		t.Helper()
-		r.apns.Send(pushtest.Delivery{Provider: "apns", Token: token, ID: fmt.Sprint(time.Now().UnixNano()), App: app.BundleID,
+		r.APNs.Send(pushtest.Delivery{Provider: "apns", Token: token, ID: fmt.Sprint(time.Now().UnixNano()), App: app.BundleID,
 			Headers: map[string]string{"apns-push-type": "liveactivity"}, Payload: []byte(payload)})
-		r.fleet.Wait()
+		r.Fleet.Wait()
 	}
 	la(pts, fmt.Sprintf(`{"aps":{"timestamp":%d,"event":"start","content-state":{},"attributes-type":"Pizza","attributes":{}}}`, now))
 	la(pts, fmt.Sprintf(`{"aps":{"timestamp":%d,"event":"start","content-state":{"eta":"20 min"},"attributes-type":"Delivery","attributes":{"order":"42"},"input-push-token":1}}`, now))
@@ -52,7 +54,7 @@ func TestLiveActivityOnDevice(t *testing.T) {
 		t.Fatalf("after the updates: %+v", a)
 	}
 	dropped := 0
-	for _, e := range r.bus.History() {
+	for _, e := range r.Bus.History() {
 		if e.Hop == events.DeviceActivityDropped {
 			dropped++
 		}
@@ -66,7 +68,7 @@ func TestLiveActivityOnDevice(t *testing.T) {
 		t.Fatalf("by the device clock 11 minutes on: %+v", st.Activities)
 	}
 	// The devices control API shows the same.
-	srv := httptest.NewServer(r.fleet.Handler())
+	srv := httptest.NewServer(r.Fleet.Handler())
 	t.Cleanup(srv.Close)
 	resp, err := http.Get(srv.URL + "/devices/la/activities")
 	if err != nil {

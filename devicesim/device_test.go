@@ -1,4 +1,4 @@
-package devicesim
+package devicesim_test
 
 import (
 	"context"
@@ -10,33 +10,35 @@ import (
 	"strings"
 	"testing"
 
+	. "github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/mockkit"
+	"github.com/pushlab/pushlab/internal/simtest"
 	"github.com/pushlab/pushlab/pushtest"
+	"github.com/pushlab/pushlab/serversim"
 	"github.com/pushlab/pushlab/testpki"
 )
 
 func TestDeviceRoundTrip(t *testing.T) {
-	for _, envField := range []string{EnvelopeInMessage, EnvelopeInField} {
-		r := newRig(t, ServerConfig{Contents: ContentsFull, EnvelopeField: envField})
-		for _, app := range []App{r.ios, r.droid} {
+	for _, envField := range []string{serversim.EnvelopeInMessage, serversim.EnvelopeInField} {
+		r := simtest.New(t, serversim.Config{Contents: serversim.ContentsFull, EnvelopeField: envField})
+		for _, app := range []App{r.IOS, r.Droid} {
 			t.Run(envField+"/"+string(app.Platform), func(t *testing.T) {
-				d := r.add("d-"+envField+string(app.Platform), app)
-				res := r.send(Message{UserID: d.User, ChannelName: "chan", SenderName: "bob", Message: "secret words"})
+				d := r.Add("d-"+envField+string(app.Platform), app)
+				res := r.Send(serversim.Message{UserID: d.User, ChannelName: "chan", SenderName: "bob", Message: "secret words"})
 				n, ok := d.Last()
 				if !ok || n.Body != "secret words" || n.Title != "chan" || n.Subtitle != "bob" || !n.Decrypted || !n.Verified {
 					t.Fatalf("shown %+v", n)
 				}
-				sent, _ := r.last(res.AckID, events.ServerSent)
+				sent, _ := r.Last(res.AckID, events.ServerSent)
 				if strings.Contains(sent.Payload, "secret words") {
 					t.Errorf("the proxy could read the contents: %s", sent.Payload)
 				}
-				if _, ok := r.last(res.AckID, events.DeviceAcked); !ok {
+				if _, ok := r.Last(res.AckID, events.DeviceAcked); !ok {
 					t.Error("no ack")
 				}
-				r.mu.Lock()
-				defer r.mu.Unlock()
-				if a := r.acks[len(r.acks)-1]; a.ID != res.AckID || a.Platform != string(app.Platform) || a.Type != PushMessage {
+				acks := r.Acks()
+				if a := acks[len(acks)-1]; a.ID != res.AckID || a.Platform != string(app.Platform) || a.Type != PushMessage {
 					t.Errorf("proxy got ack %+v", a)
 				}
 			})
@@ -46,13 +48,13 @@ func TestDeviceRoundTrip(t *testing.T) {
 
 // The device's own checks, each with its reason and event.
 func TestDeviceRejects(t *testing.T) {
-	r := newRig(t, ServerConfig{Contents: ContentsFull})
-	ios := r.add("ios", r.ios)
+	r := simtest.New(t, serversim.Config{Contents: serversim.ContentsFull})
+	ios := r.Add("ios", r.IOS)
 	good := func() pushtest.Delivery {
 		ios.GoOffline()
-		r.send(Message{UserID: ios.User, ChannelName: "c", Message: "m"})
-		p := r.apns.Pending(ios.Token())
-		r.apns.Forget(ios.Token())
+		r.Send(serversim.Message{UserID: ios.User, ChannelName: "c", Message: "m"})
+		p := r.APNs.Pending(ios.Token())
+		r.APNs.Forget(ios.Token())
 		ios.GoOnline()
 		return p[0]
 	}
@@ -105,7 +107,7 @@ func TestDeviceRejects(t *testing.T) {
 			if !asReject(err, &re) || re.Device != "ios" {
 				t.Errorf("not a *RejectError for the device: %#v", err)
 			}
-			evs := r.bus.History()
+			evs := r.Bus.History()
 			last := evs[len(evs)-1]
 			if last.Hop == events.DeviceDisplayed { // iOS puts the generic alert up after a crypto failure
 				if last.Status != "fallback" {
@@ -127,21 +129,21 @@ func asReject(err error, re **RejectError) bool {
 }
 
 func TestDeviceOSBehaviour(t *testing.T) {
-	r := newRig(t, ServerConfig{Contents: ContentsFull})
-	ios := r.add("ios", r.ios)
-	droid := r.add("droid", r.droid)
+	r := simtest.New(t, serversim.Config{Contents: serversim.ContentsFull})
+	ios := r.Add("ios", r.IOS)
+	droid := r.Add("droid", r.Droid)
 
 	t.Run("iOS shows an alert without mutable-content itself, unverified", func(t *testing.T) {
-		del := pushtest.Delivery{Provider: "apns", App: r.ios.BundleID, Token: ios.Token(),
-			Payload: json.RawMessage(`{"aps":{"alert":{"title":"T","body":"B"},"badge":3},"ack_id":"x1","server_id":"` + r.server.ID() + `"}`)}
+		del := pushtest.Delivery{Provider: "apns", App: r.IOS.BundleID, Token: ios.Token(),
+			Payload: json.RawMessage(`{"aps":{"alert":{"title":"T","body":"B"},"badge":3},"ack_id":"x1","server_id":"` + r.Server.ID() + `"}`)}
 		n, err := ios.Handle(context.Background(), del)
 		if err != nil || n == nil || n.Verified || n.Body != "B" || n.Badge != 3 {
 			t.Fatalf("n %+v err %v", n, err)
 		}
 	})
 	t.Run("Android shows a notification block itself, unverified", func(t *testing.T) {
-		del := pushtest.Delivery{Provider: "fcm", App: r.droid.Package, Token: droid.Token(),
-			Payload: json.RawMessage(`{"notification":{"title":"T","body":"B"},"data":{"server_id":"` + r.server.ID() + `"}}`)}
+		del := pushtest.Delivery{Provider: "fcm", App: r.Droid.Package, Token: droid.Token(),
+			Payload: json.RawMessage(`{"notification":{"title":"T","body":"B"},"data":{"server_id":"` + r.Server.ID() + `"}}`)}
 		n, err := droid.Handle(context.Background(), del)
 		if err != nil || n == nil || n.Verified || n.Title != "T" {
 			t.Fatalf("n %+v err %v", n, err)
@@ -149,63 +151,63 @@ func TestDeviceOSBehaviour(t *testing.T) {
 	})
 	for _, d := range []*Device{ios, droid} {
 		t.Run(string(d.App.Platform)+" clear removes the channel's notifications and sets the badge", func(t *testing.T) {
-			a := r.send(Message{UserID: d.User, ChannelID: "c1", ChannelName: "one", Message: "1"})
-			r.send(Message{UserID: d.User, ChannelID: "c2", ChannelName: "two", Message: "2"})
+			a := r.Send(serversim.Message{UserID: d.User, ChannelID: "c1", ChannelName: "one", Message: "1"})
+			r.Send(serversim.Message{UserID: d.User, ChannelID: "c2", ChannelName: "two", Message: "2"})
 			if d.State().Badge != 2 {
 				t.Fatalf("badge %d, want 2", d.State().Badge)
 			}
 			zero := 0
-			c := r.send(Message{UserID: d.User, Type: PushClear, ChannelID: "c1", Badge: &zero})
+			c := r.Send(serversim.Message{UserID: d.User, Type: PushClear, ChannelID: "c1", Badge: &zero})
 			for _, n := range d.Shown() {
 				if n.ChannelID == "c1" {
 					t.Errorf("c1 still shown: %+v", n)
 				}
 			}
-			if e, _ := r.last(c.AckID, events.DeviceDisplayed); e.Status != "cleared" {
+			if e, _ := r.Last(c.AckID, events.DeviceDisplayed); e.Status != "cleared" {
 				t.Errorf("clear event %+v", e)
 			}
-			if _, ok := r.last(a.AckID, events.DeviceDisplayed); !ok {
+			if _, ok := r.Last(a.AckID, events.DeviceDisplayed); !ok {
 				t.Error("first message never shown")
 			}
 			if d.State().Badge != 0 {
 				t.Errorf("badge %d after clear", d.State().Badge)
 			}
 			five := 5
-			r.send(Message{UserID: d.User, Type: PushUpdateBadge, Badge: &five})
+			r.Send(serversim.Message{UserID: d.User, Type: PushUpdateBadge, Badge: &five})
 			if d.State().Badge != 5 {
 				t.Errorf("badge %d after update_badge 5", d.State().Badge)
 			}
 		})
 	}
 	t.Run("uninstalled app takes nothing", func(t *testing.T) {
-		d := r.add("gone", r.ios)
+		d := r.Add("gone", r.IOS)
 		tok := d.Token()
 		d.Uninstall(context.Background())
-		_, err := d.Handle(context.Background(), pushtest.Delivery{App: r.ios.BundleID, Token: tok, Payload: json.RawMessage(`{"aps":{}}`)})
+		_, err := d.Handle(context.Background(), pushtest.Delivery{App: r.IOS.BundleID, Token: tok, Payload: json.RawMessage(`{"aps":{}}`)})
 		if ReasonOf(err) != ReasonNotInstalled {
 			t.Errorf("err %v", err)
 		}
-		if _, ok := r.apnsR.Lookup(tok); !ok {
+		if _, ok := r.APNsReg.Lookup(tok); !ok {
 			t.Error("token unknown to the provider")
-		} else if reg, _ := r.apnsR.Lookup(tok); reg.Installed {
+		} else if reg, _ := r.APNsReg.Lookup(tok); reg.Installed {
 			t.Error("the provider still thinks the app is installed")
 		}
 	})
 }
 
 func TestIDLoadedAndTestPush(t *testing.T) {
-	r := newRig(t, ServerConfig{Contents: ContentsIDLoaded})
-	d := r.add("droid", r.droid)
-	res := r.send(Message{UserID: d.User, ChannelName: "ch", SenderName: "carol", Message: "fetched later"})
+	r := simtest.New(t, serversim.Config{Contents: serversim.ContentsIDLoaded})
+	d := r.Add("droid", r.Droid)
+	res := r.Send(serversim.Message{UserID: d.User, ChannelName: "ch", SenderName: "carol", Message: "fetched later"})
 	n, _ := d.Last()
 	if n.Body != "fetched later" || !n.Fetched || n.Title != "ch" {
 		t.Errorf("shown %+v", n)
 	}
-	sent, _ := r.last(res.AckID, events.ServerSent)
+	sent, _ := r.Last(res.AckID, events.ServerSent)
 	if strings.Contains(sent.Payload, "fetched later") || strings.Contains(sent.Payload, "carol") {
 		t.Errorf("id-loaded push carried contents: %s", sent.Payload)
 	}
-	r.send(Message{SessionID: d.SessionID(), Type: PushTest})
+	r.Send(serversim.Message{SessionID: d.SessionID(), Type: PushTest})
 	if n, _ := d.Last(); n.Body != TestMessage || n.Type != PushTest {
 		t.Errorf("test push shown as %+v", n)
 	}
@@ -227,7 +229,7 @@ func TestFailedInstallLeavesNoToken(t *testing.T) {
 	hub, reg := mockkit.NewHub(mockkit.APNsStorage, nil), mockkit.NewRegistry(func() string { return "0123456789abcdef0123" }, nil)
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	f, err := NewFleet(FleetConfig{Server: downServer{}, Pinned: map[string]*ecdsa.PublicKey{"k": &key.PublicKey},
-		APNs: hubProvider(hub, reg)})
+		APNs: simtest.HubProvider(hub, reg)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,23 +263,23 @@ func (l noVersion) AttachDevice(ctx context.Context, req SessionRequest) (Sessio
 
 // NO_SIGNATURE from a server whose release the app does not know is refused.
 func TestNoSignatureUnknownServerVersion(t *testing.T) {
-	r := newRig(t, ServerConfig{Contents: ContentsFull})
-	f, err := NewFleet(FleetConfig{Server: noVersion{LocalServer(r.server)}, Pinned: map[string]*ecdsa.PublicKey{"kid-1": &r.key.PublicKey},
-		APNs: hubProvider(r.apns, r.apnsR), FCM: hubProvider(r.fcm, r.fcmR), Bus: r.bus})
+	r := simtest.New(t, serversim.Config{Contents: serversim.ContentsFull})
+	f, err := NewFleet(FleetConfig{Server: noVersion{r.Server.Link()}, Pinned: map[string]*ecdsa.PublicKey{"kid-1": &r.Key.PublicKey},
+		APNs: simtest.HubProvider(r.APNs, r.APNsReg), FCM: simtest.HubProvider(r.FCM, r.FCMReg), Bus: r.Bus})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if _, err := f.Add(context.Background(), "nv", "user-nv", r.droid); err != nil {
+	if _, err := f.Add(context.Background(), "nv", "user-nv", r.Droid); err != nil {
 		t.Fatal(err)
 	}
-	res, err := r.server.Send(context.Background(), Message{UserID: "user-nv", Message: "x", Signature: SignatureNone})
+	res, err := r.Server.Send(context.Background(), serversim.Message{UserID: "user-nv", Message: "x", Signature: serversim.SignatureNone})
 	if err != nil || len(res) != 1 {
 		t.Fatalf("send: %v %+v", err, res)
 	}
 	f.Wait()
 	var got string
-	for _, e := range r.bus.Trace(res[0].AckID) {
+	for _, e := range r.Bus.Trace(res[0].AckID) {
 		if e.Hop == events.DeviceSignatureBad {
 			got = e.Status
 		}

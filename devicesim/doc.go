@@ -1,63 +1,41 @@
-// Package devicesim is the mobile side of pushlab: simulated iOS and Android
-// phones, and the Mattermost-like server they are logged into. Nothing else
-// simulates this side; with it a test sees a notification from the server's
-// send to the phone's screen and back to the proxy's ack endpoint.
+// Package devicesim is the phone side of pushlab: simulated iOS and Android
+// phones, each with an app logged into a Mattermost server. With package
+// serversim (the server) a test sees a notification from the server's send
+// to the phone's screen and back to the proxy's ack endpoint.
 //
-// # The server simulator
+//	fleet, _ := devicesim.NewFleet(devicesim.FleetConfig{Server: server.Link(),
+//		Pinned: devicesim.PinnedKeys(set), APNs: devicesim.APNs(apns), FCM: devicesim.FCM(fcm)})
+//	phone, _ := fleet.Add(ctx, "alice-iphone", "alice", devicesim.IOSTokenApp(set))
+//	server.Send(ctx, serversim.Message{UserID: "alice", Message: "hi"})
+//	fleet.Wait()
+//	n, _ := phone.Last() // what the screen shows
 //
-// [Server] keeps users' device sessions (platform, token, the device's
-// public content key), builds one Mattermost PushNotification per session,
-// signs it (ES256 JWT over ack_id and device_id, internal/pushcrypto),
-// seals the contents to the device key, posts it to the proxy's
-// /api/v1/send_push over HTTPS, and deletes a session the proxy answers
-// REMOVE for, as Mattermost does. Devices ack to it (POST
-// /api/v4/notifications/ack); it forwards the ack to the proxy's /api/v1/ack
-// and answers an id-loaded ack with the message. See [Server.Handler] for
-// the endpoints, including /control/send.
+// [ServerLink] is all a phone knows of its server: attach the device to the
+// user's session ([SessionRequest], with its [ContentKey]) and ack pushes.
+// serversim's Server.Link gives one in process; [RemoteServer] speaks the
+// same over HTTP to a server in another process.
 //
-// What travels, by the admin's push-contents setting ([Contents]) in the
-// hpns and eas profiles (sealed = inside the envelope only the device opens):
+// # The envelope
 //
-//	setting             message (proxy-visible)       sealed                      device shows
-//	generic             envelope                      channel, sender             channel / sender — "Someone sent you a message"
-//	generic_no_channel  envelope                      sender                      sender — "Someone sent you a message"
-//	full                envelope                      message, channel, sender…   channel / sender — message
-//	id_loaded           "You've received a new message."  nothing               fetched with the ack: channel / sender — message
-//
-// In the tpns profile nothing is sealed: channel_name, sender_name and the
-// message travel in clear, and every event the server and the devices emit
-// for such a push has Plaintext set. The mattermost profile
-// ([ProfileMattermost]) is a real Mattermost server: nothing sealed, the
-// signature, the contents the setting allows, a full message laid out as
-// "<sender>: <message>". The server claims a release ([ServerConfig.Version],
-// default [DefaultServerVersion]); one older than the signing releases
-// (mmpush.SigningVersions) sends no signature. [Message] can ask for a VoIP
-// call push (Transport "voip", SubType "calls"; the platform becomes
-// "apple_voip_…") or an unsigned one (Signature "none").
-//
-// # Where the envelope travels
-//
-// Upstream mattermost-push-proxy copies a fixed set of PushNotification
-// fields into the APNs payload and the FCM data map, and pushlab's proxy
-// mirrors it, so an extra field would be dropped. By default
-// ([EnvelopeInMessage]) the envelope ("v1.<base64url>", see pushcrypto)
-// therefore replaces the message text: it reaches an iOS app as the alert
-// body (with mutable-content, so the Notification Service Extension runs)
-// and an Android app as data "message". A device recognizes it, never
-// shows it, and if verification or decryption fails an iOS device shows
-// the generic alert instead (iOS would otherwise show the payload as it
-// arrived). [EnvelopeInField] puts it in PushNotification.encrypted instead
-// (payload key [PayloadKeyEncrypted]), for a proxy that carries that field.
+// A server may seal the contents to the device's content key (see
+// serversim for the push-contents settings and profiles); the envelope
+// ("v1.<base64url>", see pushcrypto) travels in place of the message text
+// (an iOS alert body with mutable-content, so the Notification Service
+// Extension runs; an Android data "message"), or in the payload key
+// [PayloadKeyEncrypted]. A device recognizes it, never shows it, and if
+// verification or decryption fails an iOS device shows the generic alert
+// ([GenericMessage]) instead (iOS would otherwise show the payload as it
+// arrived).
 //
 // # Devices
 //
 // A [Device] has an app identity compiled in ([App]: bundle id, team id and
 // aps-environment, or package and Firebase project), a P-256 content key,
 // a token from its push service ([Provider]) and a session with its server
-// ([ServerLink]). On each push it checks, in order: the payload parses,
+// ([ServerLink]), all given at construction by its [Fleet]. On each push it checks, in order: the payload parses,
 // the app is installed, the push is for its app, from its server, not a
 // replay of one already handled, and signed as the Mattermost apps require
-// (see judgeSignature: ES256 by the pinned key for this ack_id and this
+// (ES256 by the pinned key for this ack_id and this
 // device's token, the stored "platform:" prefix stripped, at the device's
 // clock; no signature key accepted from a legacy proxy, NO_SIGNATURE only
 // from a release older than the signing ones, VoIP only signed); then it
@@ -105,8 +83,11 @@
 // # Scale
 //
 // Devices own no goroutines: [Device.Deliver] hands the push to a goroutine
-// that ends with it. A [Fleet] of 10,000 devices costs about 1.3 KB of heap
-// per device (BenchmarkDevices). In-process a device is reached by a direct
-// call ([APNs], [FCM]); across processes one gateway
+// that ends with it. An idle device holds its identity, token, session and a
+// compact private key (expanded with its first encrypted push); its history
+// of pushes and its Live Activities are allocated when first needed. A
+// million devices cost about 940 bytes of heap each, the in-process mock's
+// registry included (BenchmarkDevices). In-process a device is reached by a
+// direct call ([APNs], [FCM]); across processes one gateway
 // websocket per mock carries every device's pushes ([DialRemote]).
 package devicesim

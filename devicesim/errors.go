@@ -111,10 +111,14 @@ var decryptReasons = map[Reason]bool{
 	ReasonWrongKey: true, ReasonTampered: true, ReasonMalformedEnvelope: true, ReasonBadContents: true,
 }
 
-// signatureReason maps a pushcrypto verdict; claims are told apart by the
-// caller, which knows whether the device or the ack id differs.
+// signatureReason maps a pushcrypto verdict. A valid signature made for
+// another device is a replay to this one, whatever its ack_id; one for this
+// device and another ack_id was moved from another notification.
 func signatureReason(err error) Reason {
+	var claims *pushcrypto.ClaimsError
 	switch {
+	case errors.As(err, &claims) && claims.DeviceID != claims.WantDeviceID:
+		return ReasonWrongDevice
 	case errors.Is(err, pushcrypto.ErrNoSignature):
 		return ReasonUnsigned
 	case errors.Is(err, pushcrypto.ErrWrongAlgorithm):
@@ -136,6 +140,8 @@ func signatureReason(err error) Reason {
 
 func decryptReason(err error) Reason {
 	switch {
+	case errors.Is(err, pushcrypto.ErrBadContents): // opened: the envelope was fine
+		return ReasonBadContents
 	case errors.Is(err, pushcrypto.ErrWrongKey):
 		return ReasonWrongKey
 	case errors.Is(err, pushcrypto.ErrDecrypt):

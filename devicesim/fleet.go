@@ -42,19 +42,65 @@ type FleetConfig struct {
 // handled on a short-lived goroutine that ends with it, so an idle device
 // costs only its memory.
 type Fleet struct {
-	cfg      FleetConfig
-	verifier *pushcrypto.Verifier
-	log      *slog.Logger
-
-	// Pushes being handled. Not a WaitGroup: pushes arrive at any time,
-	// also while someone waits, which a WaitGroup forbids.
-	busyMu sync.Mutex
-	busy   int
-	idle   *sync.Cond
+	cfg  FleetConfig
+	deps *deps
+	log  *slog.Logger
 
 	mu      sync.RWMutex
 	devices map[string]*Device
 	order   []*Device
+}
+
+// deps is what a fleet gives each of its devices at construction: the world
+// around the phones, shared by all of them and never changed.
+type deps struct {
+	server   ServerLink
+	serverID string // "": the one the session reports
+	verifier *pushcrypto.Verifier
+	now      func() time.Time // true time; a device adds its skew
+	rand     io.Reader
+	keep     int
+	bus      *events.Bus
+	busy     *inflight
+	apns     Provider
+	fcm      Provider
+}
+
+// inflight counts the pushes being handled. Not a WaitGroup: pushes arrive
+// at any time, also while someone waits, which a WaitGroup forbids.
+type inflight struct {
+	mu   sync.Mutex
+	n    int
+	idle *sync.Cond
+}
+
+func newInflight() *inflight {
+	b := &inflight{}
+	b.idle = sync.NewCond(&b.mu)
+	return b
+}
+
+func (b *inflight) begin() {
+	b.mu.Lock()
+	b.n++
+	b.mu.Unlock()
+}
+
+func (b *inflight) end() {
+	b.mu.Lock()
+	b.n--
+	if b.n == 0 {
+		b.idle.Broadcast()
+	}
+	b.mu.Unlock()
+}
+
+func (b *inflight) wait() {
+	b.mu.Lock()
+	for b.n > 0 {
+		b.idle.Wait()
+	}
+	b.mu.Unlock()
 }
 
 // NewFleet checks cfg and returns an empty fleet.
@@ -78,9 +124,9 @@ func NewFleet(cfg FleetConfig) (*Fleet, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	f := &Fleet{cfg: cfg, verifier: v, log: cfg.Logger, devices: map[string]*Device{}}
-	f.idle = sync.NewCond(&f.busyMu)
-	return f, nil
+	d := &deps{server: cfg.Server, serverID: cfg.ServerID, verifier: v, now: cfg.Now, rand: cfg.Rand,
+		keep: cfg.Keep, bus: cfg.Bus, busy: newInflight(), apns: cfg.APNs, fcm: cfg.FCM}
+	return &Fleet{cfg: cfg, deps: d, log: cfg.Logger, devices: map[string]*Device{}}, nil
 }
 
 // ErrDuplicateName: a fleet's device names are unique.
@@ -108,7 +154,7 @@ func (f *Fleet) New(name, user string, app App) (*Device, error) {
 	if f.provider(app) == nil {
 		return nil, fmt.Errorf("devicesim: no provider for %s devices", app.Platform)
 	}
-	d := &Device{Name: name, User: user, App: app, fleet: f, actor: "device:" + name, badge: -1}
+	d := &Device{Name: name, User: user, App: app, deps: f.deps, badge: -1}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, dup := f.devices[name]; dup {
@@ -151,28 +197,7 @@ func (f *Fleet) Len() int {
 // Wait returns once no push is being handled. In-process a push is handed
 // to its device before the mock answers the proxy, so after the server's
 // Send returns, Wait covers everything the push caused on the device.
-func (f *Fleet) Wait() {
-	f.busyMu.Lock()
-	for f.busy > 0 {
-		f.idle.Wait()
-	}
-	f.busyMu.Unlock()
-}
-
-func (f *Fleet) begin() {
-	f.busyMu.Lock()
-	f.busy++
-	f.busyMu.Unlock()
-}
-
-func (f *Fleet) end() {
-	f.busyMu.Lock()
-	f.busy--
-	if f.busy == 0 {
-		f.idle.Broadcast()
-	}
-	f.busyMu.Unlock()
-}
+func (f *Fleet) Wait() { f.deps.busy.wait() }
 
 // Close takes every device offline and waits for pushes in flight.
 func (f *Fleet) Close() {

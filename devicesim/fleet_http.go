@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -11,6 +12,16 @@ import (
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/httpjson"
 )
+
+// errBadRequest answers a request the fleet's API cannot read.
+var errBadRequest = errors.New("devicesim: bad request")
+
+// api is the JSON of the fleet's API: error bodies carry the status, and a
+// body that does not decode is an errBadRequest.
+var api = httpjson.API{
+	BadJSON:    func(err error) error { return fmt.Errorf("%w: bad JSON: %v", errBadRequest, err) },
+	StatusCode: true,
+}
 
 // Handler is the control API of a devicesim process:
 //
@@ -64,7 +75,7 @@ func (f *Fleet) Handler() http.Handler {
 		defer cancel()
 		err := d.Act(ctx, r.PathValue("action"))
 		if errors.Is(err, ErrUnknownAction) {
-			api.Error(w, http.StatusNotFound, ErrBadRequest)
+			api.Error(w, http.StatusNotFound, errBadRequest)
 			return
 		}
 		if err != nil {

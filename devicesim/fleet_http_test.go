@@ -1,4 +1,4 @@
-package devicesim
+package devicesim_test
 
 import (
 	"io"
@@ -6,12 +6,15 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/pushlab/pushlab/internal/simtest"
+	"github.com/pushlab/pushlab/serversim"
 )
 
 func TestFleetHTTP(t *testing.T) {
-	r := newRig(t, ServerConfig{})
-	r.add("a", r.ios)
-	srv := httptest.NewServer(r.fleet.Handler())
+	r := simtest.New(t, serversim.Config{})
+	r.Add("a", r.IOS)
+	srv := httptest.NewServer(r.Fleet.Handler())
 	t.Cleanup(srv.Close)
 	tests := []struct {
 		method, path, body string

@@ -8,27 +8,60 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/pushlab/pushlab/mmpush"
 )
 
 // ServerLink is how an app talks to its Mattermost server: attach its
-// device to the user's session, and ack pushes.
+// device to the user's session, and ack pushes. It is the whole seam
+// between the phones and a server: RemoteServer speaks it over HTTP to any
+// server with these endpoints, and package serversim's Server.Link by
+// direct calls in one process.
 type ServerLink interface {
 	AttachDevice(ctx context.Context, req SessionRequest) (SessionResponse, error)
 	Ack(ctx context.Context, sessionToken string, a Ack) (AckResponse, error)
 }
 
-// LocalServer links devices to a server in this process by direct calls
-// (the acks it forwards still go to the proxy over HTTPS).
-func LocalServer(s *Server) ServerLink { return localLink{s} }
+// PathSessionDevice is the server endpoint where an app attaches its device
+// to the user's session (PUT, SessionRequest) and logs out (DELETE). Acks go
+// to mmpush.PathServerAck.
+const PathSessionDevice = "/api/v4/users/sessions/device"
 
-type localLink struct{ s *Server }
-
-func (l localLink) AttachDevice(_ context.Context, req SessionRequest) (SessionResponse, error) {
-	return l.s.AttachDevice(req)
+// SessionRequest is the body of PUT /api/v4/users/sessions/device: the app
+// attaches its push token and content key to the user's session.
+type SessionRequest struct {
+	UserID string `json:"user_id"`
+	// DeviceID is "<proxy type>:<token>", optionally "<type>-v2:<token>".
+	DeviceID   string      `json:"device_id"`
+	DeviceName string      `json:"device_name,omitempty"`
+	DeviceKey  *ContentKey `json:"device_key,omitempty"`
 }
 
-func (l localLink) Ack(ctx context.Context, tok string, a Ack) (AckResponse, error) {
-	return l.s.HandleAck(ctx, tok, a)
+// SessionResponse answers a SessionRequest. Token authenticates the device's
+// acks (Authorization: Bearer).
+type SessionResponse struct {
+	SessionID    string `json:"session_id"`
+	Token        string `json:"token"`
+	ServerID     string `json:"server_id"`
+	SigningKeyID string `json:"signing_key_id"`
+	// ServerVersion is the server's release, which the app reads from the
+	// server's client config (Version) to judge an unsigned push.
+	ServerVersion string `json:"server_version,omitempty"`
+}
+
+// AckResponse answers a device's ack: the proxy's verdict on the forwarded
+// ack, and for an id-loaded ack the message.
+type AckResponse struct {
+	Status      string `json:"status"`
+	ProxyStatus string `json:"proxy_status,omitempty"`
+	ProxyError  string `json:"proxy_error,omitempty"`
+	// Id-loaded: the contents the notification did not carry.
+	Message     string `json:"message,omitempty"`
+	ChannelName string `json:"channel_name,omitempty"`
+	SenderName  string `json:"sender_name,omitempty"`
+	ChannelID   string `json:"channel_id,omitempty"`
+	RootID      string `json:"root_id,omitempty"`
+	PostID      string `json:"post_id,omitempty"`
 }
 
 // RemoteServer links devices to a server at url over HTTP(S); client must
@@ -47,13 +80,13 @@ type remoteLink struct {
 
 func (l remoteLink) AttachDevice(ctx context.Context, req SessionRequest) (SessionResponse, error) {
 	var out SessionResponse
-	err := l.do(ctx, http.MethodPut, "/api/v4/users/sessions/device", "", req, &out)
+	err := l.do(ctx, http.MethodPut, PathSessionDevice, "", req, &out)
 	return out, err
 }
 
 func (l remoteLink) Ack(ctx context.Context, tok string, a Ack) (AckResponse, error) {
 	var out AckResponse
-	err := l.do(ctx, http.MethodPost, "/api/v4/notifications/ack", tok, a, &out)
+	err := l.do(ctx, http.MethodPost, mmpush.PathServerAck, tok, a, &out)
 	return out, err
 }
 

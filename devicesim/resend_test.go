@@ -1,4 +1,4 @@
-package devicesim
+package devicesim_test
 
 import (
 	"context"
@@ -6,19 +6,22 @@ import (
 	"sync"
 	"testing"
 
+	. "github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/mockkit"
+	"github.com/pushlab/pushlab/internal/simtest"
 	"github.com/pushlab/pushlab/pushtest"
+	"github.com/pushlab/pushlab/serversim"
 )
 
 // A notification that reaches the phone twice (a proxy's resend) is shown
 // once: iOS replaces the card of the same apns-collapse-id, Android the
 // notification of the same tag, and an app drops an ack_id it has handled.
 func TestSecondCopyShownOnce(t *testing.T) {
-	r := newRig(t, ServerConfig{Contents: ContentsFull})
-	capture := func(d *Device, hub *mockkit.Hub, m Message) pushtest.Delivery {
+	r := simtest.New(t, serversim.Config{Contents: serversim.ContentsFull})
+	capture := func(d *Device, hub *mockkit.Hub, m serversim.Message) pushtest.Delivery {
 		d.GoOffline()
-		r.send(m)
+		r.Send(m)
 		p := hub.Pending(d.Token())
 		hub.Forget(d.Token())
 		d.GoOnline()
@@ -38,7 +41,7 @@ func TestSecondCopyShownOnce(t *testing.T) {
 	}
 	hops := func(ack string) map[events.Hop]int {
 		n := map[events.Hop]int{}
-		for _, e := range r.bus.Trace(ack) {
+		for _, e := range r.Bus.Trace(ack) {
 			n[e.Hop]++
 		}
 		return n
@@ -54,9 +57,11 @@ func TestSecondCopyShownOnce(t *testing.T) {
 		}
 		return m.Data["ack_id"]
 	}
-	ios := r.add("ios", r.ios)
-	droid := r.add("droid", r.droid)
-	msg := func(d *Device) Message { return Message{UserID: d.User, ChannelName: "c", Message: "m"} }
+	ios := r.Add("ios", r.IOS)
+	droid := r.Add("droid", r.Droid)
+	msg := func(d *Device) serversim.Message {
+		return serversim.Message{UserID: d.User, ChannelName: "c", Message: "m"}
+	}
 
 	cases := []struct {
 		name       string
@@ -67,12 +72,12 @@ func TestSecondCopyShownOnce(t *testing.T) {
 		replaced   int
 		duplicate  int
 	}{
-		{"iOS, apns-collapse-id: replaced", ios, r.apns, func(d *pushtest.Delivery, ack string) { d.CollapseKey = ack }, false, 1, 0},
-		{"iOS, no collapse id: the app drops it", ios, r.apns, nil, false, 0, 1},
-		{"iOS, both copies at once: one shown", ios, r.apns, func(d *pushtest.Delivery, ack string) { d.CollapseKey = ack }, true, -1, -1},
-		{"Android data message: the app drops it", droid, r.fcm, nil, false, 0, 1},
-		{"Android data message, both at once: one shown", droid, r.fcm, nil, true, 0, 1},
-		{"Android notification with a tag: replaced", droid, r.fcm, func(d *pushtest.Delivery, ack string) {
+		{"iOS, apns-collapse-id: replaced", ios, r.APNs, func(d *pushtest.Delivery, ack string) { d.CollapseKey = ack }, false, 1, 0},
+		{"iOS, no collapse id: the app drops it", ios, r.APNs, nil, false, 0, 1},
+		{"iOS, both copies at once: one shown", ios, r.APNs, func(d *pushtest.Delivery, ack string) { d.CollapseKey = ack }, true, -1, -1},
+		{"Android data message: the app drops it", droid, r.FCM, nil, false, 0, 1},
+		{"Android data message, both at once: one shown", droid, r.FCM, nil, true, 0, 1},
+		{"Android notification with a tag: replaced", droid, r.FCM, func(d *pushtest.Delivery, ack string) {
 			var m map[string]any
 			json.Unmarshal(d.Payload, &m)
 			m["notification"] = map[string]string{"title": "c", "body": "m"}
@@ -81,12 +86,12 @@ func TestSecondCopyShownOnce(t *testing.T) {
 		}, false, 1, 0},
 	}
 	t.Run("iOS, the card gone from the recent list: replaced in the notification centre", func(t *testing.T) {
-		del := capture(ios, r.apns, msg(ios))
+		del := capture(ios, r.APNs, msg(ios))
 		ack := ackOf(del)
 		del.CollapseKey = ack
 		ios.Handle(context.Background(), del)
-		for range 2 * r.fleet.cfg.Keep { // push it out of the Keep cards
-			r.send(msg(ios))
+		for range 2 * FleetKeep(r.Fleet) { // push it out of the Keep cards
+			r.Send(msg(ios))
 		}
 		ios.Handle(context.Background(), del)
 		if h := hops(ack); h[events.DeviceDisplayed] != 1 || h[events.DeviceReplaced] != 1 {
@@ -102,7 +107,7 @@ func TestSecondCopyShownOnce(t *testing.T) {
 				c.edit(&del, ack)
 			}
 			twice(t, c.device, del, c.concurrent)
-			r.fleet.Wait()
+			r.Fleet.Wait()
 			h := hops(ack)
 			if h[events.DeviceDelivered] != 2 || h[events.DeviceDisplayed] != 1 {
 				t.Fatalf("delivered %d, displayed %d; want 2 and 1", h[events.DeviceDelivered], h[events.DeviceDisplayed])

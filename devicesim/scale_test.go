@@ -1,4 +1,4 @@
-package devicesim
+package devicesim_test
 
 import (
 	"bufio"
@@ -11,11 +11,15 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	. "github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/internal/mockkit"
 	"github.com/pushlab/pushlab/internal/pushcrypto"
+	"github.com/pushlab/pushlab/internal/simtest"
+	"github.com/pushlab/pushlab/mmpush"
 	"github.com/pushlab/pushlab/pushtest"
 )
 
@@ -27,16 +31,16 @@ func (nullLink) AttachDevice(_ context.Context, req SessionRequest) (SessionResp
 	return SessionResponse{SessionID: "s", Token: "t", ServerID: "srv"}, nil
 }
 func (nullLink) Ack(context.Context, string, Ack) (AckResponse, error) {
-	return AckResponse{Status: StatusOK, ProxyStatus: StatusOK}, nil
+	return AckResponse{Status: mmpush.StatusOK, ProxyStatus: mmpush.StatusOK}, nil
 }
 
 func scaleFleet(tb testing.TB) (*Fleet, *mockkit.Hub, *ecdsa.PrivateKey) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	n := 0
-	reg := mockkit.NewRegistry(func() string { n++; return fmt.Sprintf("%064x", n) }, nil)
+	var n atomic.Int64 // tokens are drawn outside the registry's lock
+	reg := mockkit.NewRegistry(func() string { return fmt.Sprintf("%064x", n.Add(1)) }, nil)
 	hub := mockkit.NewHub(mockkit.APNsStorage, nil)
 	f, err := NewFleet(FleetConfig{Server: nullLink{}, ServerID: "srv", Pinned: map[string]*ecdsa.PublicKey{"k": &key.PublicKey},
-		APNs: hubProvider(hub, reg), FCM: hubProvider(mockkit.NewHub(mockkit.FCMStorage, nil), reg)})
+		APNs: simtest.HubProvider(hub, reg), FCM: simtest.HubProvider(mockkit.NewHub(mockkit.FCMStorage, nil), reg)})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -115,6 +119,24 @@ func BenchmarkDevices(b *testing.B) {
 	b.ReportMetric(float64(f.Len()), "devices")
 }
 
+// BenchmarkDevicesParallel adds devices from GOMAXPROCS goroutines, as a
+// harness registering a large fleet would: ns/op is the wall time per
+// device with every core drawing key pairs.
+func BenchmarkDevicesParallel(b *testing.B) {
+	f, _, _ := scaleFleet(b)
+	ctx := context.Background()
+	var next atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := f.Add(ctx, "d"+strconv.FormatInt(next.Add(1), 10), "u", scaleApp); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(f.Len()), "devices")
+}
+
 // BenchmarkHandle is one push through a device: parse, verify, decrypt,
 // show, ack (to a server that costs nothing).
 func BenchmarkHandle(b *testing.B) {
@@ -123,9 +145,7 @@ func BenchmarkHandle(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	d.mu.Lock()
-	rcpt := d.key.Recipient()
-	d.mu.Unlock()
+	rcpt := ContentKeyOf(d).Recipient()
 	env, _ := pushcrypto.SealContents(rcpt, pushcrypto.Contents{Message: "hello", ChannelName: "c"}, nil)
 	signer := pushcrypto.NewSigner(key, "k")
 	dels := make([]pushtest.Delivery, b.N)

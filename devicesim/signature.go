@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
+	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/pushcrypto"
 	"github.com/pushlab/pushlab/mmpush"
 )
@@ -27,50 +27,51 @@ var errUnsigned = errors.New("devicesim: unsigned push refused")
 //     push's and whose device_id is the token the app registered, once the
 //     "platform:" prefix of its stored device id is stripped.
 //
-// It returns the status of device.signature_ok and its note, or the reason
-// and error of device.signature_bad.
-func (d *Device) judgeSignature(in inbound, storedDeviceID, serverVersion string, now time.Time) (status, note string, r Reason, err error) {
+// It returns the status of device.signature_ok and its note, or the
+// refusal (device.signature_bad).
+func (d *Device) judgeSignature(a *arrival) (status, note string, r *refusal) {
+	in, serverVersion := &a.in, a.session.ServerVersion
+	bad := func(reason Reason, err error) (string, string, *refusal) {
+		return "", "", &refusal{hop: events.DeviceSignatureBad, reason: reason, err: err}
+	}
 	switch {
 	case !in.Signed && !in.VoIP:
-		return SignatureLegacyProxy, "no signature in the payload: a legacy push proxy; accepted unverified", "", nil
+		return SignatureLegacyProxy, "no signature in the payload: a legacy push proxy; accepted unverified", nil
 	case in.VoIP && (!in.Signed || in.Signature == "" || in.Signature == pushcrypto.NoSignature):
-		return "", "", ReasonUnsignedVoIP, fmt.Errorf("%w: a VoIP push needs a real signature, has %q", errUnsigned, in.Signature)
+		return bad(ReasonUnsignedVoIP, fmt.Errorf("%w: a VoIP push needs a real signature, has %q", errUnsigned, in.Signature))
 	case in.Signature == pushcrypto.NoSignature || in.Signature == "":
 		if serverVersion == "" {
-			return "", "", ReasonNoServerVersion, fmt.Errorf("%w: %s, and the server's release is unknown", errUnsigned, pushcrypto.NoSignature)
+			return bad(ReasonNoServerVersion, fmt.Errorf("%w: %s, and the server's release is unknown", errUnsigned, pushcrypto.NoSignature))
 		}
 		signs, ok := mmpush.ServerSigns(serverVersion)
 		switch {
 		case !ok:
-			return "", "", ReasonNoServerVersion, fmt.Errorf("%w: %s, and the server's release %q is not major.minor.patch", errUnsigned, pushcrypto.NoSignature, serverVersion)
+			return bad(ReasonNoServerVersion, fmt.Errorf("%w: %s, and the server's release %q is not major.minor.patch", errUnsigned, pushcrypto.NoSignature, serverVersion))
 		case signs:
-			return "", "", ReasonUnsigned, fmt.Errorf("%w: %s from server %s, a release that signs its pushes", errUnsigned, pushcrypto.NoSignature, serverVersion)
+			return bad(ReasonUnsigned, fmt.Errorf("%w: %s from server %s, a release that signs its pushes", errUnsigned, pushcrypto.NoSignature, serverVersion))
 		}
-		return SignatureOldServer, fmt.Sprintf("%s from server %s, older than the signing releases; accepted unverified", pushcrypto.NoSignature, serverVersion), "", nil
+		return SignatureOldServer, fmt.Sprintf("%s from server %s, older than the signing releases; accepted unverified", pushcrypto.NoSignature, serverVersion), nil
 	}
-	_, token := mmpush.SplitDeviceID(storedDeviceID)
-	if err := d.fleet.verifier.Verify(in.Signature, in.AckID, token, now); err != nil {
-		r := signatureReason(err)
-		if r == ReasonWrongNotification && signedDevice(in.Signature) != token {
-			r = ReasonWrongDevice
-		}
-		return "", "", r, err
+	_, token := mmpush.SplitDeviceID(d.App.storedDeviceID(a.token))
+	if err := d.deps.verifier.Verify(in.Signature, in.AckID, token, a.now); err != nil {
+		return bad(signatureReason(err), err)
 	}
-	return SignatureVerified, "signed by the pinned server key", "", nil
+	return SignatureVerified, "signed by the pinned server key", nil
 }
 
 // ring is what the app does with a verified VoIP call push: it reports the
 // incoming call (CallKit) and acks. The call shows the caller and channel;
 // its details come from the server once the app runs.
-func (d *Device) ring(ctx context.Context, trace string, in inbound, n Notification, session SessionResponse, now time.Time, plain bool) *Notification {
+func (d *Device) ring(ctx context.Context, a *arrival, n Notification) *Notification {
+	in := &a.in
 	n.Type, n.Category = CallNotification, in.Category
 	n.Title = firstOf(in.ChannelName, in.SenderName, "Incoming call")
 	n.Subtitle, n.Body = "", "Incoming call"
 	if in.SenderName != "" {
 		n.Body = in.SenderName + " is calling"
 	}
-	shown := d.show(trace, n, "ringing", "VoIP call push ("+firstOf(in.SubType, "no sub_type")+"): incoming call reported", plain)
-	d.ack(ctx, trace, in, now, session, plain)
+	shown := d.show(a.trace, n, "ringing", "VoIP call push ("+firstOf(in.SubType, "no sub_type")+"): incoming call reported", a.plain)
+	d.ack(ctx, a)
 	return shown
 }
 

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
+	"github.com/pushlab/pushlab/serversim"
 )
 
 // Accounting is the invariant every scenario checks over all of its
@@ -61,7 +61,7 @@ func Account(traces map[string][]events.Event, injected map[string]bool, acksMay
 			continue
 		}
 		switch ans.Status {
-		case devicesim.StatusOK:
+		case serversim.StatusOK:
 			a.OK++
 			switch {
 			case !accepted:
@@ -69,9 +69,9 @@ func Account(traces map[string][]events.Event, injected map[string]bool, acksMay
 			case delivered == 0 && !stored:
 				bad(id, "lost silently: the proxy answered OK, the provider accepted, and the device never got it")
 			}
-		case devicesim.StatusFail:
+		case serversim.StatusFail:
 			a.Fail++
-		case devicesim.StatusRemove:
+		case serversim.StatusRemove:
 			a.Remove++
 		default:
 			bad(id, "unaccounted: the proxy answered %q (%s), not OK, FAIL or REMOVE", ans.Status, ans.Detail)
@@ -79,10 +79,10 @@ func Account(traces map[string][]events.Event, injected map[string]bool, acksMay
 		}
 		if delivered > 0 {
 			a.Delivered++
-		} else if stored && ans.Status == devicesim.StatusOK {
+		} else if stored && ans.Status == serversim.StatusOK {
 			a.Stored++
 		}
-		if ans.Status != devicesim.StatusOK && delivered > 0 && !injected[id] {
+		if ans.Status != serversim.StatusOK && delivered > 0 && !injected[id] {
 			bad(id, "reported %s but delivered %d time(s): the server will think it failed", ans.Status, delivered)
 		}
 		if delivered > 1 && !injected[id] {
@@ -93,7 +93,7 @@ func Account(traces map[string][]events.Event, injected map[string]bool, acksMay
 		}
 		// Acks: what a device acked must reach the proxy.
 		for _, e := range tr {
-			if e.Hop == events.DeviceAcked && e.Attrs["proxy_status"] != devicesim.StatusOK && !injected[id] && !acksMayFail {
+			if e.Hop == events.DeviceAcked && e.Attrs["proxy_status"] != serversim.StatusOK && !injected[id] && !acksMayFail {
 				bad(id, "ack dropped: the device acked and the proxy answered %q (%s)", e.Attrs["proxy_status"], e.Detail)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
+	"github.com/pushlab/pushlab/serversim"
 )
 
 // BenchmarkPipeline is one notification end to end, in process over TLS:
@@ -14,7 +15,7 @@ import (
 // the ack reaches the proxy.
 func BenchmarkPipeline(b *testing.B) {
 	ctx := context.Background()
-	l, err := Start(ctx, Options{Contents: devicesim.ContentsFull, FCMDeviceRate: -1, Bus: events.NewBus(events.WithHistory(0))})
+	l, err := Start(ctx, Options{Contents: serversim.ContentsFull, FCMDeviceRate: -1, Bus: events.NewBus(events.WithHistory(0))})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -26,11 +27,11 @@ func BenchmarkPipeline(b *testing.B) {
 		}
 		b.Run(string(app.Platform), func(b *testing.B) {
 			acked := d.State().Stats.Acked
-			m := devicesim.Message{UserID: d.User, ChannelName: "bench", SenderName: "b", Message: "benchmark message"}
+			m := serversim.Message{UserID: d.User, ChannelName: "bench", SenderName: "b", Message: "benchmark message"}
 			b.ResetTimer()
 			for range b.N {
 				res, err := l.Server.Send(ctx, m)
-				if err != nil || res[0].Status != devicesim.StatusOK {
+				if err != nil || res[0].Status != serversim.StatusOK {
 					b.Fatalf("%v %+v", err, res)
 				}
 				l.Fleet.Wait()

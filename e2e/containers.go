@@ -15,6 +15,7 @@ import (
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/access"
 	"github.com/pushlab/pushlab/pushlabtc"
+	"github.com/pushlab/pushlab/serversim"
 	"github.com/pushlab/pushlab/testpki"
 )
 
@@ -270,12 +271,12 @@ func (d *containers) NewEnv(ctx context.Context, opts EnvOptions) (*Env, error) 
 	if d.lab.ProxyURL == "" {
 		// A proxy running elsewhere (--proxy-url) may not be reachable from
 		// the lab's network: the server simulator stays in this process.
-		srv, err := devicesim.NewServer(devicesim.ServerConfig{ProxyURL: d.proxyURL, ProxyClient: d.client,
+		srv, err := serversim.New(serversim.Config{ProxyURL: d.proxyURL, ProxyClient: d.client,
 			SigningKey: d.set.Signing, SigningKeyID: d.set.SigningKeyID, Contents: opts.Contents, Profile: opts.Profile, Bus: d.bus})
 		if err != nil {
 			return nil, err
 		}
-		driver, link = LocalServerDriver(srv), devicesim.LocalServer(srv)
+		driver, link = LocalServerDriver(srv), srv.Link()
 	} else {
 		s, err := d.server(ctx, pushlabtc.ServerOptions{Contents: string(opts.Contents), Profile: string(opts.Profile)})
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/proxy"
 	"github.com/pushlab/pushlab/pushtest"
+	"github.com/pushlab/pushlab/serversim"
 	"github.com/pushlab/pushlab/testpki"
 )
 
@@ -156,7 +157,7 @@ func runDelivery(t testing.TB, set *testpki.Set, fault pushtest.Fault, policy pr
 		t.Fatal(err)
 	}
 	// A first notification opens the connections (and fetches FCM's token).
-	if res, err := l.Server.Send(ctx, devicesim.Message{UserID: "alice", Message: "warm-up"}); err != nil || res[0].Status != devicesim.StatusOK {
+	if res, err := l.Server.Send(ctx, serversim.Message{UserID: "alice", Message: "warm-up"}); err != nil || res[0].Status != serversim.StatusOK {
 		t.Fatalf("warm-up: %v %+v", err, res)
 	}
 	script.SeedFaults(deliverySeed)
@@ -167,13 +168,13 @@ func runDelivery(t testing.TB, set *testpki.Set, fault pushtest.Fault, policy pr
 		t.Fatal(err)
 	}
 
-	answers := make([]devicesim.SendResult, n)
+	answers := make([]serversim.SendResult, n)
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for range deliveryConc {
 		wg.Go(func() {
 			for i := range next {
-				res, err := l.Server.Send(ctx, devicesim.Message{UserID: "alice", ChannelName: "town-square", SenderName: "bob", Message: "message " + strconv.Itoa(i)})
+				res, err := l.Server.Send(ctx, serversim.Message{UserID: "alice", ChannelName: "town-square", SenderName: "bob", Message: "message " + strconv.Itoa(i)})
 				if err != nil || len(res) != 1 {
 					t.Errorf("send %d: %v %+v", i, err, res)
 					continue
@@ -215,7 +216,7 @@ func runDelivery(t testing.TB, set *testpki.Set, fault pushtest.Fault, policy pr
 		shown := c[events.DeviceDisplayed]
 		r.tries += c[events.ProxyForwarded]
 		r.replaced += c[events.DeviceReplaced]
-		ok := a.Status == devicesim.StatusOK
+		ok := a.Status == serversim.StatusOK
 		if ok {
 			r.ok++
 		} else {

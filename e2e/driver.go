@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/internal/httpjson"
+	"github.com/pushlab/pushlab/serversim"
 )
 
 // ServerDriver is what a scenario asks of its server simulator, wherever it
@@ -17,20 +17,20 @@ type ServerDriver interface {
 	// ID is the server_id in every push it sends.
 	ID() string
 	// Send pushes m to the sessions it names and returns the proxy's answers.
-	Send(ctx context.Context, m devicesim.Message) ([]devicesim.SendResult, error)
+	Send(ctx context.Context, m serversim.Message) ([]serversim.SendResult, error)
 	// HasSession reports whether the server still holds a device session
 	// (a REMOVE answer deletes it).
 	HasSession(ctx context.Context, id string) (bool, error)
 }
 
 // LocalServerDriver drives a server simulator in this process.
-func LocalServerDriver(s *devicesim.Server) ServerDriver { return localServer{s} }
+func LocalServerDriver(s *serversim.Server) ServerDriver { return localServer{s} }
 
-type localServer struct{ s *devicesim.Server }
+type localServer struct{ s *serversim.Server }
 
 func (l localServer) ID() string { return l.s.ID() }
 
-func (l localServer) Send(ctx context.Context, m devicesim.Message) ([]devicesim.SendResult, error) {
+func (l localServer) Send(ctx context.Context, m serversim.Message) ([]serversim.SendResult, error) {
 	return l.s.Send(ctx, m)
 }
 
@@ -60,8 +60,8 @@ type remoteServer struct {
 
 func (r remoteServer) ID() string { return r.id }
 
-func (r remoteServer) Send(ctx context.Context, m devicesim.Message) ([]devicesim.SendResult, error) {
-	var out []devicesim.SendResult
+func (r remoteServer) Send(ctx context.Context, m serversim.Message) ([]serversim.SendResult, error) {
+	var out []serversim.SendResult
 	if err := httpjson.Call(ctx, r.client, http.MethodPost, r.base+"/control/send", m, &out, http.StatusOK); err != nil {
 		return out, fmt.Errorf("server simulator: send: %w", err)
 	}
@@ -69,7 +69,7 @@ func (r remoteServer) Send(ctx context.Context, m devicesim.Message) ([]devicesi
 }
 
 func (r remoteServer) HasSession(ctx context.Context, id string) (bool, error) {
-	var sessions []devicesim.Session
+	var sessions []serversim.Session
 	if err := httpjson.Call(ctx, r.client, http.MethodGet, r.base+"/control/sessions", nil, &sessions, http.StatusOK); err != nil {
 		return false, fmt.Errorf("server simulator: sessions: %w", err)
 	}

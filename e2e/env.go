@@ -14,6 +14,7 @@ import (
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/httpjson"
 	"github.com/pushlab/pushlab/pushtest"
+	"github.com/pushlab/pushlab/serversim"
 	"github.com/pushlab/pushlab/testpki"
 )
 
@@ -50,8 +51,8 @@ type Deployment interface {
 // EnvOptions choose a scenario's server simulator.
 type EnvOptions struct {
 	Prefix   string // device and user names start with it
-	Contents devicesim.Contents
-	Profile  devicesim.Profile
+	Contents serversim.Contents
+	Profile  serversim.Profile
 	// LocalDevices keeps the phones in this process where the topology
 	// would put them in a container.
 	LocalDevices bool
@@ -157,7 +158,7 @@ func (e *Env) Device(name string) (*Phone, bool) {
 
 // Send pushes m, records the traces for the accounting check and waits for
 // the devices to finish with it.
-func (e *Env) Send(ctx context.Context, m devicesim.Message) ([]devicesim.SendResult, error) {
+func (e *Env) Send(ctx context.Context, m serversim.Message) ([]serversim.SendResult, error) {
 	res, err := e.Server.Send(ctx, m)
 	e.mu.Lock()
 	for _, r := range res {
@@ -178,14 +179,14 @@ func (e *Env) WaitDevices() {
 }
 
 // SendTo pushes m to one device and returns its one result.
-func (e *Env) SendTo(ctx context.Context, d *Phone, m devicesim.Message) (devicesim.SendResult, error) {
+func (e *Env) SendTo(ctx context.Context, d *Phone, m serversim.Message) (serversim.SendResult, error) {
 	m.SessionID, m.UserID, m.Device = d.SessionID(), "", ""
 	res, err := e.Send(ctx, m)
 	if err != nil {
-		return devicesim.SendResult{}, err
+		return serversim.SendResult{}, err
 	}
 	if len(res) != 1 {
-		return devicesim.SendResult{}, fmt.Errorf("send to %s: %d results, want 1", d.Name, len(res))
+		return serversim.SendResult{}, fmt.Errorf("send to %s: %d results, want 1", d.Name, len(res))
 	}
 	return res[0], nil
 }

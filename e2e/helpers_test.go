@@ -10,6 +10,7 @@ import (
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/pushtest"
+	"github.com/pushlab/pushlab/serversim"
 )
 
 func startLab(t *testing.T, opts Options) *Lab {
@@ -32,7 +33,7 @@ func testCtx(t *testing.T) context.Context {
 
 // send pushes m and waits until the devices are done with it; it returns the
 // one result (m names one session).
-func send(t *testing.T, l *Lab, m devicesim.Message) devicesim.SendResult {
+func send(t *testing.T, l *Lab, m serversim.Message) serversim.SendResult {
 	t.Helper()
 	res, err := l.Server.Send(testCtx(t), m)
 	if err != nil {
@@ -85,7 +86,7 @@ func dump(l *Lab, trace string) string {
 
 // capture takes what the provider would deliver to d for m, without d
 // seeing it: d goes offline, the push is stored, copied, and forgotten.
-func capture(t *testing.T, l *Lab, d *devicesim.Device, m devicesim.Message) (pushtest.Delivery, string) {
+func capture(t *testing.T, l *Lab, d *devicesim.Device, m serversim.Message) (pushtest.Delivery, string) {
 	t.Helper()
 	var mock interface {
 		TakePending(token string) []pushtest.Delivery
@@ -97,7 +98,7 @@ func capture(t *testing.T, l *Lab, d *devicesim.Device, m devicesim.Message) (pu
 		t.Fatal(err)
 	}
 	r := send(t, l, m)
-	if r.Status != devicesim.StatusOK {
+	if r.Status != serversim.StatusOK {
 		t.Fatalf("capture: %v", resultErr(r))
 	}
 	pending := mock.TakePending(d.Token())

@@ -10,6 +10,7 @@ import (
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/proxy"
+	"github.com/pushlab/pushlab/serversim"
 )
 
 // InProcessOptions configure the in-process deployment.
@@ -83,12 +84,12 @@ func (d *inProcess) RestartProxy(context.Context) error {
 
 func (d *inProcess) NewEnv(_ context.Context, opts EnvOptions) (*Env, error) {
 	l := d.lab
-	srv, err := devicesim.NewServer(devicesim.ServerConfig{ProxyURL: d.proxyURL, ProxyClient: d.proxyClient,
+	srv, err := serversim.New(serversim.Config{ProxyURL: d.proxyURL, ProxyClient: d.proxyClient,
 		SigningKey: l.Set.Signing, SigningKeyID: l.Set.SigningKeyID, Contents: opts.Contents, Profile: opts.Profile, Bus: l.Bus})
 	if err != nil {
 		return nil, err
 	}
-	fleet, err := devicesim.NewFleet(devicesim.FleetConfig{Server: devicesim.LocalServer(srv), Pinned: devicesim.PinnedKeys(l.Set),
+	fleet, err := devicesim.NewFleet(devicesim.FleetConfig{Server: srv.Link(), Pinned: devicesim.PinnedKeys(l.Set),
 		APNs: devicesim.APNs(l.APNs), FCM: devicesim.FCM(l.FCM), Bus: l.Bus})
 	if err != nil {
 		return nil, err

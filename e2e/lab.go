@@ -18,6 +18,7 @@ import (
 	"github.com/pushlab/pushlab/mockfcm"
 	"github.com/pushlab/pushlab/proxy"
 	"github.com/pushlab/pushlab/proxy/proxytest"
+	"github.com/pushlab/pushlab/serversim"
 	"github.com/pushlab/pushlab/testpki"
 )
 
@@ -28,12 +29,12 @@ type Options struct {
 	// Dir receives the key files the proxy reads; "" is a temporary
 	// directory removed by Close.
 	Dir      string
-	Contents devicesim.Contents
-	Profile  devicesim.Profile
-	// EnvelopeField: where the server puts sealed contents (devicesim.EnvelopeIn…).
+	Contents serversim.Contents
+	Profile  serversim.Profile
+	// EnvelopeField: where the server puts sealed contents (serversim.EnvelopeIn…).
 	EnvelopeField string
 	// ServerVersion is the Mattermost release the server simulator claims
-	// ("": devicesim.DefaultServerVersion, which signs).
+	// ("": serversim.DefaultVersion, which signs).
 	ServerVersion string
 	// FCMDeviceRate is mockfcm's per-device limit a minute (0: FCM's 240;
 	// negative: none, for load).
@@ -65,7 +66,7 @@ type Lab struct {
 	FCM      *mockfcm.Server
 	Proxy    *proxy.Server
 	ProxyURL string
-	Server   *devicesim.Server
+	Server   *serversim.Server
 	Fleet    *devicesim.Fleet
 	// KeyDir holds the key files (ca.pem for clients).
 	KeyDir string
@@ -157,7 +158,7 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 		}
 		return &http.Client{Transport: sp}
 	}
-	if l.Server, err = devicesim.NewServer(devicesim.ServerConfig{
+	if l.Server, err = serversim.New(serversim.Config{
 		ProxyURL: l.ProxyURL, ProxyClient: client(proxyCAs), SigningKey: set.Signing, SigningKeyID: set.SigningKeyID,
 		Contents: opts.Contents, Profile: opts.Profile, EnvelopeField: opts.EnvelopeField, Version: opts.ServerVersion,
 		TLS: &tls.Config{Certificates: []tls.Certificate{leaf.TLS()}, MinVersion: tls.VersionTLS12},
@@ -361,8 +362,8 @@ func (l *Lab) Close() {
 }
 
 // Err formats a send result that was not OK.
-func resultErr(r devicesim.SendResult) error {
-	if r.Status == devicesim.StatusOK {
+func resultErr(r serversim.SendResult) error {
+	if r.Status == serversim.StatusOK {
 		return nil
 	}
 	return fmt.Errorf("%s: proxy said %s %s", r.DeviceName, r.Status, r.Error)

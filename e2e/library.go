@@ -16,6 +16,7 @@ import (
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/pushtest"
+	"github.com/pushlab/pushlab/serversim"
 	"github.com/pushlab/pushlab/testpki"
 )
 
@@ -27,13 +28,13 @@ const FleetSize = 1000
 // the data so that a change of behaviour is a one-line change here.
 func Scenarios() []Scenario {
 	var all []Scenario
-	for _, c := range []devicesim.Contents{devicesim.ContentsFull, devicesim.ContentsGeneric, devicesim.ContentsGenericNoChannel, devicesim.ContentsIDLoaded} {
+	for _, c := range []serversim.Contents{serversim.ContentsFull, serversim.ContentsGeneric, serversim.ContentsGenericNoChannel, serversim.ContentsIDLoaded} {
 		all = append(all, deliverScenario(c))
 	}
 	all = append(all,
 		Scenario{
 			Name: "tpns/plaintext", Doc: "no content encryption: delivered in clear, and every server and device event says so",
-			Profile: devicesim.ProfileTPNS, Contents: devicesim.ContentsFull,
+			Profile: serversim.ProfileTPNS, Contents: serversim.ContentsFull,
 			Devices: []DeviceSpec{{Name: "ios", App: IOSToken}, {Name: "droid", App: Android}},
 			Sends: []SendSpec{
 				{To: "ios", Message: msg("in clear"), Expect: Expect{Verdict: "OK", Shown: "in clear", NotHops: []events.Hop{events.DeviceDecrypted}}},
@@ -52,13 +53,13 @@ func Scenarios() []Scenario {
 		},
 		Scenario{
 			Name: "badge-and-clear", Doc: "two channels, clear one, set the badge: no alert, the app wakes, acts and acks",
-			Contents: devicesim.ContentsFull,
+			Contents: serversim.ContentsFull,
 			Devices:  []DeviceSpec{{Name: "ios", App: IOSToken}, {Name: "droid", App: Android}},
 			Run:      badgeAndClear,
 		},
 		Scenario{
 			Name: "voip/calls", Doc: "a call push (sub_type calls, transport voip): PushKit on iOS, a data message on Android",
-			Contents: devicesim.ContentsFull,
+			Contents: serversim.ContentsFull,
 			Devices:  []DeviceSpec{{Name: "ios", App: IOSToken}, {Name: "droid", App: Android}},
 			Sends: []SendSpec{
 				// Today the proxy posts a call to the topic's ".voip" variant
@@ -170,27 +171,27 @@ func Scenarios() []Scenario {
 		},
 		Scenario{
 			Name: "security/forged-signature", Doc: "a server holding another key under the pinned key id: rejected on the device, never acked",
-			Contents: devicesim.ContentsFull,
+			Contents: serversim.ContentsFull,
 			Devices:  []DeviceSpec{{Name: "ios", App: IOSToken}, {Name: "droid", App: Android}},
 			Run:      forgedSignature,
 		},
 		Scenario{
 			Name: "security/replay", Doc: "a captured push replayed to the same device and to another: both refused",
 			LocalDevices: "it hands a captured push to the phone itself, as a rogue push service would: only a phone in the harness process takes a push from anything but its push service",
-			Contents:     devicesim.ContentsFull,
+			Contents:     serversim.ContentsFull,
 			Devices:      []DeviceSpec{{Name: "ios", App: IOSToken}, {Name: "ios-other", App: IOSToken}, {Name: "droid", App: Android}, {Name: "droid-other", App: Android}},
 			Run:          replay,
 		},
 		Scenario{
 			Name: "security/tampered-payload", Doc: "one character of the sealed contents changed: the device refuses to decrypt",
 			LocalDevices: "it hands a captured push to the phone itself, as a rogue push service would: only a phone in the harness process takes a push from anything but its push service",
-			Contents:     devicesim.ContentsFull,
+			Contents:     serversim.ContentsFull,
 			Devices:      []DeviceSpec{{Name: "ios", App: IOSToken}, {Name: "droid", App: Android}},
 			Run:          tampered,
 		},
 		Scenario{
 			Name: "limits/payload-too-large", Doc: "a push over the provider's 4 KiB: PayloadTooLarge / INVALID_ARGUMENT, FAIL reported",
-			Profile: devicesim.ProfileTPNS, Contents: devicesim.ContentsFull,
+			Profile: serversim.ProfileTPNS, Contents: serversim.ContentsFull,
 			Devices: []DeviceSpec{{Name: "ios", App: IOSToken}, {Name: "droid", App: Android}},
 			Sends: []SendSpec{
 				{To: "ios", Message: huge(), Expect: Expect{Verdict: "FAIL", Provider: "PayloadTooLarge"}},
@@ -199,7 +200,7 @@ func Scenarios() []Scenario {
 		},
 		Scenario{
 			Name: "proxy/restart-mid-stream", Doc: "the proxy container restarts while pushes flow: every push before, during and after is accounted",
-			Only: Containers, Exclusive: true, Contents: devicesim.ContentsFull,
+			Only: Containers, Exclusive: true, Contents: serversim.ContentsFull,
 			// A device that acks while the proxy is down is told so (its
 			// ack FAILs, reported); that is what a restart costs.
 			AcksMayFail: true,
@@ -208,7 +209,7 @@ func Scenarios() []Scenario {
 		},
 		Scenario{
 			Name: "fleet/1000", Doc: fmt.Sprintf("%d devices, half iOS and half Android, sent to concurrently: every one accounted", FleetSize),
-			Heavy: true, Exclusive: true, Contents: devicesim.ContentsFull,
+			Heavy: true, Exclusive: true, Contents: serversim.ContentsFull,
 			Run: fleet,
 		},
 	)
@@ -225,23 +226,23 @@ const ProxyTryTimeout = 2 * time.Second
 // collectLimit bounds how long a scenario waits for its events to settle.
 const collectLimit = 30 * time.Second
 
-func msg(text string) devicesim.Message {
-	return devicesim.Message{ChannelID: "chan-town", ChannelName: "Town Square", SenderName: "alice", Message: text}
+func msg(text string) serversim.Message {
+	return serversim.Message{ChannelID: "chan-town", ChannelName: "Town Square", SenderName: "alice", Message: text}
 }
 
-func call() devicesim.Message {
+func call() serversim.Message {
 	m := msg("incoming call")
 	m.SubType, m.Transport = "calls", "voip"
 	return m
 }
 
-func androidCall() devicesim.Message {
+func androidCall() serversim.Message {
 	m := msg("incoming call")
 	m.SubType = "calls"
 	return m
 }
 
-func huge() devicesim.Message {
+func huge() serversim.Message {
 	// The proxy cuts message and channel_name (upstream's limits); the
 	// sender's name it carries whole: 5,000 bytes, past 4 KiB in any layout.
 	m := msg(strings.Repeat("big ", 500))
@@ -249,21 +250,21 @@ func huge() devicesim.Message {
 	return m
 }
 
-func deliverScenario(c devicesim.Contents) Scenario {
+func deliverScenario(c serversim.Contents) Scenario {
 	want := func(text string) string {
 		switch c {
-		case devicesim.ContentsGeneric, devicesim.ContentsGenericNoChannel:
+		case serversim.ContentsGeneric, serversim.ContentsGenericNoChannel:
 			return devicesim.GenericMessage
 		}
 		return text
 	}
-	ok := Expect{Verdict: "OK", Fetched: c == devicesim.ContentsIDLoaded,
+	ok := Expect{Verdict: "OK", Fetched: c == serversim.ContentsIDLoaded,
 		NotHops: []events.Hop{events.DeviceSignatureBad, events.DeviceDecryptFailed, events.DeviceRejected}}
-	if c != devicesim.ContentsIDLoaded {
+	if c != serversim.ContentsIDLoaded {
 		ok.Hops = append(append([]events.Hop{}, deliveredHops...), events.DeviceDecrypted)
 	}
 	doc := fmt.Sprintf("contents %s to iOS (token and certificate auth) and Android (both types): delivered, verified, shown, acked", c)
-	if c == devicesim.ContentsIDLoaded {
+	if c == serversim.ContentsIDLoaded {
 		doc = "id-loaded: only ids travel, the device fetches the message with its ack"
 	}
 	s := Scenario{Name: "deliver/" + string(c), Doc: doc, Contents: c}
@@ -282,9 +283,9 @@ func badgeAndClear(ctx context.Context, env *Env) error {
 		d, _ := env.Device(name)
 		a, b := msg("one"), msg("two")
 		a.ChannelID, b.ChannelID = "chan-a", "chan-b"
-		for _, m := range []devicesim.Message{a, b} {
+		for _, m := range []serversim.Message{a, b} {
 			r, err := env.SendTo(ctx, d, m)
-			if err != nil || r.Status != devicesim.StatusOK {
+			if err != nil || r.Status != serversim.StatusOK {
 				return fmt.Errorf("%s: %v %+v", name, err, r)
 			}
 			// Across processes the proxy's OK comes before the push reaches
@@ -293,8 +294,8 @@ func badgeAndClear(ctx context.Context, env *Env) error {
 				return fmt.Errorf("%s: %w", name, err)
 			}
 		}
-		r, err := env.SendTo(ctx, d, devicesim.Message{Type: devicesim.PushClear, ChannelID: "chan-a"})
-		if err != nil || r.Status != devicesim.StatusOK {
+		r, err := env.SendTo(ctx, d, serversim.Message{Type: devicesim.PushClear, ChannelID: "chan-a"})
+		if err != nil || r.Status != serversim.StatusOK {
 			return fmt.Errorf("%s clear: %v %+v", name, err, r)
 		}
 		if err := waitEvent(ctx, env, r.AckID, events.DeviceDisplayed, "cleared"); err != nil {
@@ -304,8 +305,8 @@ func badgeAndClear(ctx context.Context, env *Env) error {
 			return fmt.Errorf("%s: after clearing chan-a the device shows %d notifications (want only chan-b's)", name, len(shown))
 		}
 		seven := 7
-		r, err = env.SendTo(ctx, d, devicesim.Message{Type: devicesim.PushUpdateBadge, Badge: &seven})
-		if err != nil || r.Status != devicesim.StatusOK {
+		r, err = env.SendTo(ctx, d, serversim.Message{Type: devicesim.PushUpdateBadge, Badge: &seven})
+		if err != nil || r.Status != serversim.StatusOK {
 			return fmt.Errorf("%s update_badge: %v %+v", name, err, r)
 		}
 		if err := waitEvent(ctx, env, r.AckID, events.DeviceAcked, ""); err != nil {
@@ -331,7 +332,7 @@ func providerTokenAged(ctx context.Context, env *Env) error {
 	if err != nil {
 		return err
 	}
-	if r.Status != devicesim.StatusFail {
+	if r.Status != serversim.StatusFail {
 		return fmt.Errorf("with APNs an hour ahead the proxy answered %s, want FAIL (ExpiredProviderToken) (ack_id %s)", r.Status, r.AckID)
 	}
 	if err := waitEvent(ctx, env, r.AckID, events.ServerAnswered, ""); err != nil {
@@ -341,7 +342,7 @@ func providerTokenAged(ctx context.Context, env *Env) error {
 		return fmt.Errorf("provider reason %q, want ExpiredProviderToken (ack_id %s)", got, r.AckID)
 	}
 	r, err = env.SendTo(ctx, d, msg("clocks agree"))
-	if err != nil || r.Status != devicesim.StatusOK {
+	if err != nil || r.Status != serversim.StatusOK {
 		return fmt.Errorf("after the clocks agree: %v %+v (ack_id %s)", err, r, r.AckID)
 	}
 	return nil
@@ -380,9 +381,9 @@ func forgedSignature(ctx context.Context, env *Env) error {
 		return err
 	}
 	// Another key under the pinned key id, posting through the same proxy.
-	forger, err := devicesim.NewServer(devicesim.ServerConfig{ID: env.Server.ID(), ProxyURL: env.ProxyURL,
+	forger, err := serversim.New(serversim.Config{ID: env.Server.ID(), ProxyURL: env.ProxyURL,
 		ProxyClient: env.ProxyClient, SigningKey: key, SigningKeyID: env.Set.SigningKeyID,
-		Contents: devicesim.ContentsFull, Bus: env.Bus})
+		Contents: serversim.ContentsFull, Bus: env.Bus})
 	if err != nil {
 		return err
 	}
@@ -392,8 +393,8 @@ func forgedSignature(ctx context.Context, env *Env) error {
 		if err != nil {
 			return err
 		}
-		res, err := forger.Send(ctx, devicesim.Message{SessionID: sess.SessionID, ChannelName: "x", Message: "click here"})
-		if err != nil || len(res) != 1 || res[0].Status != devicesim.StatusOK {
+		res, err := forger.Send(ctx, serversim.Message{SessionID: sess.SessionID, ChannelName: "x", Message: "click here"})
+		if err != nil || len(res) != 1 || res[0].Status != serversim.StatusOK {
 			return fmt.Errorf("forged send to %s: %v %+v", name, err, res)
 		}
 		env.Track(res[0].AckID)
@@ -412,7 +413,7 @@ func capturePending(ctx context.Context, env *Env, d *Phone, text string) (pusht
 		return pushtest.Delivery{}, "", err
 	}
 	r, err := env.SendTo(ctx, d, msg(text))
-	if err != nil || r.Status != devicesim.StatusOK {
+	if err != nil || r.Status != serversim.StatusOK {
 		return pushtest.Delivery{}, "", fmt.Errorf("capture: %v %+v", err, r)
 	}
 	var pending []pushtest.Delivery
@@ -566,15 +567,15 @@ func restartMidStream(ctx context.Context, env *Env) error {
 	}
 	// After the restart the proxy serves again.
 	for _, d := range []*Phone{ios, droid} {
-		var r devicesim.SendResult
+		var r serversim.SendResult
 		deadline := time.Now().Add(collectLimit)
 		for time.Now().Before(deadline) {
-			if r, err = env.SendTo(ctx, d, msg("after the restart")); err == nil && r.Status == devicesim.StatusOK {
+			if r, err = env.SendTo(ctx, d, msg("after the restart")); err == nil && r.Status == serversim.StatusOK {
 				break
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
-		if r.Status != devicesim.StatusOK {
+		if r.Status != serversim.StatusOK {
 			return fmt.Errorf("%s after the restart: %v %+v", d.Name, err, r)
 		}
 	}
@@ -599,7 +600,7 @@ func fleet(ctx context.Context, env *Env) error {
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	results := make([]devicesim.SendResult, FleetSize)
+	results := make([]serversim.SendResult, FleetSize)
 	// Every device is sent to at once, 16 sends in flight: more only queues on
 	// two cores (under -race a notification costs ~15 ms of CPU), and a queue
 	// longer than the proxy's try timeout turns into resends, not into load.
@@ -629,7 +630,7 @@ func fleet(ctx context.Context, env *Env) error {
 	}
 	notOK := 0
 	for _, r := range results {
-		if r.Status != devicesim.StatusOK {
+		if r.Status != serversim.StatusOK {
 			notOK++
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
+	"github.com/pushlab/pushlab/serversim"
 )
 
 // The happy path, per platform and per contents mode, through the real proxy
@@ -27,15 +28,15 @@ func TestPipeline(t *testing.T) {
 	type want struct{ title, subtitle, body string }
 	const channel, sender = "Town Square", "alice"
 	modes := []struct {
-		contents  devicesim.Contents
+		contents  serversim.Contents
 		want      func(msg string) want
 		decrypted bool
 		fetched   bool
 	}{
-		{devicesim.ContentsFull, func(msg string) want { return want{channel, sender, msg} }, true, false},
-		{devicesim.ContentsGeneric, func(string) want { return want{channel, sender, devicesim.GenericMessage} }, true, false},
-		{devicesim.ContentsGenericNoChannel, func(string) want { return want{sender, "", devicesim.GenericMessage} }, true, false},
-		{devicesim.ContentsIDLoaded, func(msg string) want { return want{channel, sender, msg} }, false, true},
+		{serversim.ContentsFull, func(msg string) want { return want{channel, sender, msg} }, true, false},
+		{serversim.ContentsGeneric, func(string) want { return want{channel, sender, devicesim.GenericMessage} }, true, false},
+		{serversim.ContentsGenericNoChannel, func(string) want { return want{sender, "", devicesim.GenericMessage} }, true, false},
+		{serversim.ContentsIDLoaded, func(msg string) want { return want{channel, sender, msg} }, false, true},
 	}
 	for _, mode := range modes {
 		for i, d := range devs {
@@ -44,7 +45,7 @@ func TestPipeline(t *testing.T) {
 					t.Fatal(err)
 				}
 				msg := fmt.Sprintf("hello %s from %s ✓", d.Name, mode.contents)
-				r := send(t, l, devicesim.Message{UserID: fmt.Sprintf("user-%d", i), ChannelName: channel, SenderName: sender, Message: msg})
+				r := send(t, l, serversim.Message{UserID: fmt.Sprintf("user-%d", i), ChannelName: channel, SenderName: sender, Message: msg})
 				if err := resultErr(r); err != nil {
 					t.Fatalf("%v\n%s", err, dump(l, r.AckID))
 				}
@@ -86,14 +87,14 @@ func TestPipeline(t *testing.T) {
 // In clear (tpns) the contents travel unencrypted, and every event the server
 // and device emit for the push says so.
 func TestPipelinePlaintextProfile(t *testing.T) {
-	l := startLab(t, Options{Profile: devicesim.ProfileTPNS, Contents: devicesim.ContentsFull})
+	l := startLab(t, Options{Profile: serversim.ProfileTPNS, Contents: serversim.ContentsFull})
 	for _, app := range []devicesim.App{l.IOSToken, l.Android} {
 		t.Run(app.Name, func(t *testing.T) {
 			d, err := l.Fleet.Add(testCtx(t), "tpns-"+string(app.Platform), "u-"+string(app.Platform), app)
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := send(t, l, devicesim.Message{UserID: d.User, ChannelName: "general", SenderName: "bob", Message: "in clear"})
+			r := send(t, l, serversim.Message{UserID: d.User, ChannelName: "general", SenderName: "bob", Message: "in clear"})
 			if err := resultErr(r); err != nil {
 				t.Fatal(err)
 			}
@@ -115,19 +116,19 @@ func TestPipelinePlaintextProfile(t *testing.T) {
 // Clear, badge and test pushes through the real proxy: no alert, the app
 // wakes, acts and acks.
 func TestPipelineOtherTypes(t *testing.T) {
-	l := startLab(t, Options{Contents: devicesim.ContentsFull})
+	l := startLab(t, Options{Contents: serversim.ContentsFull})
 	for _, app := range []devicesim.App{l.IOSToken, l.IOSCert, l.Android} {
 		t.Run(app.Name, func(t *testing.T) {
 			d, err := l.Fleet.Add(testCtx(t), "types-"+app.Name, "types-"+app.Name, app)
 			if err != nil {
 				t.Fatal(err)
 			}
-			send(t, l, devicesim.Message{UserID: d.User, ChannelID: "chan-a", ChannelName: "a", Message: "one"})
-			send(t, l, devicesim.Message{UserID: d.User, ChannelID: "chan-b", ChannelName: "b", Message: "two"})
+			send(t, l, serversim.Message{UserID: d.User, ChannelID: "chan-a", ChannelName: "a", Message: "one"})
+			send(t, l, serversim.Message{UserID: d.User, ChannelID: "chan-b", ChannelName: "b", Message: "two"})
 			if n := len(d.Shown()); n != 2 {
 				t.Fatalf("%d shown, want 2", n)
 			}
-			r := send(t, l, devicesim.Message{UserID: d.User, Type: devicesim.PushClear, ChannelID: "chan-a"})
+			r := send(t, l, serversim.Message{UserID: d.User, Type: devicesim.PushClear, ChannelID: "chan-a"})
 			h := requireHops(t, l, r.AckID, events.DeviceSignatureOK, events.DeviceDisplayed, events.ProxyAcked)
 			if e := h[events.DeviceDisplayed]; e.Status != "cleared" {
 				t.Errorf("clear: %s %s", e.Status, e.Detail)
@@ -136,12 +137,12 @@ func TestPipelineOtherTypes(t *testing.T) {
 				t.Errorf("after clearing chan-a: %+v", shown)
 			}
 			seven := 7
-			r = send(t, l, devicesim.Message{UserID: d.User, Type: devicesim.PushUpdateBadge, Badge: &seven})
+			r = send(t, l, serversim.Message{UserID: d.User, Type: devicesim.PushUpdateBadge, Badge: &seven})
 			requireHops(t, l, r.AckID, events.DeviceSignatureOK, events.ProxyAcked)
 			if b := d.State().Badge; b != 7 {
 				t.Errorf("badge %d after update_badge 7", b)
 			}
-			r = send(t, l, devicesim.Message{Device: d.Name, Type: devicesim.PushTest})
+			r = send(t, l, serversim.Message{Device: d.Name, Type: devicesim.PushTest})
 			requireHops(t, l, r.AckID, events.DeviceDisplayed, events.ProxyAcked)
 			if n, _ := d.Last(); n.Body != devicesim.TestMessage || !n.Verified {
 				t.Errorf("test push shown as %+v", n)
@@ -154,14 +155,14 @@ func TestPipelineOtherTypes(t *testing.T) {
 // message, so the server shortens a long post until its envelope fits, and
 // every phone still verifies, decrypts and shows it.
 func TestLongMessageStaysDecryptable(t *testing.T) {
-	l := startLab(t, Options{Contents: devicesim.ContentsFull})
+	l := startLab(t, Options{Contents: serversim.ContentsFull})
 	long := strings.Repeat("long post ✓ ", 600) // 8,400 bytes
 	for i, app := range []devicesim.App{l.IOSToken, l.Android} {
 		d, err := l.Fleet.Add(testCtx(t), fmt.Sprintf("long-%d", i), fmt.Sprintf("long-user-%d", i), app)
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := send(t, l, devicesim.Message{UserID: fmt.Sprintf("long-user-%d", i), ChannelName: "c", SenderName: "s", Message: long})
+		r := send(t, l, serversim.Message{UserID: fmt.Sprintf("long-user-%d", i), ChannelName: "c", SenderName: "s", Message: long})
 		if err := resultErr(r); err != nil {
 			t.Fatalf("%v\n%s", err, dump(l, r.AckID))
 		}

@@ -9,12 +9,13 @@ import (
 
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
+	"github.com/pushlab/pushlab/serversim"
 	"github.com/pushlab/pushlab/testpki"
 )
 
 // Each attack or mistake is refused by the device with the event that names it.
 func TestRejections(t *testing.T) {
-	l := startLab(t, Options{Contents: devicesim.ContentsFull})
+	l := startLab(t, Options{Contents: serversim.ContentsFull})
 	for _, app := range []devicesim.App{l.IOSToken, l.Android} {
 		app := app
 		p := string(app.Platform)
@@ -26,15 +27,15 @@ func TestRejections(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		msg := devicesim.Message{UserID: victim.User, ChannelName: "secret", SenderName: "eve", Message: "the secret"}
+		msg := serversim.Message{UserID: victim.User, ChannelName: "secret", SenderName: "eve", Message: "the secret"}
 
 		t.Run(p+"/forged signature", func(t *testing.T) {
 			// A server holding another key under the pinned kid, posting
 			// through the same proxy with the victim's token.
 			key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-			forger, err := devicesim.NewServer(devicesim.ServerConfig{ID: l.Server.ID(), ProxyURL: l.ProxyURL,
+			forger, err := serversim.New(serversim.Config{ID: l.Server.ID(), ProxyURL: l.ProxyURL,
 				ProxyClient: l.Server.ProxyClient(), SigningKey: key, SigningKeyID: l.Set.SigningKeyID,
-				Contents: devicesim.ContentsFull, Bus: l.Bus})
+				Contents: serversim.ContentsFull, Bus: l.Bus})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -42,8 +43,8 @@ func TestRejections(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := forger.Send(testCtx(t), devicesim.Message{SessionID: sess.SessionID, ChannelName: "x", Message: "click here"})
-			if err != nil || res[0].Status != devicesim.StatusOK {
+			res, err := forger.Send(testCtx(t), serversim.Message{SessionID: sess.SessionID, ChannelName: "x", Message: "click here"})
+			if err != nil || res[0].Status != serversim.StatusOK {
 				t.Fatalf("forged send: %v %+v", err, res)
 			}
 			l.Fleet.Wait()
@@ -138,8 +139,8 @@ func TestUninstallRemovesSession(t *testing.T) {
 			if err := d.Uninstall(testCtx(t)); err != nil {
 				t.Fatal(err)
 			}
-			r := send(t, l, devicesim.Message{UserID: d.User, Message: "anyone there?"})
-			if r.Status != devicesim.StatusRemove || !r.Removed {
+			r := send(t, l, serversim.Message{UserID: d.User, Message: "anyone there?"})
+			if r.Status != serversim.StatusRemove || !r.Removed {
 				t.Fatalf("result %+v, want REMOVE and the session removed\n%s", r, dump(l, r.AckID))
 			}
 			h := requireHops(t, l, r.AckID, events.ProviderRejected, events.ServerRemoved)
@@ -157,7 +158,7 @@ func TestUninstallRemovesSession(t *testing.T) {
 			if d.Token() == oldToken {
 				t.Error("reinstall kept the token")
 			}
-			r = send(t, l, devicesim.Message{UserID: d.User, Message: "welcome back"})
+			r = send(t, l, serversim.Message{UserID: d.User, Message: "welcome back"})
 			if err := resultErr(r); err != nil {
 				t.Fatal(err)
 			}
@@ -168,7 +169,7 @@ func TestUninstallRemovesSession(t *testing.T) {
 
 // Offline: the provider stores the push; back online, the device gets it.
 func TestOfflineThenOnline(t *testing.T) {
-	l := startLab(t, Options{Contents: devicesim.ContentsFull})
+	l := startLab(t, Options{Contents: serversim.ContentsFull})
 	for _, app := range []devicesim.App{l.IOSToken, l.Android} {
 		t.Run(app.Name, func(t *testing.T) {
 			d, err := l.Fleet.Add(testCtx(t), "off-"+app.Name, "off-"+app.Name, app)
@@ -176,7 +177,7 @@ func TestOfflineThenOnline(t *testing.T) {
 				t.Fatal(err)
 			}
 			d.GoOffline()
-			r := send(t, l, devicesim.Message{UserID: d.User, ChannelName: "c", Message: "while you were away"})
+			r := send(t, l, serversim.Message{UserID: d.User, ChannelName: "c", Message: "while you were away"})
 			requireHops(t, l, r.AckID, events.ProviderStored)
 			forbidHops(t, l, r.AckID, events.DeviceDelivered)
 			d.GoOnline()
@@ -216,8 +217,8 @@ func TestWrongAppIdentityAtProvider(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := send(t, l, devicesim.Message{UserID: d.User, Message: "x"})
-			if r.Status != devicesim.StatusRemove || !r.Removed {
+			r := send(t, l, serversim.Message{UserID: d.User, Message: "x"})
+			if r.Status != serversim.StatusRemove || !r.Removed {
 				t.Fatalf("result %+v\n%s", r, dump(l, r.AckID))
 			}
 			h := requireHops(t, l, r.AckID, events.ProviderRejected, events.ServerRemoved)

@@ -6,12 +6,13 @@ import (
 
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
+	"github.com/pushlab/pushlab/serversim"
 )
 
 // Devices in "another process": registered through the mocks' control API,
 // reached over one multiplexed gateway websocket per mock.
 func TestRemoteDevices(t *testing.T) {
-	l := startLab(t, Options{Contents: devicesim.ContentsFull})
+	l := startLab(t, Options{Contents: serversim.ContentsFull})
 	apns, err := devicesim.DialRemote(testCtx(t), l.APNs.ControlURL, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -23,7 +24,7 @@ func TestRemoteDevices(t *testing.T) {
 	}
 	t.Cleanup(func() { fcm.Close() })
 	fleet, err := devicesim.NewFleet(devicesim.FleetConfig{
-		Server: devicesim.LocalServer(l.Server), Pinned: devicesim.PinnedKeys(l.Set),
+		Server: l.Server.Link(), Pinned: devicesim.PinnedKeys(l.Set),
 		APNs: apns, FCM: fcm, Bus: l.Bus,
 	})
 	if err != nil {
@@ -36,8 +37,8 @@ func TestRemoteDevices(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := l.Server.Send(testCtx(t), devicesim.Message{UserID: d.User, ChannelName: "c", Message: "over the gateway"})
-			if err != nil || res[0].Status != devicesim.StatusOK {
+			res, err := l.Server.Send(testCtx(t), serversim.Message{UserID: d.User, ChannelName: "c", Message: "over the gateway"})
+			if err != nil || res[0].Status != serversim.StatusOK {
 				t.Fatalf("%v %+v", err, res)
 			}
 			waitHop(t, l, res[0].AckID, events.ProxyAcked)
@@ -48,8 +49,8 @@ func TestRemoteDevices(t *testing.T) {
 			if err := d.Uninstall(testCtx(t)); err != nil {
 				t.Fatal(err)
 			}
-			res, _ = l.Server.Send(testCtx(t), devicesim.Message{UserID: d.User, Message: "gone"})
-			if res[0].Status != devicesim.StatusRemove {
+			res, _ = l.Server.Send(testCtx(t), serversim.Message{UserID: d.User, Message: "gone"})
+			if res[0].Status != serversim.StatusRemove {
 				t.Errorf("after a remote uninstall: %+v", res[0])
 			}
 		})

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
+	"github.com/pushlab/pushlab/serversim"
 )
 
 // Result is one scenario in one topology.
@@ -119,7 +119,7 @@ func RunOne(ctx context.Context, dep Deployment, s Scenario) (r Result) {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	if s.Contents == "" {
-		s.Contents = devicesim.ContentsFull
+		s.Contents = serversim.ContentsFull
 	}
 	env, err := dep.NewEnv(ctx, EnvOptions{Prefix: unsafeName.ReplaceAllString(s.Name, "-") + "-", Contents: s.Contents, Profile: s.Profile,
 		LocalDevices: s.LocalDevices != ""})

@@ -9,6 +9,7 @@ import (
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/pushtest"
+	"github.com/pushlab/pushlab/serversim"
 )
 
 // AppKind names one of the apps the proxy under test is configured for.
@@ -29,8 +30,8 @@ type Scenario struct {
 	Doc  string
 	// Only restricts the scenario to one topology ("" = every one).
 	Only     Topology
-	Contents devicesim.Contents
-	Profile  devicesim.Profile
+	Contents serversim.Contents
+	Profile  serversim.Profile
 	// Heavy scenarios are skipped by -short.
 	Heavy bool
 	// AcksMayFail: an ack the proxy could not take is reported to the
@@ -72,7 +73,7 @@ type FaultSpec struct {
 // SendSpec is one message to one device and what must happen to it.
 type SendSpec struct {
 	To      string
-	Message devicesim.Message
+	Message serversim.Message
 	Expect  Expect
 }
 
@@ -167,7 +168,7 @@ func (s Scenario) run(ctx context.Context, env *Env) (failures []string, err err
 	}
 	type sent struct {
 		spec SendSpec
-		res  devicesim.SendResult
+		res  serversim.SendResult
 		dev  *Phone
 	}
 	var all []sent
@@ -202,7 +203,7 @@ func (s Scenario) run(ctx context.Context, env *Env) (failures []string, err err
 }
 
 // check compares one notification's trace with the expectation.
-func (x Expect) check(env *Env, d *Phone, r devicesim.SendResult, trace []events.Event) []string {
+func (x Expect) check(env *Env, d *Phone, r serversim.SendResult, trace []events.Event) []string {
 	var out []string
 	if x.Verdict != "" && r.Status != x.Verdict {
 		why := r.Error
@@ -221,7 +222,7 @@ func (x Expect) check(env *Env, d *Phone, r devicesim.SendResult, trace []events
 		}
 	}
 	hops := x.Hops
-	if hops == nil && x.Verdict == devicesim.StatusOK {
+	if hops == nil && x.Verdict == serversim.StatusOK {
 		hops = deliveredHops
 	}
 	for _, h := range hops {
@@ -238,7 +239,7 @@ func (x Expect) check(env *Env, d *Phone, r devicesim.SendResult, trace []events
 	// after the request left), the accounting alone judges delivery.
 	if x.Verdict != "" || x.Delivered != nil {
 		want := 0
-		if x.Verdict == devicesim.StatusOK {
+		if x.Verdict == serversim.StatusOK {
 			want = 1
 		}
 		if x.Delivered != nil {

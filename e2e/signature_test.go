@@ -10,19 +10,20 @@ import (
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/pushcrypto"
 	"github.com/pushlab/pushlab/mmpush"
+	"github.com/pushlab/pushlab/serversim"
 )
 
 // The devices judge a push's signature as the Mattermost apps do
 // (PROTOCOLS.md §4); each rule ends in an event that names it.
 func TestSignatureRules(t *testing.T) {
-	l := startLab(t, Options{Contents: devicesim.ContentsFull})
+	l := startLab(t, Options{Contents: serversim.ContentsFull})
 	for _, app := range []devicesim.App{l.IOSToken, l.Android} {
 		p := string(app.Platform)
 		d, err := l.Fleet.Add(testCtx(t), "sig-"+p, "sig-"+p, app)
 		if err != nil {
 			t.Fatal(err)
 		}
-		msg := devicesim.Message{UserID: d.User, ChannelName: "town-square", SenderName: "bob", Message: "hello"}
+		msg := serversim.Message{UserID: d.User, ChannelName: "town-square", SenderName: "bob", Message: "hello"}
 
 		t.Run(p+"/ES256 by the pinned key, ack_id and bare token match", func(t *testing.T) {
 			r := send(t, l, msg)
@@ -62,7 +63,7 @@ func TestSignatureRules(t *testing.T) {
 
 		t.Run(p+"/NO_SIGNATURE from a release that signs", func(t *testing.T) {
 			m := msg
-			m.Signature = devicesim.SignatureNone
+			m.Signature = serversim.SignatureNone
 			r := send(t, l, m)
 			expectRejected(t, l, d, r.AckID, events.DeviceSignatureBad, devicesim.ReasonUnsigned)
 		})
@@ -72,7 +73,7 @@ func TestSignatureRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	call := devicesim.Message{UserID: ios.User, Transport: mmpush.TransportVoIP, SubType: mmpush.SubTypeCalls,
+	call := serversim.Message{UserID: ios.User, Transport: mmpush.TransportVoIP, SubType: mmpush.SubTypeCalls,
 		ChannelName: "bob", SenderName: "bob", Message: "bob is calling"}
 
 	t.Run("VoIP/signed: the call rings", func(t *testing.T) {
@@ -91,7 +92,7 @@ func TestSignatureRules(t *testing.T) {
 
 	t.Run("VoIP/NO_SIGNATURE is refused", func(t *testing.T) {
 		m := call
-		m.Signature = devicesim.SignatureNone
+		m.Signature = serversim.SignatureNone
 		r := send(t, l, m)
 		expectRejected(t, l, ios, r.AckID, events.DeviceSignatureBad, devicesim.ReasonUnsignedVoIP)
 	})
@@ -115,14 +116,14 @@ func TestNoSignatureFromOldServer(t *testing.T) {
 		accept  bool
 	}{{"9.7.2", true}, {"8.1.13", true}, {"9.7.3", false}, {"9.8.0", false}} {
 		t.Run(c.version, func(t *testing.T) {
-			l := startLab(t, Options{Contents: devicesim.ContentsFull, ServerVersion: c.version})
+			l := startLab(t, Options{Contents: serversim.ContentsFull, ServerVersion: c.version})
 			d, err := l.Fleet.Add(testCtx(t), "old", "old", l.Android)
 			if err != nil {
 				t.Fatal(err)
 			}
-			m := devicesim.Message{UserID: d.User, ChannelName: "town-square", Message: "hi"}
+			m := serversim.Message{UserID: d.User, ChannelName: "town-square", Message: "hi"}
 			if !c.accept {
-				m.Signature = devicesim.SignatureNone // a release that signs, made not to
+				m.Signature = serversim.SignatureNone // a release that signs, made not to
 			}
 			r := send(t, l, m)
 			if c.accept {
@@ -138,7 +139,7 @@ func TestNoSignatureFromOldServer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := send(t, l, devicesim.Message{UserID: d.User, Transport: mmpush.TransportVoIP, SubType: mmpush.SubTypeCalls})
+		r := send(t, l, serversim.Message{UserID: d.User, Transport: mmpush.TransportVoIP, SubType: mmpush.SubTypeCalls})
 		expectRejected(t, l, d, r.AckID, events.DeviceSignatureBad, devicesim.ReasonUnsignedVoIP)
 	})
 }
@@ -186,21 +187,21 @@ func withSignature(t *testing.T, payload []byte, sig *string) []byte {
 // sealing, the signature, contents as the admin setting allows.
 func TestMattermostProfile(t *testing.T) {
 	for _, c := range []struct {
-		contents    devicesim.Contents
+		contents    serversim.Contents
 		body, title string
 		fetched     bool
 	}{
-		{devicesim.ContentsFull, "bob: hello", "town-square", false},
-		{devicesim.ContentsGeneric, devicesim.GenericMessage, "town-square", false},
-		{devicesim.ContentsIDLoaded, "hello", "town-square", true},
+		{serversim.ContentsFull, "bob: hello", "town-square", false},
+		{serversim.ContentsGeneric, devicesim.GenericMessage, "town-square", false},
+		{serversim.ContentsIDLoaded, "hello", "town-square", true},
 	} {
 		t.Run(string(c.contents), func(t *testing.T) {
-			l := startLab(t, Options{Profile: devicesim.ProfileMattermost, Contents: c.contents})
+			l := startLab(t, Options{Profile: serversim.ProfileMattermost, Contents: c.contents})
 			d, err := l.Fleet.Add(testCtx(t), "mm", "mm", l.Android)
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := send(t, l, devicesim.Message{UserID: d.User, ChannelName: "town-square", SenderName: "bob", Message: "hello"})
+			r := send(t, l, serversim.Message{UserID: d.User, ChannelName: "town-square", SenderName: "bob", Message: "hello"})
 			h := requireHops(t, l, r.AckID, events.DeviceSignatureOK, events.DeviceDisplayed)
 			forbidHops(t, l, r.AckID, events.DeviceDecrypted)
 			if h[events.DeviceSignatureOK].Status != devicesim.SignatureVerified {
@@ -218,7 +219,7 @@ func TestMattermostProfile(t *testing.T) {
 				}
 				clear = clear || strings.Contains(string(req.Body), "bob: hello")
 			}
-			if clear != (c.contents == devicesim.ContentsFull) {
+			if clear != (c.contents == serversim.ContentsFull) {
 				t.Fatalf("message readable at the provider: %v", clear)
 			}
 		})

@@ -6,6 +6,7 @@ import (
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/e2e"
 	"github.com/pushlab/pushlab/events"
+	"github.com/pushlab/pushlab/serversim"
 )
 
 // A whole lab from another module: both mocks, the real push proxy, the
@@ -13,7 +14,7 @@ import (
 // message in full (sealed for the device); each phone verifies, decrypts and shows it, and acks through the
 // proxy. The spine tells each notification's hops.
 func TestLab(t *testing.T) {
-	l, err := e2e.Start(testCtx(t), e2e.Options{Contents: devicesim.ContentsFull})
+	l, err := e2e.Start(testCtx(t), e2e.Options{Contents: serversim.ContentsFull})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +25,7 @@ func TestLab(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := l.Server.Send(testCtx(t), devicesim.Message{UserID: user, ChannelName: "Town Square", SenderName: "alice", Message: "hello " + app.Name})
+		res, err := l.Server.Send(testCtx(t), serversim.Message{UserID: user, ChannelName: "Town Square", SenderName: "alice", Message: "hello " + app.Name})
 		if err != nil || len(res) != 1 || res[0].Status != "OK" {
 			t.Fatalf("%s: send = %+v, %v; want one OK", app.Name, res, err)
 		}

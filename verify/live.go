@@ -23,6 +23,7 @@ import (
 	"github.com/pushlab/pushlab/mockapns"
 	"github.com/pushlab/pushlab/mockfcm"
 	"github.com/pushlab/pushlab/proxy"
+	"github.com/pushlab/pushlab/serversim"
 	"github.com/pushlab/pushlab/testpki"
 )
 
@@ -198,7 +199,7 @@ type lab struct {
 	apns   *mockapns.Server
 	fcm    *mockfcm.Server
 	proxy  *proxy.Server
-	server *devicesim.Server
+	server *serversim.Server
 	fleet  *devicesim.Fleet
 	tmp    string
 	// proxyURL is where the proxy listens (https, the lab's own CA).
@@ -360,12 +361,12 @@ func (v *run) startLab(ctx context.Context, pc proxy.Config) (*lab, error) {
 	}
 	const kid = "pushlab-verify"
 	trust := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}, ForceAttemptHTTP2: true}}
-	if l.server, err = devicesim.NewServer(devicesim.ServerConfig{ProxyURL: l.proxyURL, ProxyClient: trust,
-		SigningKey: signing, SigningKeyID: kid, Contents: devicesim.ContentsFull, Profile: devicesim.ProfileEAS,
+	if l.server, err = serversim.New(serversim.Config{ProxyURL: l.proxyURL, ProxyClient: trust,
+		SigningKey: signing, SigningKeyID: kid, Contents: serversim.ContentsFull, Profile: serversim.ProfileEAS,
 		Bus: l.bus, Logger: v.log}); err != nil {
 		return l, err
 	}
-	if l.fleet, err = devicesim.NewFleet(devicesim.FleetConfig{Server: devicesim.LocalServer(l.server),
+	if l.fleet, err = devicesim.NewFleet(devicesim.FleetConfig{Server: l.server.Link(),
 		Pinned: map[string]*ecdsa.PublicKey{kid: &signing.PublicKey},
 		APNs:   devicesim.APNs(l.apns), FCM: devicesim.FCM(l.fcm), Bus: l.bus, Logger: v.log}); err != nil {
 		return l, err
@@ -379,7 +380,7 @@ func (l *lab) send(ctx context.Context, ph *livePhone, text string) Check {
 	fail := func(summary, input, fix string, trace []string) Check {
 		return Check{ID: id, Subject: ph.subject, Status: Fail, Summary: summary, Input: input, Fix: fix, Trace: trace}
 	}
-	res, err := l.server.Send(ctx, devicesim.Message{UserID: ph.user, ChannelName: "Town Square", SenderName: "pushlab verify",
+	res, err := l.server.Send(ctx, serversim.Message{UserID: ph.user, ChannelName: "Town Square", SenderName: "pushlab verify",
 		Message: text})
 	if err != nil || len(res) != 1 {
 		return fail(fmt.Sprintf("the server could not send (%d results): %v", len(res), err), "", "", nil)
@@ -403,13 +404,13 @@ func (l *lab) send(ctx context.Context, ph *livePhone, text string) Check {
 	}
 	n, shown := ph.device.Last()
 	switch {
-	case r.Status == devicesim.StatusOK && shown && n.AckID == r.AckID && n.Verified && n.Decrypted:
+	case r.Status == serversim.StatusOK && shown && n.AckID == r.AckID && n.Verified && n.Decrypted:
 		return Check{ID: id, Subject: ph.subject, Status: Pass, Trace: trace,
 			Summary: fmt.Sprintf("displayed %q — %q: signature verified, decrypted, acked (token %s…)", n.Title, n.Body, shortToken(ph.device.Token()))}
 	case reason != "":
 		input, fix := ph.causes(reason)
 		return fail(fmt.Sprintf("%s rejected the push: %s (proxy answered %s)", providerName(ph.app), reason, r.Status), input, fix, trace)
-	case r.Status != devicesim.StatusOK:
+	case r.Status != serversim.StatusOK:
 		return fail(fmt.Sprintf("proxy answered %s: %s", r.Status, r.Error), ph.app.ProxyType, "see the checks above for "+ph.app.ProxyType, trace)
 	case !shown || n.AckID != r.AckID:
 		return fail("accepted by the provider but not displayed on the phone", ph.app.Name, "", trace)

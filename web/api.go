@@ -19,6 +19,7 @@ import (
 	"github.com/pushlab/pushlab/internal/httpjson"
 	"github.com/pushlab/pushlab/mockapns"
 	"github.com/pushlab/pushlab/pushtest"
+	"github.com/pushlab/pushlab/serversim"
 )
 
 // The controls are thin: decode, validate (a clear 4xx, nothing changed),
@@ -226,7 +227,7 @@ func (s *Server) postSend(c *gin.Context) {
 		fail(c, http.StatusBadRequest, errors.New("badge: want 0..99999"))
 		return
 	}
-	m := devicesim.Message{Type: req.Type, UserID: req.UserID, Device: req.Device, Message: req.Message,
+	m := serversim.Message{Type: req.Type, UserID: req.UserID, Device: req.Device, Message: req.Message,
 		ChannelName: req.ChannelName, SenderName: req.SenderName, Badge: req.Badge}
 	if m.Type == devicesim.PushMessage {
 		m.ChannelName = cmp.Or(m.ChannelName, "Town Square")
@@ -235,7 +236,7 @@ func (s *Server) postSend(c *gin.Context) {
 	res, err := s.cfg.Lab.Server.Send(c.Request.Context(), m)
 	s.markDirty()
 	switch {
-	case errors.Is(err, devicesim.ErrNoSession):
+	case errors.Is(err, serversim.ErrNoSession):
 		fail(c, http.StatusNotFound, err)
 	case err != nil:
 		fail(c, http.StatusBadRequest, err)
@@ -251,11 +252,11 @@ func (s *Server) putContents(c *gin.Context) {
 	if !bind(c, &req) {
 		return
 	}
-	if _, err := devicesim.ParseContents(req.Contents); err != nil || req.Contents == "" {
+	if _, err := serversim.ParseContents(req.Contents); err != nil || req.Contents == "" {
 		fail(c, http.StatusBadRequest, fmt.Errorf("contents %q: want generic, generic_no_channel, full or id_loaded", req.Contents))
 		return
 	}
-	if err := s.cfg.Lab.Server.SetContents(devicesim.Contents(req.Contents)); err != nil {
+	if err := s.cfg.Lab.Server.SetContents(serversim.Contents(req.Contents)); err != nil {
 		fail(c, http.StatusBadRequest, err)
 		return
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pushlab/pushlab/devicesim"
+	"github.com/pushlab/pushlab/serversim"
 )
 
 type call struct {
@@ -137,7 +138,7 @@ func TestControlsDriveTheLab(t *testing.T) {
 	if code, body := do(t, srv, call{method: "PUT", path: "/api/contents", body: `{"contents":"id_loaded"}`}, nil); code != 200 {
 		t.Fatalf("contents: %d %s", code, body)
 	}
-	if lab.Server.Contents() != devicesim.ContentsIDLoaded {
+	if lab.Server.Contents() != serversim.ContentsIDLoaded {
 		t.Fatalf("contents = %s", lab.Server.Contents())
 	}
 
@@ -290,7 +291,7 @@ func TestServeOffLoopbackNeedsAToken(t *testing.T) {
 
 func TestRequestsAsTheMocksReceivedThem(t *testing.T) {
 	lab, _, srv := startDemo(t)
-	res, err := lab.Server.Send(context.Background(), devicesim.Message{Device: "iphone-token", Message: "inspect me"})
+	res, err := lab.Server.Send(context.Background(), serversim.Message{Device: "iphone-token", Message: "inspect me"})
 	if err != nil || len(res) != 1 {
 		t.Fatal(res, err)
 	}

@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/e2e"
 	"github.com/pushlab/pushlab/events"
+	"github.com/pushlab/pushlab/serversim"
 )
 
 // The browser test drives Debian's chromium (CI installs it; .ci/run). Under
@@ -159,7 +159,7 @@ func browse(t *testing.T) (step func(string, ...chromedp.Action[chromedp.Void]),
 }
 
 func TestBrowser(t *testing.T) {
-	lab, view, srv := startDemo(t, e2e.Options{Contents: devicesim.ContentsFull})
+	lab, view, srv := startDemo(t, e2e.Options{Contents: serversim.ContentsFull})
 	step, shot := browse(t)
 	dir := artifactDir(t)
 
@@ -312,7 +312,7 @@ func TestBrowser(t *testing.T) {
 
 // A tpns push travels in clear: every hop of it says so, loudly.
 func TestBrowserPlaintextWarning(t *testing.T) {
-	_, _, srv := startDemo(t, e2e.Options{Contents: devicesim.ContentsFull, Profile: devicesim.ProfileTPNS})
+	_, _, srv := startDemo(t, e2e.Options{Contents: serversim.ContentsFull, Profile: serversim.ProfileTPNS})
 	step, shot := browse(t)
 	step("tpns",
 		chromedp.EmulateViewport(1680, 1050),

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/e2e"
+	"github.com/pushlab/pushlab/serversim"
 )
 
 // startDemo brings up what pushlab demo does: every actor in process, an iOS
@@ -19,7 +20,7 @@ func startDemo(t testing.TB, opts ...e2e.Options) (*e2e.Lab, *Server, *httptest.
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	o := e2e.Options{Contents: devicesim.ContentsFull}
+	o := e2e.Options{Contents: serversim.ContentsFull}
 	if len(opts) > 0 {
 		o = opts[0]
 	}
@@ -36,7 +37,7 @@ func startDemo(t testing.TB, opts ...e2e.Options) (*e2e.Lab, *Server, *httptest.
 			t.Fatal(err)
 		}
 	}
-	if _, err := lab.Server.Send(ctx, devicesim.Message{UserID: "alice", ChannelName: "Town Square", SenderName: "pushlab", Message: "Hello from pushlab 👋"}); err != nil {
+	if _, err := lab.Server.Send(ctx, serversim.Message{UserID: "alice", ChannelName: "Town Square", SenderName: "pushlab", Message: "Hello from pushlab 👋"}); err != nil {
 		t.Fatal(err)
 	}
 	lab.Fleet.Wait()

@@ -6,8 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
+	"github.com/pushlab/pushlab/serversim"
 )
 
 // Counters are the view's running totals, over everything the sources sent.
@@ -86,10 +86,10 @@ func (s *stats) count(e events.Event) {
 		}
 	case events.ProxyResponded:
 		switch e.Status {
-		case devicesim.StatusRemove:
+		case serversim.StatusRemove:
 			s.c.Remove++
 			delete(s.open, e.TraceID)
-		case devicesim.StatusFail:
+		case serversim.StatusFail:
 			s.c.Fail++
 			delete(s.open, e.TraceID)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/pushlab/pushlab/e2e"
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/timeline"
+	"github.com/pushlab/pushlab/serversim"
 	"github.com/pushlab/pushlab/testpki"
 	"github.com/pushlab/pushlab/web"
 	"github.com/spf13/cobra"
@@ -38,11 +39,11 @@ non-zero if a phone did not show its notification).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			g.quietUnlessAsked(cmd, "warn") // keep the timeline readable
-			c, err := devicesim.ParseContents(contents)
+			c, err := serversim.ParseContents(contents)
 			if err != nil {
 				return err
 			}
-			p, err := devicesim.ParseProfile(profile)
+			p, err := serversim.ParseProfile(profile)
 			if err != nil {
 				return err
 			}
@@ -57,8 +58,8 @@ non-zero if a phone did not show its notification).`,
 	}
 	f := cmd.Flags()
 	f.BoolVar(&once, "once", false, "exit after the first timeline (CI smoke test)")
-	f.StringVar(&contents, "contents", string(devicesim.ContentsFull), "push contents: generic, generic_no_channel, full, id_loaded")
-	f.StringVar(&profile, "profile", string(devicesim.ProfileHPNS), "profile: hpns, eas (both encrypt), tpns (plaintext), mattermost (what a real Mattermost server sends)")
+	f.StringVar(&contents, "contents", string(serversim.ContentsFull), "push contents: generic, generic_no_channel, full, id_loaded")
+	f.StringVar(&profile, "profile", string(serversim.ProfileHPNS), "profile: hpns, eas (both encrypt), tpns (plaintext), mattermost (what a real Mattermost server sends)")
 	f.StringVar(&user, "user", "alice", "the user the phones are logged in as")
 	f.StringVar(&keys, "keys", "", "with --profile eas: your own mattermost-push-proxy.json, keys and app builds in DIR, checked by verify first")
 	f.BoolVar(&noWeb, "no-web", false, "no live web view: print every event as a text timeline instead")
@@ -66,7 +67,7 @@ non-zero if a phone did not show its notification).`,
 	return envPrefix(cmd, "DEMO_")
 }
 
-func runDemo(cmd *cobra.Command, g *globals, contents devicesim.Contents, profile devicesim.Profile, user string, once, noWeb bool, wf webFlags) error {
+func runDemo(cmd *cobra.Command, g *globals, contents serversim.Contents, profile serversim.Profile, user string, once, noWeb bool, wf webFlags) error {
 	ctx := cmd.Context()
 	out := cmd.OutOrStdout()
 	bus := events.NewBus()
@@ -112,7 +113,7 @@ func runDemo(cmd *cobra.Command, g *globals, contents devicesim.Contents, profil
 	}
 	fmt.Fprintln(out)
 
-	res, err := lab.Server.Send(ctx, devicesim.Message{UserID: user, ChannelName: "Town Square", SenderName: "pushlab",
+	res, err := lab.Server.Send(ctx, serversim.Message{UserID: user, ChannelName: "Town Square", SenderName: "pushlab",
 		Message: "Hello from pushlab 👋"})
 	if err != nil {
 		return err
@@ -125,7 +126,7 @@ func runDemo(cmd *cobra.Command, g *globals, contents devicesim.Contents, profil
 		}
 		d, _ := lab.Fleet.Device(r.DeviceName)
 		n, ok := d.Last()
-		if r.Status != devicesim.StatusOK || !ok || n.AckID != r.AckID {
+		if r.Status != serversim.StatusOK || !ok || n.AckID != r.AckID {
 			problems = append(problems, fmt.Sprintf("%s: proxy %s %s, nothing shown", r.DeviceName, r.Status, r.Error))
 			continue
 		}

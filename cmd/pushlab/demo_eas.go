@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pushlab/pushlab/devicesim"
+	"github.com/pushlab/pushlab/serversim"
 	"github.com/pushlab/pushlab/verify"
 	"github.com/pushlab/pushlab/web"
 )
@@ -49,8 +49,8 @@ func easInputs(dir string) (verify.Config, error) {
 // runEASDemo is the eas profile on the user's own files: verify checks them
 // and sends one notification per app build; only when nothing failed does
 // the demo go on, with the proxy, mocks and phones of that round trip.
-func runEASDemo(cmd *cobra.Command, g *globals, profile devicesim.Profile, dir string, once, noWeb bool, wf webFlags) error {
-	if profile != devicesim.ProfileEAS {
+func runEASDemo(cmd *cobra.Command, g *globals, profile serversim.Profile, dir string, once, noWeb bool, wf webFlags) error {
+	if profile != serversim.ProfileEAS {
 		return fmt.Errorf("demo: --keys runs your own credentials, which is the eas profile: add --profile eas")
 	}
 	out := cmd.OutOrStdout()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/mockfcm"
+	"github.com/pushlab/pushlab/serversim"
 	"github.com/pushlab/pushlab/testpki"
 )
 
@@ -24,11 +25,11 @@ func TestDevicesAPIAddsPhones(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := devicesim.NewServer(devicesim.ServerConfig{ProxyURL: "https://127.0.0.1:1", SigningKey: set.Signing, SigningKeyID: set.SigningKeyID})
+	srv, err := serversim.New(serversim.Config{ProxyURL: "https://127.0.0.1:1", SigningKey: set.Signing, SigningKeyID: set.SigningKeyID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := devicesim.FleetConfig{Server: devicesim.LocalServer(srv), Pinned: devicesim.PinnedKeys(set), FCM: devicesim.FCM(fcm)}
+	cfg := devicesim.FleetConfig{Server: srv.Link(), Pinned: devicesim.PinnedKeys(set), FCM: devicesim.FCM(fcm)}
 	fleet, err := devicesim.NewFleet(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -9,10 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/access"
 	"github.com/pushlab/pushlab/mmpush"
+	"github.com/pushlab/pushlab/serversim"
 	"github.com/pushlab/pushlab/testpki"
 	"github.com/spf13/cobra"
 )
@@ -41,11 +41,11 @@ PUT /control/contents. Serves TLS with a certificate from the key set's CA for -
 			if err != nil {
 				return fmt.Errorf("%w (make a key set with `pushlab keys init --dir %s`)", err, keysDir)
 			}
-			c, err := devicesim.ParseContents(contents)
+			c, err := serversim.ParseContents(contents)
 			if err != nil {
 				return err
 			}
-			p, err := devicesim.ParseProfile(profile)
+			p, err := serversim.ParseProfile(profile)
 			if err != nil {
 				return err
 			}
@@ -63,7 +63,7 @@ PUT /control/contents. Serves TLS with a certificate from the key set's CA for -
 					return err
 				}
 			}
-			s, err := devicesim.NewServer(devicesim.ServerConfig{
+			s, err := serversim.New(serversim.Config{
 				ID: serverID, ProxyURL: proxyURL, ProxyClient: trustingClient(set),
 				SigningKey: set.Signing, SigningKeyID: set.SigningKeyID,
 				Contents: c, Profile: p, EnvelopeField: envelope, Version: serverVersion, ControlToken: g.controlToken,
@@ -89,11 +89,11 @@ PUT /control/contents. Serves TLS with a certificate from the key set's CA for -
 	f.StringVar(&keysDir, "keys", "keys", "key set directory written by pushlab keys init")
 	f.StringVar(&listen, "listen", "127.0.0.1:8065", "TLS address")
 	f.StringVar(&proxyURL, "proxy", "https://localhost:8066", "push proxy URL")
-	f.StringVar(&contents, "contents", string(devicesim.ContentsGeneric), "push contents: generic, generic_no_channel, full, id_loaded")
-	f.StringVar(&profile, "profile", string(devicesim.ProfileHPNS), "profile: hpns, eas (contents sealed), tpns (plaintext), mattermost (exactly what a real Mattermost server sends: plaintext, signed)")
+	f.StringVar(&contents, "contents", string(serversim.ContentsGeneric), "push contents: generic, generic_no_channel, full, id_loaded")
+	f.StringVar(&profile, "profile", string(serversim.ProfileHPNS), "profile: hpns, eas (contents sealed), tpns (plaintext), mattermost (exactly what a real Mattermost server sends: plaintext, signed)")
 	f.StringVar(&serverID, "server-id", "", "server_id put in every push (random if empty)")
-	f.StringVar(&envelope, "envelope", devicesim.EnvelopeInMessage, `where sealed contents travel: "message" (any proxy carries it) or "encrypted" (a proxy that passes that field)`)
-	f.StringVar(&serverVersion, "server-version", devicesim.DefaultServerVersion,
+	f.StringVar(&envelope, "envelope", serversim.EnvelopeInMessage, `where sealed contents travel: "message" (any proxy carries it) or "encrypted" (a proxy that passes that field)`)
+	f.StringVar(&serverVersion, "server-version", serversim.DefaultVersion,
 		"Mattermost release the server claims; one older than 9.8.0, 9.7.3, 9.6.3, 9.5.5 or 8.1.14 (of its line) does not sign pushes")
 	f.DurationVar(&wait, "wait", defaultWait, "how long to wait at start for the push proxy, retrying with backoff (0: do not wait)")
 	f.StringVar(&hosts, "hosts", "server,localhost,127.0.0.1", "names the server's TLS certificate is valid for, comma-separated")

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/proxy"
+	"github.com/pushlab/pushlab/serversim"
 	"github.com/pushlab/pushlab/testpki"
 	"github.com/pushlab/pushlab/verify"
 	"github.com/pushlab/pushlab/web"
@@ -185,7 +185,7 @@ func TestDemoEASWebViewDrivesTheLab(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sent struct {
-		Results []devicesim.SendResult `json:"results"`
+		Results []serversim.SendResult `json:"results"`
 	}
 	json.NewDecoder(res.Body).Decode(&sent)
 	res.Body.Close()
@@ -193,7 +193,7 @@ func TestDemoEASWebViewDrivesTheLab(t *testing.T) {
 		t.Fatalf("send: %d %+v", res.StatusCode, sent)
 	}
 	for _, r := range sent.Results {
-		if r.Status != devicesim.StatusOK {
+		if r.Status != serversim.StatusOK {
 			t.Errorf("%s: proxy %s %s", r.DeviceName, r.Status, r.Error)
 		}
 	}

@@ -36,7 +36,7 @@ func OpenContents(o Opener, envelope string) (Contents, error) {
 	}
 	var c Contents
 	if err := json.Unmarshal(plaintext, &c); err != nil {
-		return Contents{}, fmt.Errorf("%w: contents are not a JSON object: %v", ErrMalformedEnvelope, err)
+		return Contents{}, fmt.Errorf("%w: %v", ErrBadContents, err)
 	}
 	return c, nil
 }

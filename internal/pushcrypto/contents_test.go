@@ -62,7 +62,12 @@ func TestOpenContentsErrors(t *testing.T) {
 	}{
 		{"not JSON", seal(t, k.Recipient(), []byte("plain text")), k, ErrMalformedEnvelope},
 		{"JSON array", seal(t, k.Recipient(), []byte(`["m"]`)), k, ErrMalformedEnvelope},
+		{"opened, not JSON", seal(t, k.Recipient(), []byte("plain text")), k, ErrBadContents},
 		{"wrong key", seal(t, newDeviceKey(t, "x", "other").Recipient(), []byte(`{}`)), Keyring{k}, ErrWrongKey},
+	}
+	// A broken envelope is malformed, not bad contents: it never opened.
+	if _, err := OpenContents(k, "v1.!!"); errors.Is(err, ErrBadContents) {
+		t.Errorf("a broken envelope reported as bad contents: %v", err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

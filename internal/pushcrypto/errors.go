@@ -1,6 +1,9 @@
 package pushcrypto
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Signature verdicts. A device that gets any of them must show the generic
 // alert, never the payload as it arrived (PROTOCOLS.md §4).
@@ -39,7 +42,29 @@ var (
 	// ErrDecrypt: authentication failed: tampered, or sealed to another key
 	// or auth secret under the same key id.
 	ErrDecrypt = errors.New("pushcrypto: decryption failed")
+	// ErrBadContents: the envelope opened, but its plaintext is not the
+	// contents JSON (OpenContents). It is an ErrMalformedEnvelope too.
+	ErrBadContents = fmt.Errorf("%w: contents are not a JSON object", ErrMalformedEnvelope)
 	// ErrInvalidKey: a device key or recipient that cannot be used (wrong
 	// curve, auth secret not 16 bytes, bad key id, bad encoding).
 	ErrInvalidKey = errors.New("pushcrypto: invalid key")
 )
+
+// ClaimsError is an ErrClaimsMismatch with what the signature was made for,
+// so that a device tells a signature replayed to another device from one
+// moved to another notification without reading the token again.
+type ClaimsError struct {
+	AckID, DeviceID         string // the signed claims
+	WantAckID, WantDeviceID string // the notification's
+}
+
+// Error names the first claim that differs, ack_id before device_id.
+func (e *ClaimsError) Error() string {
+	if e.AckID != e.WantAckID {
+		return fmt.Sprintf("%v: ack_id %q, notification has %q", ErrClaimsMismatch, e.AckID, e.WantAckID)
+	}
+	return fmt.Sprintf("%v: device_id %q, notification has %q", ErrClaimsMismatch, e.DeviceID, e.WantDeviceID)
+}
+
+// Unwrap makes errors.Is(err, ErrClaimsMismatch) hold.
+func (e *ClaimsError) Unwrap() error { return ErrClaimsMismatch }

@@ -175,11 +175,8 @@ func (v *Verifier) Verify(sig, ackID, deviceID string, now time.Time) error {
 		}
 	}
 
-	if c.AckID != ackID {
-		return fmt.Errorf("%w: ack_id %q, notification has %q", ErrClaimsMismatch, c.AckID, ackID)
-	}
-	if c.DeviceID != deviceID {
-		return fmt.Errorf("%w: device_id %q, notification has %q", ErrClaimsMismatch, c.DeviceID, deviceID)
+	if c.AckID != ackID || c.DeviceID != deviceID {
+		return &ClaimsError{AckID: c.AckID, DeviceID: c.DeviceID, WantAckID: ackID, WantDeviceID: deviceID}
 	}
 
 	if c.IssuedAt == nil {

@@ -440,3 +440,34 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// A claims mismatch says what the signature was made for, so that a device
+// tells a replay to another device from a signature moved to another ack_id.
+func TestClaimsErrorCarriesTheSignedClaims(t *testing.T) {
+	key := newECDSAKey(t, elliptic.P256())
+	signer := NewSigner(key, testKID)
+	v := newVerifier(t, map[string]*ecdsa.PublicKey{testKID: &key.PublicKey})
+	tests := []struct {
+		name, ack, device string
+	}{
+		{"other ack id", "ack-other", testDevice},
+		{"other device", testAckID, "apple-v2:someone-else"},
+		{"both", "ack-other", "apple-v2:someone-else"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sig, err := signer.Sign(tt.ack, tt.device, testNow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = v.Verify(sig, testAckID, testDevice, testNow)
+			var ce *ClaimsError
+			if !errors.As(err, &ce) || !errors.Is(err, ErrClaimsMismatch) {
+				t.Fatalf("Verify = %v, want a *ClaimsError", err)
+			}
+			if ce.AckID != tt.ack || ce.DeviceID != tt.device || ce.WantAckID != testAckID || ce.WantDeviceID != testDevice {
+				t.Errorf("claims %+v", ce)
+			}
+		})
+	}
+}

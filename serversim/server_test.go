@@ -1,4 +1,4 @@
-package devicesim
+package serversim_test
 
 import (
 	"context"
@@ -10,15 +10,19 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
+	"github.com/pushlab/pushlab/internal/simtest"
+	"github.com/pushlab/pushlab/mmpush"
+	. "github.com/pushlab/pushlab/serversim"
 )
 
 func TestServerHTTP(t *testing.T) {
-	r := newRig(t, ServerConfig{})
-	d := r.add("phone", r.ios)
-	srv := httptest.NewServer(r.server.Handler())
+	r := simtest.New(t, Config{})
+	d := r.Add("phone", r.IOS)
+	srv := httptest.NewServer(r.Server.Handler())
 	t.Cleanup(srv.Close)
-	res := r.send(Message{UserID: d.User, Message: "x"})
+	res := r.Send(Message{UserID: d.User, Message: "x"})
 
 	do := func(method, path, auth, body string) (int, string) {
 		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
@@ -34,14 +38,14 @@ func TestServerHTTP(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 	// The session token the device got, through the in-process link.
-	tok := d.session.Token
+	tok := SessionToken(r.Server, d.SessionID())
 	ack := `{"id":"` + res.AckID + `","platform":"apple","type":"message"}`
 	tests := []struct {
 		name, method, path, auth, body string
 		status                         int
 		contains                       string
 	}{
-		{"ping", "GET", "/api/v4/system/ping", "", "", 200, r.server.ID()},
+		{"ping", "GET", "/api/v4/system/ping", "", "", 200, r.Server.ID()},
 		{"attach: not JSON", "PUT", "/api/v4/users/sessions/device", "", "{", 400, "bad JSON"},
 		{"attach: no platform prefix", "PUT", "/api/v4/users/sessions/device", "", `{"user_id":"u","device_id":"abc"}`, 400, "platform"},
 		{"attach: unknown platform", "PUT", "/api/v4/users/sessions/device", "", `{"user_id":"u","device_id":"nokia:abc"}`, 400, "unknown platform"},
@@ -72,8 +76,8 @@ func TestServerHTTP(t *testing.T) {
 			}
 		})
 	}
-	r.fleet.Wait()
-	for _, e := range r.bus.History() {
+	r.Fleet.Wait()
+	for _, e := range r.Bus.History() {
 		if strings.Contains(e.Detail+e.Payload, tok) {
 			t.Errorf("an event carries the session secret: %s %s", e.Hop, e.Detail)
 		}
@@ -92,28 +96,28 @@ func TestServerProxyVerdicts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := newRig(t, ServerConfig{})
-			d := r.add("p", r.droid)
-			r.answer = tt.answer
-			res := r.send(Message{UserID: d.User, Message: "x"})
+			r := simtest.New(t, Config{})
+			d := r.Add("p", r.Droid)
+			r.SetAnswer(tt.answer)
+			res := r.Send(Message{UserID: d.User, Message: "x"})
 			if res.Status != tt.status || res.Removed != tt.removed {
 				t.Errorf("result %+v", res)
 			}
-			_, still := r.server.Session(d.SessionID())
+			_, still := r.Server.Session(d.SessionID())
 			if still == tt.removed {
 				t.Errorf("session still there: %v", still)
 			}
-			_, ev := r.last(res.AckID, events.ServerRemoved)
+			_, ev := r.Last(res.AckID, events.ServerRemoved)
 			if ev != tt.removed {
 				t.Errorf("server.session_removed event: %v", ev)
 			}
 		})
 	}
 	t.Run("proxy down is a FAIL", func(t *testing.T) {
-		r := newRig(t, ServerConfig{})
-		d := r.add("p", r.ios)
-		r.server.cfg.ProxyURL = "http://127.0.0.1:1"
-		res := r.send(Message{UserID: d.User, Message: "x"})
+		r := simtest.New(t, Config{})
+		d := r.Add("p", r.IOS)
+		SetProxyURL(r.Server, "http://127.0.0.1:1")
+		res := r.Send(Message{UserID: d.User, Message: "x"})
 		if res.Status != StatusFail || res.Error == "" {
 			t.Errorf("result %+v", res)
 		}
@@ -121,25 +125,25 @@ func TestServerProxyVerdicts(t *testing.T) {
 }
 
 func TestServerConfig(t *testing.T) {
-	r := newRig(t, ServerConfig{})
-	good := r.server.cfg
+	r := simtest.New(t, Config{})
+	good := ConfigOf(r.Server)
 	tests := []struct {
 		name string
-		edit func(*ServerConfig)
+		edit func(*Config)
 	}{
-		{"no proxy", func(c *ServerConfig) { c.ProxyURL = "" }},
-		{"no key", func(c *ServerConfig) { c.SigningKey = nil }},
-		{"bad contents", func(c *ServerConfig) { c.Contents = "all" }},
-		{"bad profile", func(c *ServerConfig) { c.Profile = "xpns" }},
+		{"no proxy", func(c *Config) { c.ProxyURL = "" }},
+		{"no key", func(c *Config) { c.SigningKey = nil }},
+		{"bad contents", func(c *Config) { c.Contents = "all" }},
+		{"bad profile", func(c *Config) { c.Profile = "xpns" }},
 	}
 	for _, tt := range tests {
 		c := good
 		tt.edit(&c)
-		if _, err := NewServer(c); err == nil {
+		if _, err := New(c); err == nil {
 			t.Errorf("%s: accepted", tt.name)
 		}
 	}
-	if _, err := r.server.Send(context.Background(), Message{UserID: "nobody"}); !errors.Is(err, ErrNoSession) {
+	if _, err := r.Server.Send(context.Background(), Message{UserID: "nobody"}); !errors.Is(err, ErrNoSession) {
 		t.Errorf("send to nobody: %v", err)
 	}
 	var m Message
@@ -151,8 +155,8 @@ func TestServerConfig(t *testing.T) {
 // With a control token, /control/… and /events need it; the endpoints a
 // device calls stay as open as a real Mattermost server's.
 func TestServerControlToken(t *testing.T) {
-	r := newRig(t, ServerConfig{ControlToken: "s3cret"})
-	h := r.server.Handler()
+	r := simtest.New(t, Config{ControlToken: "s3cret"})
+	h := r.Server.Handler()
 	for _, c := range []struct {
 		method, path, auth string
 		want               int
@@ -178,14 +182,14 @@ func TestServerControlToken(t *testing.T) {
 // The server keeps the last Remember sends for acks: older ack ids are
 // forgotten in order, newer ones still ack.
 func TestServerRemembersTheLastSends(t *testing.T) {
-	r := newRig(t, ServerConfig{Remember: 3})
-	d := r.add("phone", r.ios)
+	r := simtest.New(t, Config{Remember: 3})
+	d := r.Add("phone", r.IOS)
 	var ids []string
 	for range 7 {
-		ids = append(ids, r.send(Message{UserID: d.User, Message: "x"}).AckID)
+		ids = append(ids, r.Send(Message{UserID: d.User, Message: "x"}).AckID)
 	}
 	for i, id := range ids {
-		_, err := r.server.HandleAck(context.Background(), d.session.Token, Ack{ID: id, Platform: "apple", Type: PushMessage})
+		_, err := r.Server.HandleAck(context.Background(), SessionToken(r.Server, d.SessionID()), mmpush.Ack{ID: id, Platform: "apple", Type: mmpush.TypeMessage})
 		if known := !errors.Is(err, ErrUnknownAck); known != (i >= len(ids)-3) {
 			t.Errorf("send %d of %d: ack error %v", i+1, len(ids), err)
 		}
@@ -195,9 +199,9 @@ func TestServerRemembersTheLastSends(t *testing.T) {
 // Sending to a user reaches exactly that user's sessions, through
 // re-registration (same token: the session is replaced) and removal.
 func TestServerSendsToEachSessionOfTheUser(t *testing.T) {
-	r := newRig(t, ServerConfig{})
+	r := simtest.New(t, Config{})
 	attach := func(user, token string) string {
-		res, err := r.server.AttachDevice(SessionRequest{UserID: user, DeviceID: "apple_rn:" + token})
+		res, err := r.Server.AttachDevice(devicesim.SessionRequest{UserID: user, DeviceID: "apple_rn:" + token})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -208,7 +212,7 @@ func TestServerSendsToEachSessionOfTheUser(t *testing.T) {
 	attach("bob", "tok-b1")
 	a2again := attach("alice", "tok-a2") // re-registered: replaces a2
 	count := func(user string) int {
-		res, err := r.server.Send(context.Background(), Message{UserID: user, Type: PushTest})
+		res, err := r.Server.Send(context.Background(), Message{UserID: user, Type: mmpush.TypeTest})
 		if err != nil {
 			return 0
 		}
@@ -217,10 +221,10 @@ func TestServerSendsToEachSessionOfTheUser(t *testing.T) {
 	if n := count("alice"); n != 2 {
 		t.Fatalf("alice: %d sessions reached, want 2", n)
 	}
-	if r.server.RemoveSession(a2) {
+	if r.Server.RemoveSession(a2) {
 		t.Error("the replaced session was still there")
 	}
-	r.server.RemoveSession(a2again)
+	r.Server.RemoveSession(a2again)
 	if n, m := count("alice"), count("bob"); n != 1 || m != 1 {
 		t.Fatalf("after removal alice %d, bob %d sessions reached, want 1 and 1", n, m)
 	}

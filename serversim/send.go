@@ -1,4 +1,4 @@
-package devicesim
+package serversim
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/pushcrypto"
 	"github.com/pushlab/pushlab/mmpush"
@@ -66,10 +67,10 @@ type SendResult struct {
 // per-session failures are in the results.
 func (s *Server) Send(ctx context.Context, m Message) ([]SendResult, error) {
 	if m.Type == "" {
-		m.Type = PushMessage
+		m.Type = mmpush.TypeMessage
 	}
 	switch m.Type {
-	case PushMessage, PushClear, PushUpdateBadge, PushTest, PushSession:
+	case mmpush.TypeMessage, mmpush.TypeClear, mmpush.TypeUpdateBadge, mmpush.TypeTest, mmpush.TypeSession:
 	default:
 		return nil, fmt.Errorf("%w: unknown type %q", ErrBadRequest, m.Type)
 	}
@@ -79,10 +80,10 @@ func (s *Server) Send(ctx context.Context, m Message) ([]SendResult, error) {
 	case m.Signature != "" && m.Signature != SignatureNone:
 		return nil, fmt.Errorf("%w: signature %q (want %q or nothing)", ErrBadRequest, m.Signature, SignatureNone)
 	}
-	if m.Type == PushMessage && m.PostID == "" {
+	if m.Type == mmpush.TypeMessage && m.PostID == "" {
 		m.PostID = s.newID()
 	}
-	if m.Type == PushMessage && m.ChannelID == "" {
+	if m.Type == mmpush.TypeMessage && m.ChannelID == "" {
 		m.ChannelID = s.newID()
 	}
 	s.mu.Lock()
@@ -116,9 +117,9 @@ func (s *Server) Send(ctx context.Context, m Message) ([]SendResult, error) {
 	switch {
 	case m.Badge != nil:
 		badge = *m.Badge
-	case m.Type == PushMessage:
+	case m.Type == mmpush.TypeMessage:
 		badge++
-	case m.Type == PushClear:
+	case m.Type == mmpush.TypeClear:
 		badge = 0
 	}
 	if m.SessionID == "" && m.Device == "" {
@@ -163,7 +164,7 @@ func (s *Server) build(sess *Session, m Message, badge int, contents Contents) (
 	rec := &sentPush{session: sess.ID, typ: m.Type, postID: m.PostID, contents: full, channel: m.ChannelID}
 	var secret pushcrypto.Contents
 	switch m.Type {
-	case PushMessage:
+	case mmpush.TypeMessage:
 		pn.Category = "CAN_REPLY"
 		pn.ContentAvailable = 1
 		switch contents {
@@ -175,22 +176,22 @@ func (s *Server) build(sess *Session, m Message, badge int, contents Contents) (
 			}
 		case ContentsGeneric:
 			secret = pushcrypto.Contents{ChannelName: m.ChannelName, SenderName: m.SenderName}
-			pn.Message = GenericMessage
+			pn.Message = devicesim.GenericMessage
 		case ContentsGenericNoChannel:
 			secret = pushcrypto.Contents{SenderName: m.SenderName}
-			pn.Message = GenericMessage
+			pn.Message = devicesim.GenericMessage
 		case ContentsIDLoaded:
-			pn.Message = IDLoadedMessage
+			pn.Message = devicesim.IDLoadedMessage
 			pn.IsIDLoaded = true
 			pn.Category = ""
 		}
-	case PushTest:
-		pn.Message = TestMessage
+	case mmpush.TypeTest:
+		pn.Message = devicesim.TestMessage
 		pn.ContentAvailable = 1
-	case PushClear:
+	case mmpush.TypeClear:
 		pn.ContentAvailable = 1
 	}
-	if pn.Type != PushMessage && pn.Type != PushTest {
+	if pn.Type != mmpush.TypeMessage && pn.Type != mmpush.TypeTest {
 		pn.PostID = ""
 	}
 	if secret != (pushcrypto.Contents{}) {
@@ -200,10 +201,11 @@ func (s *Server) build(sess *Session, m Message, badge int, contents Contents) (
 				return pn, nil, err
 			}
 			if s.cfg.EnvelopeField == EnvelopeInField {
-				pn.Encrypted, pn.Message = env, GenericMessage
+				pn.Encrypted, pn.Message = env, devicesim.GenericMessage
 			} else {
 				pn.Message = env
 			}
+			rec.sealed = true
 		} else {
 			pn.ChannelName, pn.SenderName = secret.ChannelName, secret.SenderName
 			rec.plain = true
@@ -261,7 +263,7 @@ func (s *Server) sendOne(ctx context.Context, sess *Session, m Message, badge in
 	body, _ := json.Marshal(pn)
 	detail := fmt.Sprintf("%s to %s (%s, %s contents", m.Type, sess.DeviceName, sess.Platform, contents)
 	switch {
-	case pn.Encrypted != "" || isEnvelope(pn.Message):
+	case rec.sealed:
 		detail += ", sealed to " + sess.KeyID + ")"
 	case plain:
 		detail += ", PLAINTEXT)"

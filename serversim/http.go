@@ -1,4 +1,4 @@
-package devicesim
+package serversim
 
 import (
 	"errors"
@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/access"
 	"github.com/pushlab/pushlab/internal/httpjson"
@@ -37,8 +38,8 @@ func (s *Server) routes() http.Handler {
 		httpjson.Write(w, 200, map[string]string{"status": "OK", "server_id": s.cfg.ID})
 	})
 	mux.Handle("GET /events", events.Handler(s.bus))
-	mux.HandleFunc("PUT /api/v4/users/sessions/device", func(w http.ResponseWriter, r *http.Request) {
-		var req SessionRequest
+	mux.HandleFunc("PUT "+devicesim.PathSessionDevice, func(w http.ResponseWriter, r *http.Request) {
+		var req devicesim.SessionRequest
 		if !api.Read(w, r, &req) {
 			return
 		}
@@ -49,7 +50,7 @@ func (s *Server) routes() http.Handler {
 		}
 		httpjson.Write(w, 200, resp)
 	})
-	mux.HandleFunc("DELETE /api/v4/users/sessions/device", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("DELETE "+devicesim.PathSessionDevice, func(w http.ResponseWriter, r *http.Request) {
 		tok := bearer(r)
 		s.mu.Lock()
 		var id string
@@ -66,7 +67,7 @@ func (s *Server) routes() http.Handler {
 		httpjson.Write(w, 200, map[string]string{"status": "OK"})
 	})
 	mux.HandleFunc("POST "+mmpush.PathServerAck, func(w http.ResponseWriter, r *http.Request) {
-		var a Ack
+		var a mmpush.Ack
 		if !api.Read(w, r, &a) {
 			return
 		}

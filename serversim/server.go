@@ -1,4 +1,4 @@
-package devicesim
+package serversim
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/httpjson"
 	"github.com/pushlab/pushlab/internal/httpserve"
@@ -24,8 +25,8 @@ import (
 	"github.com/pushlab/pushlab/mmpush"
 )
 
-// ServerConfig configures the server simulator.
-type ServerConfig struct {
+// Config configures a server simulator.
+type Config struct {
 	// ID is the server_id in every push (Mattermost's diagnostic id); random if empty.
 	ID string
 	// ProxyURL is the push proxy ("https://127.0.0.1:8066").
@@ -49,7 +50,7 @@ type ServerConfig struct {
 	// that field through.
 	EnvelopeField string
 	// Version is the Mattermost release the server claims (default
-	// DefaultServerVersion). A version older than every one of
+	// DefaultVersion). A version older than every one of
 	// mmpush.SigningVersions does not sign its pushes, as the real releases
 	// did not; the apps learn the version and judge NO_SIGNATURE by it.
 	Version string
@@ -75,7 +76,7 @@ type ServerConfig struct {
 // the proxy, drops a session the proxy answers REMOVE for, and serves the
 // device ack endpoint, answering an id-loaded ack with the message.
 type Server struct {
-	cfg    ServerConfig
+	cfg    Config
 	signer *pushcrypto.Signer
 	log    *slog.Logger
 	proxy  *http.Client
@@ -119,34 +120,13 @@ type sentPush struct {
 	postID   string
 	contents pushcrypto.Contents
 	channel  string
-	plain    bool
+	plain    bool // contents travelled in clear
+	sealed   bool // contents travelled sealed to the session's key
 }
 
-// SessionRequest is the body of PUT /api/v4/users/sessions/device: the app
-// attaches its push token and content key to the user's session.
-type SessionRequest struct {
-	UserID string `json:"user_id"`
-	// DeviceID is "<proxy type>:<token>", optionally "<type>-v2:<token>".
-	DeviceID   string                `json:"device_id"`
-	DeviceName string                `json:"device_name,omitempty"`
-	DeviceKey  *pushcrypto.Recipient `json:"device_key,omitempty"`
-}
-
-// SessionResponse answers a SessionRequest. Token authenticates the device's
-// acks (Authorization: Bearer).
-type SessionResponse struct {
-	SessionID    string `json:"session_id"`
-	Token        string `json:"token"`
-	ServerID     string `json:"server_id"`
-	SigningKeyID string `json:"signing_key_id"`
-	// ServerVersion is the server's release, which the app reads from the
-	// server's client config (Version) to judge an unsigned push.
-	ServerVersion string `json:"server_version,omitempty"`
-}
-
-// DefaultServerVersion is the release a server simulator claims by default:
-// a current one, which signs every push.
-const DefaultServerVersion = "10.11.0"
+// DefaultVersion is the release a server simulator claims by default: a
+// current one, which signs every push.
+const DefaultVersion = "10.11.0"
 
 // Proxy verdicts.
 const (
@@ -157,19 +137,19 @@ const (
 
 // Server errors.
 var (
-	ErrNoSession   = errors.New("devicesim: no such device session")
-	ErrBadDeviceID = errors.New("devicesim: device_id must be <platform>:<token>")
-	ErrBadRequest  = errors.New("devicesim: bad request")
-	ErrUnknownAck  = errors.New("devicesim: unknown ack id")
+	ErrNoSession   = errors.New("serversim: no such device session")
+	ErrBadDeviceID = errors.New("serversim: device_id must be <platform>:<token>")
+	ErrBadRequest  = errors.New("serversim: bad request")
+	ErrUnknownAck  = errors.New("serversim: unknown ack id")
 )
 
-// NewServer checks cfg and returns a server with no sessions.
-func NewServer(cfg ServerConfig) (*Server, error) {
+// New checks cfg and returns a server with no sessions.
+func New(cfg Config) (*Server, error) {
 	if cfg.ProxyURL == "" {
-		return nil, errors.New("devicesim: server needs ProxyURL")
+		return nil, errors.New("serversim: server needs ProxyURL")
 	}
 	if cfg.SigningKey == nil || cfg.SigningKeyID == "" {
-		return nil, errors.New("devicesim: server needs SigningKey and SigningKeyID")
+		return nil, errors.New("serversim: server needs SigningKey and SigningKeyID")
 	}
 	if cfg.Contents == "" {
 		cfg.Contents = ContentsGeneric
@@ -184,10 +164,10 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		return nil, err
 	}
 	if cfg.Version == "" {
-		cfg.Version = DefaultServerVersion
+		cfg.Version = DefaultVersion
 	}
 	if _, ok := mmpush.ServerSigns(cfg.Version); !ok {
-		return nil, fmt.Errorf("devicesim: server version %q is not major.minor.patch", cfg.Version)
+		return nil, fmt.Errorf("serversim: server version %q is not major.minor.patch", cfg.Version)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -262,30 +242,30 @@ func (s *Server) newID() string {
 
 // AttachDevice records a user's device session; a session with the same
 // token is replaced (the app re-registered).
-func (s *Server) AttachDevice(req SessionRequest) (SessionResponse, error) {
+func (s *Server) AttachDevice(req devicesim.SessionRequest) (devicesim.SessionResponse, error) {
 	platform, token, ok := strings.Cut(req.DeviceID, ":")
 	if !ok || platform == "" || token == "" {
-		return SessionResponse{}, fmt.Errorf("%w: %q", ErrBadDeviceID, events.RedactToken(req.DeviceID))
+		return devicesim.SessionResponse{}, fmt.Errorf("%w: %q", ErrBadDeviceID, events.RedactToken(req.DeviceID))
 	}
 	if req.UserID == "" {
-		return SessionResponse{}, fmt.Errorf("%w: user_id is required", ErrBadRequest)
+		return devicesim.SessionResponse{}, fmt.Errorf("%w: user_id is required", ErrBadRequest)
 	}
 	version := ""
 	if p, v, ok := strings.Cut(platform, "-"); ok {
 		platform, version = p, v
 	}
 	switch platform {
-	case TypeApple, TypeAppleRN, TypeAndroid, TypeAndroidRN:
+	case mmpush.PlatformApple, mmpush.PlatformAppleRN, mmpush.PlatformAndroid, mmpush.PlatformAndroidRN:
 	default:
-		return SessionResponse{}, fmt.Errorf("%w: unknown platform %q", ErrBadDeviceID, platform)
+		return devicesim.SessionResponse{}, fmt.Errorf("%w: unknown platform %q", ErrBadDeviceID, platform)
 	}
 	sess := &Session{
 		ID: s.newID(), UserID: req.UserID, DeviceName: req.DeviceName, Platform: platform, Version: version,
 		Token: token, TokenShown: events.RedactToken(token), CreatedAt: s.cfg.Now(), secret: s.newID(),
 	}
-	if req.DeviceKey != nil {
-		k := *req.DeviceKey
-		sess.key, sess.KeyID, sess.KeyFP = &k, k.KeyID, pushcrypto.KeyFingerprint(k.PublicKey)
+	if k := req.DeviceKey; k != nil {
+		sess.key = &pushcrypto.Recipient{KeyID: k.ID, PublicKey: k.PublicKey, AuthSecret: k.AuthSecret}
+		sess.KeyID, sess.KeyFP = k.ID, k.Fingerprint()
 	}
 	s.mu.Lock()
 	if old, ok := s.byToken[token]; ok {
@@ -300,7 +280,7 @@ func (s *Server) AttachDevice(req SessionRequest) (SessionResponse, error) {
 	s.mu.Unlock()
 	s.log.Info("device session attached", "user", req.UserID, "device", req.DeviceName, "platform", platform,
 		"token", sess.TokenShown, "device_key", sess.KeyFP)
-	return SessionResponse{SessionID: sess.ID, Token: sess.secret, ServerID: s.cfg.ID, SigningKeyID: s.cfg.SigningKeyID,
+	return devicesim.SessionResponse{SessionID: sess.ID, Token: sess.secret, ServerID: s.cfg.ID, SigningKeyID: s.cfg.SigningKeyID,
 		ServerVersion: s.cfg.Version}, nil
 }
 
