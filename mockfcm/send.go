@@ -18,6 +18,7 @@ type exchange struct {
 	project string   // the {project} of the path
 	rec     *Request // added to the inspection log once answered
 	trace   string   // the message's ack_id, or its message id once accepted
+	msgID   string   // given when accepted
 	grant   *grant
 	req     *SendRequest
 	msg     *Message // &req.Message
@@ -51,7 +52,9 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 		s.reject(x, err)
 		return
 	}
-	s.accept(x)
+	if s.accept(x) {
+		s.deliver(x) // here rather than in accept: the handler's stack stays shorter
+	}
 }
 
 // checkCredential: a live access token, of a service account of the
@@ -98,8 +101,9 @@ func (s *Server) readMessage(x *exchange) *Error {
 		}
 		return invalid("", "Could not read the request body.")
 	}
-	x.rec.Body = truncate(string(body), maxRecordedBody)
-	req, perr := ParseSendRequest(body)
+	text := string(body) // one copy, for the record and the message's strings
+	x.rec.Body = truncate(text, maxRecordedBody)
+	req, perr := parseSendRequest(body, text)
 	if perr != nil {
 		return perr
 	}
@@ -131,7 +135,8 @@ func (s *Server) fault(x *exchange) (err *Error, answered bool) {
 	}
 	x.rec.Fault = f.ID
 	if f.Action.AtAccept() {
-		x.atAccept = &f
+		kept := f // on the heap only when kept
+		x.atAccept = &kept
 		return nil, false
 	}
 	return s.applyFault(x, f)
@@ -233,16 +238,17 @@ func (s *Server) reject(x *exchange, e *Error) {
 }
 
 // accept gives the message its id and answers it; a fault that acts at
-// acceptance may delay the message, or lose or delay the answer. A
-// validate_only message is answered and not delivered.
-func (s *Server) accept(x *exchange) {
-	msgID := "fake_message_id"
+// acceptance may delay the message, or lose or delay the answer. It reports
+// whether the message is still to be delivered: a validate_only message is
+// not, nor one that such a fault delivered before the answer.
+func (s *Server) accept(x *exchange) (deliver bool) {
+	x.msgID = "fake_message_id"
 	if !x.req.ValidateOnly {
-		msgID = s.ids.messageID(s.now())
+		x.msgID = s.ids.messageID(s.now())
 	}
-	name := "projects/" + x.project + "/messages/" + msgID
+	name := "projects/" + x.project + "/messages/" + x.msgID
 	if x.trace == "" {
-		x.trace = msgID
+		x.trace = x.msgID
 	}
 	x.rec.Status, x.rec.ID = 200, name
 	f := x.atAccept
@@ -254,31 +260,29 @@ func (s *Server) accept(x *exchange) {
 	}
 	s.rec.Add(*x.rec)
 	if s.bus != nil {
-		s.acceptedEvent(x, msgID)
+		s.acceptedEvent(x)
 	}
-	deliverNow := !x.req.ValidateOnly
+	deliver = !x.req.ValidateOnly
 	if f != nil && (f.Action == AcceptReset || f.Action == AcceptLate) {
-		if deliverNow {
-			s.deliver(x.grant, x.msg, msgID, x.trace)
-			deliverNow = false
+		if deliver {
+			s.deliver(x)
+			deliver = false
 		}
 		if f.Action == AcceptReset {
 			panic(http.ErrAbortHandler) // delivered; the stream is reset before the answer
 		}
 		if !mockkit.Hold(x.r.Context(), time.Duration(f.Latency), true) {
-			return // the client is gone: nobody to answer
+			return false // the client is gone: nobody to answer
 		}
 	}
 	writeName(x.w, name)
-	if deliverNow {
-		s.deliver(x.grant, x.msg, msgID, x.trace)
-	}
+	return deliver
 }
 
 // acceptedEvent reports an accepted message.
-func (s *Server) acceptedEvent(x *exchange, msgID string) {
+func (s *Server) acceptedEvent(x *exchange) {
 	m := x.msg
-	attrs := map[string]string{"project": x.project, "message_id": msgID, "target": redactTarget(m)}
+	attrs := map[string]string{"project": x.project, "message_id": x.msgID, "target": redactTarget(m)}
 	if m.Priority != "" {
 		attrs["priority"] = m.Priority
 	}
@@ -291,7 +295,7 @@ func (s *Server) acceptedEvent(x *exchange, msgID string) {
 
 // writeName answers {"name": …} as Google lays it out (%q, which is strconv.Quote).
 func writeName(w http.ResponseWriter, name string) {
-	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.Header()["Content-Type"] = []string{"application/json; charset=UTF-8"} // canonical already
 	out := make([]byte, 0, len(name)+20)
 	out = append(out, "{\n  \"name\": "...)
 	out = strconv.AppendQuote(out, name)
@@ -309,7 +313,8 @@ func redactTarget(m *Message) string {
 }
 
 // deliver hands an accepted message to its device(s).
-func (s *Server) deliver(g *grant, m *Message, msgID, trace string) {
+func (s *Server) deliver(x *exchange) {
+	g, m, msgID := x.grant, x.msg, x.msgID
 	now := s.now()
 	d := Delivery{Provider: Provider, ID: msgID, Payload: m.Payload, CollapseKey: m.CollapseKey, AcceptedAt: now,
 		Headers: map[string]string{"from": g.acct.projectNumber}}
@@ -343,19 +348,31 @@ func (s *Server) deliver(g *grant, m *Message, msgID, trace string) {
 		if !ok || !reg.Installed || expired(reg, now) {
 			continue
 		}
-		dd := d
-		dd.Token, dd.App = tok, reg.App
 		if m.RestrictedPackageName != "" && m.RestrictedPackageName != reg.App {
-			s.bus.Publish(events.Event{TraceID: trace, Hop: events.ProviderDropped, Actor: Actor, Status: "restricted_package_name", Detail: fmt.Sprintf("not delivered: restricted to %s, the token is %s's", m.RestrictedPackageName, reg.App), Attrs: map[string]string{"token": events.RedactToken(tok), "message_id": msgID}})
-
+			s.restrictedEvent(m, reg.App, tok, msgID, x.trace)
 			continue
 		}
-		switch s.hub.Send(dd) {
+		d.Token, d.App = tok, reg.App
+		switch s.hub.Send(d) {
 		case mockkit.Delivered:
 			s.reg.Touch(tok)
 		case mockkit.Stored:
-			s.bus.Publish(events.Event{TraceID: trace, Hop: events.ProviderStored, Actor: Actor, Status: "stored", Detail: "the device is offline: FCM keeps the message until it comes back or the ttl passes", Attrs: map[string]string{"token": events.RedactToken(tok), "message_id": msgID, "expiry": dd.Expiry.UTC().Format(time.RFC3339)}})
-
+			s.storedEvent(d, x.trace)
 		}
 	}
+}
+
+// The events of deliver live in functions of their own, so that the
+// handler's stack stays short on the usual path.
+
+func (s *Server) restrictedEvent(m *Message, app, token, msgID, trace string) {
+	s.bus.Publish(events.Event{TraceID: trace, Hop: events.ProviderDropped, Actor: Actor, Status: "restricted_package_name",
+		Detail: fmt.Sprintf("not delivered: restricted to %s, the token is %s's", m.RestrictedPackageName, app),
+		Attrs:  map[string]string{"token": events.RedactToken(token), "message_id": msgID}})
+}
+
+func (s *Server) storedEvent(d Delivery, trace string) {
+	s.bus.Publish(events.Event{TraceID: trace, Hop: events.ProviderStored, Actor: Actor, Status: "stored",
+		Detail: "the device is offline: FCM keeps the message until it comes back or the ttl passes",
+		Attrs:  map[string]string{"token": events.RedactToken(d.Token), "message_id": d.ID, "expiry": d.Expiry.UTC().Format(time.RFC3339)}})
 }
