@@ -18,21 +18,31 @@ import (
 // errors; FuzzFastMatchesSlow checks that whatever this takes, parseSlow
 // takes alike. Names are compared exactly here, not with encoding/json's
 // case folding, so that no spelling parseSlow refuses gets through.
-func parseFast(body []byte) (*SendRequest, bool) {
+func parseFast(body []byte, text string) (*SendRequest, bool) {
 	if !json.Valid(body) { // one value and nothing after it, or parseSlow words why not
 		return nil, false
 	}
-	d := &fastDecoder{body: body}
+	d := &fastDecoder{body: body, text: text}
 	req := &SendRequest{}
+	var android json.RawMessage
 	hasMessage := false
 	_, ok := d.object(fastRequest, func(i int) bool {
 		if i == 0 {
 			return d.Decode(&req.ValidateOnly) == nil
 		}
 		hasMessage = true
-		return d.message(&req.Message)
+		var read bool
+		android, read = d.message(&req.Message)
+		return read
 	})
 	if !ok || !hasMessage {
+		return nil, false
+	}
+	// Finished here rather than where the message was read: the handler's
+	// stack stays shorter (growing it costs more than a send's parsing).
+	m := &req.Message
+	targets := count(m.Token) + count(m.Topic) + count(m.Condition)
+	if finish(m, targets, android) != nil { // parseSlow words the error
 		return nil, false
 	}
 	return req, true
@@ -46,8 +56,8 @@ var (
 		"direct_boot_ok", "bandwidth_constrained_ok", "restricted_satellite_ok"}
 )
 
-// message reads message and finishes it.
-func (d *fastDecoder) message(m *Message) bool {
+// message reads message; it returns message.android as sent.
+func (d *fastDecoder) message(m *Message) (json.RawMessage, bool) {
 	var android json.RawMessage
 	var androidData map[string]string
 	_, ok := d.object(fastMessage, func(i int) bool {
@@ -69,12 +79,12 @@ func (d *fastDecoder) message(m *Message) bool {
 			android, ok = d.android(m, &androidData)
 			return ok
 		default: // accepted and not inspected: output-only name, other platforms, analytics label
-			var skip json.RawMessage
-			return d.Decode(&skip) == nil
+			d.raw()
+			return true
 		}
 	})
 	if !ok {
-		return false
+		return nil, false
 	}
 	if len(androidData) > 0 { // android.data overrides message.data, wherever it stands
 		if m.Data == nil {
@@ -85,8 +95,7 @@ func (d *fastDecoder) message(m *Message) bool {
 	if len(m.Data) == 0 {
 		m.Data = nil // as parseSlow leaves an empty data
 	}
-	targets := count(m.Token) + count(m.Topic) + count(m.Condition)
-	return finish(m, targets, android) == nil // parseSlow words the error
+	return android, true
 }
 
 // notification reads message.notification: title, body and image strings.
@@ -112,12 +121,8 @@ func (d *fastDecoder) android(m *Message, data *map[string]string) (json.RawMess
 		case 1:
 			return d.Decode(&m.RestrictedPackageName) == nil
 		case 2:
-			var raw json.RawMessage
-			if d.Decode(&raw) != nil {
-				return false
-			}
 			var err *Error
-			m.Priority, err = parsePriority(raw)
+			m.Priority, err = parsePriority(d.raw())
 			return err == nil
 		case 3:
 			var ttl string
@@ -134,8 +139,8 @@ func (d *fastDecoder) android(m *Message, data *map[string]string) (json.RawMess
 		case 4:
 			return d.Decode(data) == nil
 		case 5, 6: // notification, fcm_options: objects passed through
-			var raw json.RawMessage
-			return d.Decode(&raw) == nil && (raw[0] == '{' || raw[0] == 'n')
+			raw := d.raw()
+			return raw[0] == '{' || raw[0] == 'n'
 		default: // the *_ok flags
 			var b bool
 			return d.Decode(&b) == nil
@@ -145,10 +150,12 @@ func (d *fastDecoder) android(m *Message, data *map[string]string) (json.RawMess
 
 // fastDecoder reads one body that json.Valid accepted: member names and
 // the usual values (plain strings, booleans, string maps, raw objects)
-// straight from the bytes, anything else with encoding/json.
+// straight from the bytes, anything else with encoding/json. The strings
+// it reads are slices of text, the body as a string: none is copied.
 type fastDecoder struct {
 	body []byte
-	i    int // the next byte to read
+	text string // string(body)
+	i    int    // the next byte to read
 }
 
 // object reads an object whose member names are all in names, each at most
@@ -182,26 +189,41 @@ func (d *fastDecoder) object(names []string, value func(i int) bool) (json.RawMe
 
 // name reads a member name and the colon after it.
 func (d *fastDecoder) name() string {
-	end := mockkit.ValueEnd(d.body, d.i)
-	raw := d.body[d.i:end]
+	start, end := d.i, mockkit.ValueEnd(d.body, d.i)
 	d.i = mockkit.SkipSpace(d.body, end) + 1
-	if s, ok := mockkit.PlainString(raw); ok {
+	if s, ok := d.plain(start, end); ok {
 		return s
 	}
 	var s string
-	json.Unmarshal(raw, &s) // valid JSON: cannot fail
+	json.Unmarshal(d.body[start:end], &s) // valid JSON: cannot fail
 	return s
+}
+
+// plain returns the string literal body[start:end] as a slice of text when
+// nothing in it needs decoding (mockkit.PlainString).
+func (d *fastDecoder) plain(start, end int) (string, bool) {
+	if !mockkit.IsPlainString(d.body[start:end]) {
+		return "", false
+	}
+	return d.text[start+1 : end-1], true
+}
+
+// raw reads the next value as sent.
+func (d *fastDecoder) raw() []byte {
+	start := mockkit.SkipSpace(d.body, d.i)
+	d.i = mockkit.ValueEnd(d.body, start)
+	return d.body[start:d.i]
 }
 
 // Decode reads the next value into v as json.Unmarshal would.
 func (d *fastDecoder) Decode(v any) error {
-	d.i = mockkit.SkipSpace(d.body, d.i)
-	end := mockkit.ValueEnd(d.body, d.i)
-	raw := d.body[d.i:end]
+	start := mockkit.SkipSpace(d.body, d.i)
+	end := mockkit.ValueEnd(d.body, start)
+	raw := d.body[start:end]
 	d.i = end
 	switch p := v.(type) {
 	case *string:
-		if s, ok := mockkit.PlainString(raw); ok {
+		if s, ok := d.plain(start, end); ok {
 			*p = s
 			return nil
 		}
@@ -219,7 +241,7 @@ func (d *fastDecoder) Decode(v any) error {
 		return nil
 	case *map[string]string:
 		if *p == nil {
-			if m, ok := plainStringMap(raw); ok {
+			if m, ok := d.plainStringMap(start); ok {
 				*p = m
 				return nil
 			}
@@ -228,28 +250,29 @@ func (d *fastDecoder) Decode(v any) error {
 	return json.Unmarshal(raw, v)
 }
 
-// plainStringMap reads an object of plain string members (see
-// mockkit.PlainString); ok is false for anything else.
-func plainStringMap(raw []byte) (map[string]string, bool) {
-	if raw[0] != '{' {
+// plainStringMap reads the object at body[start:] if its members are all
+// plain strings (mockkit.PlainString); ok is false for anything else.
+func (d *fastDecoder) plainStringMap(start int) (map[string]string, bool) {
+	b := d.body
+	if b[start] != '{' {
 		return nil, false
 	}
 	m := map[string]string{}
-	for i := mockkit.SkipSpace(raw, 1); raw[i] != '}'; {
-		end := mockkit.ValueEnd(raw, i)
-		k, ok := mockkit.PlainString(raw[i:end])
+	for i := mockkit.SkipSpace(b, start+1); b[i] != '}'; {
+		end := mockkit.ValueEnd(b, i)
+		k, ok := d.plain(i, end)
 		if !ok {
 			return nil, false
 		}
-		i = mockkit.SkipSpace(raw, mockkit.SkipSpace(raw, end)+1)
-		end = mockkit.ValueEnd(raw, i)
-		v, ok := mockkit.PlainString(raw[i:end])
+		i = mockkit.SkipSpace(b, mockkit.SkipSpace(b, end)+1)
+		end = mockkit.ValueEnd(b, i)
+		v, ok := d.plain(i, end)
 		if !ok {
 			return nil, false
 		}
 		m[k] = v
-		if i = mockkit.SkipSpace(raw, end); raw[i] == ',' {
-			i = mockkit.SkipSpace(raw, i+1)
+		if i = mockkit.SkipSpace(b, end); b[i] == ',' {
+			i = mockkit.SkipSpace(b, i+1)
 		}
 	}
 	return m, true
@@ -271,7 +294,7 @@ func marshalPayload(data map[string]string, notification, android json.RawMessag
 
 func appendPayload(data map[string]string, notification, android json.RawMessage) ([]byte, bool) {
 	n := 2 + len(notification) + len(android) + 32
-	var arr [16]string
+	var arr [8]string // the usual data fits; more go to the heap
 	keys := arr[:0]
 	for k, v := range data {
 		if !plainJSON(k) || !plainJSON(v) {
@@ -297,27 +320,36 @@ func appendPayload(data map[string]string, notification, android json.RawMessage
 		}
 		b = append(b, '}')
 	}
-	for _, f := range [2]struct {
-		name string
-		raw  json.RawMessage
-	}{{`"notification":`, notification}, {`"android":`, android}} {
-		if len(f.raw) == 0 {
-			continue
-		}
-		if bytes.ContainsAny(f.raw, "<>&\u2028\u2029") { // encoding/json escapes these
-			return nil, false
-		}
-		if len(b) > 1 {
-			b = append(b, ',')
-		}
-		b = append(b, f.name...)
-		buf := bytes.NewBuffer(b)
-		if json.Compact(buf, f.raw) != nil {
-			return nil, false
-		}
-		b = buf.Bytes()
+	b, ok := appendRaw(b, `"notification":`, notification)
+	if !ok {
+		return nil, false
+	}
+	if b, ok = appendRaw(b, `"android":`, android); !ok {
+		return nil, false
 	}
 	return append(b, '}'), true
+}
+
+// appendRaw appends a raw object member, compacted, unless it is empty.
+func appendRaw(b []byte, name string, raw json.RawMessage) ([]byte, bool) {
+	if len(raw) == 0 {
+		return b, true
+	}
+	if bytes.ContainsAny(raw, "<>&\u2028\u2029") { // encoding/json escapes these
+		return nil, false
+	}
+	if len(b) > 1 {
+		b = append(b, ',')
+	}
+	b = append(b, name...)
+	if !bytes.ContainsAny(raw, " \t\r\n") { // compact already, as the SDKs send it
+		return append(b, raw...), true
+	}
+	buf := bytes.NewBuffer(b)
+	if json.Compact(buf, raw) != nil {
+		return nil, false
+	}
+	return buf.Bytes(), true
 }
 
 // plainJSON: s encodes as itself between quotes, HTML-safe.

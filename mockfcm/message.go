@@ -98,7 +98,13 @@ func truncate(s string, n int) string {
 // or the INVALID_ARGUMENT answer Google would give. It never panics, whatever
 // the input.
 func ParseSendRequest(body []byte) (*SendRequest, *Error) {
-	if req, ok := parseFast(body); ok {
+	return parseSendRequest(body, string(body))
+}
+
+// parseSendRequest is ParseSendRequest of a body the caller has as a string
+// too (text): the message's strings are slices of it.
+func parseSendRequest(body []byte, text string) (*SendRequest, *Error) {
+	if req, ok := parseFast(body, text); ok {
 		return req, nil
 	}
 	return parseSlow(body)
@@ -182,6 +188,23 @@ func parseMessage(raw json.RawMessage, m *Message) *Error {
 
 // finish validates what both parsers extracted and builds the payload.
 func finish(m *Message, targets int, android json.RawMessage) *Error {
+	if err := validate(m, targets); err != nil {
+		return err
+	}
+	if !m.HasTTL {
+		m.TTL = MaxTTL
+	}
+	b, jerr := marshalPayload(m.Data, nonNull(m.Notification), nonNull(android))
+	if jerr != nil { // only if a RawMessage were invalid, which parsing ruled out
+		return newError(Internal, "")
+	}
+	m.Payload = b
+	return nil
+}
+
+// validate checks the target, the data keys and the size FCM counts (which
+// it adds up in m.Size).
+func validate(m *Message, targets int) *Error {
 	switch {
 	case targets == 0:
 		return invalid("message", "Recipient of the message is not set.")
@@ -214,14 +237,6 @@ func finish(m *Message, targets int, android json.RawMessage) *Error {
 	if m.Size > limit {
 		return invalid("message", fmt.Sprintf("Android message is too big: %d bytes, the limit is %d.", m.Size, limit))
 	}
-	if !m.HasTTL {
-		m.TTL = MaxTTL
-	}
-	b, jerr := marshalPayload(m.Data, nonNull(m.Notification), nonNull(android))
-	if jerr != nil { // only if a RawMessage were invalid, which parsing ruled out
-		return newError(Internal, "")
-	}
-	m.Payload = b
 	return nil
 }
 

@@ -58,12 +58,13 @@ func (g *ids) messageID(now time.Time) string {
 	v := g.rng.Uint64() ^ g.seq
 	g.mu.Unlock()
 	const hexDigits = "0123456789abcdef"
-	var tail [16]byte
-	for i := 15; i >= 0; i-- {
-		tail[i] = hexDigits[v&0xf]
-		v >>= 4
+	var buf [40]byte
+	b := strconv.AppendInt(append(buf[:0], "0:"...), now.UnixMicro(), 10)
+	b = append(b, '%')
+	for shift := 60; shift >= 0; shift -= 4 {
+		b = append(b, hexDigits[v>>shift&0xf])
 	}
-	return "0:" + strconv.FormatInt(now.UnixMicro(), 10) + "%" + string(tail[:])
+	return string(b)
 }
 
 // looksLikeToken reports whether s has the shape of a registration token

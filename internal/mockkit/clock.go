@@ -3,7 +3,7 @@ package mockkit
 import (
 	"fmt"
 	"net/http"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pushlab/pushlab/internal/httpjson"
@@ -14,10 +14,8 @@ import (
 // tokens) in milliseconds while time keeps flowing. A mock built with
 // Config.Now uses that instead and its Clock only reports (Settable false).
 type Clock struct {
-	base func() time.Time
-
-	mu     sync.RWMutex
-	offset time.Duration
+	base   func() time.Time
+	offset atomic.Int64 // a time.Duration; read by every request, so no lock
 }
 
 // NewClock makes a clock over base (nil: time.Now).
@@ -30,41 +28,26 @@ func NewClock(base func() time.Time) *Clock {
 
 // Now is the mock's time.
 func (c *Clock) Now() time.Time {
-	c.mu.RLock()
-	off := c.offset
-	c.mu.RUnlock()
-	return c.base().Add(off)
+	return c.base().Add(time.Duration(c.offset.Load()))
 }
 
 // Advance moves the clock by d (which may be negative).
 func (c *Clock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	c.offset += d
-	c.mu.Unlock()
+	c.offset.Add(int64(d))
 	return c.Now()
 }
 
 // Set moves the clock so that it reads t now.
 func (c *Clock) Set(t time.Time) time.Time {
-	c.mu.Lock()
-	c.offset = t.Sub(c.base())
-	c.mu.Unlock()
+	c.offset.Store(int64(t.Sub(c.base())))
 	return c.Now()
 }
 
 // Reset puts the clock back on its base.
-func (c *Clock) Reset() {
-	c.mu.Lock()
-	c.offset = 0
-	c.mu.Unlock()
-}
+func (c *Clock) Reset() { c.offset.Store(0) }
 
 // Offset is how far the clock is from its base.
-func (c *Clock) Offset() time.Duration {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.offset
-}
+func (c *Clock) Offset() time.Duration { return time.Duration(c.offset.Load()) }
 
 // ClockState is the control API's view of the clock.
 type ClockState struct {

@@ -60,12 +60,17 @@ func ValueEnd(b []byte, i int) int {
 // nothing in it needs decoding (no escapes, valid UTF-8); ok is false
 // otherwise, and the caller leaves it to encoding/json.
 func PlainString(raw []byte) (s string, ok bool) {
-	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+	if !IsPlainString(raw) {
 		return "", false
+	}
+	return string(raw[1 : len(raw)-1]), true
+}
+
+// IsPlainString reports whether PlainString would take raw.
+func IsPlainString(raw []byte) bool {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return false
 	}
 	raw = raw[1 : len(raw)-1]
-	if bytes.IndexByte(raw, '\\') >= 0 || !utf8.Valid(raw) {
-		return "", false
-	}
-	return string(raw), true
+	return bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw)
 }

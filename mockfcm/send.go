@@ -1,0 +1,378 @@
+package mockfcm
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/pushlab/pushlab/events"
+	"github.com/pushlab/pushlab/internal/mockkit"
+)
+
+// exchange is one send request on its way through the checks.
+type exchange struct {
+	w       http.ResponseWriter
+	r       *http.Request
+	project string   // the {project} of the path
+	rec     *Request // added to the inspection log once answered
+	trace   string   // the message's ack_id, or its message id once accepted
+	msgID   string   // given when accepted
+	grant   *grant
+	req     *SendRequest
+	msg     *Message // &req.Message
+	// atAccept is a matched fault that acts once the message is accepted.
+	atAccept *Fault
+}
+
+// send serves POST /v1/projects/{project}/messages:send. The checks run in
+// the order Google answers them: the first that fails is the answer.
+func (s *Server) send(w http.ResponseWriter, r *http.Request) {
+	x := &exchange{w: w, r: r, project: r.PathValue("project"), rec: s.record(r)}
+	if err := s.checkCredential(x); err != nil {
+		s.reject(x, err)
+		return
+	}
+	if err := s.checkProjectQuota(x); err != nil {
+		s.reject(x, err)
+		return
+	}
+	if err := s.readMessage(x); err != nil {
+		s.reject(x, err)
+		return
+	}
+	if err, answered := s.fault(x); answered {
+		if err != nil {
+			s.reject(x, err)
+		}
+		return
+	}
+	if err := s.checkDevice(x); err != nil {
+		s.reject(x, err)
+		return
+	}
+	if s.accept(x) {
+		s.deliver(x) // here rather than in accept: the handler's stack stays shorter
+	}
+}
+
+// checkCredential: a live access token, of a service account of the
+// project, with a scope that may send.
+func (s *Server) checkCredential(x *exchange) *Error {
+	g, err := s.authorize(x.r, x.rec)
+	if err != nil {
+		return err
+	}
+	x.grant = g
+	if !g.project(x.project) {
+		return errPermissionDenied(x.project)
+	}
+	if !g.canMessage() {
+		return &Error{HTTPStatus: 403, Status: StatusPermissionDenied, Message: "Request had insufficient authentication scopes."}
+	}
+	return nil
+}
+
+// checkProjectQuota counts the message against its project's minute.
+func (s *Server) checkProjectQuota(x *exchange) *Error {
+	project := x.grant.acct.project
+	wait, ok := s.quota.Allow(project, s.now())
+	if ok {
+		return nil
+	}
+	e := newError(QuotaExceeded, "Quota exceeded for quota metric 'Send requests' and limit 'Send requests per minute' of project "+project+".")
+	e.RetryAfter = retryAfter(wait)
+	return e
+}
+
+// retryAfter is a Retry-After value: wait in whole seconds, rounded up.
+func retryAfter(wait time.Duration) string {
+	return strconv.Itoa(int((wait + time.Second - 1) / time.Second))
+}
+
+// readMessage reads and validates the body; the message's target and
+// ack_id go to the record and the trace.
+func (s *Server) readMessage(x *exchange) *Error {
+	body, err := readBody(x.w, x.r)
+	if err != nil {
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			return invalid("", fmt.Sprintf("Request payload size exceeds the limit: %d bytes.", maxBody))
+		}
+		return invalid("", "Could not read the request body.")
+	}
+	text := string(body) // one copy, for the record and the message's strings
+	x.rec.Body = truncate(text, maxRecordedBody)
+	req, perr := parseSendRequest(body, text)
+	if perr != nil {
+		return perr
+	}
+	x.req, x.msg = req, &req.Message
+	x.rec.Token = target(x.msg)
+	x.trace = x.msg.Data["ack_id"]
+	return nil
+}
+
+// target is what a message is sent to: a token, "/topics/name" or a condition.
+func target(m *Message) string {
+	switch {
+	case m.Topic != "":
+		return "/topics/" + m.Topic
+	case m.Condition != "":
+		return m.Condition
+	}
+	return m.Token
+}
+
+// fault looks the message's target up in the fault script. A fault that
+// acts at acceptance is kept for accept; any other acts now. answered means
+// the request was answered (or aborted); a non-nil error is the answer to
+// send.
+func (s *Server) fault(x *exchange) (err *Error, answered bool) {
+	f, ok := s.faults.Match(x.rec.Token)
+	if !ok {
+		return nil, false
+	}
+	x.rec.Fault = f.ID
+	if f.Action.AtAccept() {
+		kept := f // on the heap only when kept
+		x.atAccept = &kept
+		return nil, false
+	}
+	return s.applyFault(x, f)
+}
+
+// applyFault carries out a fault that acts before the message is judged.
+// done means the request was answered (or aborted); a non-nil error is the
+// answer to send.
+func (s *Server) applyFault(x *exchange, f Fault) (answer *Error, done bool) {
+	s.faultEvent(&f, x)
+	rec := x.rec
+	done = mockkit.BeforeJudging(x.r.Context(), f, mockkit.Before{
+		Abandoned: func() {
+			rec.Status, rec.Reason = 0, "abandoned" // dropped unserved
+			s.rec.Add(*rec)
+		},
+		Respond: func() { answer = faultAnswer(f) },
+		Reset: func() {
+			rec.Status, rec.Reason = 0, "reset"
+			s.rec.Add(*rec)
+			panic(http.ErrAbortHandler) // net/http resets the stream (h2) or closes the connection
+		},
+		GoAway: func() { x.w.Header().Set("Connection", "close") }, // net/http's h2 server answers, then sends GOAWAY
+	})
+	return answer, done
+}
+
+// faultAnswer is the error a respond fault answers: its FCM code (or the
+// one FCM answers its status with), its status, its Retry-After.
+func faultAnswer(f Fault) *Error {
+	code := f.Reason
+	if _, ok := fcmCodes[code]; !ok {
+		code = codeForStatus(f.Status)
+	}
+	e := newError(code, "")
+	if f.Status != 0 {
+		e.HTTPStatus = f.Status
+	}
+	e.RetryAfter = f.RetryAfter
+	if code == QuotaExceeded && e.RetryAfter == "" {
+		e.RetryAfter = "60"
+	}
+	return e
+}
+
+// faultEvent reports a fault firing.
+func (s *Server) faultEvent(f *Fault, x *exchange) {
+	s.bus.Publish(events.Event{TraceID: x.trace, Hop: events.FaultInjected, Actor: Actor, Status: string(f.Action),
+		Detail: fmt.Sprintf("fault %s: %s %d %s", f.ID, f.Action, f.Status, f.Reason),
+		Attrs:  map[string]string{"fault": f.ID, "target": events.RedactToken(x.rec.Token)}})
+}
+
+// checkDevice judges a message to a token: a token FCM never issued is
+// invalid; an uninstalled or expired one is UNREGISTERED; another
+// project's is SENDER_ID_MISMATCH; past its device's rate, QUOTA_EXCEEDED.
+// Topics and conditions have no device to check.
+func (s *Server) checkDevice(x *exchange) *Error {
+	token := x.msg.Token
+	if token == "" {
+		return nil
+	}
+	now := s.now()
+	reg, ok := s.reg.Lookup(token)
+	switch {
+	case !ok && !looksLikeToken(token):
+		return invalid("message.token", "The registration token is not a valid FCM registration token")
+	case !ok || !reg.Installed:
+		return newError(Unregistered, "")
+	case expired(reg, now):
+		return newError(Unregistered, "Requested entity was not found: the registration token expired after 270 days of inactivity.")
+	case !x.grant.project(reg.Project):
+		return newError(SenderIDMismatch, "")
+	}
+	if wait, ok := s.rate.Allow(token, now); !ok {
+		e := newError(QuotaExceeded, "Sending limit exceeded for the message target: device message rate exceeded.")
+		e.RetryAfter = retryAfter(wait)
+		return e
+	}
+	return nil
+}
+
+// reject answers e, and records and reports it.
+func (s *Server) reject(x *exchange, e *Error) {
+	rec := x.rec
+	rec.Status, rec.Reason = e.HTTPStatus, e.FCMCode
+	if rec.Reason == "" {
+		rec.Reason = e.Status
+	}
+	s.rec.Add(*rec)
+	if s.bus != nil { // nobody listens: spare the attrs
+		attrs := map[string]string{"project": x.project, "http_status": strconv.Itoa(e.HTTPStatus)}
+		if rec.Token != "" {
+			attrs["token"] = events.RedactToken(rec.Token)
+		}
+		s.bus.Publish(events.Event{TraceID: x.trace, Hop: events.ProviderRejected, Actor: Actor, Status: rec.Reason,
+			Detail: e.Message, Payload: events.Excerpt([]byte(rec.Body)), Attrs: attrs})
+	}
+	e.write(x.w)
+}
+
+// accept gives the message its id and answers it; a fault that acts at
+// acceptance may delay the message, or lose or delay the answer. It reports
+// whether the message is still to be delivered: a validate_only message is
+// not, nor one that such a fault delivered before the answer.
+func (s *Server) accept(x *exchange) (deliver bool) {
+	x.msgID = "fake_message_id"
+	if !x.req.ValidateOnly {
+		x.msgID = s.ids.messageID(s.now())
+	}
+	name := "projects/" + x.project + "/messages/" + x.msgID
+	if x.trace == "" {
+		x.trace = x.msgID
+	}
+	x.rec.Status, x.rec.ID = 200, name
+	f := x.atAccept
+	if f != nil {
+		s.faultEvent(f, x)
+		if f.Action == DelayAccept {
+			mockkit.Hold(x.r.Context(), time.Duration(f.Latency), false) // the message is Google's now
+		}
+	}
+	s.rec.Add(*x.rec)
+	if s.bus != nil {
+		s.acceptedEvent(x)
+	}
+	deliver = !x.req.ValidateOnly
+	if f != nil && (f.Action == AcceptReset || f.Action == AcceptLate) {
+		if deliver {
+			s.deliver(x)
+			deliver = false
+		}
+		if f.Action == AcceptReset {
+			panic(http.ErrAbortHandler) // delivered; the stream is reset before the answer
+		}
+		if !mockkit.Hold(x.r.Context(), time.Duration(f.Latency), true) {
+			return false // the client is gone: nobody to answer
+		}
+	}
+	writeName(x.w, name)
+	return deliver
+}
+
+// acceptedEvent reports an accepted message.
+func (s *Server) acceptedEvent(x *exchange) {
+	m := x.msg
+	attrs := map[string]string{"project": x.project, "message_id": x.msgID, "target": redactTarget(m)}
+	if m.Priority != "" {
+		attrs["priority"] = m.Priority
+	}
+	if x.req.ValidateOnly {
+		attrs["validate_only"] = "true"
+	}
+	s.bus.Publish(events.Event{TraceID: x.trace, Hop: events.ProviderAccepted, Actor: Actor, Status: "200",
+		Detail: "FCM accepted the message", Payload: events.Excerpt(m.Payload), Attrs: attrs})
+}
+
+// writeName answers {"name": …} as Google lays it out (%q, which is strconv.Quote).
+func writeName(w http.ResponseWriter, name string) {
+	w.Header()["Content-Type"] = []string{"application/json; charset=UTF-8"} // canonical already
+	out := make([]byte, 0, len(name)+20)
+	out = append(out, "{\n  \"name\": "...)
+	out = strconv.AppendQuote(out, name)
+	w.Write(append(out, "\n}\n"...))
+}
+
+func redactTarget(m *Message) string {
+	switch {
+	case m.Token != "":
+		return events.RedactToken(m.Token)
+	case m.Topic != "":
+		return "/topics/" + m.Topic
+	}
+	return m.Condition
+}
+
+// deliver hands an accepted message to its device(s).
+func (s *Server) deliver(x *exchange) {
+	g, m, msgID := x.grant, x.msg, x.msgID
+	now := s.now()
+	d := Delivery{Provider: Provider, ID: msgID, Payload: m.Payload, CollapseKey: m.CollapseKey, AcceptedAt: now,
+		Headers: map[string]string{"from": g.acct.projectNumber}}
+	if d.Headers["from"] == "" {
+		d.Headers["from"] = g.acct.project
+	}
+	if m.Priority != "" {
+		d.Headers["priority"] = m.Priority
+	}
+	if m.HasTTL && m.TTL == 0 {
+		d.NowOrNever = true
+	} else {
+		d.Expiry = now.Add(m.TTL)
+	}
+	var tokens []string
+	switch {
+	case m.Token != "":
+		tokens = []string{m.Token}
+	case m.Topic != "":
+		d.Headers["from"] = "/topics/" + m.Topic
+		tokens = s.subs.audience(g.acct.project, m.Topic, nil)
+	default:
+		cond, err := ParseCondition(m.Condition)
+		if err != nil { // parsed once already
+			return
+		}
+		tokens = s.subs.audience(g.acct.project, "", cond)
+	}
+	for _, tok := range tokens {
+		reg, ok := s.reg.Lookup(tok)
+		if !ok || !reg.Installed || expired(reg, now) {
+			continue
+		}
+		if m.RestrictedPackageName != "" && m.RestrictedPackageName != reg.App {
+			s.restrictedEvent(m, reg.App, tok, msgID, x.trace)
+			continue
+		}
+		d.Token, d.App = tok, reg.App
+		switch s.hub.Send(d) {
+		case mockkit.Delivered:
+			s.reg.Touch(tok)
+		case mockkit.Stored:
+			s.storedEvent(d, x.trace)
+		}
+	}
+}
+
+// The events of deliver live in functions of their own, so that the
+// handler's stack stays short on the usual path.
+
+func (s *Server) restrictedEvent(m *Message, app, token, msgID, trace string) {
+	s.bus.Publish(events.Event{TraceID: trace, Hop: events.ProviderDropped, Actor: Actor, Status: "restricted_package_name",
+		Detail: fmt.Sprintf("not delivered: restricted to %s, the token is %s's", m.RestrictedPackageName, app),
+		Attrs:  map[string]string{"token": events.RedactToken(token), "message_id": msgID}})
+}
+
+func (s *Server) storedEvent(d Delivery, trace string) {
+	s.bus.Publish(events.Event{TraceID: trace, Hop: events.ProviderStored, Actor: Actor, Status: "stored",
+		Detail: "the device is offline: FCM keeps the message until it comes back or the ttl passes",
+		Attrs:  map[string]string{"token": events.RedactToken(d.Token), "message_id": d.ID, "expiry": d.Expiry.UTC().Format(time.RFC3339)}})
+}
