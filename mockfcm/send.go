@@ -254,29 +254,27 @@ func (s *Server) accept(x *exchange) (deliver bool) {
 	f := x.atAccept
 	if f != nil {
 		s.faultEvent(f, x)
-		if f.Action == DelayAccept {
-			mockkit.Hold(x.r.Context(), time.Duration(f.Latency), false) // the message is Google's now
-		}
+		mockkit.HoldAccepted(x.r.Context(), f) // the message is Google's now
 	}
 	s.rec.Add(*x.rec)
 	if s.bus != nil {
 		s.acceptedEvent(x)
 	}
-	deliver = !x.req.ValidateOnly
-	if f != nil && (f.Action == AcceptReset || f.Action == AcceptLate) {
-		if deliver {
-			s.deliver(x)
-			deliver = false
-		}
-		if f.Action == AcceptReset {
-			panic(http.ErrAbortHandler) // delivered; the stream is reset before the answer
-		}
-		if !mockkit.Hold(x.r.Context(), time.Duration(f.Latency), true) {
-			return false // the client is gone: nobody to answer
-		}
+	if f == nil {
+		writeName(x.w, name)
+		return !x.req.ValidateOnly
 	}
-	writeName(x.w, name)
-	return deliver
+	// How a fault plays out once accepted is decided once, for both mocks.
+	mockkit.Accept(x.r.Context(), f, mockkit.Acceptance{
+		Deliver: func() {
+			if !x.req.ValidateOnly {
+				s.deliver(x)
+			}
+		},
+		Answer: func() { writeName(x.w, name) },
+		Reset:  func() { panic(http.ErrAbortHandler) }, // delivered; the stream is reset before the answer
+	})
+	return false
 }
 
 // acceptedEvent reports an accepted message.
