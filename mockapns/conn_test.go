@@ -16,15 +16,37 @@ import (
 	"golang.org/x/net/http2"
 )
 
-// countDials makes c's transport count the connections it opens.
+// countDials makes c's transport count the connections it opens. Only the
+// mock may close one: the transport's health-check ping is off (apns2 sets
+// ReadIdleTimeout; on a loaded machine a late pong closes the connection and
+// the next push dials another).
 func countDials(c *apns2.Client) *atomic.Int64 {
 	var n atomic.Int64
-	c.HTTPClient.Transport.(*http2.Transport).DialTLSContext = func(ctx context.Context, network, addr string, cfg *tls.Config) (net.Conn, error) {
+	tr := c.HTTPClient.Transport.(*http2.Transport)
+	tr.ReadIdleTimeout = 0
+	tr.DialTLSContext = func(ctx context.Context, network, addr string, cfg *tls.Config) (net.Conn, error) {
 		n.Add(1)
 		d := tls.Dialer{Config: cfg}
 		return d.DialContext(ctx, network, addr)
 	}
 	return &n
+}
+
+// oneConnection is for tests of the per-connection rules (the key a
+// connection is pinned to): c's transport keeps to one connection, waiting
+// for a free stream rather than opening another (a token connection starts
+// with one), and the returned check fails t if a second one was dialled, so
+// a verdict about "the same connection" is never about two.
+func oneConnection(t *testing.T, c *apns2.Client) (check func()) {
+	t.Helper()
+	dials := countDials(c)
+	c.HTTPClient.Transport.(*http2.Transport).StrictMaxConcurrentStreams = true
+	return func() {
+		t.Helper()
+		if n := dials.Load(); n != 1 {
+			t.Fatalf("the pushes took %d connections, want one", n)
+		}
+	}
 }
 
 // goAways counts the events of connections closed for bad requests.

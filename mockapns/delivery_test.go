@@ -230,6 +230,7 @@ func TestEventsAndInspection(t *testing.T) {
 func TestTokenRefreshAfter20Minutes(t *testing.T) {
 	f := newFixture(t)
 	c := f.tokenClient(f.set.APNsKey, testpki.Production)
+	sameConnection := oneConnection(t, c)
 	push(t, c, f.note(f.prod))
 	f.clock.Advance(21 * time.Minute)
 	c.Token.Generate()
@@ -241,7 +242,9 @@ func TestTokenRefreshAfter20Minutes(t *testing.T) {
 	f.s.RegisterKey(Key{ID: other.KeyID, TeamID: other.TeamID, Public: &other.Key.PublicKey})
 	c2 := f.tokenClient(other, testpki.Production)
 	c2.HTTPClient = c.HTTPClient
-	if res := push(t, c2, f.note(f.prod)); res.Reason != ReasonInvalidProviderToken {
+	res := push(t, c2, f.note(f.prod))
+	sameConnection()
+	if res.Reason != ReasonInvalidProviderToken {
 		t.Fatalf("second team on one connection: %d %s", res.StatusCode, res.Reason)
 	}
 }

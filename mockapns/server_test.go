@@ -298,12 +298,15 @@ func TestReasons(t *testing.T) {
 			k := newAPNsKey(t, f.set.TeamID)
 			f.s.RegisterKey(Key{ID: k.KeyID, TeamID: k.TeamID, Public: &k.Key.PublicKey, Topics: []string{f.set.BundleID}, Environment: testpki.Production})
 			first := f.tokenClient(f.set.APNsKey, testpki.Production)
+			sameConnection := oneConnection(t, first)
 			if res := push(t, first, f.note(f.prod)); res.StatusCode != 200 {
 				t.Fatalf("first push: %d %s", res.StatusCode, res.Reason)
 			}
 			second := f.tokenClient(k, testpki.Production)
 			second.HTTPClient = first.HTTPClient // the same connection
-			return push(t, second, f.note(f.prod))
+			res := push(t, second, f.note(f.prod))
+			sameConnection()
+			return res
 		}},
 		{"development key on production", ReasonBadEnvironmentKeyIDInToken, 403, func(t *testing.T, f *fixture) *apns2.Response {
 			k := newAPNsKey(t, f.set.TeamID)
@@ -319,11 +322,14 @@ func TestReasons(t *testing.T) {
 		})},
 		{"new token within 20 minutes", ReasonTooManyProviderTokenUpdates, 429, func(t *testing.T, f *fixture) *apns2.Response {
 			c := f.tokenClient(f.set.APNsKey, testpki.Production)
+			sameConnection := oneConnection(t, c)
 			if res := push(t, c, f.note(f.prod)); res.StatusCode != 200 {
 				t.Fatalf("first push: %d %s", res.StatusCode, res.Reason)
 			}
 			c.Token.Generate() // a fresh token (ES256 signatures differ even within one second)
-			return push(t, c, f.note(f.prod))
+			res := push(t, c, f.note(f.prod))
+			sameConnection()
+			return res
 		}},
 		{"third push within the rate", ReasonTooManyRequests, 429, func(t *testing.T, f *fixture) *apns2.Response {
 			f.s.rate = mockkit.NewRateLimit(2, time.Minute)
