@@ -198,7 +198,8 @@ func (p *Remote) Uninstall(ctx context.Context, token string) error {
 // Done is closed when the gateway connection ends.
 func (p *Remote) Done() <-chan struct{} { return p.gw.Done() }
 
-// Close ends the gateway connection (every device goes offline at the mock).
+// Close ends the gateway connection (every device goes offline at the mock;
+// pushes on the wire that no device took are stored there).
 func (p *Remote) Close() error { return p.gw.Close() }
 
 func (p *Remote) do(ctx context.Context, method, path string, body []byte, want int, out any) error {

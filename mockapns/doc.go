@@ -89,8 +89,10 @@
 // JSON as sent, App = the bundle id, Headers = apns-push-type, apns-priority,
 // apns-topic, apns-collapse-id, apns-expiration) handed to the device's
 // Receiver: in process via Attach, across processes via the control
-// listener's GET /push websocket (mockkit.DialGateway; frames
-// {"op":"attach","tokens":[…]} and {"op":"deliver","delivery":{…}}). An
+// listener's GET /push websocket (mockkit.DialGateway; frames such as
+// {"op":"attach","tokens":[…]} and {"op":"deliver","seq":N,"delivery":{…}},
+// all listed at mockkit's gateway; a push the devices process did not
+// take before its connection ended is stored, not lost). An
 // offline device keeps only the last notification per app (earlier ones are
 // dropped as coalesced); apns-expiration 0 or past means now or never; a
 // stored one is dropped once its expiration passes.
