@@ -164,17 +164,16 @@ func (f *fcmSender) failText(o outcome) string { return failText(FCM, o, true) }
 
 // buildFCMData lays out the data map as upstream's AndroidNotificationServer.
 func buildFCMData(n *mmpush.PushNotification) map[string]string {
-	data := map[string]string{
-		"ack_id":         n.AckID,
-		"type":           n.Type,
-		"sub_type":       n.SubType,
-		"version":        n.Version,
-		"channel_id":     n.ChannelID,
-		"is_crt_enabled": strconv.FormatBool(n.IsCRTEnabled),
-		"server_id":      n.ServerID,
-		"category":       n.Category,
-		"signature":      signature(n),
-	}
+	data := make(map[string]string, 20) // room for every key below: no growing while filling
+	data["ack_id"] = n.AckID
+	data["type"] = n.Type
+	data["sub_type"] = n.SubType
+	data["version"] = n.Version
+	data["channel_id"] = n.ChannelID
+	data["is_crt_enabled"] = strconv.FormatBool(n.IsCRTEnabled)
+	data["server_id"] = n.ServerID
+	data["category"] = n.Category
+	data["signature"] = signature(n)
 	if n.Badge != -1 {
 		data["badge"] = strconv.Itoa(n.Badge)
 	}

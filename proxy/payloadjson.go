@@ -105,7 +105,9 @@ func (p *apnsPayload) Custom(key string, value any) *apnsPayload {
 
 // MarshalJSON is json.Marshal of the equivalent payload.Payload.
 func (p *apnsPayload) MarshalJSON() ([]byte, error) {
-	aps, err := json.Marshal(p.aps) // {"aps":{…}}
+	// Its own MarshalJSON, not json.Marshal: that would validate and
+	// compact the marshaller's (already compact) output a second time.
+	aps, err := p.aps.MarshalJSON() // {"aps":{…}}
 	if err != nil {
 		return nil, err
 	}
