@@ -177,7 +177,8 @@ func (s *Server) deliver(ctx context.Context, t *target, n *mmpush.PushNotificat
 		} else {
 			tctx, tcancel = context.WithTimeout(ctx, s.cfg.retryTimeout())
 		}
-		go s.try(withAttempts(tctx, a), tries, a, n, d, results)
+		tryCtx, try := withAttempts(tctx, a), tries
+		s.workers.run(func() { s.try(tryCtx, try, a, n, d, results) })
 
 		r, late := s.await(tries, a, tcancel, policy, p, results, &pending)
 		if !r.running {

@@ -39,6 +39,7 @@ type Server struct {
 	metrics   *metrics
 	gatherer  prometheus.Gatherer
 	throttle  *throttle
+	workers   *workers // run the tries
 	tls       *tls.Config
 	handler   http.Handler
 
@@ -60,7 +61,8 @@ func New(c Config, opts Options) (*Server, error) {
 		return nil, err
 	}
 	cfg := runConfig{Config: c, Options: opts}
-	s := &Server{cfg: cfg, bus: cfg.Bus, targets: map[string]*target{}, failed: map[string]error{}, sleep: sleepCtx}
+	s := &Server{cfg: cfg, bus: cfg.Bus, targets: map[string]*target{}, failed: map[string]error{}, sleep: sleepCtx,
+		workers: newWorkers(workerLinger)}
 	if cfg.Logger != nil {
 		s.log = cfg.Logger
 	} else {
@@ -358,6 +360,7 @@ func (s *Server) Close() error {
 		for _, t := range s.targets {
 			t.sender.close()
 		}
+		s.workers.close()
 		s.closeLog()
 	})
 	return nil
