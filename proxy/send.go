@@ -160,8 +160,8 @@ func (s *Server) deliver(ctx context.Context, t *target, n *mmpush.PushNotificat
 	if policy.collapses() {
 		maxTries += unansweredTries
 	}
-	results := make(chan tryResult, maxTries) // never blocks a try
-	pending := 0                              // tries left running past their timeout
+	results := make(chan *tryResult, maxTries) // never blocks a try (pointers: a buffer of values was a kilobyte per send)
+	pending := 0                               // tries left running past their timeout
 	var (
 		o        outcome
 		v        verdict
@@ -231,7 +231,8 @@ func (s *Server) deliver(ctx context.Context, t *target, n *mmpush.PushNotificat
 	// Out of tries with some still out there: their answer may yet come.
 	for v.Status != mmpush.StatusOK && v.Status != mmpush.StatusRemove && pending > 0 {
 		select {
-		case r := <-results:
+		case rp := <-results:
+			r := *rp
 			pending--
 			if lv := s.judge(p, r.o); final(lv) {
 				o, v = r.o, lv
@@ -261,13 +262,13 @@ type tryResult struct {
 }
 
 // try runs one try and reports it on results.
-func (s *Server) try(ctx context.Context, n int, a *attempts, pn *mmpush.PushNotification, d delivery, results chan<- tryResult) {
+func (s *Server) try(ctx context.Context, n int, a *attempts, pn *mmpush.PushNotification, d delivery, results chan<- *tryResult) {
 	start := time.Now()
 	o := d.send(ctx)
 	o.Message = redact(o.Message, pn.DeviceID) // apns2's errors quote the URL, token included
 	o = refine(o, a, ctx.Err() != nil)
 	s.metrics.sendSeconds.WithLabelValues(string(d.provider)).Observe(time.Since(start).Seconds())
-	results <- tryResult{n: n, o: o, why: a.unconfirmedWhy()}
+	results <- &tryResult{n: n, o: o, why: a.unconfirmedWhy()}
 }
 
 // await waits for try number n: its result; or its timeout, after which an
@@ -275,7 +276,7 @@ func (s *Server) try(ctx context.Context, n int, a *attempts, pn *mmpush.PushNot
 // ResendCollapse, is left running and judged unconfirmed; or a late answer
 // of an earlier try that decides the send (late is then true).
 func (s *Server) await(n int, a *attempts, cancel context.CancelFunc, policy ResendPolicy,
-	p Provider, results <-chan tryResult, pending *int) (r tryResult, late bool) {
+	p Provider, results <-chan *tryResult, pending *int) (r tryResult, late bool) {
 	var timeout <-chan time.Time
 	if policy.collapses() {
 		t := time.NewTimer(s.cfg.retryTimeout())
@@ -284,7 +285,8 @@ func (s *Server) await(n int, a *attempts, cancel context.CancelFunc, policy Res
 	}
 	for {
 		select {
-		case r := <-results:
+		case rp := <-results:
+			r := *rp
 			if r.n == n {
 				return r, false
 			}
@@ -308,7 +310,7 @@ func (s *Server) await(n int, a *attempts, cancel context.CancelFunc, policy Res
 }
 
 // pause waits between tries, or until a late answer decides the send.
-func (s *Server) pause(ctx context.Context, wait time.Duration, results <-chan tryResult, pending *int, p Provider) (tryResult, bool) {
+func (s *Server) pause(ctx context.Context, wait time.Duration, results <-chan *tryResult, pending *int, p Provider) (tryResult, bool) {
 	if *pending == 0 {
 		s.sleep(ctx, wait)
 		return tryResult{}, false
@@ -319,7 +321,8 @@ func (s *Server) pause(ctx context.Context, wait time.Duration, results <-chan t
 	go func() { s.sleep(sctx, wait); close(slept) }()
 	for {
 		select {
-		case r := <-results:
+		case rp := <-results:
+			r := *rp
 			*pending--
 			v := s.judge(p, r.o)
 			if final(v) {
