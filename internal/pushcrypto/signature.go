@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -50,8 +49,6 @@ type Signer struct {
 	// TTL, when positive, adds exp = iat + TTL. Zero (the default) leaves
 	// the lifetime to the verifier's MaxAge, as the Mattermost server does.
 	TTL time.Duration
-
-	header atomic.Pointer[signerHeader] // KeyID's encoded header
 }
 
 // NewSigner returns a Signer that signs with key under the id keyID.
@@ -68,7 +65,18 @@ func (s *Signer) Sign(ackID, deviceID string, now time.Time) (string, error) {
 	if s.KeyID == "" {
 		return "", errors.New("pushcrypto: signer has no key id")
 	}
-	return s.signFast(ackID, deviceID, now)
+	c := claims{AckID: ackID, DeviceID: deviceID}
+	c.IssuedAt = jwt.NewNumericDate(now)
+	if s.TTL > 0 {
+		c.ExpiresAt = jwt.NewNumericDate(now.Add(s.TTL))
+	}
+	t := jwt.NewWithClaims(jwt.SigningMethodES256, c)
+	t.Header["kid"] = s.KeyID
+	sig, err := t.SignedString(s.Key)
+	if err != nil {
+		return "", fmt.Errorf("pushcrypto: signing with kid %q: %w", s.KeyID, err)
+	}
+	return sig, nil
 }
 
 // String names the signer by kid and fingerprint, so that logging a Signer
@@ -101,9 +109,8 @@ type Verifier struct {
 	Skew   time.Duration // clock skew tolerated either way; negative means 0
 	MaxAge time.Duration // oldest iat accepted; 0 or negative: no limit
 
-	keys     map[string]*ecdsa.PublicKey
-	byHeader map[string]*ecdsa.PublicKey // encoded canonical header → key
-	parser   *jwt.Parser
+	keys   map[string]*ecdsa.PublicKey
+	parser *jwt.Parser
 }
 
 // NewVerifier pins keys (by kid) and uses DefaultSkew and DefaultMaxAge.
@@ -113,19 +120,16 @@ func NewVerifier(keys map[string]*ecdsa.PublicKey) (*Verifier, error) {
 		return nil, errors.New("pushcrypto: verifier needs at least one pinned key")
 	}
 	pinned := make(map[string]*ecdsa.PublicKey, len(keys))
-	byHeader := make(map[string]*ecdsa.PublicKey, len(keys))
 	for kid, k := range keys {
 		if k == nil || k.Curve != elliptic.P256() {
 			return nil, fmt.Errorf("pushcrypto: pinned key %q must be ECDSA P-256, have %s", kid, curveNameOf(k))
 		}
 		pinned[kid] = k
-		byHeader[encodedHeader(kid)] = k
 	}
 	return &Verifier{
-		Skew:     DefaultSkew,
-		MaxAge:   DefaultMaxAge,
-		keys:     pinned,
-		byHeader: byHeader,
+		Skew:   DefaultSkew,
+		MaxAge: DefaultMaxAge,
+		keys:   pinned,
 		parser: jwt.NewParser(
 			jwt.WithValidMethods([]string{algorithm}),
 			// Strict base64 so that flipping the unused low bits of a
@@ -156,23 +160,15 @@ func (v *Verifier) Verify(sig, ackID, deviceID string, now time.Time) error {
 		return fmt.Errorf("%w: line break at byte %d of %.32q", ErrMalformed, i, sig)
 	}
 	var c claims
-	if fc, ok := v.verifyFast(sig); ok {
-		c.AckID, c.DeviceID = fc.AckID, fc.DeviceID
-		c.IssuedAt = jwt.NewNumericDate(time.Unix(*fc.Iat, 0))
-		if fc.Exp != nil {
-			c.ExpiresAt = jwt.NewNumericDate(time.Unix(*fc.Exp, 0))
+	tok, err := v.parser.ParseWithClaims(sig, &c, func(t *jwt.Token) (any, error) {
+		kid, _ := t.Header["kid"].(string)
+		if k, ok := v.keys[kid]; ok {
+			return k, nil
 		}
-	} else {
-		tok, err := v.parser.ParseWithClaims(sig, &c, func(t *jwt.Token) (any, error) {
-			kid, _ := t.Header["kid"].(string)
-			if k, ok := v.keys[kid]; ok {
-				return k, nil
-			}
-			return nil, ErrUnknownKey
-		})
-		if err != nil {
-			return v.classify(sig, tok, err)
-		}
+		return nil, ErrUnknownKey
+	})
+	if err != nil {
+		return v.classify(sig, tok, err)
 	}
 
 	if c.AckID != ackID || c.DeviceID != deviceID {
