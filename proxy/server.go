@@ -39,7 +39,7 @@ type Server struct {
 	metrics   *metrics
 	gatherer  prometheus.Gatherer
 	throttle  *throttle
-	workers   *workers // run the tries
+	workers   *workers // run the sends and their tries
 	tls       *tls.Config
 	handler   http.Handler
 
@@ -212,7 +212,7 @@ func (s *Server) handleSendPush(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		resp = s.badRequest(n.AckID, "send_push", err)
 	} else {
-		resp, _ = s.send(r.Context(), &n, appVersion)
+		resp = s.sendOnWorker(r.Context(), &n, appVersion)
 	}
 	if err := writeResponse(w, resp); err != nil {
 		s.log.Warn("failed to write response", "error", err)
