@@ -1,11 +1,13 @@
 package devicesim
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // inbound is a push as the app sees it, whichever provider carried it.
@@ -62,7 +64,7 @@ func parseAPNs(b []byte) (inbound, error) {
 	}
 	if raw, ok := aps["alert"]; ok {
 		var s string
-		if json.Unmarshal(raw, &s) == nil {
+		if len(raw) > 0 && raw[0] != '{' && json.Unmarshal(raw, &s) == nil {
 			in.Body = s
 		} else {
 			var a struct{ Title, Subtitle, Body string }
@@ -82,7 +84,7 @@ func parseAPNs(b []byte) (inbound, error) {
 	}
 	if raw, ok := aps["sound"]; ok {
 		var s string
-		if json.Unmarshal(raw, &s) != nil { // critical alerts: {"name":…}
+		if len(raw) > 0 && raw[0] == '{' || json.Unmarshal(raw, &s) != nil { // critical alerts: {"name":…}
 			var d struct{ Name string }
 			json.Unmarshal(raw, &d)
 			s = d.Name
@@ -170,6 +172,16 @@ func (in *inbound) custom(get func(string) string) {
 func looseString(raw json.RawMessage) string {
 	if len(raw) == 0 {
 		return ""
+	}
+	// raw comes from a document already decoded, so it is valid JSON: a
+	// string without escapes in valid UTF-8 is its bytes, a number or a
+	// boolean its text. Only the rest needs decoding again (a failed
+	// json.Unmarshal was most of a push's parsing).
+	switch c := raw[0]; {
+	case c == '"' && bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw):
+		return string(raw[1 : len(raw)-1])
+	case c == '-' || c >= '0' && c <= '9' || c == 't' || c == 'f':
+		return string(raw)
 	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
