@@ -96,7 +96,7 @@ func BenchmarkSendPush(b *testing.B) {
 // network on either side: validation, the retry loop, the verdict, metrics,
 // logs and the three events on a bus (the provider answers at once).
 func BenchmarkOwnWork(b *testing.B) {
-	s, _ := newFakeServer(b, Config{Logger: slog.New(slog.DiscardHandler), Bus: events.NewBus()},
+	s, _ := newFakeServer(b, runConfig{Options: Options{Logger: slog.New(slog.DiscardHandler), Bus: events.NewBus()}},
 		&fakeSender{p: APNs, tries: []outcome{{Kind: kindAnswer, Status: 200, ID: "8D7A3E5C-0000-4000-8000-000000000000"}}})
 	n := msg("fake", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "ack-bench")
 	b.ReportAllocs()
