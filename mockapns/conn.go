@@ -3,6 +3,7 @@ package mockapns
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/pushlab/pushlab/events"
@@ -62,6 +63,22 @@ func goAway(w http.ResponseWriter, c *connState, reason string) {
 		c.fc.goAwayReason(reason)
 	}
 	w.Header().Set("Connection", "close")
+}
+
+// admitStream lets a request on a frameConn begin, or refuses its stream
+// (see frameConn.admit) and ends the handler. The caller releases an
+// admitted stream when it is done.
+func (s *Server) admitStream(r *http.Request, c *connState) {
+	ids := r.Header[streamHeader]
+	delete(r.Header, streamHeader)
+	var stream uint64
+	if len(ids) > 0 {
+		stream, _ = strconv.ParseUint(ids[len(ids)-1], 10, 31)
+	}
+	if !c.fc.admit(uint32(stream)) {
+		s.refused(r, c, uint32(stream))
+		panic(http.ErrAbortHandler) // the client got RST_STREAM REFUSED_STREAM already
+	}
 }
 
 // refused records a request refused with REFUSED_STREAM: the connection

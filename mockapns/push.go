@@ -29,6 +29,7 @@ type exchange struct {
 	token string
 	n     Notification
 	cred  *credential
+	reg   Registration // the device, once checkDevice found it
 	body  []byte
 	ack   string
 	fault *Fault
@@ -41,16 +42,7 @@ func (s *Server) serveAPNs(w http.ResponseWriter, r *http.Request) {
 	defer s.inflight.Add(-1)
 	c, _ := r.Context().Value(connKey{}).(*connState)
 	if c != nil && c.fc != nil {
-		ids := r.Header[streamHeader]
-		delete(r.Header, streamHeader)
-		var stream uint64
-		if len(ids) > 0 {
-			stream, _ = strconv.ParseUint(ids[len(ids)-1], 10, 31)
-		}
-		if !c.fc.admit(uint32(stream)) {
-			s.refused(r, c, uint32(stream))
-			panic(http.ErrAbortHandler) // the client got RST_STREAM REFUSED_STREAM already
-		}
+		s.admitStream(r, c)
 		defer c.fc.release()
 	}
 	x := &exchange{r: r, conn: c, tls: r.TLS}
@@ -71,11 +63,8 @@ func (s *Server) serveAPNs(w http.ResponseWriter, r *http.Request) {
 
 	token, perr := parsePath(r.Method, r.URL.Path)
 	x.token = token
-	if f, ok := s.faults.Match(token); ok {
-		x.fault = &f
-		if !f.Action.AtAccept() && s.applyFault(w, x) {
-			return
-		}
+	if s.faultFirst(w, x) {
+		return
 	}
 	if s.servers.Closed() {
 		s.answer(w, x, reject(ReasonShutdown))
@@ -113,8 +102,7 @@ func (s *Server) serveAPNs(w http.ResponseWriter, r *http.Request) {
 		s.answer(w, x, berr)
 		return
 	}
-	reg, terr := s.checkDevice(x)
-	if terr != nil {
+	if terr := s.checkDevice(x); terr != nil {
 		s.answer(w, x, terr)
 		return
 	}
@@ -122,7 +110,19 @@ func (s *Server) serveAPNs(w http.ResponseWriter, r *http.Request) {
 		s.answer(w, x, reject(ReasonTooManyRequests))
 		return
 	}
-	s.accept(w, x, reg)
+	s.accept(w, x)
+}
+
+// faultFirst looks for a fault matching the request's token (x.fault) and
+// performs it if it acts before the request is judged; it returns true when
+// the fault answered (or killed) the request.
+func (s *Server) faultFirst(w http.ResponseWriter, x *exchange) bool {
+	f, ok := s.faults.Match(x.token)
+	if !ok {
+		return false
+	}
+	x.fault = &f
+	return !f.Action.AtAccept() && s.applyFault(w, x)
 }
 
 // applyFault performs a matched fault that acts before the request is
@@ -361,20 +361,23 @@ var tokenAuthOnly = map[string]bool{"liveactivity": true, "location": true}
 
 // checkDevice looks the token up: unknown, wrong environment → BadDeviceToken;
 // another app's → DeviceTokenNotForTopic; uninstalled → 410 Unregistered.
-func (s *Server) checkDevice(x *exchange) (Registration, *Error) {
+// The registration is kept in x.reg (not returned: the handler's frames
+// stay small, see serveAPNs).
+func (s *Server) checkDevice(x *exchange) *Error {
 	if !validToken(x.token) {
-		return Registration{}, reject(ReasonBadDeviceToken)
+		return reject(ReasonBadDeviceToken)
 	}
 	reg, ok := s.reg.Lookup(strings.ToLower(x.token))
+	x.reg = reg
 	switch {
 	case !ok, reg.Environment != x.env:
-		return reg, reject(ReasonBadDeviceToken)
+		return reject(ReasonBadDeviceToken)
 	case reg.App != x.n.App():
-		return reg, reject(ReasonDeviceTokenNotForTopic)
+		return reject(ReasonDeviceTokenNotForTopic)
 	case !reg.Installed:
-		return reg, &Error{Status: http.StatusGone, Reason: ReasonUnregistered}
+		return &Error{Status: http.StatusGone, Reason: ReasonUnregistered}
 	}
-	return reg, nil
+	return nil
 }
 
 func (s *Server) overRate(token string) bool {
@@ -422,7 +425,7 @@ func (s *Server) answer(w http.ResponseWriter, x *exchange, e *Error) {
 
 // accept answers 200 and hands the notification to the push channel; a
 // fault that acts at acceptance may delay it, or lose or delay the answer.
-func (s *Server) accept(w http.ResponseWriter, x *exchange, reg Registration) {
+func (s *Server) accept(w http.ResponseWriter, x *exchange) {
 	f := x.fault
 	note := ""
 	if f != nil && f.Action.AtAccept() {
@@ -446,17 +449,31 @@ func (s *Server) accept(w http.ResponseWriter, x *exchange, reg Registration) {
 	mockkit.Accept(x.r.Context(), f, mockkit.Acceptance{
 		Deliver: func() {
 			s.record(x, http.StatusOK, "", note)
-			s.handOver(x, reg)
+			s.handOver(x)
 		},
 		Answer: func() { w.WriteHeader(http.StatusOK) },
 		Reset:  func() { abort(x) },
 	})
 }
 
-// handOver gives an accepted notification to the push channel.
-func (s *Server) handOver(x *exchange, reg Registration) {
+// handOver gives an accepted notification to the push channel. Its parts
+// are separate calls so that the handler's deepest frames stay small: a
+// goroutine's stack that outgrows its starting size is copied, which cost
+// as much as the rest of handOver.
+func (s *Server) handOver(x *exchange) {
+	d := s.delivery(x)
+	attrs := s.acceptedEvent(x)
+	// An online device reports device.delivered itself; the mock speaks only
+	// for what happens inside Apple.
+	if s.hub.Send(d) == mockkit.Stored {
+		s.storedEvent(x, attrs)
+	}
+}
+
+// delivery is what the push channel carries of an accepted notification.
+func (s *Server) delivery(x *exchange) Delivery {
 	now := s.now()
-	d := Delivery{Provider: Provider, Token: reg.Token, ID: x.n.ID, App: x.n.App(),
+	d := Delivery{Provider: Provider, Token: x.reg.Token, ID: x.n.ID, App: x.n.App(),
 		Payload: bytes.Clone(x.body), CollapseKey: x.n.CollapseID, AcceptedAt: now,
 		Headers: map[string]string{"apns-push-type": x.n.PushType, "apns-priority": strconv.Itoa(x.n.Priority), "apns-topic": x.n.Topic}}
 	if x.n.CollapseID != "" {
@@ -473,10 +490,18 @@ func (s *Server) handOver(x *exchange, reg Registration) {
 			}
 		}
 	}
+	return d
+}
+
+// acceptedEvent publishes provider.accepted and returns its attributes, for
+// a provider.stored that may follow (nil without a bus: nothing to build).
+func (s *Server) acceptedEvent(x *exchange) map[string]string {
+	if s.bus == nil {
+		return nil
+	}
 	attrs := x.attrs()
-	trace := x.traceID()
 	detail := "accepted"
-	if x.n.PushType == "liveactivity" && s.bus != nil {
+	if x.n.PushType == "liveactivity" {
 		// APNs passes what the device will judge; the timeline shows what it is.
 		if p, err := liveactivity.Parse(x.body); err == nil {
 			attrs["activity_event"] = p.Event
@@ -485,13 +510,17 @@ func (s *Server) handOver(x *exchange, reg Registration) {
 			detail = "accepted: Live Activity payload the device will drop (" + err.Error() + ")"
 		}
 	}
-	s.bus.Publish(events.Event{TraceID: trace, Hop: events.ProviderAccepted, Actor: Actor, Status: "200",
+	s.bus.Publish(events.Event{TraceID: x.traceID(), Hop: events.ProviderAccepted, Actor: Actor, Status: "200",
 		Detail: detail, Payload: events.Excerpt(x.body), Attrs: attrs})
-	// An online device reports device.delivered itself; the mock speaks only
-	// for what happens inside Apple.
-	if s.hub.Send(d) == mockkit.Stored {
-		s.bus.Publish(events.Event{TraceID: trace, Hop: events.ProviderStored, Actor: Actor, Status: "stored", Detail: "device offline: kept as its app's last notification", Attrs: attrs})
+	return attrs
+}
+
+// storedEvent publishes provider.stored for a push its offline device will get later.
+func (s *Server) storedEvent(x *exchange, attrs map[string]string) {
+	if s.bus == nil {
+		return
 	}
+	s.bus.Publish(events.Event{TraceID: x.traceID(), Hop: events.ProviderStored, Actor: Actor, Status: "stored", Detail: "device offline: kept as its app's last notification", Attrs: attrs})
 }
 
 // onReturn reports a push that crossed its device's going offline on the
