@@ -69,6 +69,7 @@ type verifiedJWT struct {
 	iss  string
 	iat  int64
 	info map[string]any // the recorder's view, built once; copied before changes
+	cred *credential    // what a request with it authenticated as, shared: never changed
 }
 
 const jwtCacheMax = 4096
@@ -162,6 +163,7 @@ func parseJWT(bearer string, lookup func(kid string) *Key) (*verifiedJWT, map[st
 		"claims":          map[string]any{"iss": v.iss, "iat": v.iat},
 		"key_fingerprint": key.fingerprint,
 	}
+	v.cred = &credential{key: key, info: v.info}
 	return v, v.info, nil
 }
 

@@ -121,7 +121,8 @@ func (s *Server) faultFirst(w http.ResponseWriter, x *exchange) bool {
 	if !ok {
 		return false
 	}
-	x.fault = &f
+	matched := f // only a matched fault goes to the heap
+	x.fault = &matched
 	return !f.Action.AtAccept() && s.applyFault(w, x)
 }
 
@@ -252,9 +253,9 @@ func (s *Server) tokenAuth(x *exchange, bearer string) *Error {
 		}
 		s.jwts.put(bearer, v)
 	}
-	x.cred = &credential{key: v.key, info: v.info}
+	x.cred = v.cred
 	fail := func(reason, why string) *Error {
-		x.cred.info = copyMap(v.info)
+		x.cred = &credential{key: v.key, info: copyMap(v.info)}
 		x.cred.info["error"] = why
 		return reject(reason)
 	}
