@@ -2,11 +2,12 @@ package mockapns
 
 import (
 	"bytes"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/binary"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
@@ -615,8 +616,11 @@ func copyMap(m map[string]any) map[string]any {
 func newAPNsID() string { return newUUID(true) }
 
 func newUUID(upper bool) string {
+	// The runtime's ChaCha8 generator, seeded by the system: an id needs
+	// to be unique, not secret, and crypto/rand cost a system call per push.
 	var b [16]byte
-	rand.Read(b[:])
+	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	const lo, hi = "0123456789abcdef", "0123456789ABCDEF"
