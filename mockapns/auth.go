@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pushlab/pushlab/testpki"
@@ -198,6 +199,9 @@ type connState struct {
 	certOnce sync.Once
 	cert     *credential
 	certErr  *Error
+
+	lastRecorded atomic.Pointer[headerMap] // see sharedHeaders
+	lastDelivery atomic.Pointer[headerMap]
 }
 
 // tlsState is the connection's TLS state (the handler's r.TLS is nil: the

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/pushlab/pushlab/events"
 )
@@ -102,4 +103,44 @@ func (s *Server) closeForBadRequests(x *exchange, run badRun) {
 	s.bus.Publish(events.Event{Hop: events.ProviderRejected, Actor: Actor, Status: StatusGoAway, Detail: detail, Attrs: attrs})
 	s.log.Info("closing connection with GOAWAY for bad requests", "remote", attrs["remote"], "env", string(x.env),
 		"bad_device_tokens", run.tokens, "other_400s", run.others, "limit", s.cfg.MaxBadRequests)
+}
+
+// headerMap is a small set of header names and values, built up before it
+// becomes a map: requests on one connection mostly repeat their headers
+// (topic, push type, priority, authority), and then share one map
+// (sharedHeaders).
+type headerMap struct {
+	n     int
+	names [9]string
+	vals  [9]string
+	m     map[string]string // built, once shared
+}
+
+// add appends a header; names are added at most once, in a fixed order.
+func (h *headerMap) add(name, val string) {
+	h.names[h.n], h.vals[h.n] = name, val
+	h.n++
+}
+
+func (h *headerMap) build() map[string]string {
+	m := make(map[string]string, h.n)
+	for i := range h.n {
+		m[h.names[i]] = h.vals[i]
+	}
+	return m
+}
+
+// sharedHeaders returns want as a map: the one last built on this
+// connection if it holds the same headers, else a new one, which is kept
+// for the next request. The maps go into records and deliveries that are
+// never written after they are made, so sharing one is safe; it saves a map
+// per push.
+func sharedHeaders(last *atomic.Pointer[headerMap], want *headerMap) map[string]string {
+	if l := last.Load(); l != nil && l.n == want.n && l.names == want.names && l.vals == want.vals {
+		return l.m
+	}
+	kept := *want
+	kept.m = want.build()
+	last.Store(&kept)
+	return kept.m
 }

@@ -476,13 +476,23 @@ func (s *Server) handOver(x *exchange) {
 func (s *Server) delivery(x *exchange) Delivery {
 	now := s.now()
 	d := Delivery{Provider: Provider, Token: x.reg.Token, ID: x.n.ID, App: x.n.App(),
-		Payload: bytes.Clone(x.body), CollapseKey: x.n.CollapseID, AcceptedAt: now,
-		Headers: map[string]string{"apns-push-type": x.n.PushType, "apns-priority": strconv.Itoa(x.n.Priority), "apns-topic": x.n.Topic}}
+		Payload: bytes.Clone(x.body), CollapseKey: x.n.CollapseID, AcceptedAt: now}
+	var want headerMap
+	want.add("apns-push-type", x.n.PushType)
+	want.add("apns-priority", strconv.Itoa(x.n.Priority))
+	want.add("apns-topic", x.n.Topic)
 	if x.n.CollapseID != "" {
-		d.Headers["apns-collapse-id"] = x.n.CollapseID
+		want.add("apns-collapse-id", x.n.CollapseID)
 	}
 	if x.n.HasExpiration {
-		d.Headers["apns-expiration"] = strconv.FormatInt(x.n.Expiration, 10)
+		want.add("apns-expiration", strconv.FormatInt(x.n.Expiration, 10))
+	}
+	if x.conn != nil {
+		d.Headers = sharedHeaders(&x.conn.lastDelivery, &want)
+	} else {
+		d.Headers = want.build()
+	}
+	if x.n.HasExpiration {
 		if x.n.Expiration == 0 {
 			d.NowOrNever = true // "APNs attempts to deliver the notification only once and doesn't store it"
 		} else {
@@ -574,16 +584,22 @@ var recordedHeaders = [...]struct{ key, name string }{
 }
 
 func (s *Server) record(x *exchange, status int, reason, note string) {
-	h := make(map[string]string, 8)
+	var want headerMap
 	for _, k := range recordedHeaders {
 		if v := x.r.Header[k.key]; len(v) > 0 {
-			h[k.name] = strings.Join(v, ", ")
+			want.add(k.name, strings.Join(v, ", "))
 		}
 	}
 	if len(x.r.Header["Authorization"]) > 0 {
-		h["authorization"] = "bearer (see auth)"
+		want.add("authorization", "bearer (see auth)")
 	}
-	h[":authority"] = x.r.Host
+	want.add(":authority", x.r.Host)
+	var h map[string]string
+	if x.conn != nil {
+		h = sharedHeaders(&x.conn.lastRecorded, &want)
+	} else {
+		h = want.build()
+	}
 	rec := Request{At: s.now(), Method: x.r.Method, Path: x.r.URL.Path, Headers: h, Token: x.token,
 		Body: string(x.body), Status: status, Reason: reason, ID: x.n.ID}
 	if x.cred != nil {
