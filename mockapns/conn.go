@@ -111,10 +111,14 @@ func (s *Server) closeForBadRequests(x *exchange, run badRun) {
 // (sharedHeaders).
 type headerMap struct {
 	n     int
-	names [9]string
-	vals  [9]string
+	names [maxRecordedHeaders]string
+	vals  [maxRecordedHeaders]string
 	m     map[string]string // built, once shared
 }
+
+// maxRecordedHeaders is the most a record holds: the recorded apns-*
+// headers, authorization and :authority (a delivery holds fewer).
+const maxRecordedHeaders = len(recordedHeaders) + 2
 
 // add appends a header; names are added at most once, in a fixed order.
 func (h *headerMap) add(name, val string) {
