@@ -148,3 +148,41 @@ func sharedHeaders(last *atomic.Pointer[headerMap], want *headerMap) map[string]
 	last.Store(&kept)
 	return kept.m
 }
+
+// recordedHeaders are the request's headers as the inspection log keeps
+// them. (Its own call, like deliveryHeaders: the handler's frames stay
+// small, see handOver.)
+func (x *exchange) recordedHeaders() map[string]string {
+	var want headerMap
+	for _, k := range recordedHeaders {
+		if v := x.r.Header[k.key]; len(v) > 0 {
+			want.add(k.name, strings.Join(v, ", "))
+		}
+	}
+	if len(x.r.Header["Authorization"]) > 0 {
+		want.add("authorization", "bearer (see auth)")
+	}
+	want.add(":authority", x.r.Host)
+	if x.conn == nil {
+		return want.build()
+	}
+	return sharedHeaders(&x.conn.lastRecorded, &want)
+}
+
+// deliveryHeaders are the headers a delivery carries to the device.
+func (x *exchange) deliveryHeaders() map[string]string {
+	var want headerMap
+	want.add("apns-push-type", x.n.PushType)
+	want.add("apns-priority", strconv.Itoa(x.n.Priority))
+	want.add("apns-topic", x.n.Topic)
+	if x.n.CollapseID != "" {
+		want.add("apns-collapse-id", x.n.CollapseID)
+	}
+	if x.n.HasExpiration {
+		want.add("apns-expiration", strconv.FormatInt(x.n.Expiration, 10))
+	}
+	if x.conn == nil {
+		return want.build()
+	}
+	return sharedHeaders(&x.conn.lastDelivery, &want)
+}

@@ -46,6 +46,21 @@ func (s *Server) serveAPNs(w http.ResponseWriter, r *http.Request) {
 		s.admitStream(r, c)
 		defer c.fc.release()
 	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufPool.Put(buf)
+	// The checks and the acceptance are calls one after the other, not one
+	// inside the other, so that the handler's stack stays small (see
+	// handOver).
+	if x := s.judge(w, r, c, buf); x != nil {
+		s.accept(w, x)
+	}
+}
+
+// judge applies the checks of the provider API to a request, reading its
+// body into buf: it answers a request that fails one (or that a fault or a
+// broadcast path takes) and returns nil, or returns the request to accept.
+func (s *Server) judge(w http.ResponseWriter, r *http.Request, c *connState, buf *bytes.Buffer) *exchange {
 	x := &exchange{r: r, conn: c, tls: r.TLS}
 	if x.tls == nil && c != nil {
 		x.tls = c.tlsState()
@@ -56,62 +71,58 @@ func (s *Server) serveAPNs(w http.ResponseWriter, r *http.Request) {
 	}
 	if strings.HasPrefix(r.URL.Path, broadcastPath) {
 		s.serveBroadcast(w, x)
-		return
+		return nil
 	}
-	buf := bufPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer bufPool.Put(buf)
-
 	token, perr := parsePath(r.Method, r.URL.Path)
 	x.token = token
 	if s.faultFirst(w, x) {
-		return
+		return nil
 	}
 	if s.servers.Closed() {
 		s.answer(w, x, reject(ReasonShutdown))
-		return
+		return nil
 	}
 	if perr != nil {
 		x.n.ID = newAPNsID()
 		s.answer(w, x, perr)
-		return
+		return nil
 	}
 	n, herr := parseHeaders(r.Header, token, newAPNsID)
 	x.n = n
 	if herr != nil {
 		s.answer(w, x, herr)
-		return
+		return nil
 	}
 	if err := s.authenticate(x); err != nil {
 		s.answer(w, x, err)
-		return
+		return nil
 	}
 	if err := s.checkTopic(x); err != nil {
 		s.answer(w, x, err)
-		return
+		return nil
 	}
 	limit := payloadLimit(x.n.PushType)
 	if _, err := buf.ReadFrom(io.LimitReader(r.Body, int64(limit)+1)); err != nil {
 		// The client went away or reset the stream mid-body: nothing to answer.
 		s.record(x, 0, "", "body: "+err.Error())
-		return
+		return nil
 	}
 	x.body = buf.Bytes()
 	ack, berr := checkPayload(x.body, limit, x.n.PushType)
 	x.ack = ack
 	if berr != nil {
 		s.answer(w, x, berr)
-		return
+		return nil
 	}
 	if terr := s.checkDevice(x); terr != nil {
 		s.answer(w, x, terr)
-		return
+		return nil
 	}
 	if s.overRate(x.token) {
 		s.answer(w, x, reject(ReasonTooManyRequests))
-		return
+		return nil
 	}
-	s.accept(w, x)
+	return x
 }
 
 // faultFirst looks for a fault matching the request's token (x.fault) and
@@ -476,22 +487,7 @@ func (s *Server) handOver(x *exchange) {
 func (s *Server) delivery(x *exchange) Delivery {
 	now := s.now()
 	d := Delivery{Provider: Provider, Token: x.reg.Token, ID: x.n.ID, App: x.n.App(),
-		Payload: bytes.Clone(x.body), CollapseKey: x.n.CollapseID, AcceptedAt: now}
-	var want headerMap
-	want.add("apns-push-type", x.n.PushType)
-	want.add("apns-priority", strconv.Itoa(x.n.Priority))
-	want.add("apns-topic", x.n.Topic)
-	if x.n.CollapseID != "" {
-		want.add("apns-collapse-id", x.n.CollapseID)
-	}
-	if x.n.HasExpiration {
-		want.add("apns-expiration", strconv.FormatInt(x.n.Expiration, 10))
-	}
-	if x.conn != nil {
-		d.Headers = sharedHeaders(&x.conn.lastDelivery, &want)
-	} else {
-		d.Headers = want.build()
-	}
+		Payload: bytes.Clone(x.body), CollapseKey: x.n.CollapseID, AcceptedAt: now, Headers: x.deliveryHeaders()}
 	if x.n.HasExpiration {
 		if x.n.Expiration == 0 {
 			d.NowOrNever = true // "APNs attempts to deliver the notification only once and doesn't store it"
@@ -584,23 +580,7 @@ var recordedHeaders = [...]struct{ key, name string }{
 }
 
 func (s *Server) record(x *exchange, status int, reason, note string) {
-	var want headerMap
-	for _, k := range recordedHeaders {
-		if v := x.r.Header[k.key]; len(v) > 0 {
-			want.add(k.name, strings.Join(v, ", "))
-		}
-	}
-	if len(x.r.Header["Authorization"]) > 0 {
-		want.add("authorization", "bearer (see auth)")
-	}
-	want.add(":authority", x.r.Host)
-	var h map[string]string
-	if x.conn != nil {
-		h = sharedHeaders(&x.conn.lastRecorded, &want)
-	} else {
-		h = want.build()
-	}
-	rec := Request{At: s.now(), Method: x.r.Method, Path: x.r.URL.Path, Headers: h, Token: x.token,
+	rec := Request{At: s.now(), Method: x.r.Method, Path: x.r.URL.Path, Headers: x.recordedHeaders(), Token: x.token,
 		Body: string(x.body), Status: status, Reason: reason, ID: x.n.ID}
 	if x.cred != nil {
 		rec.Auth = x.cred.info
