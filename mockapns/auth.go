@@ -203,7 +203,6 @@ type connState struct {
 	certErr  *Error
 
 	lastRecorded atomic.Pointer[headerMap] // see sharedHeaders
-	lastDelivery atomic.Pointer[headerMap]
 }
 
 // tlsState is the connection's TLS state (the handler's r.TLS is nil: the

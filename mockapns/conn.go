@@ -107,8 +107,8 @@ func (s *Server) closeForBadRequests(x *exchange, run badRun) {
 
 // headerMap is a small set of header names and values, built up before it
 // becomes a map: requests on one connection mostly repeat their headers
-// (topic, push type, priority, authority), and then share one map
-// (sharedHeaders).
+// (topic, push type, priority, authority), and then their records share one
+// map (sharedHeaders).
 type headerMap struct {
 	n     int
 	names [maxRecordedHeaders]string
@@ -136,9 +136,10 @@ func (h *headerMap) build() map[string]string {
 
 // sharedHeaders returns want as a map: the one last built on this
 // connection if it holds the same headers, else a new one, which is kept
-// for the next request. The maps go into records and deliveries that are
-// never written after they are made, so sharing one is safe; it saves a map
-// per push.
+// for the next request. The maps go into records, which the mock never
+// writes after they are made and already share their Auth maps; it saves a
+// map per push. (Deliveries get maps of their own: a Receiver is the user's
+// code, free to write to what it is given.)
 func sharedHeaders(last *atomic.Pointer[headerMap], want *headerMap) map[string]string {
 	if l := last.Load(); l != nil && l.n == want.n && l.names == want.names && l.vals == want.vals {
 		return l.m
@@ -181,8 +182,5 @@ func (x *exchange) deliveryHeaders() map[string]string {
 	if x.n.HasExpiration {
 		want.add("apns-expiration", strconv.FormatInt(x.n.Expiration, 10))
 	}
-	if x.conn == nil {
-		return want.build()
-	}
-	return sharedHeaders(&x.conn.lastDelivery, &want)
+	return want.build()
 }
