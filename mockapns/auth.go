@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pushlab/pushlab/testpki"
@@ -69,34 +70,36 @@ type verifiedJWT struct {
 	iss  string
 	iat  int64
 	info map[string]any // the recorder's view, built once; copied before changes
+	cred *credential    // what a request with it authenticated as, shared: never changed
 }
 
 const jwtCacheMax = 4096
 
+// jwtCache is read by every push and written once per new token: a
+// sync.Map, whose reads take no lock.
 type jwtCache struct {
-	mu sync.RWMutex
-	m  map[string]*verifiedJWT
+	m sync.Map // bearer → *verifiedJWT
+	n atomic.Int64
 }
 
 func (c *jwtCache) get(bearer string) *verifiedJWT {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.m[bearer]
+	v, _ := c.m.Load(bearer)
+	j, _ := v.(*verifiedJWT)
+	return j
 }
 
 func (c *jwtCache) put(bearer string, v *verifiedJWT) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= jwtCacheMax {
-		c.m = make(map[string]*verifiedJWT)
+	if c.n.Load() >= jwtCacheMax {
+		c.reset()
 	}
-	c.m[bearer] = v
+	if _, loaded := c.m.Swap(bearer, v); !loaded {
+		c.n.Add(1)
+	}
 }
 
 func (c *jwtCache) reset() {
-	c.mu.Lock()
-	c.m = nil
-	c.mu.Unlock()
+	c.m.Clear()
+	c.n.Store(0)
 }
 
 // parseJWT decodes and verifies a provider token against the registered keys.
@@ -162,6 +165,7 @@ func parseJWT(bearer string, lookup func(kid string) *Key) (*verifiedJWT, map[st
 		"claims":          map[string]any{"iss": v.iss, "iat": v.iat},
 		"key_fingerprint": key.fingerprint,
 	}
+	v.cred = &credential{key: key, info: v.info}
 	return v, v.info, nil
 }
 
@@ -188,14 +192,17 @@ type connState struct {
 	fc  *frameConn // nil when served through Handler() elsewhere
 
 	mu       sync.Mutex
-	pinned   *Key      // key of the first token-auth push
-	bearer   string    // token in use
-	bearerAt time.Time // when it was first accepted here
-	bad      badRun    // Config.MaxBadRequests
+	pinned   *Key                   // key of the first token-auth push
+	bearer   string                 // token in use
+	bearerAt time.Time              // when it was first accepted here
+	inUse    atomic.Pointer[string] // bearer, for admitToken's look without mu
+	bad      badRun                 // Config.MaxBadRequests
 
 	certOnce sync.Once
 	cert     *credential
 	certErr  *Error
+
+	lastRecorded atomic.Pointer[headerMap] // see sharedHeaders
 }
 
 // tlsState is the connection's TLS state (the handler's r.TLS is nil: the
@@ -213,10 +220,14 @@ func (c *connState) admitToken(bearer string, v *verifiedJWT, now time.Time) *Er
 	if c == nil { // served through Handler() on a foreign server: no connection state
 		return nil
 	}
+	if b := c.inUse.Load(); b != nil && *b == bearer {
+		return nil // the token in use again: most pushes, without the lock the streams share
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.pinned == nil {
 		c.pinned, c.bearer, c.bearerAt = v.key, bearer, now
+		c.inUse.Store(&bearer)
 		return nil
 	}
 	if bearer == c.bearer {
@@ -235,5 +246,6 @@ func (c *connState) admitToken(bearer string, v *verifiedJWT, now time.Time) *Er
 		return reject(ReasonTooManyProviderTokenUpdates)
 	}
 	c.bearer, c.bearerAt = bearer, now
+	c.inUse.Store(&bearer)
 	return nil
 }

@@ -2,16 +2,25 @@ package mockapns
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
 	"net"
 	"net/http"
+	"runtime/pprof"
 	"testing"
 
 	"github.com/pushlab/pushlab/testpki"
 	"golang.org/x/net/http2"
 )
+
+// asServer runs start with the pprof label side=server, which the server's
+// goroutines inherit, so that a CPU profile of BenchmarkPush splits server
+// from client: go tool pprof -tagfocus side=server.
+func asServer(start func()) {
+	pprof.Do(context.Background(), pprof.Labels("side", "server"), func(context.Context) { start() })
+}
 
 // BenchmarkPush measures accepted pushes per second over one HTTP/2
 // connection (token auth, 16 concurrent streams), against mockapns and
@@ -31,7 +40,7 @@ func BenchmarkPush(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		go srv.ServeTLS(ln, "", "")
+		asServer(func() { go srv.ServeTLS(ln, "", "") })
 		return "https://" + ln.Addr().String(), set.CA.Pool(), newDeviceToken(), func() { srv.Close() }
 	}
 	mock := func(b *testing.B) (string, *x509.CertPool, string, func()) {
@@ -39,7 +48,8 @@ func BenchmarkPush(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := s.Start(); err != nil {
+		asServer(func() { err = s.Start() })
+		if err != nil {
 			b.Fatal(err)
 		}
 		s.RegisterKey(Key{ID: set.APNsKey.KeyID, TeamID: set.TeamID, Public: &set.APNsKey.Key.PublicKey})

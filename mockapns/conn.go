@@ -3,7 +3,9 @@ package mockapns
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/pushlab/pushlab/events"
 )
@@ -64,6 +66,22 @@ func goAway(w http.ResponseWriter, c *connState, reason string) {
 	w.Header().Set("Connection", "close")
 }
 
+// admitStream lets a request on a frameConn begin, or refuses its stream
+// (see frameConn.admit) and ends the handler. The caller releases an
+// admitted stream when it is done.
+func (s *Server) admitStream(r *http.Request, c *connState) {
+	ids := r.Header[streamHeader]
+	delete(r.Header, streamHeader)
+	var stream uint64
+	if len(ids) > 0 {
+		stream, _ = strconv.ParseUint(ids[len(ids)-1], 10, 31)
+	}
+	if !c.fc.admit(uint32(stream)) {
+		s.refused(r, c, uint32(stream))
+		panic(http.ErrAbortHandler) // the client got RST_STREAM REFUSED_STREAM already
+	}
+}
+
 // refused records a request refused with REFUSED_STREAM: the connection
 // had not yet posted a valid provider token and was serving another stream.
 func (s *Server) refused(r *http.Request, c *connState, stream uint32) {
@@ -85,4 +103,84 @@ func (s *Server) closeForBadRequests(x *exchange, run badRun) {
 	s.bus.Publish(events.Event{Hop: events.ProviderRejected, Actor: Actor, Status: StatusGoAway, Detail: detail, Attrs: attrs})
 	s.log.Info("closing connection with GOAWAY for bad requests", "remote", attrs["remote"], "env", string(x.env),
 		"bad_device_tokens", run.tokens, "other_400s", run.others, "limit", s.cfg.MaxBadRequests)
+}
+
+// headerMap is a small set of header names and values, built up before it
+// becomes a map: requests on one connection mostly repeat their headers
+// (topic, push type, priority, authority), and then their records share one
+// map (sharedHeaders).
+type headerMap struct {
+	n     int
+	names [maxRecordedHeaders]string
+	vals  [maxRecordedHeaders]string
+	m     map[string]string // built, once shared
+}
+
+// maxRecordedHeaders is the most a record holds: the recorded apns-*
+// headers, authorization and :authority (a delivery holds fewer).
+const maxRecordedHeaders = len(recordedHeaders) + 2
+
+// add appends a header; names are added at most once, in a fixed order.
+func (h *headerMap) add(name, val string) {
+	h.names[h.n], h.vals[h.n] = name, val
+	h.n++
+}
+
+func (h *headerMap) build() map[string]string {
+	m := make(map[string]string, h.n)
+	for i := range h.n {
+		m[h.names[i]] = h.vals[i]
+	}
+	return m
+}
+
+// sharedHeaders returns want as a map: the one last built on this
+// connection if it holds the same headers, else a new one, which is kept
+// for the next request. The maps go into records, which the mock never
+// writes after they are made and already share their Auth maps; it saves a
+// map per push. (Deliveries get maps of their own: a Receiver is the user's
+// code, free to write to what it is given.)
+func sharedHeaders(last *atomic.Pointer[headerMap], want *headerMap) map[string]string {
+	if l := last.Load(); l != nil && l.n == want.n && l.names == want.names && l.vals == want.vals {
+		return l.m
+	}
+	kept := *want
+	kept.m = want.build()
+	last.Store(&kept)
+	return kept.m
+}
+
+// recordedHeaders are the request's headers as the inspection log keeps
+// them. (Its own call, like deliveryHeaders: the handler's frames stay
+// small, see handOver.)
+func (x *exchange) recordedHeaders() map[string]string {
+	var want headerMap
+	for _, k := range recordedHeaders {
+		if v := x.r.Header[k.key]; len(v) > 0 {
+			want.add(k.name, strings.Join(v, ", "))
+		}
+	}
+	if len(x.r.Header["Authorization"]) > 0 {
+		want.add("authorization", "bearer (see auth)")
+	}
+	want.add(":authority", x.r.Host)
+	if x.conn == nil {
+		return want.build()
+	}
+	return sharedHeaders(&x.conn.lastRecorded, &want)
+}
+
+// deliveryHeaders are the headers a delivery carries to the device.
+func (x *exchange) deliveryHeaders() map[string]string {
+	var want headerMap
+	want.add("apns-push-type", x.n.PushType)
+	want.add("apns-priority", strconv.Itoa(x.n.Priority))
+	want.add("apns-topic", x.n.Topic)
+	if x.n.CollapseID != "" {
+		want.add("apns-collapse-id", x.n.CollapseID)
+	}
+	if x.n.HasExpiration {
+		want.add("apns-expiration", strconv.FormatInt(x.n.Expiration, 10))
+	}
+	return want.build()
 }

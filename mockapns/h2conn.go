@@ -472,6 +472,12 @@ func (c *frameConn) release() {
 // tokenValid lifts the one-stream limit after the first request with a
 // valid provider token: a SETTINGS with the real MAX_CONCURRENT_STREAMS.
 func (c *frameConn) tokenValid() {
+	if !c.limitedA.Load() {
+		// Lifted already (the usual case: every request with a valid
+		// token comes here): no wait behind the server's writes, which
+		// hold wmu.
+		return
+	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if !c.limited {

@@ -92,3 +92,23 @@ func comparePayloadCheck(t *testing.T, body []byte, pushType string) {
 		t.Fatalf("%q (%s): got %q, %v; encoding/json's map gives %q, %v", body, pushType, gotAck, gotErr, wantAck, wantErr)
 	}
 }
+
+// BenchmarkCheckPayload weighs the top-level scan against the map decoding
+// it replaced (checkPayloadByMap), on the payload BenchmarkPush sends: the
+// scan stays only while it clearly pays.
+func BenchmarkCheckPayload(b *testing.B) {
+	body := []byte(`{"aps":{"alert":{"title":"town-square","body":"benchmark notification"},"mutable-content":1},"ack_id":"8D7A3E5C-0000-4000-8000-000000000000"}`)
+	for _, c := range []struct {
+		name  string
+		check func([]byte, int, string) (string, *Error)
+	}{{"scan", checkPayload}, {"map", checkPayloadByMap}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.check(body, MaxPayload, "alert"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

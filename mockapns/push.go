@@ -2,11 +2,12 @@ package mockapns
 
 import (
 	"bytes"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/binary"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
@@ -29,6 +30,7 @@ type exchange struct {
 	token string
 	n     Notification
 	cred  *credential
+	reg   Registration // the device, once checkDevice found it
 	body  []byte
 	ack   string
 	fault *Fault
@@ -41,18 +43,24 @@ func (s *Server) serveAPNs(w http.ResponseWriter, r *http.Request) {
 	defer s.inflight.Add(-1)
 	c, _ := r.Context().Value(connKey{}).(*connState)
 	if c != nil && c.fc != nil {
-		ids := r.Header[streamHeader]
-		delete(r.Header, streamHeader)
-		var stream uint64
-		if len(ids) > 0 {
-			stream, _ = strconv.ParseUint(ids[len(ids)-1], 10, 31)
-		}
-		if !c.fc.admit(uint32(stream)) {
-			s.refused(r, c, uint32(stream))
-			panic(http.ErrAbortHandler) // the client got RST_STREAM REFUSED_STREAM already
-		}
+		s.admitStream(r, c)
 		defer c.fc.release()
 	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufPool.Put(buf)
+	// The checks and the acceptance are calls one after the other, not one
+	// inside the other, so that the handler's stack stays small (see
+	// handOver).
+	if x := s.judge(w, r, c, buf); x != nil {
+		s.accept(w, x)
+	}
+}
+
+// judge applies the checks of the provider API to a request, reading its
+// body into buf: it answers a request that fails one (or that a fault or a
+// broadcast path takes) and returns nil, or returns the request to accept.
+func (s *Server) judge(w http.ResponseWriter, r *http.Request, c *connState, buf *bytes.Buffer) *exchange {
 	x := &exchange{r: r, conn: c, tls: r.TLS}
 	if x.tls == nil && c != nil {
 		x.tls = c.tlsState()
@@ -63,66 +71,71 @@ func (s *Server) serveAPNs(w http.ResponseWriter, r *http.Request) {
 	}
 	if strings.HasPrefix(r.URL.Path, broadcastPath) {
 		s.serveBroadcast(w, x)
-		return
+		return nil
 	}
-	buf := bufPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer bufPool.Put(buf)
-
 	token, perr := parsePath(r.Method, r.URL.Path)
 	x.token = token
-	if f, ok := s.faults.Match(token); ok {
-		x.fault = &f
-		if !f.Action.AtAccept() && s.applyFault(w, x) {
-			return
-		}
+	if s.faultFirst(w, x) {
+		return nil
 	}
 	if s.servers.Closed() {
 		s.answer(w, x, reject(ReasonShutdown))
-		return
+		return nil
 	}
 	if perr != nil {
 		x.n.ID = newAPNsID()
 		s.answer(w, x, perr)
-		return
+		return nil
 	}
 	n, herr := parseHeaders(r.Header, token, newAPNsID)
 	x.n = n
 	if herr != nil {
 		s.answer(w, x, herr)
-		return
+		return nil
 	}
 	if err := s.authenticate(x); err != nil {
 		s.answer(w, x, err)
-		return
+		return nil
 	}
 	if err := s.checkTopic(x); err != nil {
 		s.answer(w, x, err)
-		return
+		return nil
 	}
 	limit := payloadLimit(x.n.PushType)
 	if _, err := buf.ReadFrom(io.LimitReader(r.Body, int64(limit)+1)); err != nil {
 		// The client went away or reset the stream mid-body: nothing to answer.
 		s.record(x, 0, "", "body: "+err.Error())
-		return
+		return nil
 	}
 	x.body = buf.Bytes()
 	ack, berr := checkPayload(x.body, limit, x.n.PushType)
 	x.ack = ack
 	if berr != nil {
 		s.answer(w, x, berr)
-		return
+		return nil
 	}
-	reg, terr := s.checkDevice(x)
-	if terr != nil {
+	if terr := s.checkDevice(x); terr != nil {
 		s.answer(w, x, terr)
-		return
+		return nil
 	}
 	if s.overRate(x.token) {
 		s.answer(w, x, reject(ReasonTooManyRequests))
-		return
+		return nil
 	}
-	s.accept(w, x, reg)
+	return x
+}
+
+// faultFirst looks for a fault matching the request's token (x.fault) and
+// performs it if it acts before the request is judged; it returns true when
+// the fault answered (or killed) the request.
+func (s *Server) faultFirst(w http.ResponseWriter, x *exchange) bool {
+	f, ok := s.faults.Match(x.token)
+	if !ok {
+		return false
+	}
+	matched := f // only a matched fault goes to the heap
+	x.fault = &matched
+	return !f.Action.AtAccept() && s.applyFault(w, x)
 }
 
 // applyFault performs a matched fault that acts before the request is
@@ -252,9 +265,9 @@ func (s *Server) tokenAuth(x *exchange, bearer string) *Error {
 		}
 		s.jwts.put(bearer, v)
 	}
-	x.cred = &credential{key: v.key, info: v.info}
+	x.cred = v.cred
 	fail := func(reason, why string) *Error {
-		x.cred.info = copyMap(v.info)
+		x.cred = &credential{key: v.key, info: copyMap(v.info)}
 		x.cred.info["error"] = why
 		return reject(reason)
 	}
@@ -361,20 +374,23 @@ var tokenAuthOnly = map[string]bool{"liveactivity": true, "location": true}
 
 // checkDevice looks the token up: unknown, wrong environment → BadDeviceToken;
 // another app's → DeviceTokenNotForTopic; uninstalled → 410 Unregistered.
-func (s *Server) checkDevice(x *exchange) (Registration, *Error) {
+// The registration is kept in x.reg (not returned: the handler's frames
+// stay small, see serveAPNs).
+func (s *Server) checkDevice(x *exchange) *Error {
 	if !validToken(x.token) {
-		return Registration{}, reject(ReasonBadDeviceToken)
+		return reject(ReasonBadDeviceToken)
 	}
 	reg, ok := s.reg.Lookup(strings.ToLower(x.token))
+	x.reg = reg
 	switch {
 	case !ok, reg.Environment != x.env:
-		return reg, reject(ReasonBadDeviceToken)
+		return reject(ReasonBadDeviceToken)
 	case reg.App != x.n.App():
-		return reg, reject(ReasonDeviceTokenNotForTopic)
+		return reject(ReasonDeviceTokenNotForTopic)
 	case !reg.Installed:
-		return reg, &Error{Status: http.StatusGone, Reason: ReasonUnregistered}
+		return &Error{Status: http.StatusGone, Reason: ReasonUnregistered}
 	}
-	return reg, nil
+	return nil
 }
 
 func (s *Server) overRate(token string) bool {
@@ -422,7 +438,7 @@ func (s *Server) answer(w http.ResponseWriter, x *exchange, e *Error) {
 
 // accept answers 200 and hands the notification to the push channel; a
 // fault that acts at acceptance may delay it, or lose or delay the answer.
-func (s *Server) accept(w http.ResponseWriter, x *exchange, reg Registration) {
+func (s *Server) accept(w http.ResponseWriter, x *exchange) {
 	f := x.fault
 	note := ""
 	if f != nil && f.Action.AtAccept() {
@@ -446,24 +462,33 @@ func (s *Server) accept(w http.ResponseWriter, x *exchange, reg Registration) {
 	mockkit.Accept(x.r.Context(), f, mockkit.Acceptance{
 		Deliver: func() {
 			s.record(x, http.StatusOK, "", note)
-			s.handOver(x, reg)
+			s.handOver(x)
 		},
 		Answer: func() { w.WriteHeader(http.StatusOK) },
 		Reset:  func() { abort(x) },
 	})
 }
 
-// handOver gives an accepted notification to the push channel.
-func (s *Server) handOver(x *exchange, reg Registration) {
-	now := s.now()
-	d := Delivery{Provider: Provider, Token: reg.Token, ID: x.n.ID, App: x.n.App(),
-		Payload: bytes.Clone(x.body), CollapseKey: x.n.CollapseID, AcceptedAt: now,
-		Headers: map[string]string{"apns-push-type": x.n.PushType, "apns-priority": strconv.Itoa(x.n.Priority), "apns-topic": x.n.Topic}}
-	if x.n.CollapseID != "" {
-		d.Headers["apns-collapse-id"] = x.n.CollapseID
+// handOver gives an accepted notification to the push channel. Its parts
+// are separate calls so that the handler's deepest frames stay small: a
+// goroutine's stack that outgrows its starting size is copied, which cost
+// as much as the rest of handOver.
+func (s *Server) handOver(x *exchange) {
+	d := s.delivery(x)
+	attrs := s.acceptedEvent(x)
+	// An online device reports device.delivered itself; the mock speaks only
+	// for what happens inside Apple.
+	if s.hub.Send(d) == mockkit.Stored {
+		s.storedEvent(x, attrs)
 	}
+}
+
+// delivery is what the push channel carries of an accepted notification.
+func (s *Server) delivery(x *exchange) Delivery {
+	now := s.now()
+	d := Delivery{Provider: Provider, Token: x.reg.Token, ID: x.n.ID, App: x.n.App(),
+		Payload: bytes.Clone(x.body), CollapseKey: x.n.CollapseID, AcceptedAt: now, Headers: x.deliveryHeaders()}
 	if x.n.HasExpiration {
-		d.Headers["apns-expiration"] = strconv.FormatInt(x.n.Expiration, 10)
 		if x.n.Expiration == 0 {
 			d.NowOrNever = true // "APNs attempts to deliver the notification only once and doesn't store it"
 		} else {
@@ -473,10 +498,18 @@ func (s *Server) handOver(x *exchange, reg Registration) {
 			}
 		}
 	}
+	return d
+}
+
+// acceptedEvent publishes provider.accepted and returns its attributes, for
+// a provider.stored that may follow (nil without a bus: nothing to build).
+func (s *Server) acceptedEvent(x *exchange) map[string]string {
+	if s.bus == nil {
+		return nil
+	}
 	attrs := x.attrs()
-	trace := x.traceID()
 	detail := "accepted"
-	if x.n.PushType == "liveactivity" && s.bus != nil {
+	if x.n.PushType == "liveactivity" {
 		// APNs passes what the device will judge; the timeline shows what it is.
 		if p, err := liveactivity.Parse(x.body); err == nil {
 			attrs["activity_event"] = p.Event
@@ -485,13 +518,17 @@ func (s *Server) handOver(x *exchange, reg Registration) {
 			detail = "accepted: Live Activity payload the device will drop (" + err.Error() + ")"
 		}
 	}
-	s.bus.Publish(events.Event{TraceID: trace, Hop: events.ProviderAccepted, Actor: Actor, Status: "200",
+	s.bus.Publish(events.Event{TraceID: x.traceID(), Hop: events.ProviderAccepted, Actor: Actor, Status: "200",
 		Detail: detail, Payload: events.Excerpt(x.body), Attrs: attrs})
-	// An online device reports device.delivered itself; the mock speaks only
-	// for what happens inside Apple.
-	if s.hub.Send(d) == mockkit.Stored {
-		s.bus.Publish(events.Event{TraceID: trace, Hop: events.ProviderStored, Actor: Actor, Status: "stored", Detail: "device offline: kept as its app's last notification", Attrs: attrs})
+	return attrs
+}
+
+// storedEvent publishes provider.stored for a push its offline device will get later.
+func (s *Server) storedEvent(x *exchange, attrs map[string]string) {
+	if s.bus == nil {
+		return
 	}
+	s.bus.Publish(events.Event{TraceID: x.traceID(), Hop: events.ProviderStored, Actor: Actor, Status: "stored", Detail: "device offline: kept as its app's last notification", Attrs: attrs})
 }
 
 // onReturn reports a push that crossed its device's going offline on the
@@ -543,17 +580,7 @@ var recordedHeaders = [...]struct{ key, name string }{
 }
 
 func (s *Server) record(x *exchange, status int, reason, note string) {
-	h := make(map[string]string, 8)
-	for _, k := range recordedHeaders {
-		if v := x.r.Header[k.key]; len(v) > 0 {
-			h[k.name] = strings.Join(v, ", ")
-		}
-	}
-	if len(x.r.Header["Authorization"]) > 0 {
-		h["authorization"] = "bearer (see auth)"
-	}
-	h[":authority"] = x.r.Host
-	rec := Request{At: s.now(), Method: x.r.Method, Path: x.r.URL.Path, Headers: h, Token: x.token,
+	rec := Request{At: s.now(), Method: x.r.Method, Path: x.r.URL.Path, Headers: x.recordedHeaders(), Token: x.token,
 		Body: string(x.body), Status: status, Reason: reason, ID: x.n.ID}
 	if x.cred != nil {
 		rec.Auth = x.cred.info
@@ -585,8 +612,11 @@ func copyMap(m map[string]any) map[string]any {
 func newAPNsID() string { return newUUID(true) }
 
 func newUUID(upper bool) string {
+	// The runtime's ChaCha8 generator, seeded by the system: an id needs
+	// to be unique, not secret, and crypto/rand cost a system call per push.
 	var b [16]byte
-	rand.Read(b[:])
+	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	const lo, hi = "0123456789abcdef", "0123456789ABCDEF"

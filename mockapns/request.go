@@ -107,20 +107,37 @@ func validToken(t string) bool {
 	return true
 }
 
-// headersChecked are the request headers that must not repeat.
-var headersChecked = []string{"Authorization", "Apns-Id", "Apns-Topic", "Apns-Push-Type", "Apns-Priority", "Apns-Expiration", "Apns-Collapse-Id"}
+// headersChecked are the request headers that must not repeat, and the
+// ones parseHeaders reads, by the indexes below.
+var headersChecked = [...]string{"Authorization", "Apns-Id", "Apns-Topic", "Apns-Push-Type", "Apns-Priority", "Apns-Expiration", "Apns-Collapse-Id"}
+
+const (
+	hdrID = iota + 1 // 0 is Authorization, which authenticate reads
+	hdrTopic
+	hdrPushType
+	hdrPriority
+	hdrExpiration
+	hdrCollapseID
+)
 
 // parseHeaders applies the header checks of the provider API, in the order the
 // mock answers them. newID makes an apns-id when the request has none.
 func parseHeaders(h http.Header, token string, newID func() string) (Notification, *Error) {
 	n := Notification{Token: token, PushType: "alert", Priority: 10}
-	for _, k := range headersChecked {
-		if len(h[k]) > 1 {
+	var vals [len(headersChecked)][]string // each looked up once
+	for i, k := range headersChecked {
+		if vals[i] = h[k]; len(vals[i]) > 1 {
 			n.ID, n.IDGenerated = newID(), true
 			return n, reject(ReasonDuplicateHeaders)
 		}
 	}
-	if id, ok := header(h, "Apns-Id"); ok {
+	value := func(i int) (string, bool) {
+		if len(vals[i]) == 0 {
+			return "", false
+		}
+		return vals[i][0], true
+	}
+	if id, ok := value(hdrID); ok {
 		if !validUUID(id) {
 			n.ID, n.IDGenerated = newID(), true
 			return n, reject(ReasonBadMessageID)
@@ -129,19 +146,19 @@ func parseHeaders(h http.Header, token string, newID func() string) (Notificatio
 	} else {
 		n.ID, n.IDGenerated = newID(), true
 	}
-	if pt, ok := header(h, "Apns-Push-Type"); ok {
+	if pt, ok := value(hdrPushType); ok {
 		if _, known := PushTypes[pt]; !known {
 			return n, reject(ReasonInvalidPushType)
 		}
 		n.PushType = pt
 	}
-	if topic, ok := header(h, "Apns-Topic"); ok {
+	if topic, ok := value(hdrTopic); ok {
 		if !validTopic(topic) {
 			return n, reject(ReasonBadTopic)
 		}
 		n.Topic = topic
 	}
-	if p, ok := header(h, "Apns-Priority"); ok {
+	if p, ok := value(hdrPriority); ok {
 		v, err := strconv.Atoi(p)
 		if err != nil || (v != 10 && v != 5 && v != 1) {
 			return n, reject(ReasonBadPriority)
@@ -152,14 +169,14 @@ func parseHeaders(h http.Header, token string, newID func() string) (Notificatio
 		// "It's an error to specify … 10 for a notification whose apns-push-type is background."
 		return n, reject(ReasonBadPriority)
 	}
-	if e, ok := header(h, "Apns-Expiration"); ok {
+	if e, ok := value(hdrExpiration); ok {
 		v, err := strconv.ParseInt(e, 10, 64)
 		if err != nil || v < 0 || len(e) > 12 {
 			return n, reject(ReasonBadExpirationDate)
 		}
 		n.Expiration, n.HasExpiration = v, true
 	}
-	if c, ok := header(h, "Apns-Collapse-Id"); ok {
+	if c, ok := value(hdrCollapseID); ok {
 		if len(c) > MaxCollapseID {
 			return n, reject(ReasonBadCollapseID)
 		}

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pushlab/pushlab/pushtest"
@@ -23,6 +24,9 @@ type Faults struct {
 	seed  uint64
 	next  int
 	rules []*pushtest.Fault
+	// active is len(rules), written under mu: Match, on every request,
+	// answers without the lock when no fault is set (the usual case).
+	active atomic.Int32
 }
 
 // NewFaults makes an empty script whose percentages draw from seed.
@@ -76,12 +80,16 @@ func (f *Faults) Add(x pushtest.Fault) (pushtest.Fault, error) {
 	x.ID = "f" + strconv.Itoa(f.next)
 	x.Hits = 0
 	f.rules = append(f.rules, &x)
+	f.active.Store(int32(len(f.rules)))
 	return x, nil
 }
 
 // Match returns the fault that fires for a request to token, if any, counting
 // the hit and retiring a fault whose Count is spent.
 func (f *Faults) Match(token string) (pushtest.Fault, bool) {
+	if f.active.Load() == 0 {
+		return pushtest.Fault{}, false
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i, r := range f.rules {
@@ -95,6 +103,7 @@ func (f *Faults) Match(token string) (pushtest.Fault, bool) {
 		fired := *r
 		if r.Count > 0 && r.Hits >= r.Count {
 			f.rules = append(f.rules[:i], f.rules[i+1:]...)
+			f.active.Store(int32(len(f.rules)))
 		}
 		return fired, true
 	}
@@ -119,6 +128,7 @@ func (f *Faults) Remove(id string) bool {
 	for i, r := range f.rules {
 		if r.ID == id {
 			f.rules = append(f.rules[:i], f.rules[i+1:]...)
+			f.active.Store(int32(len(f.rules)))
 			return true
 		}
 	}
@@ -129,6 +139,7 @@ func (f *Faults) Remove(id string) bool {
 func (f *Faults) Clear() {
 	f.mu.Lock()
 	f.rules = nil
+	f.active.Store(0)
 	f.mu.Unlock()
 }
 
