@@ -1,6 +1,7 @@
 package mockkit
 
 import (
+	"maps"
 	"sync"
 	"time"
 
@@ -54,7 +55,9 @@ func (rc *Recorder) Add(r pushtest.Request) {
 	rc.next = (rc.next + 1) % cap(rc.ring)
 }
 
-// Since returns the kept requests with Seq > since, oldest first.
+// Since returns the kept requests with Seq > since, oldest first. Their maps
+// are copies: the mocks share one map between records of identical headers,
+// and a reader writing to a record must not change another.
 func (rc *Recorder) Since(since uint64) []pushtest.Request {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
@@ -63,6 +66,7 @@ func (rc *Recorder) Since(since uint64) []pushtest.Request {
 	out := all[:0]
 	for _, r := range all {
 		if r.Seq > since {
+			r.Headers, r.Auth = maps.Clone(r.Headers), maps.Clone(r.Auth)
 			out = append(out, r)
 		}
 	}

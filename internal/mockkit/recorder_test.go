@@ -24,3 +24,15 @@ func TestRecorderCountsEveryAnswer(t *testing.T) {
 		t.Fatalf("a new recorder counts %v", got)
 	}
 }
+
+func TestSinceHandsOutCopies(t *testing.T) {
+	rc := NewRecorder(4)
+	shared := map[string]string{"apns-topic": "t"}
+	rc.Add(pushtest.Request{Status: 200, Headers: shared})
+	rc.Add(pushtest.Request{Status: 200, Headers: shared})
+	got := rc.Since(0)
+	got[0].Headers["apns-topic"] = "changed"
+	if again := rc.Since(0); again[1].Headers["apns-topic"] != "t" || again[0].Headers["apns-topic"] != "t" {
+		t.Errorf("a reader's write reached the records: %v", again)
+	}
+}
