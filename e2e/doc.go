@@ -35,4 +35,16 @@
 // carries the failures, the accounting and the failing notifications'
 // timelines, which WriteJUnit, WriteJSON, WriteSummary and WriteArtifacts
 // report. `pushlab e2e` is the command line over all of it.
+//
+// # A lab in a Go test
+//
+// Start runs every actor in this process over real TLS on 127.0.0.1:
+//
+//	l, err := e2e.Start(ctx, e2e.Options{Contents: serversim.ContentsFull})
+//	defer l.Close()
+//	phone, err := l.Fleet.Add(ctx, "phone", "alice", l.Android)
+//	res, err := l.Server.Send(ctx, serversim.Message{UserID: "alice", Message: "hi"})
+//	l.Fleet.Wait()
+//	shown, _ := phone.Last() // verified, decrypted, displayed; acked to the proxy
+//	hops := l.Bus.Trace(res[0].AckID) // every hop of that notification
 package e2e

@@ -2,6 +2,18 @@
 // APNs/FCM, devices) reports each hop of each notification here, and every
 // reader (the demo timeline, the web view, e2e assertions, bench) reads this one
 // stream. Nothing else keeps its own history of what happened.
+//
+// Reading it from a Go test or tool:
+//
+//	bus := events.NewBus()                 // hand it to the actors (Config.Bus, e2e.Options.Bus)
+//	sub, past := bus.Subscribe(0, true) // past: what happened so far; sub: all after it
+//	defer sub.Close()
+//	for e := range sub.C() {
+//		fmt.Println(e.TraceID, e.Hop, e.Actor, e.Status) // e.g. device.displayed
+//	}
+//
+// A remote actor's stream is the same events over a websocket: Dial its
+// /events (Handler serves it) and read the Stream.
 package events
 
 import (

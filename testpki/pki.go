@@ -3,6 +3,13 @@
 // a CA and server certificates for the mock hosts, an APNs auth key (.p8) and
 // APNs client certificates with Apple's extension OIDs, a Firebase service
 // account, and the server's notification signing key.
+//
+// A test makes a set in memory; `pushlab keys init` writes the same to disk:
+//
+//	set, err := testpki.NewSet(testpki.Options{}) // fresh keys, default ids
+//	client := apns2.NewTokenClient(&token.Token{AuthKey: set.APNsKey.Key, KeyID: set.APNsKey.KeyID, TeamID: set.APNsKey.TeamID})
+//	err = set.Write(dir, false) // AuthKey_<KEYID>.p8, certificates, service account, CA…
+//	fmt.Println(set.Fingerprints()) // never the keys themselves
 package testpki
 
 import (
