@@ -3,7 +3,11 @@ package proxy
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"reflect"
 	"testing"
 	"unicode/utf8"
 
@@ -46,6 +50,37 @@ func FuzzSendPushBody(f *testing.F) {
 			default:
 				t.Fatalf("%s: answer %q", path, out)
 			}
+		}
+	})
+}
+
+// FuzzDecodeFirst: decodeFirst answers as json.NewDecoder(r).Decode, the
+// decoded notification and the error alike, also when the body's read
+// fails after cut bytes (a body over MaxRequestBodyBytes).
+func FuzzDecodeFirst(f *testing.F) {
+	for _, seed := range []string{
+		`{"platform":"apple","server_id":"s","device_id":"d","message":"hi","badge":3}`,
+		`{"server_id":"s"} trailing`, `{"server_id":"s"}{"device_id":"d"}`, `{"badge":"1","server_id":"s"}`,
+		`[]`, `null`, ``, ` `, `{`, `{"server_id":"s",}`, `{"is_id_loaded":"yes"}`,
+	} {
+		f.Add([]byte(seed), uint16(0xffff))
+		f.Add([]byte(seed), uint16(len(seed)/2))
+	}
+	f.Fuzz(func(t *testing.T, body []byte, cut uint16) {
+		reader := func() io.Reader {
+			if int(cut) >= len(body) {
+				return bytes.NewReader(body)
+			}
+			return io.MultiReader(bytes.NewReader(body[:cut]), errReader{errors.New("http: request body too large")})
+		}
+		var want, got mmpush.PushNotification
+		wantErr := json.NewDecoder(reader()).Decode(&want)
+		gotErr := decodeFirst(reader(), &got)
+		if fmt.Sprint(wantErr) != fmt.Sprint(gotErr) {
+			t.Fatalf("error %v, json.Decoder's %v", gotErr, wantErr)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("decoded %+v, json.Decoder's %+v", got, want)
 		}
 	})
 }

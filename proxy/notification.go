@@ -1,12 +1,14 @@
 package proxy
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/pushlab/pushlab/mmpush"
 )
@@ -42,12 +44,49 @@ var (
 // when absent or unreadable, as upstream). Errors wrap the Err… values.
 func ParseSendPush(r io.Reader) (mmpush.PushNotification, int, error) {
 	var n mmpush.PushNotification
-	if err := json.NewDecoder(r).Decode(&n); err != nil {
+	if err := decodeFirst(r, &n); err != nil {
 		return n, 0, fmt.Errorf("%w: %v", ErrBadBody, err)
 	}
 	v, err := Normalize(&n)
 	return n, v, err
 }
+
+// bodyBufs holds the buffers send_push bodies are read into; a buffer that
+// grew past maxPooledBody (an oversized body) is left to the GC.
+var bodyBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledBody = 64 << 10
+
+// decodeFirst is json.NewDecoder(r).Decode(n), the same result and errors,
+// without the decoder's own buffer on every request: the body is read once
+// into a pooled buffer and unmarshalled. json.Unmarshal takes only a body
+// that is one value; anything else (trailing data, which the decoder
+// ignores, an invalid body, a read error) is decoded again from the same
+// bytes and read error by json.Decoder, so that its answer stands.
+func decodeFirst(r io.Reader, n *mmpush.PushNotification) error {
+	buf := bodyBufs.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledBody {
+			bodyBufs.Put(buf)
+		}
+	}()
+	buf.Reset()
+	_, rerr := buf.ReadFrom(r)
+	if rerr == nil && json.Unmarshal(buf.Bytes(), n) == nil {
+		return nil
+	}
+	*n = mmpush.PushNotification{} // drop what the failed pass filled in
+	var rest io.Reader = bytes.NewReader(buf.Bytes())
+	if rerr != nil {
+		rest = io.MultiReader(rest, errReader{rerr})
+	}
+	return json.NewDecoder(rest).Decode(n)
+}
+
+// errReader fails every read with err: the body's read error, replayed.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // Normalize validates n and applies upstream's truncations and platform
 // parsing in place; it returns the app version. See ParseSendPush.

@@ -161,34 +161,51 @@ type observer struct {
 	guard func(req *http.Request, err error, sent bool) *http.Response
 }
 
-func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
-	a, _ := req.Context().Value(attemptsKey{}).(*attempts)
-	var mu sync.Mutex
-	written := false
-	setWritten := func(v bool) {
-		mu.Lock()
-		written = v
-		mu.Unlock()
-		if a != nil {
-			a.mu.Lock()
-			a.written = v
-			a.mu.Unlock()
+// attemptTrace follows one HTTP attempt: whether its request went out in
+// full since it last took a connection. It is one allocation per attempt
+// (the trace and its state together).
+type attemptTrace struct {
+	mu      sync.Mutex
+	written bool
+	a       *attempts // nil outside a try
+	trace   httptrace.ClientTrace
+}
+
+func (t *attemptTrace) setWritten(v bool) {
+	t.mu.Lock()
+	t.written = v
+	t.mu.Unlock()
+	if t.a != nil {
+		t.a.mu.Lock()
+		t.a.written = v
+		t.a.mu.Unlock()
+	}
+}
+
+func (t *attemptTrace) wasWritten() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.written
+}
+
+func newAttemptTrace(a *attempts) *attemptTrace {
+	t := &attemptTrace{a: a}
+	// A new connection for this request: whatever an earlier one wrote
+	// was not processed (the transport retries only that).
+	t.trace.GetConn = func(string) { t.setWritten(false) }
+	t.trace.WroteRequest = func(i httptrace.WroteRequestInfo) {
+		if i.Err == nil {
+			t.setWritten(true)
 		}
 	}
-	trace := &httptrace.ClientTrace{
-		// A new connection for this request: whatever an earlier one wrote
-		// was not processed (the transport retries only that).
-		GetConn: func(string) { setWritten(false) },
-		WroteRequest: func(i httptrace.WroteRequestInfo) {
-			if i.Err == nil {
-				setWritten(true)
-			}
-		},
-	}
-	resp, err := o.base.RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
-	mu.Lock()
-	class := classify(resp, err, written)
-	mu.Unlock()
+	return t
+}
+
+func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
+	a, _ := req.Context().Value(attemptsKey{}).(*attempts)
+	t := newAttemptTrace(a)
+	resp, err := o.base.RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), &t.trace)))
+	class := classify(resp, err, t.wasWritten())
 	if err == nil {
 		o.m.observeAttempt(o.provider, resp.StatusCode)
 	} else {
