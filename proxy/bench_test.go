@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pushlab/pushlab/events"
+	"github.com/pushlab/pushlab/mmpush"
 )
 
 // processCPU is the CPU time this process has used, user and system.
@@ -107,4 +108,31 @@ func BenchmarkOwnWork(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+}
+
+// BenchmarkParseSendPush is the decoding and validation of one send_push
+// body, against json.Decoder alone (what ParseSendPush did before).
+func BenchmarkParseSendPush(b *testing.B) {
+	body, _ := json.Marshal(msg(typeAppleToken, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "ack-bench"))
+	b.Run("ParseSendPush", func(b *testing.B) {
+		b.ReportAllocs()
+		cpu0 := processCPU()
+		for b.Loop() {
+			if _, _, err := ParseSendPush(strings.NewReader(string(body))); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+	})
+	b.Run("json.Decoder", func(b *testing.B) {
+		b.ReportAllocs()
+		cpu0 := processCPU()
+		for b.Loop() {
+			var n mmpush.PushNotification
+			if err := json.NewDecoder(strings.NewReader(string(body))).Decode(&n); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+	})
 }
