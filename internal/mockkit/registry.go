@@ -7,15 +7,54 @@ import (
 
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/pushtest"
+	"github.com/pushlab/pushlab/testpki"
 )
 
-// Registry holds the tokens a mock has issued.
+// Registry holds the tokens a mock has issued. A mock may hold a million of
+// them, so a token costs one map entry of a few words besides its own bytes:
+// what many tokens share (app, environment, project) is kept once as a
+// scope, times are Unix nanoseconds, and the rare uninstall time lives
+// apart.
 type Registry struct {
 	newToken func() string
 	now      func() time.Time
 
-	mu     sync.RWMutex
-	tokens map[string]*pushtest.Registration
+	mu          sync.RWMutex
+	tokens      map[string]entry
+	scopes      []scope
+	scopeIDs    map[scope]uint32
+	uninstalled map[string]time.Time
+}
+
+// scope is what the tokens of one app in one environment or project share.
+type scope struct {
+	app     string
+	env     testpki.Environment
+	project string
+}
+
+// entry is one token's state (its token is the map key).
+type entry struct {
+	device       string
+	registeredAt int64 // Unix nanoseconds; 0 is the zero time
+	lastActiveAt int64
+	scope        uint32
+	installed    bool
+}
+
+// unixNano and fromUnixNano keep a time in a word; the zero time is 0.
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
 }
 
 // NewRegistry makes a registry minting tokens with newToken; now may be nil.
@@ -23,19 +62,38 @@ func NewRegistry(newToken func() string, now func() time.Time) *Registry {
 	if now == nil {
 		now = time.Now
 	}
-	return &Registry{newToken: newToken, now: now, tokens: map[string]*pushtest.Registration{}}
+	return &Registry{newToken: newToken, now: now, tokens: map[string]entry{}, scopeIDs: map[scope]uint32{},
+		uninstalled: map[string]time.Time{}}
+}
+
+// registration is e as the mocks hand it out; r.mu is held.
+func (r *Registry) registration(token string, e entry) pushtest.Registration {
+	sc := r.scopes[e.scope]
+	return pushtest.Registration{Token: token, App: sc.app, Environment: sc.env, Project: sc.project, Device: e.device,
+		RegisteredAt: fromUnixNano(e.registeredAt), Installed: e.installed, UninstalledAt: r.uninstalled[token],
+		LastActiveAt: fromUnixNano(e.lastActiveAt)}
 }
 
 // Register issues a fresh token to the app, environment or project and
 // device that req names; the registry sets the rest.
 func (r *Registry) Register(req pushtest.Registration) pushtest.Registration {
-	now := r.now()
-	reg := &pushtest.Registration{Token: r.newToken(), App: req.App, Environment: req.Environment, Project: req.Project,
-		Device: req.Device, RegisteredAt: now, Installed: true, LastActiveAt: now}
+	at := r.now()
+	now := unixNano(at)
+	token := r.newToken()
+	sc := scope{app: req.App, env: req.Environment, project: req.Project}
 	r.mu.Lock()
-	r.tokens[reg.Token] = reg
-	r.mu.Unlock()
-	return *reg
+	defer r.mu.Unlock()
+	id, ok := r.scopeIDs[sc]
+	if !ok {
+		id = uint32(len(r.scopes))
+		r.scopes = append(r.scopes, sc)
+		r.scopeIDs[sc] = id
+	}
+	e := entry{device: req.Device, registeredAt: now, lastActiveAt: now, scope: id, installed: true}
+	r.tokens[token] = e
+	reg := r.registration(token, e)
+	reg.RegisteredAt, reg.LastActiveAt = at, at // as the clock told it
+	return reg
 }
 
 // Issue registers req, which the provider has checked, and publishes
@@ -60,19 +118,20 @@ func (r *Registry) Issue(bus *events.Bus, actor string, req pushtest.Registratio
 func (r *Registry) Lookup(token string) (pushtest.Registration, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	reg, ok := r.tokens[token]
+	e, ok := r.tokens[token]
 	if !ok {
 		return pushtest.Registration{}, false
 	}
-	return *reg, true
+	return r.registration(token, e), true
 }
 
 // Touch records that token's device was in touch with the provider now.
 func (r *Registry) Touch(token string) {
-	now := r.now()
+	now := unixNano(r.now())
 	r.mu.Lock()
-	if reg, ok := r.tokens[token]; ok && now.After(reg.LastActiveAt) {
-		reg.LastActiveAt = now
+	if e, ok := r.tokens[token]; ok && now > e.lastActiveAt {
+		e.lastActiveAt = now
+		r.tokens[token] = e
 	}
 	r.mu.Unlock()
 }
@@ -81,15 +140,16 @@ func (r *Registry) Touch(token string) {
 func (r *Registry) Uninstall(token string) (pushtest.Registration, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	reg, ok := r.tokens[token]
+	e, ok := r.tokens[token]
 	if !ok {
 		return pushtest.Registration{}, false
 	}
-	if reg.Installed {
-		reg.Installed = false
-		reg.UninstalledAt = r.now()
+	if e.installed {
+		e.installed = false
+		r.tokens[token] = e
+		r.uninstalled[token] = r.now()
 	}
-	return *reg, true
+	return r.registration(token, e), true
 }
 
 // List returns every registration (order unspecified).
@@ -97,8 +157,8 @@ func (r *Registry) List() []pushtest.Registration {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	out := make([]pushtest.Registration, 0, len(r.tokens))
-	for _, reg := range r.tokens {
-		out = append(out, *reg)
+	for token, e := range r.tokens {
+		out = append(out, r.registration(token, e))
 	}
 	return out
 }

@@ -1,0 +1,48 @@
+package mockkit
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/pushlab/pushlab/pushtest"
+	"github.com/pushlab/pushlab/testpki"
+)
+
+// The registry's compact storage hands back what was registered: scopes,
+// devices and times survive the round trip, uninstall keeps its time.
+func TestRegistryKeepsRegistrations(t *testing.T) {
+	clock := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	n := 0
+	r := NewRegistry(func() string { n++; return "tok" + strconv.Itoa(n) }, func() time.Time { return clock })
+	a := r.Register(pushtest.Registration{App: "com.a", Environment: testpki.Production, Device: "d1"})
+	b := r.Register(pushtest.Registration{App: "com.b", Project: "p", Device: "d2"})
+	c := r.Register(pushtest.Registration{App: "com.a", Environment: testpki.Production, Device: "d3"})
+	if a.Token == b.Token || !a.Installed || !a.RegisteredAt.Equal(clock) || !a.LastActiveAt.Equal(clock) {
+		t.Fatalf("registered %+v, %+v", a, b)
+	}
+	clock = clock.Add(time.Hour)
+	r.Touch(b.Token)
+	got, ok := r.Lookup(b.Token)
+	if !ok || got.App != "com.b" || got.Project != "p" || got.Environment != "" || got.Device != "d2" ||
+		!got.RegisteredAt.Equal(clock.Add(-time.Hour)) || !got.LastActiveAt.Equal(clock) {
+		t.Fatalf("lookup after touch: %+v", got)
+	}
+	u, ok := r.Uninstall(c.Token)
+	if !ok || u.Installed || !u.UninstalledAt.Equal(clock) || u.App != "com.a" || u.Device != "d3" {
+		t.Fatalf("uninstalled: %+v", u)
+	}
+	clock = clock.Add(time.Hour)
+	if again, _ := r.Uninstall(c.Token); !again.UninstalledAt.Equal(u.UninstalledAt) {
+		t.Fatalf("second uninstall moved the time: %+v", again)
+	}
+	if _, ok := r.Lookup("nope"); ok {
+		t.Fatal("unknown token found")
+	}
+	if r.Len() != 3 || len(r.List()) != 3 {
+		t.Fatalf("len %d, list %v", r.Len(), r.List())
+	}
+	if got, _ := r.Lookup(a.Token); got.UninstalledAt != (time.Time{}) || !got.Installed {
+		t.Fatalf("untouched token: %+v", got)
+	}
+}
