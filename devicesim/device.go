@@ -88,7 +88,9 @@ func (d *Device) Install(ctx context.Context) error {
 	d.mu.Lock()
 	d.token, d.key, d.installed, d.hist, d.badge = token, secret, true, nil, -1
 	d.mu.Unlock()
-	d.emit("", events.DeviceRegistered, "token", fmt.Sprintf("%s issued a token to %s (%s)", providerName(d.App), d.App.ID(), d.App.Env()), false, nil)
+	if d.deps.bus != nil { // formatted only for a reader
+		d.emit("", events.DeviceRegistered, "token", fmt.Sprintf("%s issued a token to %s (%s)", providerName(d.App), d.App.ID(), d.App.Env()), false, nil)
+	}
 	if err := d.GoOnline(); err != nil {
 		return errors.Join(err, d.Uninstall(context.WithoutCancel(ctx)))
 	}
