@@ -1,7 +1,9 @@
 package mockkit
 
 import (
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,5 +46,35 @@ func TestRegistryKeepsRegistrations(t *testing.T) {
 	}
 	if got, _ := r.Lookup(a.Token); got.UninstalledAt != (time.Time{}) || !got.Installed {
 		t.Fatalf("untouched token: %+v", got)
+	}
+}
+
+// APNs-shaped tokens (kept as their bytes) and others live side by side;
+// the hex shape is looked up as minted, lower case.
+func TestRegistryHexTokens(t *testing.T) {
+	hexTok := "00ff" + strings.Repeat("a1", 30)
+	toks := []string{hexTok, "not-hex", strings.ToUpper(hexTok)[:62] + "zz"}
+	i := 0
+	r := NewRegistry(func() string { i++; return toks[i-1] }, nil)
+	for range toks {
+		r.Register(pushtest.Registration{App: "com.a", Environment: testpki.Development, Device: "d"})
+	}
+	for _, tok := range toks {
+		if got, ok := r.Lookup(tok); !ok || got.Token != tok {
+			t.Fatalf("lookup %q: %+v %v", tok, got, ok)
+		}
+	}
+	if _, ok := r.Lookup(strings.ToUpper(hexTok)); ok {
+		t.Fatal("the upper-case spelling of a minted token was found")
+	}
+	var listed []string
+	for _, reg := range r.List() {
+		listed = append(listed, reg.Token)
+	}
+	slices.Sort(listed)
+	want := slices.Clone(toks)
+	slices.Sort(want)
+	if !slices.Equal(listed, want) || r.Len() != 3 {
+		t.Fatalf("listed %q, want %q", listed, want)
 	}
 }
