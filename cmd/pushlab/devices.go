@@ -17,12 +17,14 @@ import (
 	"github.com/pushlab/pushlab/internal/access"
 	"github.com/pushlab/pushlab/testpki"
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 )
 
 func newDevicesCmd(g *globals) *cobra.Command {
 	var (
 		keysDir, serverURL, apnsControl, fcmControl, listen, user, certEnv, gateways string
 		ios, iosCert, android, androidRN                                             int
+		parallel                                                                     int
 		liveActivities                                                               bool
 		wait                                                                         time.Duration
 	)
@@ -137,11 +139,11 @@ phone needs at start, for phones added later).`,
 			}
 			out := cmd.OutOrStdout()
 			for _, g := range groups {
-				for i := 1; i <= g.n; i++ {
-					d, err := fleet.Add(ctx, fmt.Sprintf("%s-%d", g.prefix, i), user, g.app)
-					if err != nil {
-						return err
-					}
+				added, err := addPhones(ctx, fleet, g.prefix, g.n, user, g.app, parallel)
+				if err != nil {
+					return err
+				}
+				for _, d := range added {
 					st := d.State()
 					fmt.Fprintf(out, "devices: %-14s %-15s %-24s token %s session %s\n", d.Name, g.app.Name, g.app.ID(), st.Token, st.Session)
 				}
@@ -185,12 +187,36 @@ phone needs at start, for phones added later).`,
 	f.IntVar(&android, "android", 1, "Android phones with the \"android\" app")
 	f.IntVar(&androidRN, "android-rn", 0, "Android phones with the \"android_rn\" app")
 	f.StringVar(&gateways, "gateways", "", "push gateways to dial even with no phone of theirs at start, for phones added over the control API: apns, fcm, or apns,fcm")
+	f.IntVar(&parallel, "parallel", 8, "phones installed at once at start (each draws a key pair, registers with its mock and attaches to the server: CPU and round trips that overlap)")
 	f.BoolVar(&liveActivities, "live-activities", false, "the token-auth iOS app runs Live Activities (a push-to-start token per phone)")
 	for flag, env := range map[string]string{"keys": envKeys, "server": "PUSHLAB_SERVER_URL",
 		"apns-control": "PUSHLAB_APNS_CONTROL", "fcm-control": "PUSHLAB_FCM_CONTROL"} {
 		envName(f, flag, env)
 	}
 	return envPrefix(cmd, "DEVICES_")
+}
+
+// addPhones installs n phones of app named prefix-1 … prefix-n, up to
+// parallel at once, and returns them in name order; on the first error the
+// rest are not started.
+func addPhones(ctx context.Context, fleet *devicesim.Fleet, prefix string, n int, user string, app devicesim.App, parallel int) ([]*devicesim.Device, error) {
+	added := make([]*devicesim.Device, n)
+	grp, gctx := errgroup.WithContext(ctx)
+	grp.SetLimit(max(parallel, 1))
+	for i := range n {
+		if gctx.Err() != nil {
+			break
+		}
+		grp.Go(func() error {
+			d, err := fleet.Add(gctx, fmt.Sprintf("%s-%d", prefix, i+1), user, app)
+			added[i] = d
+			return err
+		})
+	}
+	if err := grp.Wait(); err != nil {
+		return nil, err
+	}
+	return added, ctx.Err()
 }
 
 // fleetAPI is the fleet's control API plus what a harness that adds phones
