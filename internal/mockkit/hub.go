@@ -66,7 +66,7 @@ type Hub struct {
 	OnReturn func(d pushtest.Delivery, o Outcome)
 
 	mu     sync.Mutex
-	online map[string]pushtest.Receiver
+	online tokenMap[pushtest.Receiver]
 	outbox map[string][]pushtest.Delivery
 	// counted for the metrics, under mu
 	outcomes map[Outcome]uint64
@@ -85,7 +85,7 @@ type HubStats struct {
 func (h *Hub) Stats() HubStats {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	st := HubStats{Outcomes: map[Outcome]uint64{}, Drops: map[string]uint64{}, Online: len(h.online)}
+	st := HubStats{Outcomes: map[Outcome]uint64{}, Drops: map[string]uint64{}, Online: h.online.len()}
 	for k, v := range h.outcomes {
 		st.Outcomes[k] = v
 	}
@@ -103,7 +103,7 @@ func NewHub(policy StoragePolicy, now func() time.Time) *Hub {
 	if now == nil {
 		now = time.Now
 	}
-	return &Hub{policy: policy, now: now, online: map[string]pushtest.Receiver{}, outbox: map[string][]pushtest.Delivery{},
+	return &Hub{policy: policy, now: now, online: newTokenMap[pushtest.Receiver](), outbox: map[string][]pushtest.Delivery{},
 		outcomes: map[Outcome]uint64{}, drops: map[string]uint64{}}
 }
 
@@ -140,7 +140,7 @@ func (h *Hub) Return(d pushtest.Delivery) Outcome {
 
 // sendLocked is Send with h.mu held; it unlocks.
 func (h *Hub) sendLocked(d pushtest.Delivery) Outcome {
-	if r, ok := h.online[d.Token]; ok {
+	if r, ok := h.online.get(d.Token); ok {
 		h.outcomes[Delivered]++
 		h.mu.Unlock()
 		r.Deliver(d)
@@ -234,7 +234,7 @@ func (h *Hub) report(gone []dropped) {
 // order, expired ones dropped). It returns how many were handed over.
 func (h *Hub) Attach(token string, r pushtest.Receiver) int {
 	h.mu.Lock()
-	h.online[token] = r
+	h.online.put(token, r)
 	box := h.outbox[token]
 	delete(h.outbox, token)
 	h.mu.Unlock()
@@ -262,16 +262,16 @@ func (h *Hub) Attach(token string, r pushtest.Receiver) int {
 // Detach takes token offline; later sends are stored.
 func (h *Hub) Detach(token string) {
 	h.mu.Lock()
-	delete(h.online, token)
+	h.online.delete(token)
 	h.mu.Unlock()
 }
 
 // DetachReceiver takes offline every token attached with r (a gateway that went away).
 func (h *Hub) DetachReceiver(match func(pushtest.Receiver) bool) {
 	h.mu.Lock()
-	for t, r := range h.online {
+	for t, r := range h.online.all() {
 		if match(r) {
-			delete(h.online, t)
+			h.online.delete(t)
 		}
 	}
 	h.mu.Unlock()
@@ -280,7 +280,7 @@ func (h *Hub) DetachReceiver(match func(pushtest.Receiver) bool) {
 // Forget takes token offline and discards what was stored for it (the app was uninstalled).
 func (h *Hub) Forget(token string) {
 	h.mu.Lock()
-	delete(h.online, token)
+	h.online.delete(token)
 	box := h.outbox[token]
 	delete(h.outbox, token)
 	h.mu.Unlock()
@@ -295,7 +295,7 @@ func (h *Hub) Forget(token string) {
 func (h *Hub) Online(token string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	_, ok := h.online[token]
+	_, ok := h.online.get(token)
 	return ok
 }
 

@@ -1,7 +1,6 @@
 package mockkit
 
 import (
-	"encoding/hex"
 	"fmt"
 	"sync"
 	"time"
@@ -13,69 +12,18 @@ import (
 
 // Registry holds the tokens a mock has issued. A mock may hold a million of
 // them, so a token costs one map entry of a few words besides its own bytes
-// (and an APNs token not even those: its 32 bytes are the key): what many
-// tokens share (app, environment, project) is kept once as a
-// scope, times are Unix nanoseconds, and the rare uninstall time lives
-// apart.
+// (see tokenMap): what many tokens share (app, environment, project) is kept
+// once as a scope, times are Unix nanoseconds, and the rare uninstall time
+// lives apart.
 type Registry struct {
 	newToken func() string
 	now      func() time.Time
 
 	mu          sync.RWMutex
-	tokens      map[string]entry
-	hexTokens   map[hexToken]entry // APNs's shape, kept as its 32 bytes
+	tokens      tokenMap[entry]
 	scopes      []scope
 	scopeIDs    map[scope]uint32
 	uninstalled map[string]time.Time
-}
-
-// hexToken is a token of 64 lowercase hex digits (APNs's) as its bytes:
-// half the size, and no allocation of its own.
-type hexToken [32]byte
-
-// asHex is token as a hexToken, if it has that shape (upper case not: a
-// token is kept as it was minted).
-func asHex(token string) (k hexToken, ok bool) {
-	if len(token) != 2*len(k) {
-		return k, false
-	}
-	for i := range k {
-		hi, ok1 := hexDigit(token[2*i])
-		lo, ok2 := hexDigit(token[2*i+1])
-		if !ok1 || !ok2 {
-			return k, false
-		}
-		k[i] = hi<<4 | lo
-	}
-	return k, true
-}
-
-func hexDigit(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	}
-	return 0, false
-}
-
-// get and put find and keep a token's entry; r.mu is held.
-func (r *Registry) get(token string) (entry, bool) {
-	if k, ok := asHex(token); ok {
-		e, ok := r.hexTokens[k]
-		return e, ok
-	}
-	e, ok := r.tokens[token]
-	return e, ok
-}
-
-func (r *Registry) put(token string, e entry) {
-	if k, ok := asHex(token); ok {
-		r.hexTokens[k] = e
-		return
-	}
-	r.tokens[token] = e
 }
 
 // scope is what the tokens of one app in one environment or project share.
@@ -114,7 +62,7 @@ func NewRegistry(newToken func() string, now func() time.Time) *Registry {
 	if now == nil {
 		now = time.Now
 	}
-	return &Registry{newToken: newToken, now: now, tokens: map[string]entry{}, hexTokens: map[hexToken]entry{}, scopeIDs: map[scope]uint32{},
+	return &Registry{newToken: newToken, now: now, tokens: newTokenMap[entry](), scopeIDs: map[scope]uint32{},
 		uninstalled: map[string]time.Time{}}
 }
 
@@ -142,7 +90,7 @@ func (r *Registry) Register(req pushtest.Registration) pushtest.Registration {
 		r.scopeIDs[sc] = id
 	}
 	e := entry{device: req.Device, registeredAt: now, lastActiveAt: now, scope: id, installed: true}
-	r.put(token, e)
+	r.tokens.put(token, e)
 	reg := r.registration(token, e)
 	reg.RegisteredAt, reg.LastActiveAt = at, at // as the clock told it
 	return reg
@@ -170,7 +118,7 @@ func (r *Registry) Issue(bus *events.Bus, actor string, req pushtest.Registratio
 func (r *Registry) Lookup(token string) (pushtest.Registration, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	e, ok := r.get(token)
+	e, ok := r.tokens.get(token)
 	if !ok {
 		return pushtest.Registration{}, false
 	}
@@ -181,9 +129,9 @@ func (r *Registry) Lookup(token string) (pushtest.Registration, bool) {
 func (r *Registry) Touch(token string) {
 	now := unixNano(r.now())
 	r.mu.Lock()
-	if e, ok := r.get(token); ok && now > e.lastActiveAt {
+	if e, ok := r.tokens.get(token); ok && now > e.lastActiveAt {
 		e.lastActiveAt = now
-		r.put(token, e)
+		r.tokens.put(token, e)
 	}
 	r.mu.Unlock()
 }
@@ -192,13 +140,13 @@ func (r *Registry) Touch(token string) {
 func (r *Registry) Uninstall(token string) (pushtest.Registration, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	e, ok := r.get(token)
+	e, ok := r.tokens.get(token)
 	if !ok {
 		return pushtest.Registration{}, false
 	}
 	if e.installed {
 		e.installed = false
-		r.put(token, e)
+		r.tokens.put(token, e)
 		r.uninstalled[token] = r.now()
 	}
 	return r.registration(token, e), true
@@ -208,12 +156,9 @@ func (r *Registry) Uninstall(token string) (pushtest.Registration, bool) {
 func (r *Registry) List() []pushtest.Registration {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	out := make([]pushtest.Registration, 0, len(r.tokens)+len(r.hexTokens))
-	for token, e := range r.tokens {
+	out := make([]pushtest.Registration, 0, r.tokens.len())
+	for token, e := range r.tokens.all() {
 		out = append(out, r.registration(token, e))
-	}
-	for k, e := range r.hexTokens {
-		out = append(out, r.registration(hex.EncodeToString(k[:]), e))
 	}
 	return out
 }
@@ -222,5 +167,5 @@ func (r *Registry) List() []pushtest.Registration {
 func (r *Registry) Len() int {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return len(r.tokens) + len(r.hexTokens)
+	return r.tokens.len()
 }
