@@ -29,25 +29,29 @@ func newIDs(seed uint64) *ids {
 	return &ids{rng: rand.New(rand.NewPCG(seed, seed^0x5bd1e9955bd1e995))}
 }
 
-func (g *ids) bytes(n int) []byte {
-	b := make([]byte, n)
+func (g *ids) fill(b []byte) {
 	g.mu.Lock()
-	for i := 0; i < n; i += 8 {
+	for i := 0; i < len(b); i += 8 {
 		v := g.rng.Uint64()
-		for j := 0; j < 8 && i+j < n; j++ {
+		for j := 0; j < 8 && i+j < len(b); j++ {
 			b[i+j] = byte(v >> (8 * j))
 		}
 	}
 	g.mu.Unlock()
-	return b
 }
 
-// token makes a new registration token.
+// token makes a new registration token, in one allocation of its exact size:
+// a mock may keep a million of them.
 func (g *ids) token() string {
-	inst := base64.RawURLEncoding.EncodeToString(g.bytes(16))[:tokenInstanceLen]
-	rest := base64.RawURLEncoding.EncodeToString(g.bytes(120))
-	t := inst + tokenMarker + rest
-	return t[:tokenLen]
+	var inst [16]byte
+	var rest [120]byte
+	g.fill(inst[:])
+	g.fill(rest[:])
+	var t [tokenInstanceLen + len(tokenMarker) + 160]byte // 16 bytes are 22 characters, 120 are 160
+	base64.RawURLEncoding.Encode(t[:tokenInstanceLen], inst[:])
+	copy(t[tokenInstanceLen:], tokenMarker)
+	base64.RawURLEncoding.Encode(t[tokenInstanceLen+len(tokenMarker):], rest[:])
+	return string(t[:tokenLen])
 }
 
 // messageID makes an id shaped like FCM's: "0:", the time in microseconds,
