@@ -181,10 +181,21 @@ func TestControlsDriveTheLab(t *testing.T) {
 		t.Fatal("clear faults")
 	}
 
-	code, body = do(t, srv, call{method: "GET", path: "/api/older?before=1000000&n=5"}, nil)
+	// The hub reads the spine on its own goroutine: on a busy machine the
+	// send's frames may reach its history a moment after the send returned.
 	var frames []frame
-	if code != 200 || json.Unmarshal([]byte(body), &frames) != nil || len(frames) == 0 {
-		t.Fatalf("older: %d %.200s", code, body)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		code, body = do(t, srv, call{method: "GET", path: "/api/older?before=1000000&n=5"}, nil)
+		frames = nil
+		if code != 200 || json.Unmarshal([]byte(body), &frames) != nil {
+			t.Fatalf("older: %d %.200s", code, body)
+		}
+		if len(frames) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("older: no frames after 10 s: %d %.200s", code, body)
+		}
 	}
 }
 
