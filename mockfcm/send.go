@@ -151,12 +151,12 @@ func (s *Server) applyFault(x *exchange, f Fault) (answer *Error, done bool) {
 	done = mockkit.BeforeJudging(x.r.Context(), f, mockkit.Before{
 		Abandoned: func() {
 			rec.Status, rec.Reason = 0, "abandoned" // dropped unserved
-			s.rec.Add(*rec)
+			s.keep(rec, x.r)
 		},
 		Respond: func() { answer = faultAnswer(f) },
 		Reset: func() {
 			rec.Status, rec.Reason = 0, "reset"
-			s.rec.Add(*rec)
+			s.keep(rec, x.r)
 			panic(http.ErrAbortHandler) // net/http resets the stream (h2) or closes the connection
 		},
 		GoAway: func() { x.w.Header().Set("Connection", "close") }, // net/http's h2 server answers, then sends GOAWAY
@@ -225,7 +225,7 @@ func (s *Server) reject(x *exchange, e *Error) {
 	if rec.Reason == "" {
 		rec.Reason = e.Status
 	}
-	s.rec.Add(*rec)
+	s.keep(rec, x.r)
 	if s.bus != nil { // nobody listens: spare the attrs
 		attrs := map[string]string{"project": x.project, "http_status": strconv.Itoa(e.HTTPStatus)}
 		if rec.Token != "" {
@@ -256,7 +256,7 @@ func (s *Server) accept(x *exchange) (deliver bool) {
 		s.faultEvent(f, x)
 		mockkit.HoldAccepted(x.r.Context(), f) // the message is Google's now
 	}
-	s.rec.Add(*x.rec)
+	s.keep(x.rec, x.r)
 	if s.bus != nil {
 		s.acceptedEvent(x)
 	}

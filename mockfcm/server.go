@@ -443,14 +443,13 @@ var recordedHeaders = [][2]string{{"Content-Type", "content-type"}, {"User-Agent
 
 // record starts the inspection record of a request.
 func (s *Server) record(r *http.Request) *Request {
-	rec := &Request{At: s.now(), Method: r.Method, Path: r.URL.Path, Headers: make(map[string]string, len(recordedHeaders)+1)}
-	for _, h := range recordedHeaders {
-		if v := r.Header[h[0]]; len(v) > 0 {
-			rec.Headers[h[1]] = v[0]
-		}
-	}
-	rec.Headers["proto"] = r.Proto
-	return rec
+	return &Request{At: s.now(), Method: r.Method, Path: r.URL.Path}
+}
+
+// keep adds rec, the record of r, to the inspection log. Its headers are
+// picked out of r's when the log is read.
+func (s *Server) keep(rec *Request, r *http.Request) {
+	s.rec.AddWith(*rec, mockkit.Headers{From: r.Header, Shown: recordedHeaders, Proto: r.Proto})
 }
 
 // authorize checks the bearer access token.

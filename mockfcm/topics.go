@@ -293,7 +293,7 @@ func (s *Server) iidEndpoint(add bool) http.HandlerFunc {
 		rec := s.record(r)
 		answer := func(status int, v any) {
 			rec.Status = status
-			s.rec.Add(*rec)
+			s.keep(rec, r)
 			w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 			w.WriteHeader(status)
 			json.NewEncoder(w).Encode(v)
