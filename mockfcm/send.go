@@ -28,8 +28,8 @@ type exchange struct {
 
 // send serves POST /v1/projects/{project}/messages:send. The checks run in
 // the order Google answers them: the first that fails is the answer.
-func (s *Server) send(w http.ResponseWriter, r *http.Request) {
-	x := &exchange{w: w, r: r, project: r.PathValue("project"), rec: s.record(r)}
+func (s *Server) send(w http.ResponseWriter, r *http.Request, project string) {
+	x := &exchange{w: w, r: r, project: project, rec: s.record(r)}
 	if err := s.checkCredential(x); err != nil {
 		s.reject(x, err)
 		return

@@ -160,11 +160,13 @@ func New(cfg Config) (*Server, error) {
 	for _, p := range []string{"/token", "/o/oauth2/token", "/oauth2/v4/token"} {
 		mux.HandleFunc("POST "+p, s.tokenEndpoint)
 	}
-	mux.HandleFunc("POST /v1/projects/{project}/messages:send", s.send)
+	mux.HandleFunc("POST "+sendPrefix+"{project}"+sendSuffix, func(w http.ResponseWriter, r *http.Request) {
+		s.send(w, r, r.PathValue("project"))
+	})
 	mux.HandleFunc("POST /iid/v1:batchAdd", s.iidEndpoint(true))
 	mux.HandleFunc("POST /iid/v1:batchRemove", s.iidEndpoint(false))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { errNotFound(r.URL.Path).write(w) })
-	s.handler = mux
+	s.handler = route(s, mux)
 
 	s.control = (&mockkit.Control{
 		Provider: Provider, Faults: s.faults, Registry: s.reg, Recorder: s.rec, Hub: s.hub, Bus: s.bus, Log: s.log,
@@ -193,6 +195,40 @@ func completeFault(f Fault) Fault {
 		f.Reason = codeForStatus(f.Status)
 	}
 	return f
+}
+
+// The send path, POST /v1/projects/{project}/messages:send.
+const sendPrefix, sendSuffix = "/v1/projects/", "/messages:send"
+
+// route takes the one hot path, a send to a plain path, straight to send:
+// the mux's wildcard matching costs every send an allocation. Anything
+// else, or any path it is not sure of, goes to mux, which answers it as
+// before.
+func route(s *Server, mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if project, ok := sendPath(r); ok {
+			s.send(w, r, project)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// sendPath is the {project} of a send whose path the mux would take as it
+// is: not escaped, already clean, one segment where the project is.
+func sendPath(r *http.Request) (project string, ok bool) {
+	if r.Method != http.MethodPost || r.URL.RawPath != "" {
+		return "", false
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, sendPrefix)
+	if !ok {
+		return "", false
+	}
+	project, ok = strings.CutSuffix(rest, sendSuffix)
+	if !ok || project == "" || project == "." || project == ".." || strings.IndexByte(project, '/') >= 0 {
+		return "", false
+	}
+	return project, true
 }
 
 // Handler serves FCM v1, the OAuth2 token endpoint and the IID topic API.
