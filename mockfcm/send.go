@@ -16,7 +16,8 @@ type exchange struct {
 	w       http.ResponseWriter
 	r       *http.Request
 	project string   // the {project} of the path
-	rec     *Request // added to the inspection log once answered
+	rec     *Request // added to the inspection log once answered: &record
+	record  Request  // in the exchange: one allocation for both
 	trace   string   // the message's ack_id, or its message id once accepted
 	msgID   string   // given when accepted
 	grant   *grant
@@ -29,7 +30,8 @@ type exchange struct {
 // send serves POST /v1/projects/{project}/messages:send. The checks run in
 // the order Google answers them: the first that fails is the answer.
 func (s *Server) send(w http.ResponseWriter, r *http.Request, project string) {
-	x := &exchange{w: w, r: r, project: project, rec: s.record(r)}
+	x := &exchange{w: w, r: r, project: project, record: s.record(r)}
+	x.rec = &x.record
 	if err := s.checkCredential(x); err != nil {
 		s.reject(x, err)
 		return

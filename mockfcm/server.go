@@ -468,9 +468,28 @@ func (s *Server) Transport() *http.Transport {
 // Client is an HTTP client using Transport.
 func (s *Server) Client() *http.Client { return &http.Client{Transport: s.Transport()} }
 
-// readBody reads a request body up to maxBody.
+// readBody reads a request body up to maxBody, into a buffer of the size
+// the request declares when it declares one (io.ReadAll would start at 512
+// bytes and grow).
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	return io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	body := http.MaxBytesReader(w, r.Body, maxBody)
+	if r.ContentLength <= 0 || r.ContentLength > maxBody {
+		return io.ReadAll(body)
+	}
+	b := make([]byte, 0, r.ContentLength+1) // +1: room to read the end without growing
+	for {
+		n, err := body.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) { // longer than declared: net/http refuses that, but be safe
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // recordedHeaders are the request headers kept for inspection (canonical, shown).
@@ -478,8 +497,8 @@ var recordedHeaders = [][2]string{{"Content-Type", "content-type"}, {"User-Agent
 	{"X-Firebase-Client", "x-firebase-client"}, {"X-Goog-Api-Client", "x-goog-api-client"}, {"Access_token_auth", "access_token_auth"}}
 
 // record starts the inspection record of a request.
-func (s *Server) record(r *http.Request) *Request {
-	return &Request{At: s.now(), Method: r.Method, Path: r.URL.Path}
+func (s *Server) record(r *http.Request) Request {
+	return Request{At: s.now(), Method: r.Method, Path: r.URL.Path}
 }
 
 // keep adds rec, the record of r, to the inspection log. Its headers are
