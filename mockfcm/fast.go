@@ -137,7 +137,9 @@ func (d *fastDecoder) android(m *Message, data *map[string]string) (json.RawMess
 			m.HasTTL = err == nil
 			return err == nil
 		case 4:
-			return d.Decode(data) == nil
+			var ok bool
+			*data, ok = d.stringMap() // not Decode(data): data would go to the heap
+			return ok
 		case 5, 6: // notification, fcm_options: objects passed through
 			raw := d.raw()
 			return raw[0] == '{' || raw[0] == 'n'
@@ -248,6 +250,17 @@ func (d *fastDecoder) Decode(v any) error {
 		}
 	}
 	return json.Unmarshal(raw, v)
+}
+
+// stringMap reads a string map, as Decode of a nil map does.
+func (d *fastDecoder) stringMap() (map[string]string, bool) {
+	start := mockkit.SkipSpace(d.body, d.i)
+	d.i = mockkit.ValueEnd(d.body, start)
+	if m, ok := d.plainStringMap(start); ok {
+		return m, true
+	}
+	var m map[string]string
+	return m, json.Unmarshal(d.body[start:d.i], &m) == nil
 }
 
 // plainStringMap reads the object at body[start:] if its members are all

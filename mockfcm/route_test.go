@@ -1,8 +1,10 @@
 package mockfcm
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -40,5 +42,31 @@ func TestSendPathAgreesWithTheMux(t *testing.T) {
 	}
 	if taken < 5 {
 		t.Fatalf("route took %d requests past the mux; the usual sends should be among them", taken)
+	}
+}
+
+// TestReadBody: a declared length is read exactly, a body longer than it
+// declared is refused, and one of no declared length is read to its end.
+func TestReadBody(t *testing.T) {
+	read := func(body string, declared int64) (string, error) {
+		r := httptest.NewRequest("POST", "/", strings.NewReader(body))
+		r.ContentLength = declared
+		b, err := readBody(httptest.NewRecorder(), r)
+		return string(b), err
+	}
+	if got, err := read(`{"message":{}}`, 14); err != nil || got != `{"message":{}}` {
+		t.Errorf("declared: %q, %v", got, err)
+	}
+	if got, err := read(`{"message":{}}`, -1); err != nil || got != `{"message":{}}` {
+		t.Errorf("undeclared: %q, %v", got, err)
+	}
+	if _, err := read(`{"message":{}}`, 3); err == nil {
+		t.Error("a body longer than its Content-Length was read")
+	}
+	for _, declared := range []int64{maxBody + 1, -1} {
+		var mbe *http.MaxBytesError
+		if _, err := read(strings.Repeat(" ", maxBody+1), declared); !errors.As(err, &mbe) {
+			t.Errorf("a body past the limit, declared %d: %v", declared, err)
+		}
 	}
 }

@@ -468,29 +468,30 @@ func (s *Server) Transport() *http.Transport {
 // Client is an HTTP client using Transport.
 func (s *Server) Client() *http.Client { return &http.Client{Transport: s.Transport()} }
 
-// readBody reads a request body up to maxBody, into a buffer of the size
-// the request declares when it declares one (io.ReadAll would start at 512
-// bytes and grow).
+// readBody reads a request body up to maxBody. A body of a declared
+// length within the limit is read into a buffer of that size: net/http
+// holds a body to its Content-Length, so it needs neither
+// http.MaxBytesReader nor io.ReadAll's growing buffer.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	body := http.MaxBytesReader(w, r.Body, maxBody)
 	if r.ContentLength <= 0 || r.ContentLength > maxBody {
-		return io.ReadAll(body)
+		return io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	}
-	b := make([]byte, 0, r.ContentLength+1) // +1: room to read the end without growing
+	b := make([]byte, 0, r.ContentLength+1) // +1: room to read the end
 	for {
-		n, err := body.Read(b[len(b):cap(b)])
+		n, err := r.Body.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
-		if err == io.EOF {
+		switch {
+		case err == io.EOF:
 			return b, nil
-		}
-		if err != nil {
+		case err != nil:
 			return b, err
-		}
-		if len(b) == cap(b) { // longer than declared: net/http refuses that, but be safe
-			b = append(b, 0)[:len(b)]
+		case len(b) == cap(b):
+			return b, errLongerThanDeclared
 		}
 	}
 }
+
+var errLongerThanDeclared = errors.New("mockfcm: request body longer than its Content-Length")
 
 // recordedHeaders are the request headers kept for inspection (canonical, shown).
 var recordedHeaders = [][2]string{{"Content-Type", "content-type"}, {"User-Agent", "user-agent"},
