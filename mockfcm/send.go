@@ -3,6 +3,7 @@ package mockfcm
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -295,11 +296,31 @@ func (s *Server) acceptedEvent(x *exchange) {
 
 // writeName answers {"name": …} as Google lays it out (%q, which is strconv.Quote).
 func writeName(w http.ResponseWriter, name string) {
-	w.Header()["Content-Type"] = []string{"application/json; charset=UTF-8"} // canonical already
+	w.Header()["Content-Type"] = jsonContentType
+	if quotesAsItself(name) { // the usual name: written as it is, no buffer
+		io.WriteString(w, "{\n  \"name\": \"")
+		io.WriteString(w, name)
+		io.WriteString(w, "\"\n}\n")
+		return
+	}
 	out := make([]byte, 0, len(name)+20)
 	out = append(out, "{\n  \"name\": "...)
 	out = strconv.AppendQuote(out, name)
 	w.Write(append(out, "\n}\n"...))
+}
+
+// jsonContentType is the answers' Content-Type, canonical already. Its
+// capacity is its length: a handler that adds a value copies it.
+var jsonContentType = []string{"application/json; charset=UTF-8"}[:1:1]
+
+// quotesAsItself: strconv.Quote(s) is s between quotes.
+func quotesAsItself(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func redactTarget(m *Message) string {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -67,6 +68,22 @@ func TestReadBody(t *testing.T) {
 		var mbe *http.MaxBytesError
 		if _, err := read(strings.Repeat(" ", maxBody+1), declared); !errors.As(err, &mbe) {
 			t.Errorf("a body past the limit, declared %d: %v", declared, err)
+		}
+	}
+}
+
+// TestWriteNameQuotesAsGoogle: the answer is {"name": %q} whichever way
+// writeName writes it.
+func TestWriteNameQuotesAsGoogle(t *testing.T) {
+	for _, name := range []string{"projects/p/messages/0:1700000000000000%abc", "projects/a b/messages/1", `projects/q"\/messages/1`,
+		"projects/\x7f\x01/messages/1", "projects/é/messages/1", "projects/\xff/messages/1"} {
+		w := httptest.NewRecorder()
+		writeName(w, name)
+		if want := "{\n  \"name\": " + strconv.Quote(name) + "\n}\n"; w.Body.String() != want {
+			t.Errorf("writeName(%q) = %q, want %q", name, w.Body.String(), want)
+		}
+		if got := w.Header().Get("Content-Type"); got != "application/json; charset=UTF-8" {
+			t.Errorf("Content-Type %q", got)
 		}
 	}
 }
