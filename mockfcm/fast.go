@@ -19,7 +19,7 @@ import (
 // takes alike. Names are compared exactly here, not with encoding/json's
 // case folding, so that no spelling parseSlow refuses gets through.
 func parseFast(body []byte, text string) (*SendRequest, bool) {
-	if !json.Valid(body) { // one value and nothing after it, or parseSlow words why not
+	if !mockkit.ValidJSON(body) { // one value and nothing after it, or parseSlow words why not
 		return nil, false
 	}
 	d := &fastDecoder{body: body, text: text}
@@ -137,7 +137,9 @@ func (d *fastDecoder) android(m *Message, data *map[string]string) (json.RawMess
 			m.HasTTL = err == nil
 			return err == nil
 		case 4:
-			return d.Decode(data) == nil
+			var ok bool
+			*data, ok = d.stringMap() // not Decode(data): data would go to the heap
+			return ok
 		case 5, 6: // notification, fcm_options: objects passed through
 			raw := d.raw()
 			return raw[0] == '{' || raw[0] == 'n'
@@ -148,7 +150,7 @@ func (d *fastDecoder) android(m *Message, data *map[string]string) (json.RawMess
 	})
 }
 
-// fastDecoder reads one body that json.Valid accepted: member names and
+// fastDecoder reads one body that mockkit.ValidJSON accepted: member names and
 // the usual values (plain strings, booleans, string maps, raw objects)
 // straight from the bytes, anything else with encoding/json. The strings
 // it reads are slices of text, the body as a string: none is copied.
@@ -248,6 +250,17 @@ func (d *fastDecoder) Decode(v any) error {
 		}
 	}
 	return json.Unmarshal(raw, v)
+}
+
+// stringMap reads a string map, as Decode of a nil map does.
+func (d *fastDecoder) stringMap() (map[string]string, bool) {
+	start := mockkit.SkipSpace(d.body, d.i)
+	d.i = mockkit.ValueEnd(d.body, start)
+	if m, ok := d.plainStringMap(start); ok {
+		return m, true
+	}
+	var m map[string]string
+	return m, json.Unmarshal(d.body[start:d.i], &m) == nil
 }
 
 // plainStringMap reads the object at body[start:] if its members are all

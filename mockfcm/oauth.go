@@ -262,7 +262,7 @@ func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
 	rec := s.record(r)
 	fail := func(e *oauthError) {
 		rec.Status, rec.Reason = e.status, e.Code
-		s.rec.Add(*rec)
+		s.keep(&rec, r)
 		s.bus.Publish(events.Event{Hop: events.ProviderRejected, Actor: Actor, Status: e.Code, Detail: "token request refused: " + e.Description, Attrs: map[string]string{"endpoint": "oauth2"}})
 		s.log.Info("mockfcm: token request refused", "error", e.Code, "description", e.Description)
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -294,7 +294,7 @@ func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec.Status = 200
-	s.rec.Add(*rec)
+	s.keep(&rec, r)
 	s.log.Debug("mockfcm: access token issued", "client_email", g.acct.email, "project", g.acct.project, "key", g.acct.fingerprint)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache, no-store, max-age=0, must-revalidate")

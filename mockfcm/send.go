@@ -3,6 +3,7 @@ package mockfcm
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -16,7 +17,8 @@ type exchange struct {
 	w       http.ResponseWriter
 	r       *http.Request
 	project string   // the {project} of the path
-	rec     *Request // added to the inspection log once answered
+	rec     *Request // added to the inspection log once answered: &record
+	record  Request  // in the exchange: one allocation for both
 	trace   string   // the message's ack_id, or its message id once accepted
 	msgID   string   // given when accepted
 	grant   *grant
@@ -28,8 +30,9 @@ type exchange struct {
 
 // send serves POST /v1/projects/{project}/messages:send. The checks run in
 // the order Google answers them: the first that fails is the answer.
-func (s *Server) send(w http.ResponseWriter, r *http.Request) {
-	x := &exchange{w: w, r: r, project: r.PathValue("project"), rec: s.record(r)}
+func (s *Server) send(w http.ResponseWriter, r *http.Request, project string) {
+	x := &exchange{w: w, r: r, project: project, record: s.record(r)}
+	x.rec = &x.record
 	if err := s.checkCredential(x); err != nil {
 		s.reject(x, err)
 		return
@@ -151,12 +154,12 @@ func (s *Server) applyFault(x *exchange, f Fault) (answer *Error, done bool) {
 	done = mockkit.BeforeJudging(x.r.Context(), f, mockkit.Before{
 		Abandoned: func() {
 			rec.Status, rec.Reason = 0, "abandoned" // dropped unserved
-			s.rec.Add(*rec)
+			s.keep(rec, x.r)
 		},
 		Respond: func() { answer = faultAnswer(f) },
 		Reset: func() {
 			rec.Status, rec.Reason = 0, "reset"
-			s.rec.Add(*rec)
+			s.keep(rec, x.r)
 			panic(http.ErrAbortHandler) // net/http resets the stream (h2) or closes the connection
 		},
 		GoAway: func() { x.w.Header().Set("Connection", "close") }, // net/http's h2 server answers, then sends GOAWAY
@@ -225,7 +228,7 @@ func (s *Server) reject(x *exchange, e *Error) {
 	if rec.Reason == "" {
 		rec.Reason = e.Status
 	}
-	s.rec.Add(*rec)
+	s.keep(rec, x.r)
 	if s.bus != nil { // nobody listens: spare the attrs
 		attrs := map[string]string{"project": x.project, "http_status": strconv.Itoa(e.HTTPStatus)}
 		if rec.Token != "" {
@@ -256,7 +259,7 @@ func (s *Server) accept(x *exchange) (deliver bool) {
 		s.faultEvent(f, x)
 		mockkit.HoldAccepted(x.r.Context(), f) // the message is Google's now
 	}
-	s.rec.Add(*x.rec)
+	s.keep(x.rec, x.r)
 	if s.bus != nil {
 		s.acceptedEvent(x)
 	}
@@ -293,11 +296,31 @@ func (s *Server) acceptedEvent(x *exchange) {
 
 // writeName answers {"name": …} as Google lays it out (%q, which is strconv.Quote).
 func writeName(w http.ResponseWriter, name string) {
-	w.Header()["Content-Type"] = []string{"application/json; charset=UTF-8"} // canonical already
+	w.Header()["Content-Type"] = jsonContentType
+	if quotesAsItself(name) { // the usual name: written as it is, no buffer
+		io.WriteString(w, "{\n  \"name\": \"")
+		io.WriteString(w, name)
+		io.WriteString(w, "\"\n}\n")
+		return
+	}
 	out := make([]byte, 0, len(name)+20)
 	out = append(out, "{\n  \"name\": "...)
 	out = strconv.AppendQuote(out, name)
 	w.Write(append(out, "\n}\n"...))
+}
+
+// jsonContentType is the answers' Content-Type, canonical already. Its
+// capacity is its length: a handler that adds a value copies it.
+var jsonContentType = []string{"application/json; charset=UTF-8"}[:1:1]
+
+// quotesAsItself: strconv.Quote(s) is s between quotes.
+func quotesAsItself(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func redactTarget(m *Message) string {

@@ -160,11 +160,13 @@ func New(cfg Config) (*Server, error) {
 	for _, p := range []string{"/token", "/o/oauth2/token", "/oauth2/v4/token"} {
 		mux.HandleFunc("POST "+p, s.tokenEndpoint)
 	}
-	mux.HandleFunc("POST /v1/projects/{project}/messages:send", s.send)
+	mux.HandleFunc("POST "+sendPrefix+"{project}"+sendSuffix, func(w http.ResponseWriter, r *http.Request) {
+		s.send(w, r, r.PathValue("project"))
+	})
 	mux.HandleFunc("POST /iid/v1:batchAdd", s.iidEndpoint(true))
 	mux.HandleFunc("POST /iid/v1:batchRemove", s.iidEndpoint(false))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { errNotFound(r.URL.Path).write(w) })
-	s.handler = mux
+	s.handler = route(s, mux)
 
 	s.control = (&mockkit.Control{
 		Provider: Provider, Faults: s.faults, Registry: s.reg, Recorder: s.rec, Hub: s.hub, Bus: s.bus, Log: s.log,
@@ -193,6 +195,40 @@ func completeFault(f Fault) Fault {
 		f.Reason = codeForStatus(f.Status)
 	}
 	return f
+}
+
+// The send path, POST /v1/projects/{project}/messages:send.
+const sendPrefix, sendSuffix = "/v1/projects/", "/messages:send"
+
+// route takes the one hot path, a send to a plain path, straight to send:
+// the mux's wildcard matching costs every send an allocation. Anything
+// else, or any path it is not sure of, goes to mux, which answers it as
+// before.
+func route(s *Server, mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if project, ok := sendPath(r); ok {
+			s.send(w, r, project)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// sendPath is the {project} of a send whose path the mux would take as it
+// is: not escaped, already clean, one segment where the project is.
+func sendPath(r *http.Request) (project string, ok bool) {
+	if r.Method != http.MethodPost || r.URL.RawPath != "" {
+		return "", false
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, sendPrefix)
+	if !ok {
+		return "", false
+	}
+	project, ok = strings.CutSuffix(rest, sendSuffix)
+	if !ok || project == "" || project == "." || project == ".." || strings.IndexByte(project, '/') >= 0 {
+		return "", false
+	}
+	return project, true
 }
 
 // Handler serves FCM v1, the OAuth2 token endpoint and the IID topic API.
@@ -432,25 +468,44 @@ func (s *Server) Transport() *http.Transport {
 // Client is an HTTP client using Transport.
 func (s *Server) Client() *http.Client { return &http.Client{Transport: s.Transport()} }
 
-// readBody reads a request body up to maxBody.
+// readBody reads a request body up to maxBody. A body of a declared
+// length within the limit is read into a buffer of that size: net/http
+// holds a body to its Content-Length, so it needs neither
+// http.MaxBytesReader nor io.ReadAll's growing buffer.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	return io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if r.ContentLength <= 0 || r.ContentLength > maxBody {
+		return io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	}
+	b := make([]byte, 0, r.ContentLength+1) // +1: room to read the end
+	for {
+		n, err := r.Body.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		switch {
+		case err == io.EOF:
+			return b, nil
+		case err != nil:
+			return b, err
+		case len(b) == cap(b):
+			return b, errLongerThanDeclared
+		}
+	}
 }
+
+var errLongerThanDeclared = errors.New("mockfcm: request body longer than its Content-Length")
 
 // recordedHeaders are the request headers kept for inspection (canonical, shown).
 var recordedHeaders = [][2]string{{"Content-Type", "content-type"}, {"User-Agent", "user-agent"},
 	{"X-Firebase-Client", "x-firebase-client"}, {"X-Goog-Api-Client", "x-goog-api-client"}, {"Access_token_auth", "access_token_auth"}}
 
 // record starts the inspection record of a request.
-func (s *Server) record(r *http.Request) *Request {
-	rec := &Request{At: s.now(), Method: r.Method, Path: r.URL.Path, Headers: make(map[string]string, len(recordedHeaders)+1)}
-	for _, h := range recordedHeaders {
-		if v := r.Header[h[0]]; len(v) > 0 {
-			rec.Headers[h[1]] = v[0]
-		}
-	}
-	rec.Headers["proto"] = r.Proto
-	return rec
+func (s *Server) record(r *http.Request) Request {
+	return Request{At: s.now(), Method: r.Method, Path: r.URL.Path}
+}
+
+// keep adds rec, the record of r, to the inspection log. Its headers are
+// picked out of r's when the log is read.
+func (s *Server) keep(rec *Request, r *http.Request) {
+	s.rec.AddWith(*rec, mockkit.Headers{From: r.Header, Shown: recordedHeaders, Proto: r.Proto})
 }
 
 // authorize checks the bearer access token.

@@ -293,12 +293,12 @@ func (s *Server) iidEndpoint(add bool) http.HandlerFunc {
 		rec := s.record(r)
 		answer := func(status int, v any) {
 			rec.Status = status
-			s.rec.Add(*rec)
+			s.keep(&rec, r)
 			w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 			w.WriteHeader(status)
 			json.NewEncoder(w).Encode(v)
 		}
-		g, aerr := s.authorize(r, rec)
+		g, aerr := s.authorize(r, &rec)
 		if aerr != nil {
 			answer(aerr.HTTPStatus, map[string]string{"error": aerr.Status})
 			return

@@ -24,10 +24,12 @@ func ValueEnd(b []byte, i int) int {
 	switch b[i] {
 	case '"':
 		for i++; ; i++ {
-			switch b[i] {
-			case '\\':
-				i++
-			case '"':
+			i += bytes.IndexByte(b[i:], '"') // found: b is valid
+			backslashes := 0
+			for j := i - 1; b[j] == '\\'; j-- {
+				backslashes++
+			}
+			if backslashes%2 == 0 { // not escaped
 				return i + 1
 			}
 		}

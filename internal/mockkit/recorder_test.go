@@ -2,6 +2,7 @@ package mockkit
 
 import (
 	"maps"
+	"net/http"
 	"testing"
 
 	"github.com/pushlab/pushlab/pushtest"
@@ -34,5 +35,22 @@ func TestSinceHandsOutCopies(t *testing.T) {
 	got[0].Headers["apns-topic"] = "changed"
 	if again := rc.Since(0); again[1].Headers["apns-topic"] != "t" || again[0].Headers["apns-topic"] != "t" {
 		t.Errorf("a reader's write reached the records: %v", again)
+	}
+}
+
+func TestRecorderBuildsHeadersWhenRead(t *testing.T) {
+	rc := NewRecorder(4)
+	h := http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer secret"}}
+	rc.AddWith(pushtest.Request{Status: 200}, Headers{From: h, Shown: [][2]string{{"Content-Type", "content-type"}, {"User-Agent", "user-agent"}}, Proto: "HTTP/2.0"})
+	rc.Add(pushtest.Request{Status: 200, Headers: map[string]string{"as": "given"}})
+	want := []map[string]string{{"content-type": "application/json", "proto": "HTTP/2.0"}, {"as": "given"}}
+	for range 2 { // built once, the same when read again
+		got := rc.Since(0)
+		if len(got) != 2 || !maps.Equal(got[0].Headers, want[0]) || !maps.Equal(got[1].Headers, want[1]) {
+			t.Fatalf("Since(0) = %+v, want headers %v", got, want)
+		}
+	}
+	if got := rc.Since(2); got == nil || len(got) != 0 {
+		t.Fatalf("Since(2) = %#v, want an empty, non-nil log", got)
 	}
 }
