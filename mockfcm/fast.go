@@ -19,7 +19,7 @@ import (
 // takes alike. Names are compared exactly here, not with encoding/json's
 // case folding, so that no spelling parseSlow refuses gets through.
 func parseFast(body []byte, text string) (*SendRequest, bool) {
-	if !mockkit.ValidJSON(body) { // one value and nothing after it, or parseSlow words why not
+	if !json.Valid(body) { // one value and nothing after it, or parseSlow words why not
 		return nil, false
 	}
 	d := &fastDecoder{body: body, text: text}
@@ -150,7 +150,7 @@ func (d *fastDecoder) android(m *Message, data *map[string]string) (json.RawMess
 	})
 }
 
-// fastDecoder reads one body that mockkit.ValidJSON accepted: member names and
+// fastDecoder reads one body that json.Valid accepted: member names and
 // the usual values (plain strings, booleans, string maps, raw objects)
 // straight from the bytes, anything else with encoding/json. The strings
 // it reads are slices of text, the body as a string: none is copied.

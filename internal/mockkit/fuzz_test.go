@@ -2,6 +2,7 @@ package mockkit
 
 import (
 	"encoding/json"
+	"strconv"
 	"testing"
 
 	"github.com/pushlab/pushlab/pushtest"
@@ -41,6 +42,30 @@ func FuzzFaultJSON(f *testing.F) {
 		}
 		if _, err := json.Marshal(added); err != nil {
 			t.Fatalf("an accepted fault does not encode: %v", err)
+		}
+	})
+}
+
+// FuzzValueEnd: ValueEnd finds the end of any string literal, however its
+// backslashes and quotes fall, and of a value holding it.
+func FuzzValueEnd(f *testing.F) {
+	for _, s := range []string{"", `a"b`, `a\`, `\\"`, `\"\\`, "é\u2028<>&", "\x00\x1f"} {
+		f.Add(s, false)
+	}
+	f.Fuzz(func(t *testing.T, s string, ascii bool) {
+		lit, _ := json.Marshal(s)
+		if ascii { // as a client might write it: every escape it may use
+			lit = []byte(strconv.QuoteToASCII(s))
+			if !json.Valid(lit) {
+				return
+			}
+		}
+		if got := ValueEnd(append(lit, ",1"...), 0); got != len(lit) {
+			t.Fatalf("ValueEnd(%s) = %d, want %d", lit, got, len(lit))
+		}
+		obj := append(append([]byte(`{"k":[`), lit...), `,{"x":1}]}`...)
+		if got := ValueEnd(append(obj, ' '), 0); got != len(obj) {
+			t.Fatalf("ValueEnd(%s) = %d, want %d", obj, got, len(obj))
 		}
 	})
 }
