@@ -1,20 +1,13 @@
 package mockfcm
 
 import (
-	"encoding/base64"
 	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-)
 
-// Registration tokens look like real FCM ones: a 22-character instance id, a
-// colon, then "APA91b" and base64url, 163 characters in all.
-const (
-	tokenInstanceLen = 22
-	tokenMarker      = ":APA91b"
-	tokenLen         = 163
+	"github.com/pushlab/pushlab/internal/mockkit"
 )
 
 // ids draws registration tokens and message ids from the seeded generator, so
@@ -40,18 +33,14 @@ func (g *ids) fill(b []byte) {
 	g.mu.Unlock()
 }
 
-// token makes a new registration token, in one allocation of its exact size:
-// a mock may keep a million of them.
+// token makes a new registration token, shaped like FCM's (a 22-character
+// instance id, ":APA91b", base64url; 163 characters): mockkit.IDToken of a
+// random 16-byte id, which the registry and hub keep as those 16 bytes (a
+// mock may keep a million tokens).
 func (g *ids) token() string {
-	var inst [16]byte
-	var rest [120]byte
-	g.fill(inst[:])
-	g.fill(rest[:])
-	var t [tokenInstanceLen + len(tokenMarker) + 160]byte // 16 bytes are 22 characters, 120 are 160
-	base64.RawURLEncoding.Encode(t[:tokenInstanceLen], inst[:])
-	copy(t[tokenInstanceLen:], tokenMarker)
-	base64.RawURLEncoding.Encode(t[tokenInstanceLen+len(tokenMarker):], rest[:])
-	return string(t[:tokenLen])
+	var id [16]byte
+	g.fill(id[:])
+	return mockkit.IDToken(id)
 }
 
 // messageID makes an id shaped like FCM's: "0:", the time in microseconds,

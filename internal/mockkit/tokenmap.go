@@ -7,11 +7,12 @@ import (
 
 // tokenMap maps device tokens to V. A mock may hold a million tokens, so
 // those of APNs's shape (64 lowercase hex digits) are kept as their 32 bytes,
-// the map key itself: half the size, and no allocation of their own. Others
-// (FCM's) are kept as they are. The zero value is not ready: use
-// newTokenMap.
+// the map key itself: half the size, and no allocation of their own; those
+// IDToken made (mockfcm's) as their 16-byte id. Others (a token a test made
+// up) are kept as they are. The zero value is not ready: use newTokenMap.
 type tokenMap[V any] struct {
 	hex    map[hexToken]V
+	ids    map[tokenID]V
 	others map[string]V
 }
 
@@ -19,12 +20,16 @@ type tokenMap[V any] struct {
 type hexToken [32]byte
 
 func newTokenMap[V any]() tokenMap[V] {
-	return tokenMap[V]{hex: map[hexToken]V{}, others: map[string]V{}}
+	return tokenMap[V]{hex: map[hexToken]V{}, ids: map[tokenID]V{}, others: map[string]V{}}
 }
 
 func (m tokenMap[V]) get(token string) (V, bool) {
 	if k, ok := asHex(token); ok {
 		v, ok := m.hex[k]
+		return v, ok
+	}
+	if id, ok := asIDToken(token); ok {
+		v, ok := m.ids[id]
 		return v, ok
 	}
 	v, ok := m.others[token]
@@ -36,6 +41,10 @@ func (m tokenMap[V]) put(token string, v V) {
 		m.hex[k] = v
 		return
 	}
+	if id, ok := asIDToken(token); ok {
+		m.ids[id] = v
+		return
+	}
 	m.others[token] = v
 }
 
@@ -44,10 +53,14 @@ func (m tokenMap[V]) delete(token string) {
 		delete(m.hex, k)
 		return
 	}
+	if id, ok := asIDToken(token); ok {
+		delete(m.ids, id)
+		return
+	}
 	delete(m.others, token)
 }
 
-func (m tokenMap[V]) len() int { return len(m.hex) + len(m.others) }
+func (m tokenMap[V]) len() int { return len(m.hex) + len(m.ids) + len(m.others) }
 
 // all yields every token and its value (order unspecified); the map may be
 // changed while it runs, as a Go map may.
@@ -60,6 +73,11 @@ func (m tokenMap[V]) all() iter.Seq2[string, V] {
 		}
 		for k, v := range m.hex {
 			if !yield(hex.EncodeToString(k[:]), v) {
+				return
+			}
+		}
+		for id, v := range m.ids {
+			if !yield(IDToken(id), v) {
 				return
 			}
 		}
