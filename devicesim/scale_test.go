@@ -1,22 +1,20 @@
 package devicesim_test
 
 import (
-	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"fmt"
-	"os"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	. "github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/internal/mockkit"
+	"github.com/pushlab/pushlab/internal/mocktest"
 	"github.com/pushlab/pushlab/internal/pushcrypto"
 	"github.com/pushlab/pushlab/internal/simtest"
 	"github.com/pushlab/pushlab/mmpush"
@@ -100,7 +98,7 @@ func BenchmarkDevices(b *testing.B) {
 	runtime.GC()
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
-	rss0 := rss()
+	rss0 := mocktest.RSS()
 	g0 := runtime.NumGoroutine()
 	b.ResetTimer()
 	for i := range b.N {
@@ -113,7 +111,7 @@ func BenchmarkDevices(b *testing.B) {
 	runtime.ReadMemStats(&m1)
 	b.ReportMetric(float64(m1.HeapAlloc-m0.HeapAlloc)/float64(b.N), "heap-B/device")
 	if rss0 > 0 {
-		b.ReportMetric(float64(rss()-rss0)/float64(b.N), "RSS-B/device")
+		b.ReportMetric(float64(mocktest.RSS()-rss0)/float64(b.N), "RSS-B/device")
 	}
 	b.ReportMetric(float64(runtime.NumGoroutine()-g0), "goroutines-held")
 	b.ReportMetric(float64(f.Len()), "devices")
@@ -161,21 +159,4 @@ func BenchmarkHandle(b *testing.B) {
 			b.Fatalf("%v %+v", err, n)
 		}
 	}
-}
-
-// rss is the process's resident set in bytes (Linux; 0 elsewhere).
-func rss() uint64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
 }

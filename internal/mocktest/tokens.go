@@ -10,6 +10,22 @@ import (
 	"testing"
 )
 
+// BenchmarkRegistry runs MeasureTokens twice, each on a mock that fresh
+// makes before the measurement: "registered" (register(i, false)) and
+// "online", where register also attaches each token to the hub.
+func BenchmarkRegistry(b *testing.B, fresh func(), register func(i int, online bool) string, lookup func(token string) bool) {
+	for _, online := range []bool{false, true} {
+		name := "registered"
+		if online {
+			name = "online"
+		}
+		b.Run(name, func(b *testing.B) {
+			fresh()
+			MeasureTokens(b, func(i int) string { return register(i, online) }, lookup)
+		})
+	}
+}
+
 // MeasureTokens registers b.N tokens with register, each for the device
 // that i names, and reports what one token costs the mock: the live heap
 // after a collection and the growth of the resident set, per token (run
