@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -16,7 +15,7 @@ import (
 
 // Device is one simulated phone with one app. It implements
 // pushtest.Receiver: Deliver returns at once and the push is handled on a
-// short-lived goroutine (or call Handle to do it synchronously).
+// fleet worker (or call Handle to do it synchronously).
 type Device struct {
 	Name string
 	User string
@@ -241,14 +240,13 @@ var deviceLabels = events.ActorContext(ActorDevices)
 const ActorDevices = "devices"
 
 // Deliver implements pushtest.Receiver: it returns at once; the push is
-// handled on a goroutine that ends with it.
+// handled on one of the fleet's workers (see workers).
 func (d *Device) Deliver(del pushtest.Delivery) {
 	d.deps.busy.begin()
-	go func() {
+	d.deps.workers.run(func() {
 		defer d.deps.busy.end()
-		pprof.SetGoroutineLabels(deviceLabels) // CPU here is the device's, not the mock's that started us
 		d.Handle(context.Background(), del)
-	}()
+	})
 }
 
 // Handle does what the phone does with a push, synchronously: check it is

@@ -39,8 +39,8 @@ type FleetConfig struct {
 }
 
 // Fleet holds simulated devices. Devices own no goroutines: a push is
-// handled on a short-lived goroutine that ends with it, so an idle device
-// costs only its memory.
+// handled on one of the fleet's workers, which end when idle for a second,
+// so an idle device costs only its memory.
 type Fleet struct {
 	cfg  FleetConfig
 	deps *deps
@@ -62,6 +62,7 @@ type deps struct {
 	keep     int
 	bus      *events.Bus
 	busy     *inflight
+	workers  *workers // handle pushes
 	apns     Provider
 	fcm      Provider
 }
@@ -125,7 +126,8 @@ func NewFleet(cfg FleetConfig) (*Fleet, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	d := &deps{server: cfg.Server, serverID: cfg.ServerID, verifier: v, now: cfg.Now, rand: cfg.Rand,
-		keep: cfg.Keep, bus: cfg.Bus, busy: newInflight(), apns: cfg.APNs, fcm: cfg.FCM}
+		keep: cfg.Keep, bus: cfg.Bus, busy: newInflight(), workers: newWorkers(workerLinger, deviceLabels),
+		apns: cfg.APNs, fcm: cfg.FCM}
 	return &Fleet{cfg: cfg, deps: d, log: cfg.Logger, devices: map[string]*Device{}}, nil
 }
 

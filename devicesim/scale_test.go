@@ -154,9 +154,45 @@ func BenchmarkHandle(b *testing.B) {
 			Payload: []byte(`{"aps":{"alert":"` + env + `","mutable-content":1},"ack_id":"` + ack + `","server_id":"srv","signature":"` + sig + `"}`)}
 	}
 	b.ResetTimer()
+	cpu := cpuTime()
 	for i := range b.N {
 		if n, err := d.Handle(context.Background(), dels[i]); err != nil || n.Body != "hello" {
 			b.Fatalf("%v %+v", err, n)
 		}
+	}
+	reportCPU(b, cpu)
+}
+
+// BenchmarkDeliver is BenchmarkHandle the way a provider hands pushes over:
+// Deliver returns at once and a fleet worker handles the push.
+func BenchmarkDeliver(b *testing.B) {
+	f, hub, key := scaleFleet(b)
+	d, err := f.Add(context.Background(), "d", "u", scaleApp)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rcpt := ContentKeyOf(d).Recipient()
+	env, _ := pushcrypto.SealContents(rcpt, pushcrypto.Contents{Message: "hello", ChannelName: "c"}, nil)
+	signer := pushcrypto.NewSigner(key, "k")
+	dels := make([]pushtest.Delivery, b.N)
+	for i := range dels {
+		ack := "a" + strconv.Itoa(i)
+		sig, _ := signer.Sign(ack, d.Token(), time.Now())
+		dels[i] = pushtest.Delivery{Provider: "apns", Token: d.Token(), App: scaleApp.BundleID,
+			Payload: []byte(`{"aps":{"alert":"` + env + `","mutable-content":1},"ack_id":"` + ack + `","server_id":"srv","signature":"` + sig + `"}`)}
+	}
+	b.ResetTimer()
+	cpu := cpuTime()
+	for i := range b.N {
+		hub.Send(dels[i])
+		if i%8 == 7 {
+			f.Wait()
+		}
+	}
+	f.Wait()
+	reportCPU(b, cpu)
+	b.StopTimer()
+	if st := d.State(); st.Stats.Displayed != b.N {
+		b.Fatalf("displayed %d of %d", st.Stats.Displayed, b.N)
 	}
 }
