@@ -50,39 +50,51 @@ func parseAPNs(b []byte) (inbound, error) {
 	if len(b) > maxPayload {
 		return in, fmt.Errorf("%w: %d bytes", errPayload, len(b))
 	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(b, &top); err != nil {
+	var topBuf [32]member
+	top, err := membersOf(b, topBuf[:0])
+	if err != nil {
 		return in, fmt.Errorf("%w: %v", errPayload, err)
 	}
-	apsRaw, ok := top["aps"]
+	apsRaw, ok := top.get("aps")
 	if !ok {
 		return in, fmt.Errorf("%w: no aps dictionary", errPayload)
 	}
-	var aps map[string]json.RawMessage
-	if err := json.Unmarshal(apsRaw, &aps); err != nil || aps == nil {
+	// apsRaw is a value of a valid document: only an object decodes into
+	// a dictionary (null would leave none).
+	if apsRaw[0] != '{' {
 		return in, fmt.Errorf("%w: aps is not a dictionary", errPayload)
 	}
-	if raw, ok := aps["alert"]; ok {
-		var s string
-		if len(raw) > 0 && raw[0] != '{' && json.Unmarshal(raw, &s) == nil {
+	var apsBuf [16]member
+	aps := walkObject(apsRaw, apsBuf[:0])
+	if raw, ok := aps.get("alert"); ok {
+		if s, ok := plainString(raw); ok {
 			in.Body = s
 		} else {
-			var a struct{ Title, Subtitle, Body string }
-			if err := json.Unmarshal(raw, &a); err != nil {
-				return in, fmt.Errorf("%w: aps.alert: %v", errPayload, err)
+			var s string
+			if len(raw) > 0 && raw[0] != '{' && json.Unmarshal(raw, &s) == nil {
+				in.Body = s
+			} else {
+				var a struct{ Title, Subtitle, Body string }
+				if err := json.Unmarshal(raw, &a); err != nil {
+					return in, fmt.Errorf("%w: aps.alert: %v", errPayload, err)
+				}
+				in.Title, in.Subtitle, in.Body = a.Title, a.Subtitle, a.Body
 			}
-			in.Title, in.Subtitle, in.Body = a.Title, a.Subtitle, a.Body
 		}
 		in.HasAlert = in.Title != "" || in.Subtitle != "" || in.Body != ""
 	}
-	if raw, ok := aps["badge"]; ok {
-		var n int
-		if err := json.Unmarshal(raw, &n); err != nil {
-			return in, fmt.Errorf("%w: aps.badge: %v", errPayload, err)
+	if raw, ok := aps.get("badge"); ok {
+		// Plain digits (a number of a valid document) are the int that
+		// decoding gives; anything else is decoded, and refused as before.
+		n, err := strconv.Atoi(string(raw))
+		if err != nil {
+			if err := json.Unmarshal(raw, &n); err != nil {
+				return in, fmt.Errorf("%w: aps.badge: %v", errPayload, err)
+			}
 		}
 		in.Badge = n
 	}
-	if raw, ok := aps["sound"]; ok {
+	if raw, ok := aps.get("sound"); ok {
 		var s string
 		if len(raw) > 0 && raw[0] == '{' || json.Unmarshal(raw, &s) != nil { // critical alerts: {"name":…}
 			var d struct{ Name string }
@@ -91,16 +103,31 @@ func parseAPNs(b []byte) (inbound, error) {
 		}
 		in.Sound = s
 	}
-	in.Category = looseString(aps["category"])
-	in.Thread = looseString(aps["thread-id"])
-	in.MutableContent = looseString(aps["mutable-content"]) == "1"
-	in.ContentAvailable = looseString(aps["content-available"]) == "1"
-	in.custom(func(k string) string { return looseString(top[k]) })
-	_, in.Signed = top["signature"]
-	in.Message = looseString(top["message"])
-	in.ChannelName = looseString(top["channel_name"])
+	in.Category = looseString(aps.value("category"))
+	in.Thread = looseString(aps.value("thread-id"))
+	in.MutableContent = looseString(aps.value("mutable-content")) == "1"
+	in.ContentAvailable = looseString(aps.value("content-available")) == "1"
+	in.custom(func(k string) string { return looseString(top.value(k)) })
+	_, in.Signed = top.get("signature")
+	in.Message = looseString(top.value("message"))
+	in.ChannelName = looseString(top.value("channel_name"))
 	in.takeEnvelope()
 	return in, nil
+}
+
+// fcmMessage is an FCM message as the app receives it. An alias of an
+// unnamed type: decoding errors name its fields as they always have.
+type fcmMessage = struct {
+	Data         map[string]string `json:"data"`
+	Notification *struct {
+		Title string `json:"title"`
+		Body  string `json:"body"`
+	} `json:"notification"`
+	Android *struct {
+		Notification *struct {
+			Tag string `json:"tag"`
+		} `json:"notification"`
+	} `json:"android"`
 }
 
 // parseFCM reads an FCM message as the app receives it: the data map (every
@@ -110,20 +137,22 @@ func parseFCM(b []byte) (inbound, error) {
 	if len(b) > maxPayload {
 		return in, fmt.Errorf("%w: %d bytes", errPayload, len(b))
 	}
-	var msg struct {
-		Data         map[string]string `json:"data"`
-		Notification *struct {
-			Title string `json:"title"`
-			Body  string `json:"body"`
-		} `json:"notification"`
-		Android *struct {
-			Notification *struct {
-				Tag string `json:"tag"`
-			} `json:"notification"`
-		} `json:"android"`
-	}
-	if err := json.Unmarshal(b, &msg); err != nil {
-		return in, fmt.Errorf("%w: %v", errPayload, err)
+	var (
+		msg     fcmMessage
+		dataBuf [32]member
+	)
+	data, ok := readFCM(b, &msg, dataBuf[:0])
+	if !ok {
+		// Whatever the walk does not take as it is, decoding reads (and
+		// words its errors) as it always has.
+		msg = fcmMessage{}
+		if err := json.Unmarshal(b, &msg); err != nil {
+			return in, fmt.Errorf("%w: %v", errPayload, err)
+		}
+		data = data[:0]
+		for k, v := range msg.Data {
+			data = append(data, member{key: []byte(k), raw: []byte(v)})
+		}
 	}
 	if msg.Notification != nil {
 		in.SystemNotification = true
@@ -133,20 +162,80 @@ func parseFCM(b []byte) (inbound, error) {
 		in.SystemNotification = true
 		in.Tag = a.Notification.Tag
 	}
-	d := msg.Data
-	in.custom(func(k string) string { return d[k] })
-	_, in.Signed = d["signature"]
-	if s := d["badge"]; s != "" {
+	d := func(k string) string { return string(data.value(k)) }
+	in.custom(d)
+	_, in.Signed = data.get("signature")
+	if s := d("badge"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil {
 			return in, fmt.Errorf("%w: data.badge %q", errPayload, s)
 		}
 		in.Badge = n
 	}
-	in.Sound, in.Category = d["sound"], d["category"]
-	in.Message, in.ChannelName = d["message"], d["channel_name"]
+	in.Sound, in.Category = d("sound"), d("category")
+	in.Message, in.ChannelName = d("message"), d("channel_name")
 	in.takeEnvelope()
 	return in, nil
+}
+
+// readFCM is json.Unmarshal(b, msg) for the messages providers send, with
+// the data map as members (each raw a decoded string): false, and msg
+// incomplete, for anything else — not JSON, a key that matches a field
+// only case-insensitively or more than once, a value of the wrong kind —
+// which the caller decodes instead.
+func readFCM(b []byte, msg *fcmMessage, data members) (members, bool) {
+	if !json.Valid(b) {
+		return data, false
+	}
+	if b = bytes.TrimLeft(b, " \t\r\n"); b[0] != '{' {
+		return data, false
+	}
+	var topBuf [8]member
+	var seen [3]bool
+	for _, m := range walkObject(b, topBuf[:0]) {
+		field := -1
+		for i, name := range [...]string{"data", "notification", "android"} {
+			if bytes.EqualFold(m.key, []byte(name)) {
+				if string(m.key) != name || seen[i] {
+					return data, false // decoding matches it, or merges a second one
+				}
+				seen[i], field = true, i
+			}
+		}
+		var err error
+		switch field {
+		case 0:
+			if string(m.raw) == "null" {
+				continue
+			}
+			if m.raw[0] != '{' {
+				return data, false
+			}
+			start := len(data)
+			data = walkObject(m.raw, data)
+			for i := start; i < len(data); i++ {
+				raw := data[i].raw
+				switch {
+				case raw[0] != '"':
+					return data, false // decoding refuses a value that is not a string
+				case plainBytes(raw):
+					data[i].raw = raw[1 : len(raw)-1]
+				default:
+					var s string
+					json.Unmarshal(raw, &s) // a valid string: it decodes
+					data[i].raw = []byte(s)
+				}
+			}
+		case 1:
+			err = json.Unmarshal(m.raw, &msg.Notification)
+		case 2:
+			err = json.Unmarshal(m.raw, &msg.Android)
+		}
+		if err != nil {
+			return data, false
+		}
+	}
+	return data, true
 }
 
 // custom reads Mattermost's keys, common to the APNs custom keys and the FCM
