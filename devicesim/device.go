@@ -240,10 +240,11 @@ var deviceLabels = events.ActorContext(ActorDevices)
 const ActorDevices = "devices"
 
 // Deliver implements pushtest.Receiver: it returns at once; the push is
-// handled on one of the fleet's workers (see workers).
+// handled on one of the fleet's workers, which keep their grown stacks
+// from one push to the next (package internal/workers).
 func (d *Device) Deliver(del pushtest.Delivery) {
 	d.deps.busy.begin()
-	d.deps.workers.run(func() {
+	d.deps.workers.Go(func() {
 		defer d.deps.busy.end()
 		d.Handle(context.Background(), del)
 	})

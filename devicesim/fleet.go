@@ -13,7 +13,13 @@ import (
 
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/pushcrypto"
+	"github.com/pushlab/pushlab/internal/workers"
 )
+
+// workerLinger is how long a fleet worker waits for another push before it
+// ends: long enough to live from one push to the next under load, short
+// enough that an idle fleet owns no goroutine a moment later.
+const workerLinger = time.Second
 
 // FleetConfig configures a set of simulated devices sharing one process.
 type FleetConfig struct {
@@ -62,7 +68,7 @@ type deps struct {
 	keep     int
 	bus      *events.Bus
 	busy     *inflight
-	workers  *workers // handle pushes
+	workers  *workers.Pool // handle pushes, keeping their grown stacks
 	apns     Provider
 	fcm      Provider
 }
@@ -126,7 +132,7 @@ func NewFleet(cfg FleetConfig) (*Fleet, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	d := &deps{server: cfg.Server, serverID: cfg.ServerID, verifier: v, now: cfg.Now, rand: cfg.Rand,
-		keep: cfg.Keep, bus: cfg.Bus, busy: newInflight(), workers: newWorkers(workerLinger, deviceLabels),
+		keep: cfg.Keep, bus: cfg.Bus, busy: newInflight(), workers: workers.New(workerLinger, deviceLabels),
 		apns: cfg.APNs, fcm: cfg.FCM}
 	return &Fleet{cfg: cfg, deps: d, log: cfg.Logger, devices: map[string]*Device{}}, nil
 }
