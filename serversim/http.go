@@ -67,6 +67,7 @@ func (s *Server) routes() http.Handler {
 		httpjson.Write(w, 200, map[string]string{"status": "OK"})
 	})
 	mux.HandleFunc("POST "+mmpush.PathServerAck, func(w http.ResponseWriter, r *http.Request) {
+		growStack() // one copy of a shallow stack, not several of a deep one
 		var a mmpush.Ack
 		if !api.Read(w, r, &a) {
 			return
