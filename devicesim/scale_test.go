@@ -48,7 +48,7 @@ func scaleFleet(tb testing.TB) (*Fleet, *mockkit.Hub, *ecdsa.PrivateKey) {
 var scaleApp = App{Name: "ios", Platform: IOS, ProxyType: TypeApple, BundleID: "com.example.app", Environment: "production"}
 
 // 10,000 devices in one process hold no goroutine while idle, and handle
-// pushes on goroutines that end with them.
+// pushes on fleet workers that end soon after them.
 func TestTenThousandDevices(t *testing.T) {
 	if testing.Short() {
 		t.Skip("10,000 devices")
