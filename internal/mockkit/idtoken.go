@@ -60,12 +60,32 @@ func asIDToken(token string) (id tokenID, ok bool) {
 	if len(token) != IDTokenLen || token[idTokenInstLen:idTokenInstLen+len(IDTokenMarker)] != IDTokenMarker {
 		return id, false
 	}
+	slot := &checkedIDTokens[token[0]%uint8(len(checkedIDTokens))]
+	if c := slot.Load(); c != nil && string(c.text[:]) == token {
+		return c.id, true
+	}
+	return checkIDToken(token, slot)
+}
+
+// checkedIDTokens are tokens asIDToken found whole lately, one by the first
+// character of their text (a base64url character: each has a slot of its
+// own). One send looks its token up several times (registry, hub, the
+// device's last activity), and expanding the id for each was most of what
+// a look-up cost.
+var checkedIDTokens [64]atomic.Pointer[checkedIDToken]
+
+type checkedIDToken struct {
+	id   tokenID
+	text [IDTokenLen]byte // IDToken(id), a copy: the token looked up may be part of a larger string
+}
+
+// checkIDToken is asIDToken for a token not in its slot: its id decoded and
+// expanded, kept in the slot if the text is whole. (A call of its own: the
+// look-ups that find their token in the slot, deep in a handler's stack,
+// keep their frames small.)
+func checkIDToken(token string, slot *atomic.Pointer[checkedIDToken]) (id tokenID, ok bool) {
 	if n, err := base64.RawURLEncoding.Decode(id[:], []byte(token[:idTokenInstLen])); err != nil || n != len(id) {
 		return id, false
-	}
-	slot := &checkedIDTokens[id[0]%uint8(len(checkedIDTokens))]
-	if c := slot.Load(); c != nil && c.id == id && string(c.text[:]) == token {
-		return id, true
 	}
 	c := &checkedIDToken{id: id}
 	expandID(&c.text, id)
@@ -74,15 +94,4 @@ func asIDToken(token string) (id tokenID, ok bool) {
 	}
 	slot.Store(c)
 	return id, true
-}
-
-// checkedIDTokens are tokens asIDToken found whole lately, a few by the
-// first byte of their id: one send looks its token up several times
-// (registry, hub, the device's last activity), and expanding the id for
-// each was most of what a look-up cost.
-var checkedIDTokens [64]atomic.Pointer[checkedIDToken]
-
-type checkedIDToken struct {
-	id   tokenID
-	text [IDTokenLen]byte // IDToken(id), a copy: the token looked up may be part of a larger string
 }
