@@ -308,7 +308,7 @@ type payloadTop struct{ aps, ackID, mdm []byte }
 // map[string]json.RawMessage would (false where that fails; the last of
 // duplicate keys; escaped keys unescaped), and a JSON null is an empty object.
 func topLevel(body []byte) (top payloadTop, ok bool) {
-	if !json.Valid(body) {
+	if !mockkit.ValidJSON(body) {
 		return top, false
 	}
 	i := mockkit.SkipSpace(body, 0)

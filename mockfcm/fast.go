@@ -19,7 +19,7 @@ import (
 // takes alike. Names are compared exactly here, not with encoding/json's
 // case folding, so that no spelling parseSlow refuses gets through.
 func parseFast(body []byte, text string) (*SendRequest, bool) {
-	if !json.Valid(body) { // one value and nothing after it, or parseSlow words why not
+	if !mockkit.ValidJSON(body) { // one value and nothing after it (json.Valid), or parseSlow words why not
 		return nil, false
 	}
 	d := &fastDecoder{body: body, text: text}
