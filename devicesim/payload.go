@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/pushlab/pushlab/internal/jsonscan"
 )
 
 // inbound is a push as the app sees it, whichever provider carried it.
@@ -50,7 +52,7 @@ func parseAPNs(b []byte) (inbound, error) {
 	if len(b) > maxPayload {
 		return in, fmt.Errorf("%w: %d bytes", errPayload, len(b))
 	}
-	var topBuf [32]member
+	var topBuf [32]jsonscan.Member
 	top, err := membersOf(b, topBuf[:0])
 	if err != nil {
 		return in, fmt.Errorf("%w: %v", errPayload, err)
@@ -64,10 +66,10 @@ func parseAPNs(b []byte) (inbound, error) {
 	if apsRaw[0] != '{' {
 		return in, fmt.Errorf("%w: aps is not a dictionary", errPayload)
 	}
-	var apsBuf [16]member
-	aps := walkObject(apsRaw, apsBuf[:0])
+	var apsBuf [16]jsonscan.Member
+	aps := members(jsonscan.AppendMembers(apsBuf[:0], apsRaw))
 	if raw, ok := aps.get("alert"); ok {
-		if s, ok := plainString(raw); ok {
+		if s, ok := jsonscan.PlainString(raw); ok {
 			in.Body = s
 		} else {
 			var s string
@@ -139,7 +141,7 @@ func parseFCM(b []byte) (inbound, error) {
 	}
 	var (
 		msg     fcmMessage
-		dataBuf [32]member
+		dataBuf [32]jsonscan.Member
 	)
 	data, ok := readFCM(b, &msg, dataBuf[:0])
 	if !ok {
@@ -151,7 +153,7 @@ func parseFCM(b []byte) (inbound, error) {
 		}
 		data = data[:0]
 		for k, v := range msg.Data {
-			data = append(data, member{key: []byte(k), raw: []byte(v)})
+			data = append(data, jsonscan.Member{Key: []byte(k), Raw: []byte(v)})
 		}
 	}
 	if msg.Notification != nil {
@@ -184,19 +186,19 @@ func parseFCM(b []byte) (inbound, error) {
 // only case-insensitively or more than once, a value of the wrong kind —
 // which the caller decodes instead.
 func readFCM(b []byte, msg *fcmMessage, data members) (members, bool) {
-	if !json.Valid(b) {
+	if !jsonscan.Valid(b) {
 		return data, false
 	}
 	if b = bytes.TrimLeft(b, " \t\r\n"); b[0] != '{' {
 		return data, false
 	}
-	var topBuf [8]member
+	var topBuf [8]jsonscan.Member
 	var seen [3]bool
-	for _, m := range walkObject(b, topBuf[:0]) {
+	for _, m := range jsonscan.AppendMembers(topBuf[:0], b) {
 		field := -1
 		for i, name := range [...]string{"data", "notification", "android"} {
-			if bytes.EqualFold(m.key, []byte(name)) {
-				if string(m.key) != name || seen[i] {
+			if bytes.EqualFold(m.Key, []byte(name)) {
+				if string(m.Key) != name || seen[i] {
 					return data, false // decoding matches it, or merges a second one
 				}
 				seen[i], field = true, i
@@ -205,31 +207,31 @@ func readFCM(b []byte, msg *fcmMessage, data members) (members, bool) {
 		var err error
 		switch field {
 		case 0:
-			if string(m.raw) == "null" {
+			if string(m.Raw) == "null" {
 				continue
 			}
-			if m.raw[0] != '{' {
+			if m.Raw[0] != '{' {
 				return data, false
 			}
 			start := len(data)
-			data = walkObject(m.raw, data)
+			data = jsonscan.AppendMembers(data, m.Raw)
 			for i := start; i < len(data); i++ {
-				raw := data[i].raw
+				raw := data[i].Raw
 				switch {
 				case raw[0] != '"':
 					return data, false // decoding refuses a value that is not a string
-				case plainBytes(raw):
-					data[i].raw = raw[1 : len(raw)-1]
+				case jsonscan.IsPlainString(raw):
+					data[i].Raw = raw[1 : len(raw)-1]
 				default:
 					var s string
 					json.Unmarshal(raw, &s) // a valid string: it decodes
-					data[i].raw = []byte(s)
+					data[i].Raw = []byte(s)
 				}
 			}
 		case 1:
-			err = json.Unmarshal(m.raw, &msg.Notification)
+			err = json.Unmarshal(m.Raw, &msg.Notification)
 		case 2:
-			err = json.Unmarshal(m.raw, &msg.Android)
+			err = json.Unmarshal(m.Raw, &msg.Android)
 		}
 		if err != nil {
 			return data, false

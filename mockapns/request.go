@@ -9,7 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/pushlab/pushlab/internal/mockkit"
+	"github.com/pushlab/pushlab/internal/jsonscan"
 )
 
 // Limits of the provider API.
@@ -287,7 +287,7 @@ func checkPayload(body []byte, limit int, pushType string) (ackID string, err *E
 		return "", reject(ReasonPayloadEmpty)
 	}
 	if raw := top.ackID; raw != nil {
-		if s, ok := mockkit.PlainString(raw); ok {
+		if s, ok := jsonscan.PlainString(raw); ok {
 			ackID = s
 		} else {
 			var s string
@@ -308,28 +308,28 @@ type payloadTop struct{ aps, ackID, mdm []byte }
 // map[string]json.RawMessage would (false where that fails; the last of
 // duplicate keys; escaped keys unescaped), and a JSON null is an empty object.
 func topLevel(body []byte) (top payloadTop, ok bool) {
-	if !mockkit.ValidJSON(body) {
+	if !jsonscan.Valid(body) {
 		return top, false
 	}
-	i := mockkit.SkipSpace(body, 0)
+	i := jsonscan.SkipSpace(body, 0)
 	if body[i] == 'n' { // null
 		return top, true
 	}
 	if body[i] != '{' {
 		return top, false
 	}
-	i = mockkit.SkipSpace(body, i+1)
+	i = jsonscan.SkipSpace(body, i+1)
 	for body[i] != '}' {
-		end := mockkit.ValueEnd(body, i)
+		end := jsonscan.ValueEnd(body, i)
 		key := body[i+1 : end-1]
 		if bytes.IndexByte(key, '\\') >= 0 || !utf8.Valid(key) {
 			var k string
 			json.Unmarshal(body[i:end], &k) // valid JSON: cannot fail
 			key = []byte(k)
 		}
-		i = mockkit.SkipSpace(body, end)
-		i = mockkit.SkipSpace(body, i+1) // the colon
-		end = mockkit.ValueEnd(body, i)
+		i = jsonscan.SkipSpace(body, end)
+		i = jsonscan.SkipSpace(body, i+1) // the colon
+		end = jsonscan.ValueEnd(body, i)
 		switch string(key) {
 		case "aps":
 			top.aps = body[i:end]
@@ -338,9 +338,9 @@ func topLevel(body []byte) (top payloadTop, ok bool) {
 		case "mdm":
 			top.mdm = body[i:end]
 		}
-		i = mockkit.SkipSpace(body, end)
+		i = jsonscan.SkipSpace(body, end)
 		if body[i] == ',' {
-			i = mockkit.SkipSpace(body, i+1)
+			i = jsonscan.SkipSpace(body, i+1)
 		}
 	}
 	return top, true

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"unicode/utf8"
 
-	"github.com/pushlab/pushlab/internal/mockkit"
+	"github.com/pushlab/pushlab/internal/jsonscan"
 )
 
 // parseFast reads the usual request — snake_case names as the SDKs write
@@ -19,7 +19,7 @@ import (
 // takes alike. Names are compared exactly here, not with encoding/json's
 // case folding, so that no spelling parseSlow refuses gets through.
 func parseFast(body []byte, text string) (*SendRequest, bool) {
-	if !mockkit.ValidJSON(body) { // one value and nothing after it (json.Valid), or parseSlow words why not
+	if !jsonscan.Valid(body) { // one value and nothing after it (json.Valid), or parseSlow words why not
 		return nil, false
 	}
 	d := &fastDecoder{body: body, text: text}
@@ -164,7 +164,7 @@ type fastDecoder struct {
 // once, and has value read the value of names[i]. It returns the object as
 // sent.
 func (d *fastDecoder) object(names []string, value func(i int) bool) (json.RawMessage, bool) {
-	d.i = mockkit.SkipSpace(d.body, d.i)
+	d.i = jsonscan.SkipSpace(d.body, d.i)
 	if d.i >= len(d.body) || d.body[d.i] != '{' {
 		return nil, false
 	}
@@ -172,7 +172,7 @@ func (d *fastDecoder) object(names []string, value func(i int) bool) (json.RawMe
 	d.i++
 	var seen uint16
 	for {
-		d.i = mockkit.SkipSpace(d.body, d.i)
+		d.i = jsonscan.SkipSpace(d.body, d.i)
 		if d.body[d.i] == '}' {
 			break
 		}
@@ -181,7 +181,7 @@ func (d *fastDecoder) object(names []string, value func(i int) bool) (json.RawMe
 			return nil, false
 		}
 		seen |= 1 << i
-		if d.i = mockkit.SkipSpace(d.body, d.i); d.body[d.i] == ',' {
+		if d.i = jsonscan.SkipSpace(d.body, d.i); d.body[d.i] == ',' {
 			d.i++
 		}
 	}
@@ -191,8 +191,8 @@ func (d *fastDecoder) object(names []string, value func(i int) bool) (json.RawMe
 
 // name reads a member name and the colon after it.
 func (d *fastDecoder) name() string {
-	start, end := d.i, mockkit.ValueEnd(d.body, d.i)
-	d.i = mockkit.SkipSpace(d.body, end) + 1
+	start, end := d.i, jsonscan.ValueEnd(d.body, d.i)
+	d.i = jsonscan.SkipSpace(d.body, end) + 1
 	if s, ok := d.plain(start, end); ok {
 		return s
 	}
@@ -202,9 +202,9 @@ func (d *fastDecoder) name() string {
 }
 
 // plain returns the string literal body[start:end] as a slice of text when
-// nothing in it needs decoding (mockkit.PlainString).
+// nothing in it needs decoding (jsonscan.PlainString).
 func (d *fastDecoder) plain(start, end int) (string, bool) {
-	if !mockkit.IsPlainString(d.body[start:end]) {
+	if !jsonscan.IsPlainString(d.body[start:end]) {
 		return "", false
 	}
 	return d.text[start+1 : end-1], true
@@ -212,15 +212,15 @@ func (d *fastDecoder) plain(start, end int) (string, bool) {
 
 // raw reads the next value as sent.
 func (d *fastDecoder) raw() []byte {
-	start := mockkit.SkipSpace(d.body, d.i)
-	d.i = mockkit.ValueEnd(d.body, start)
+	start := jsonscan.SkipSpace(d.body, d.i)
+	d.i = jsonscan.ValueEnd(d.body, start)
 	return d.body[start:d.i]
 }
 
 // Decode reads the next value into v as json.Unmarshal would.
 func (d *fastDecoder) Decode(v any) error {
-	start := mockkit.SkipSpace(d.body, d.i)
-	end := mockkit.ValueEnd(d.body, start)
+	start := jsonscan.SkipSpace(d.body, d.i)
+	end := jsonscan.ValueEnd(d.body, start)
 	raw := d.body[start:end]
 	d.i = end
 	switch p := v.(type) {
@@ -254,8 +254,8 @@ func (d *fastDecoder) Decode(v any) error {
 
 // stringMap reads a string map, as Decode of a nil map does.
 func (d *fastDecoder) stringMap() (map[string]string, bool) {
-	start := mockkit.SkipSpace(d.body, d.i)
-	d.i = mockkit.ValueEnd(d.body, start)
+	start := jsonscan.SkipSpace(d.body, d.i)
+	d.i = jsonscan.ValueEnd(d.body, start)
 	if m, ok := d.plainStringMap(start); ok {
 		return m, true
 	}
@@ -264,28 +264,28 @@ func (d *fastDecoder) stringMap() (map[string]string, bool) {
 }
 
 // plainStringMap reads the object at body[start:] if its members are all
-// plain strings (mockkit.PlainString); ok is false for anything else.
+// plain strings (jsonscan.PlainString); ok is false for anything else.
 func (d *fastDecoder) plainStringMap(start int) (map[string]string, bool) {
 	b := d.body
 	if b[start] != '{' {
 		return nil, false
 	}
 	m := map[string]string{}
-	for i := mockkit.SkipSpace(b, start+1); b[i] != '}'; {
-		end := mockkit.ValueEnd(b, i)
+	for i := jsonscan.SkipSpace(b, start+1); b[i] != '}'; {
+		end := jsonscan.ValueEnd(b, i)
 		k, ok := d.plain(i, end)
 		if !ok {
 			return nil, false
 		}
-		i = mockkit.SkipSpace(b, mockkit.SkipSpace(b, end)+1)
-		end = mockkit.ValueEnd(b, i)
+		i = jsonscan.SkipSpace(b, jsonscan.SkipSpace(b, end)+1)
+		end = jsonscan.ValueEnd(b, i)
 		v, ok := d.plain(i, end)
 		if !ok {
 			return nil, false
 		}
 		m[k] = v
-		if i = mockkit.SkipSpace(b, end); b[i] == ',' {
-			i = mockkit.SkipSpace(b, i+1)
+		if i = jsonscan.SkipSpace(b, end); b[i] == ',' {
+			i = jsonscan.SkipSpace(b, i+1)
 		}
 	}
 	return m, true

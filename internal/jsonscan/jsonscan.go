@@ -1,14 +1,16 @@
-package mockkit
+// Package jsonscan reads JSON in place, for the hot paths of the mocks and the
+// phones: a request body or a push is checked once (Valid, json.Valid's
+// answer several times faster) and then only the few members a reader needs
+// are found where they lie, instead of decoding the document into maps.
+// Anything unusual (escapes, deep nesting) is left to encoding/json by the
+// callers. The fuzz targets hold every function here to encoding/json.
+package jsonscan
 
 import (
 	"bytes"
 	"encoding/json"
 	"unicode/utf8"
 )
-
-// Helpers for the mocks' fast paths, which read the few members they need
-// straight from a body that json.Valid has accepted, instead of building
-// maps or decoder tokens per request.
 
 // SkipSpace returns the index of the first byte at or after i of b that is
 // not JSON white space.
@@ -78,13 +80,13 @@ func IsPlainString(raw []byte) bool {
 	return bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw)
 }
 
-// ValidJSON reports what json.Valid(b) does, several times faster: the
-// mocks check every request body before their fast paths read it, and
+// Valid reports what json.Valid(b) does, several times faster: the mocks
+// and the phones check every body before reading it in place, and
 // encoding/json's scanner, a function call per byte, was the largest part
 // of a push's own cost in mockapns. Containers nested deeper than it keeps
-// track of go to json.Valid (and its depth limit). FuzzValidJSON holds it
+// track of go to json.Valid (and its depth limit). FuzzValid holds it
 // to json.Valid.
-func ValidJSON(b []byte) bool {
+func Valid(b []byte) bool {
 	var open [64]byte // the containers open around i: '{' or '['
 	depth := 0
 	i := SkipSpace(b, 0)
