@@ -142,7 +142,7 @@ func (d *Device) installActivities(ctx context.Context) error {
 		return nil
 	}
 	p := d.provider()
-	token, err := p.Register(ctx, d.App, d.Name+" (push-to-start)")
+	token, err := p.Register(ctx, *d.App, d.Name+" (push-to-start)")
 	if err != nil {
 		return fmt.Errorf("devicesim: %s: push-to-start token: %w", d.Name, err)
 	}
@@ -209,7 +209,7 @@ func (d *Device) handleActivity(ctx context.Context, del pushtest.Delivery) {
 		d.emit(trace, events.DeviceActivityStarted, a.State, fmt.Sprintf("%s started: %s", a.AttributesType, a.ContentState), false, attrs)
 		if p.InputPushToken {
 			prov := d.provider()
-			tok, err := prov.Register(ctx, d.App, d.Name+" ("+a.ID+")")
+			tok, err := prov.Register(ctx, *d.App, d.Name+" ("+a.ID+")")
 			if err == nil {
 				err = prov.Attach(tok, d)
 			}

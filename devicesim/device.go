@@ -19,7 +19,10 @@ import (
 type Device struct {
 	Name string
 	User string
-	App  App
+	// App is shared by the fleet's devices of the same app, so that a
+	// million phones of one build do not each hold a copy: read it, never
+	// change it.
+	App *App
 
 	deps *deps // the fleet's world, shared and never changed
 
@@ -80,7 +83,7 @@ func (d *Device) Install(ctx context.Context) error {
 		return err
 	}
 	secret := compactSecret(key)
-	token, err := d.provider().Register(ctx, d.App, d.Name)
+	token, err := d.provider().Register(ctx, *d.App, d.Name)
 	if err != nil {
 		return fmt.Errorf("devicesim: %s: registering with the push service: %w", d.Name, err)
 	}
@@ -88,7 +91,7 @@ func (d *Device) Install(ctx context.Context) error {
 	d.token, d.key, d.installed, d.hist, d.badge = token, secret, true, nil, -1
 	d.mu.Unlock()
 	if d.deps.bus != nil { // formatted only for a reader
-		d.emit("", events.DeviceRegistered, "token", fmt.Sprintf("%s issued a token to %s (%s)", providerName(d.App), d.App.ID(), d.App.Env()), false, nil)
+		d.emit("", events.DeviceRegistered, "token", fmt.Sprintf("%s issued a token to %s (%s)", providerName(*d.App), d.App.ID(), d.App.Env()), false, nil)
 	}
 	if err := d.GoOnline(); err != nil {
 		return errors.Join(err, d.Uninstall(context.WithoutCancel(ctx)))

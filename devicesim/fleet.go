@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -55,6 +56,7 @@ type Fleet struct {
 	mu      sync.RWMutex
 	devices map[string]*Device
 	order   []*Device
+	apps    map[appKey]*App // the one copy of each app the devices share
 }
 
 // deps is what a fleet gives each of its devices at construction: the world
@@ -134,7 +136,7 @@ func NewFleet(cfg FleetConfig) (*Fleet, error) {
 	d := &deps{server: cfg.Server, serverID: cfg.ServerID, verifier: v, now: cfg.Now, rand: cfg.Rand,
 		keep: cfg.Keep, bus: cfg.Bus, busy: newInflight(), workers: workers.New(workerLinger, deviceLabels),
 		apns: cfg.APNs, fcm: cfg.FCM}
-	return &Fleet{cfg: cfg, deps: d, log: cfg.Logger, devices: map[string]*Device{}}, nil
+	return &Fleet{cfg: cfg, deps: d, log: cfg.Logger, devices: map[string]*Device{}, apps: map[appKey]*App{}}, nil
 }
 
 // ErrDuplicateName: a fleet's device names are unique.
@@ -162,15 +164,49 @@ func (f *Fleet) New(name, user string, app App) (*Device, error) {
 	if f.provider(app) == nil {
 		return nil, fmt.Errorf("devicesim: no provider for %s devices", app.Platform)
 	}
-	d := &Device{Name: name, User: user, App: app, deps: f.deps, badge: -1}
+	d := &Device{Name: name, User: user, deps: f.deps, badge: -1}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, dup := f.devices[name]; dup {
 		return nil, fmt.Errorf("%w: %q", ErrDuplicateName, name)
 	}
+	d.App = f.shared(app)
 	f.devices[name] = d
 	f.order = append(f.order, d)
 	return d, nil
+}
+
+// shared is the fleet's copy of app, made the first time a device has it;
+// f.mu is held.
+func (f *Fleet) shared(app App) *App {
+	k := keyOf(app)
+	if a, ok := f.apps[k]; ok {
+		return a
+	}
+	app.ActivityTypes = slices.Clone(app.ActivityTypes) // the caller's slice may change
+	f.apps[k] = &app
+	return &app
+}
+
+// appKey is an App as a map key, its list of activity types as one string
+// (a field added to App must be added here: TestAppKeyCoversApp).
+type appKey struct {
+	name, proxyType, teamID, bundleID string
+	platform                          Platform
+	env                               string
+	liveActivities                    bool
+	activityTypes                     string
+	pkg, projectID, projectNumber, id string
+}
+
+func keyOf(a App) appKey {
+	types := strings.Join(a.ActivityTypes, "\x00")
+	if len(a.ActivityTypes) > 0 {
+		types += "\x00" // [""] is not []
+	}
+	return appKey{name: a.Name, proxyType: a.ProxyType, teamID: a.TeamID, bundleID: a.BundleID, platform: a.Platform,
+		env: string(a.Environment), liveActivities: a.LiveActivities, activityTypes: types,
+		pkg: a.Package, projectID: a.ProjectID, projectNumber: a.ProjectNumber, id: a.AppID}
 }
 
 func (f *Fleet) provider(app App) Provider {

@@ -35,7 +35,7 @@ type remoteFleet struct {
 	client                       *http.Client // carries the control token
 }
 
-func localPhone(d *devicesim.Device) *Phone { return &Phone{Name: d.Name, App: d.App, local: d} }
+func localPhone(d *devicesim.Device) *Phone { return &Phone{Name: d.Name, App: *d.App, local: d} }
 
 // Local is the in-process device, if the phone is one.
 func (p *Phone) Local() (*devicesim.Device, bool) { return p.local, p.local != nil }
