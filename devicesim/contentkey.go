@@ -46,8 +46,3 @@ func (k ContentKey) GoString() string { return k.String() }
 func (k ContentKey) recipient() pushcrypto.Recipient {
 	return pushcrypto.Recipient{KeyID: k.ID, PublicKey: k.PublicKey, AuthSecret: k.AuthSecret}
 }
-
-func contentKeyOf(key *pushcrypto.DeviceKey) ContentKey {
-	r := key.Recipient()
-	return ContentKey{ID: r.KeyID, PublicKey: r.PublicKey, AuthSecret: r.AuthSecret}
-}

@@ -99,7 +99,9 @@ func (d *Device) Install(ctx context.Context) error {
 	if err := d.installActivities(ctx); err != nil {
 		return err
 	}
-	ck := contentKeyOf(key)
+	// The key is dropped after this: the server may keep its auth secret
+	// rather than a copy.
+	ck := ContentKey{ID: key.ID, PublicKey: key.Private.PublicKey(), AuthSecret: key.AuthSecret}
 	resp, err := d.deps.server.AttachDevice(ctx, SessionRequest{
 		UserID: d.User, DeviceID: d.App.storedDeviceID(token), DeviceName: d.Name, DeviceKey: &ck,
 	})

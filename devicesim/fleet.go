@@ -183,9 +183,11 @@ func (f *Fleet) shared(app App) *App {
 	if a, ok := f.apps[k]; ok {
 		return a
 	}
-	app.ActivityTypes = slices.Clone(app.ActivityTypes) // the caller's slice may change
-	f.apps[k] = &app
-	return &app
+	a := new(App) // not &app: that would put every caller's app on the heap
+	*a = app
+	a.ActivityTypes = slices.Clone(app.ActivityTypes) // the caller's slice may change
+	f.apps[k] = a
+	return a
 }
 
 // appKey is an App as a map key, its list of activity types as one string
