@@ -228,7 +228,7 @@ func (d *Device) State() State {
 		st.Token = events.RedactToken(d.token)
 	}
 	if d.key != nil {
-		st.KeyID = d.key.id
+		st.KeyID = d.key.id.String()
 	}
 	store := d.live.activities()
 	d.mu.Unlock()

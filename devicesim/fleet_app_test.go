@@ -60,3 +60,12 @@ func (noServer) AttachDevice(context.Context, SessionRequest) (SessionResponse, 
 	panic("not installed")
 }
 func (noServer) Ack(context.Context, string, Ack) (AckResponse, error) { panic("not installed") }
+
+// A content key id reads back as it was, whether it is kept in place or not.
+func TestKeyIDRoundTrip(t *testing.T) {
+	for _, id := range []string{"", "abcdefghijkl", "short", "a-longer-key-id-with-a-rotation-counter-7", string(make([]byte, 12))} {
+		if got := newKeyID(id).String(); got != id {
+			t.Errorf("%q read back as %q", id, got)
+		}
+	}
+}

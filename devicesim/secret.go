@@ -13,14 +13,14 @@ import (
 // multiplication) and kept, so that a million idle devices do not each
 // hold an expanded key.
 type contentSecret struct {
-	id     string
+	id     keyID
 	scalar [32]byte
 	auth   [16]byte
 	opener atomic.Pointer[pushcrypto.DeviceKey]
 }
 
 func compactSecret(k *pushcrypto.DeviceKey) *contentSecret {
-	s := &contentSecret{id: k.ID}
+	s := &contentSecret{id: newKeyID(k.ID)}
 	copy(s.scalar[:], k.Private.Bytes())
 	copy(s.auth[:], k.AuthSecret)
 	return s
@@ -35,9 +35,35 @@ func (s *contentSecret) deviceKey() (*pushcrypto.DeviceKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &pushcrypto.DeviceKey{ID: s.id, Private: priv, AuthSecret: s.auth[:]}
+	k := &pushcrypto.DeviceKey{ID: s.id.String(), Private: priv, AuthSecret: s.auth[:]}
 	if !s.opener.CompareAndSwap(nil, k) {
 		return s.opener.Load(), nil // another push built it first
 	}
 	return k, nil
+}
+
+// keyID is a content key's id. One of the default length (12 base64url
+// characters) is kept in place rather than as a string of its own: in a
+// fleet of a million idle devices, an object fewer each for the GC to visit.
+type keyID struct {
+	short [defaultKeyIDLen]byte
+	long  string // the id when it is not of the default length
+}
+
+const defaultKeyIDLen = 12
+
+func newKeyID(id string) keyID {
+	if len(id) != defaultKeyIDLen || id == string(make([]byte, defaultKeyIDLen)) { // 12 NULs would read as ""
+		return keyID{long: id}
+	}
+	var k keyID
+	copy(k.short[:], id)
+	return k
+}
+
+func (k keyID) String() string {
+	if k.long != "" || k.short == [defaultKeyIDLen]byte{} {
+		return k.long
+	}
+	return string(k.short[:])
 }
