@@ -135,6 +135,20 @@ func BenchmarkDevicesParallel(b *testing.B) {
 	b.ReportMetric(float64(f.Len()), "devices")
 }
 
+// BenchmarkKeyPairsParallel draws only the content key pair every phone
+// draws at install, on every core: the floor under DevicesParallel's
+// ns/op, to compare with it in one run.
+func BenchmarkKeyPairsParallel(b *testing.B) {
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := pushcrypto.GenerateDeviceKey(nil); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
 // BenchmarkHandle is one push through a device: parse, verify, decrypt,
 // show, ack (to a server that costs nothing).
 func BenchmarkHandle(b *testing.B) {
