@@ -168,13 +168,13 @@ func BenchmarkHandle(b *testing.B) {
 			Payload: []byte(`{"aps":{"alert":"` + env + `","mutable-content":1},"ack_id":"` + ack + `","server_id":"srv","signature":"` + sig + `"}`)}
 	}
 	b.ResetTimer()
-	cpu := cpuTime()
+	cpu := mocktest.CPUTime()
 	for i := range b.N {
 		if n, err := d.Handle(context.Background(), dels[i]); err != nil || n.Body != "hello" {
 			b.Fatalf("%v %+v", err, n)
 		}
 	}
-	reportCPU(b, cpu)
+	mocktest.ReportCPU(b, cpu)
 }
 
 // BenchmarkDeliver is BenchmarkHandle the way a provider hands pushes over:
@@ -196,7 +196,7 @@ func BenchmarkDeliver(b *testing.B) {
 			Payload: []byte(`{"aps":{"alert":"` + env + `","mutable-content":1},"ack_id":"` + ack + `","server_id":"srv","signature":"` + sig + `"}`)}
 	}
 	b.ResetTimer()
-	cpu := cpuTime()
+	cpu := mocktest.CPUTime()
 	for i := range b.N {
 		hub.Send(dels[i])
 		if i%8 == 7 {
@@ -204,7 +204,7 @@ func BenchmarkDeliver(b *testing.B) {
 		}
 	}
 	f.Wait()
-	reportCPU(b, cpu)
+	mocktest.ReportCPU(b, cpu)
 	b.StopTimer()
 	if st := d.State(); st.Stats.Displayed != b.N {
 		b.Fatalf("displayed %d of %d", st.Stats.Displayed, b.N)

@@ -12,6 +12,7 @@ import (
 
 	"firebase.google.com/go/v4/messaging"
 
+	"github.com/pushlab/pushlab/internal/mocktest"
 	"github.com/pushlab/pushlab/mockfcm"
 )
 
@@ -71,9 +72,16 @@ func BenchmarkSend(b *testing.B) {
 		rates[name] = r
 		b.ReportMetric(r, "sends/s")
 	}
-	b.Run("bare", func(b *testing.B) { reportCPU(b, func() { post(b, bareURL) }); rate(b, "bare") })
+	b.Run("bare", func(b *testing.B) {
+		start := mocktest.CPUTime()
+		post(b, bareURL)
+		mocktest.ReportCPU(b, start)
+		rate(b, "bare")
+	})
 	b.Run("mockfcm", func(b *testing.B) {
-		reportCPU(b, func() { post(b, s.Endpoint()+"/projects/"+a.ProjectID+"/messages:send") })
+		start := mocktest.CPUTime()
+		post(b, s.Endpoint()+"/projects/"+a.ProjectID+"/messages:send")
+		mocktest.ReportCPU(b, start)
 		rate(b, "mockfcm")
 	})
 	b.Run("sdk", func(b *testing.B) {
@@ -136,16 +144,5 @@ func BenchmarkSend(b *testing.B) {
 	if rates["bare"] > 0 {
 		b.Logf("sends/s: bare %.0f, mockfcm %.0f, sdk→mockfcm %.0f; mockfcm/bare = %.2f",
 			rates["bare"], rates["mockfcm"], rates["sdk"], rates["mockfcm"]/rates["bare"])
-	}
-}
-
-// reportCPU reports the process's CPU time per op of a benchmark run (all
-// goroutines: the clients' and the server's), a figure that other load on
-// the machine does not inflate as it does the wall-clock ns/op.
-func reportCPU(b *testing.B, run func()) {
-	start := cpuTime()
-	run()
-	if used := cpuTime() - start; used > 0 && b.N > 0 {
-		b.ReportMetric(float64(used.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
 }

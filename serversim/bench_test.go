@@ -10,24 +10,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
+	"github.com/pushlab/pushlab/internal/mocktest"
 	"github.com/pushlab/pushlab/internal/pushcrypto"
 	"github.com/pushlab/pushlab/mmpush"
 	. "github.com/pushlab/pushlab/serversim"
 )
-
-// cpuTime is the CPU this process has used, user and system: on a shared
-// machine wall time per op moves with the neighbours' load, CPU less.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // BenchmarkServer is the server's share of a notification, over HTTP/2 and
 // TLS as in the lab: send (build, sign, seal, post to a proxy that answers
@@ -73,19 +65,19 @@ func BenchmarkServer(b *testing.B) {
 	msg := Message{SessionID: sess.SessionID, Message: "hello there", ChannelName: "town-square", SenderName: "alice"}
 
 	b.Run("send", func(b *testing.B) {
-		cpu := cpuTime()
+		cpu := mocktest.CPUTime()
 		for range b.N {
 			if res, err := s.Send(ctx, msg); err != nil || res[0].Status != StatusOK {
 				b.Fatal(err, res)
 			}
 		}
-		b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
+		mocktest.ReportCPU(b, cpu)
 	})
 	res, _ := s.Send(ctx, msg)
 	ack, _ := json.Marshal(mmpush.Ack{ID: res[0].AckID, ReceivedAt: time.Now().UnixMilli(), Platform: "ios", Type: mmpush.TypeMessage})
 	phone := front.Client()
 	b.Run("ack", func(b *testing.B) {
-		cpu := cpuTime()
+		cpu := mocktest.CPUTime()
 		for range b.N {
 			req, _ := http.NewRequest(http.MethodPost, front.URL+mmpush.PathServerAck, strings.NewReader(string(ack)))
 			req.Header.Set("Content-Type", "application/json")
@@ -100,6 +92,6 @@ func BenchmarkServer(b *testing.B) {
 				b.Fatalf("%d %s", resp.StatusCode, body)
 			}
 		}
-		b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
+		mocktest.ReportCPU(b, cpu)
 	})
 }

@@ -2,6 +2,7 @@
 // channel-backed inbox per device, and the test-failing wrappers of what
 // both mocks do alike (faults, requests, uninstall, pending). It exists so
 // the two public helpers stay thin and say the same thing the same way.
+// The benchmarks' CPU and RSS readings (CPUTime, ReportCPU, RSS) live here too.
 package mocktest
 
 import (

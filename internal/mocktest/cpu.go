@@ -1,13 +1,14 @@
 //go:build unix
 
-package mockfcm_test
+package mocktest
 
 import (
 	"syscall"
 	"time"
 )
 
-func cpuTime() time.Duration {
+// CPUTime is the CPU this process has used so far, user and system.
+func CPUTime() time.Duration {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
 		return 0
