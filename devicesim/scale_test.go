@@ -153,20 +153,7 @@ func BenchmarkKeyPairsParallel(b *testing.B) {
 // show, ack (to a server that costs nothing).
 func BenchmarkHandle(b *testing.B) {
 	f, _, key := scaleFleet(b)
-	d, err := f.Add(context.Background(), "d", "u", scaleApp)
-	if err != nil {
-		b.Fatal(err)
-	}
-	rcpt := ContentKeyOf(d).Recipient()
-	env, _ := pushcrypto.SealContents(rcpt, pushcrypto.Contents{Message: "hello", ChannelName: "c"}, nil)
-	signer := pushcrypto.NewSigner(key, "k")
-	dels := make([]pushtest.Delivery, b.N)
-	for i := range dels {
-		ack := "a" + strconv.Itoa(i)
-		sig, _ := signer.Sign(ack, d.Token(), time.Now())
-		dels[i] = pushtest.Delivery{Provider: "apns", Token: d.Token(), App: scaleApp.BundleID,
-			Payload: []byte(`{"aps":{"alert":"` + env + `","mutable-content":1},"ack_id":"` + ack + `","server_id":"srv","signature":"` + sig + `"}`)}
-	}
+	d, dels := benchPushes(b, f, key)
 	b.ResetTimer()
 	cpu := mocktest.CPUTime()
 	for i := range b.N {
@@ -181,20 +168,7 @@ func BenchmarkHandle(b *testing.B) {
 // Deliver returns at once and a fleet worker handles the push.
 func BenchmarkDeliver(b *testing.B) {
 	f, hub, key := scaleFleet(b)
-	d, err := f.Add(context.Background(), "d", "u", scaleApp)
-	if err != nil {
-		b.Fatal(err)
-	}
-	rcpt := ContentKeyOf(d).Recipient()
-	env, _ := pushcrypto.SealContents(rcpt, pushcrypto.Contents{Message: "hello", ChannelName: "c"}, nil)
-	signer := pushcrypto.NewSigner(key, "k")
-	dels := make([]pushtest.Delivery, b.N)
-	for i := range dels {
-		ack := "a" + strconv.Itoa(i)
-		sig, _ := signer.Sign(ack, d.Token(), time.Now())
-		dels[i] = pushtest.Delivery{Provider: "apns", Token: d.Token(), App: scaleApp.BundleID,
-			Payload: []byte(`{"aps":{"alert":"` + env + `","mutable-content":1},"ack_id":"` + ack + `","server_id":"srv","signature":"` + sig + `"}`)}
-	}
+	d, dels := benchPushes(b, f, key)
 	b.ResetTimer()
 	cpu := mocktest.CPUTime()
 	for i := range b.N {
@@ -209,4 +183,23 @@ func BenchmarkDeliver(b *testing.B) {
 	if st := d.State(); st.Stats.Displayed != b.N {
 		b.Fatalf("displayed %d of %d", st.Stats.Displayed, b.N)
 	}
+}
+
+// benchPushes installs a phone in f and makes b.N distinct pushes for it,
+// sealed to its key and signed with key, as a server sends them.
+func benchPushes(b *testing.B, f *Fleet, key *ecdsa.PrivateKey) (*Device, []pushtest.Delivery) {
+	d, err := f.Add(context.Background(), "d", "u", scaleApp)
+	if err != nil {
+		b.Fatal(err)
+	}
+	env, _ := pushcrypto.SealContents(ContentKeyOf(d).Recipient(), pushcrypto.Contents{Message: "hello", ChannelName: "c"}, nil)
+	signer := pushcrypto.NewSigner(key, "k")
+	dels := make([]pushtest.Delivery, b.N)
+	for i := range dels {
+		ack := "a" + strconv.Itoa(i)
+		sig, _ := signer.Sign(ack, d.Token(), time.Now())
+		dels[i] = pushtest.Delivery{Provider: "apns", Token: d.Token(), App: scaleApp.BundleID,
+			Payload: []byte(`{"aps":{"alert":"` + env + `","mutable-content":1},"ack_id":"` + ack + `","server_id":"srv","signature":"` + sig + `"}`)}
+	}
+	return d, dels
 }
