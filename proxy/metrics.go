@@ -2,9 +2,13 @@ package proxy
 
 import (
 	"errors"
+	"net/http"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pushlab/pushlab/mmpush"
 )
 
 // metrics are the proxy's Prometheus series. Names:
@@ -38,6 +42,71 @@ type metrics struct {
 	sendSeconds *prometheus.HistogramVec
 	reqSeconds  *prometheus.HistogramVec
 	throttled   prometheus.Counter
+
+	// The series every send touches, kept after their first use.
+	apns, fcm providerSeries
+	endpoint  [2]hot[prometheus.Observer] // reqSeconds: send_push, ack
+}
+
+// hot is a child of a vector, kept after its first use: WithLabelValues
+// hashes the label values and takes the vector's lock on every call. It is
+// made on first use, not ahead, so that /metrics shows a series only once
+// it has counted something, as with WithLabelValues alone.
+type hot[T any] struct{ p atomic.Pointer[T] }
+
+func (h *hot[T]) get(make func() T) T {
+	if p := h.p.Load(); p != nil {
+		return *p
+	}
+	v := make()
+	h.p.Store(&v)
+	return v
+}
+
+// providerSeries are one provider's series on the path of a send that goes well.
+type providerSeries struct {
+	sendSeconds hot[prometheus.Observer]
+	tries       [3]hot[prometheus.Counter] // by tryClass
+	attemptOK   hot[prometheus.Counter]    // provider_attempts_total{status="200"}
+	sendOK      hot[prometheus.Counter]    // sends_total{result="OK",reason=""}
+}
+
+func (m *metrics) of(p Provider) *providerSeries {
+	if p == FCM {
+		return &m.fcm
+	}
+	return &m.apns
+}
+
+// observeSend records one try's duration.
+func (m *metrics) observeSend(p Provider, seconds float64) {
+	m.of(p).sendSeconds.get(func() prometheus.Observer { return m.sendSeconds.WithLabelValues(string(p)) }).Observe(seconds)
+}
+
+// countTry counts one try by its class.
+func (m *metrics) countTry(p Provider, c tryClass) {
+	m.of(p).tries[c].get(func() prometheus.Counter { return m.tries.WithLabelValues(string(p), c.String()) }).Inc()
+}
+
+// countSend counts a send's final verdict.
+func (m *metrics) countSend(p Provider, result, reason string) {
+	if result != mmpush.StatusOK || reason != "" {
+		m.sends.WithLabelValues(string(p), result, reason).Inc()
+		return
+	}
+	m.of(p).sendOK.get(func() prometheus.Counter { return m.sends.WithLabelValues(string(p), result, reason) }).Inc()
+}
+
+// observeRequest records one API request's duration.
+func (m *metrics) observeRequest(endpoint string, seconds float64) {
+	i := 1
+	if endpoint == "send_push" {
+		i = 0
+	} else if endpoint != "ack" {
+		m.reqSeconds.WithLabelValues(endpoint).Observe(seconds)
+		return
+	}
+	m.endpoint[i].get(func() prometheus.Observer { return m.reqSeconds.WithLabelValues(endpoint) }).Observe(seconds)
 }
 
 const namespace = "pushlab_proxy"
@@ -86,6 +155,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 
 func (m *metrics) observeAttempt(p Provider, status int) {
 	if m == nil {
+		return
+	}
+	if status == http.StatusOK {
+		m.of(p).attemptOK.get(func() prometheus.Counter { return m.attempts.WithLabelValues(string(p), "200") }).Inc()
 		return
 	}
 	m.attempts.WithLabelValues(string(p), strconv.Itoa(status)).Inc()

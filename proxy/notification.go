@@ -131,4 +131,26 @@ func ParseAck(r io.Reader) (mmpush.Ack, error) {
 	return a, nil
 }
 
-func writeResponse(w io.Writer, r mmpush.Response) error { return json.NewEncoder(w).Encode(r) }
+// writeResponse writes r as json.Encoder does (a line of JSON); the OK and
+// REMOVE answers, which carry no error text, are encoded once.
+func writeResponse(w io.Writer, r mmpush.Response) error {
+	if r.Error == "" {
+		switch r.Status {
+		case mmpush.StatusOK:
+			_, err := w.Write(answerOK)
+			return err
+		case mmpush.StatusRemove:
+			_, err := w.Write(answerRemove)
+			return err
+		}
+	}
+	return json.NewEncoder(w).Encode(r)
+}
+
+var answerOK, answerRemove = encodedAnswer(mmpush.OK()), encodedAnswer(mmpush.Remove())
+
+func encodedAnswer(r mmpush.Response) []byte {
+	var b bytes.Buffer
+	json.NewEncoder(&b).Encode(r) // two strings cannot fail to encode
+	return b.Bytes()
+}

@@ -6,7 +6,10 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/mmpush"
@@ -49,6 +52,21 @@ type target struct {
 	appType  string
 	platform string // "apple" or "android", for events and logs
 	sender   sender
+	requests [len(pushTypes)]hot[prometheus.Counter] // requests_total by push type
+}
+
+// pushTypes are the push types whose requests_total series a target keeps.
+var pushTypes = [...]string{mmpush.TypeMessage, mmpush.TypeClear, mmpush.TypeUpdateBadge, mmpush.TypeSession, mmpush.TypeTest}
+
+// countRequest counts a send_push that passed validation.
+func (s *Server) countRequest(t *target, pushType string) {
+	for i, pt := range pushTypes {
+		if pt == pushType {
+			t.requests[i].get(func() prometheus.Counter { return s.metrics.requests.WithLabelValues(t.appType, pushType) }).Inc()
+			return
+		}
+	}
+	s.metrics.requests.WithLabelValues(t.appType, pushType).Inc()
 }
 
 // Send validates n as POST /api/v1/send_push does and delivers it. It
@@ -72,7 +90,7 @@ func (s *Server) send(ctx context.Context, n *mmpush.PushNotification, appVersio
 		err := fmtErr(ErrUnknownPlatform, "type="+n.Platform+" serverId="+n.ServerID)
 		return s.badRequest(n.AckID, "send_push", err), &SendError{Status: mmpush.StatusFail, AppType: n.Platform, Err: err}
 	}
-	s.metrics.requests.WithLabelValues(t.appType, n.Type).Inc()
+	s.countRequest(t, n.Type)
 	log := &sendLog{base: s.log, n: n, appType: t.appType}
 	if s.bus != nil {
 		attrs := map[string]string{"platform": t.platform, "app_type": t.appType, "type": n.Type,
@@ -105,7 +123,7 @@ func (s *Server) send(ctx context.Context, n *mmpush.PushNotification, appVersio
 		err = &SendError{Provider: t.sender.provider(), AppType: t.appType, Status: v.Status, Reason: v.Reason,
 			Retry: v.Retry, Tries: tries, Err: errors.New(resp.Error)}
 	}
-	s.metrics.sends.WithLabelValues(string(t.sender.provider()), v.Status, v.Reason).Inc()
+	s.metrics.countSend(t.sender.provider(), v.Status, v.Reason)
 	if s.bus != nil {
 		s.bus.Publish(events.Event{TraceID: n.AckID, Hop: events.ProxyResponded, Actor: actor, Status: v.Status, Detail: resp.Error, Attrs: map[string]string{
 			"provider": string(t.sender.provider()), "app_type": t.appType, "reason": v.Reason, "tries": strconv.Itoa(tries)}})
@@ -151,100 +169,205 @@ func (z *sendLog) at(level slog.Level) *slog.Logger {
 // timeout: if its answer comes while later tries wait or run, and before
 // SendTimeoutSec, it decides the send (a late OK is an OK).
 func (s *Server) deliver(ctx context.Context, t *target, n *mmpush.PushNotification, d delivery, log *sendLog) (outcome, verdict, int) {
-	p := t.sender.provider()
-	policy := s.cfg.ResendPolicy
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.sendTimeout())
-	defer cancel() // ends the tries still running
-	backoff := s.cfg.retryBackoff()
-	maxTries := s.cfg.MaxTries
-	if policy.collapses() {
-		maxTries += unansweredTries
+	r := &sendRun{s: s, t: t, n: n, d: d, log: log, p: t.sender.provider(), policy: s.cfg.ResendPolicy,
+		backoff: s.cfg.retryBackoff(), maxTries: s.cfg.MaxTries, tries: 1, moved: make(chan struct{})}
+	if r.policy.collapses() {
+		r.maxTries += unansweredTries
 	}
-	results := make(chan *tryResult, maxTries) // never blocks a try (pointers: a buffer of values was a kilobyte per send)
-	pending := 0                               // tries left running past their timeout
-	var (
-		o        outcome
-		v        verdict
-		tries    int
-		answered int // tries the provider answered
-	)
-	for tries = 1; ; tries++ {
-		a := &attempts{}
-		var tctx context.Context
-		var tcancel context.CancelFunc
-		if policy.collapses() {
-			tctx, tcancel = context.WithCancel(ctx)
-		} else {
-			tctx, tcancel = context.WithTimeout(ctx, s.cfg.retryTimeout())
-		}
-		tryCtx, try := withAttempts(tctx, a), tries
-		s.workers.run(func() { s.try(tryCtx, try, a, n, d, results) })
+	r.ctx, r.cancel = context.WithTimeout(context.WithoutCancel(ctx), s.cfg.sendTimeout())
+	r.results = make(chan *tryResult, r.maxTries) // never blocks a try (pointers: a buffer of values was a kilobyte per send)
+	if !r.loop() {
+		<-r.moved // a try outlived its timeout here and the loop went on elsewhere
+	}
+	return r.o, r.v, r.tries
+}
 
-		r, late := s.await(tries, a, tcancel, policy, p, results, &pending)
-		if !r.running {
+// sendRun is one send's retry loop. It runs on the goroutine that called
+// deliver, and each try with no earlier try still out runs there too, with
+// no hand-off. Only when such a try outlives RetryTimeoutSec after sending
+// (ResendCollapse) does the loop go on without it, on its timer's
+// goroutine; then the try's answer comes on results like any late one.
+type sendRun struct {
+	s        *Server
+	t        *target
+	n        *mmpush.PushNotification
+	d        delivery
+	log      *sendLog
+	p        Provider
+	policy   ResendPolicy
+	ctx      context.Context // the total deadline; cancel ends the tries still running
+	cancel   context.CancelFunc
+	backoff  time.Duration
+	maxTries int
+	results  chan *tryResult // tries that ran on another goroutine, or were left behind
+	pending  int             // tries left running past their timeout
+	moved    chan struct{}   // closed when a loop that left deliver's goroutine ends
+
+	o        outcome
+	v        verdict
+	tries    int
+	answered int // tries the provider answered
+}
+
+// loop runs tries from r.tries on until the send is decided, then ends the
+// tries still out. It returns false if a try outlived its timeout on this
+// goroutine and the loop went on on another (which ends it).
+func (r *sendRun) loop() bool {
+	for {
+		res, late, here := r.next()
+		if !here {
+			return false
+		}
+		if r.after(res, late) {
+			r.finish()
+			return true
+		}
+		r.tries++
+	}
+}
+
+// resume goes on with the loop after try r.tries outlived its timeout on
+// another goroutine, on its timer's goroutine.
+func (r *sendRun) resume(res tryResult) {
+	if r.after(res, false) {
+		r.finish()
+	} else {
+		r.tries++
+		if !r.loop() {
+			return
+		}
+	}
+	close(r.moved)
+}
+
+// next runs try number r.tries and returns its result; or, when an earlier
+// try that had timed out answers first and decides the send, that answer
+// (late is then true). here is false if the loop moved to another goroutine
+// meanwhile.
+func (r *sendRun) next() (res tryResult, late, here bool) {
+	s, try := r.s, r.tries
+	a := &attempts{}
+	var tctx context.Context
+	var tcancel context.CancelFunc
+	collapse := r.policy.collapses()
+	if collapse {
+		tctx, tcancel = context.WithCancel(r.ctx)
+	} else {
+		tctx, tcancel = context.WithTimeout(r.ctx, s.cfg.retryTimeout())
+	}
+	tryCtx := withAttempts(tctx, a)
+	if r.pending > 0 {
+		// An earlier try is still out: its answer may decide the send
+		// while this one runs, so this one runs on a worker.
+		results := r.results
+		s.workers.run(func() {
+			res := s.try(tryCtx, try, a, r.n, r.d)
+			results <- &res
+		})
+		res, late = s.await(try, a, tcancel, r.policy, r.p, r.results, &r.pending)
+		if !res.running {
 			tcancel()
 		}
-		o, v = r.o, s.judge(p, r.o)
-		if o.Kind == kindUnconfirmed && policy.resends() && !late {
-			v.Retry = RetryByProxy
+		return res, late, true
+	}
+	if !collapse { // the try's context ends it at its timeout
+		res = s.try(tryCtx, try, a, r.n, r.d)
+		tcancel()
+		return res, false, true
+	}
+	// At its timeout, an unsent try is cancelled (and its result awaited
+	// here); a sent one is left running and judged unconfirmed, and the
+	// loop goes on on the timer's goroutine. state says who has the loop:
+	// 0 undecided, 1 this goroutine (the try ended first), 2 the timer.
+	var state atomic.Int32
+	timer := time.AfterFunc(s.cfg.retryTimeout(), func() {
+		if !a.sentNow() {
+			tcancel() // not sent yet: cancelling it keeps it unsent
+			return
 		}
-		s.forwarded(t, n, d, r, v, late)
-		if o.Kind == kindAnswer {
-			answered++
+		if state.CompareAndSwap(0, 2) {
+			r.pending++
+			r.resume(tryResult{n: try, why: ReasonTimeout, running: true,
+				o: outcome{Kind: kindUnconfirmed, Message: "sent, no answer within RetryTimeoutSec (the try goes on)"}})
 		}
-		// Under ResendCollapse only answered tries count against MaxTries:
-		// a try that got no answer costs the provider nothing it said no
-		// to, and the deadline and the doubling backoff bound the rest.
-		spent := tries >= s.cfg.MaxTries
-		if policy.collapses() {
-			spent = answered >= s.cfg.MaxTries || tries >= maxTries
-		}
-		if late || v.Retry != RetryByProxy || spent {
-			break
-		}
-		wait := backoff << min(tries-1, 16) // the deadline check below bounds it anyway
-		if o.RetryAfter > wait {
-			wait = o.RetryAfter
-		}
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= wait {
-			log.get().Info("not retrying: the wait would outlast the send timeout", "reason", v.Reason, "wait", wait)
-			break
-		}
-		log.get().Info("retrying", "reason", v.Reason, "try", tries, "wait", wait)
-		s.metrics.retries.WithLabelValues(string(p), v.Reason).Inc()
-		if o.Kind == kindUnconfirmed {
-			why := r.why
-			s.metrics.resends.WithLabelValues(string(p), why).Inc()
-			if d.collapseID != "" {
-				s.metrics.collapses.WithLabelValues(string(p), why).Inc()
-			}
-		}
-		if lr, ok := s.pause(ctx, wait, results, &pending, p); ok {
-			o, v = lr.o, s.judge(p, lr.o)
-			s.forwarded(t, n, d, lr, v, true)
-			break
-		}
-		if ctx.Err() != nil {
-			break
+	})
+	mine := s.try(tryCtx, try, a, r.n, r.d)
+	if state.CompareAndSwap(0, 1) {
+		timer.Stop()
+		tcancel()
+		return mine, false, true
+	}
+	r.results <- &mine // the loop went on without it: a late answer
+	return tryResult{}, false, false
+}
+
+// after judges try r.tries's result, reports it, and waits before the next
+// try; it returns true when the send is decided or out of tries or time.
+func (r *sendRun) after(res tryResult, late bool) bool {
+	s, p := r.s, r.p
+	r.o, r.v = res.o, s.judge(p, res.o)
+	if r.o.Kind == kindUnconfirmed && r.policy.resends() && !late {
+		r.v.Retry = RetryByProxy
+	}
+	s.forwarded(r.t, r.n, r.d, res, r.v, late)
+	if r.o.Kind == kindAnswer {
+		r.answered++
+	}
+	// Under ResendCollapse only answered tries count against MaxTries:
+	// a try that got no answer costs the provider nothing it said no
+	// to, and the deadline and the doubling backoff bound the rest.
+	spent := r.tries >= s.cfg.MaxTries
+	if r.policy.collapses() {
+		spent = r.answered >= s.cfg.MaxTries || r.tries >= r.maxTries
+	}
+	if late || r.v.Retry != RetryByProxy || spent {
+		return true
+	}
+	wait := r.backoff << min(r.tries-1, 16) // the deadline check below bounds it anyway
+	if r.o.RetryAfter > wait {
+		wait = r.o.RetryAfter
+	}
+	if dl, ok := r.ctx.Deadline(); ok && time.Until(dl) <= wait {
+		r.log.get().Info("not retrying: the wait would outlast the send timeout", "reason", r.v.Reason, "wait", wait)
+		return true
+	}
+	r.log.get().Info("retrying", "reason", r.v.Reason, "try", r.tries, "wait", wait)
+	s.metrics.retries.WithLabelValues(string(p), r.v.Reason).Inc()
+	if r.o.Kind == kindUnconfirmed {
+		why := res.why
+		s.metrics.resends.WithLabelValues(string(p), why).Inc()
+		if r.d.collapseID != "" {
+			s.metrics.collapses.WithLabelValues(string(p), why).Inc()
 		}
 	}
-	// Out of tries with some still out there: their answer may yet come.
-	for v.Status != mmpush.StatusOK && v.Status != mmpush.StatusRemove && pending > 0 {
+	if lr, ok := s.pause(r.ctx, wait, r.results, &r.pending, p); ok {
+		r.o, r.v = lr.o, s.judge(p, lr.o)
+		s.forwarded(r.t, r.n, r.d, lr, r.v, true)
+		return true
+	}
+	return r.ctx.Err() != nil
+}
+
+// finish waits, when out of tries with some still out there, for an answer
+// that may yet come; then it ends the tries still running.
+func (r *sendRun) finish() {
+	s, p := r.s, r.p
+	for r.v.Status != mmpush.StatusOK && r.v.Status != mmpush.StatusRemove && r.pending > 0 {
 		select {
-		case rp := <-results:
-			r := *rp
-			pending--
-			if lv := s.judge(p, r.o); final(lv) {
-				o, v = r.o, lv
-				s.forwarded(t, n, d, r, v, true)
+		case rp := <-r.results:
+			res := *rp
+			r.pending--
+			if lv := s.judge(p, res.o); final(lv) {
+				r.o, r.v = res.o, lv
+				s.forwarded(r.t, r.n, r.d, res, r.v, true)
 			} else {
-				s.lateAnswer(p, r, lv)
+				s.lateAnswer(p, res, lv)
 			}
-		case <-ctx.Done():
-			pending = 0
+		case <-r.ctx.Done():
+			r.pending = 0
 		}
 	}
-	return o, v, tries
+	r.cancel()
 }
 
 // unansweredTries is how many tries without an answer ResendCollapse may add
@@ -261,20 +384,21 @@ type tryResult struct {
 	running bool
 }
 
-// try runs one try and reports it on results.
-func (s *Server) try(ctx context.Context, n int, a *attempts, pn *mmpush.PushNotification, d delivery, results chan<- *tryResult) {
+// try runs one try.
+func (s *Server) try(ctx context.Context, n int, a *attempts, pn *mmpush.PushNotification, d delivery) tryResult {
 	start := time.Now()
 	o := d.send(ctx)
 	o.Message = redact(o.Message, pn.DeviceID) // apns2's errors quote the URL, token included
 	o = refine(o, a, ctx.Err() != nil)
-	s.metrics.sendSeconds.WithLabelValues(string(d.provider)).Observe(time.Since(start).Seconds())
-	results <- &tryResult{n: n, o: o, why: a.unconfirmedWhy()}
+	s.metrics.observeSend(d.provider, time.Since(start).Seconds())
+	return tryResult{n: n, o: o, why: a.unconfirmedWhy()}
 }
 
-// await waits for try number n: its result; or its timeout, after which an
-// unsent try is cancelled (and its result awaited) and a sent one, under
-// ResendCollapse, is left running and judged unconfirmed; or a late answer
-// of an earlier try that decides the send (late is then true).
+// await waits for try number n, run on a worker while an earlier try is
+// still out: its result; or its timeout, after which an unsent try is
+// cancelled (and its result awaited) and a sent one, under ResendCollapse,
+// is left running and judged unconfirmed; or a late answer of an earlier
+// try that decides the send (late is then true).
 func (s *Server) await(n int, a *attempts, cancel context.CancelFunc, policy ResendPolicy,
 	p Provider, results <-chan *tryResult, pending *int) (r tryResult, late bool) {
 	var timeout <-chan time.Time
@@ -348,7 +472,7 @@ func (s *Server) lateAnswer(p Provider, r tryResult, v verdict) {
 func (s *Server) forwarded(t *target, n *mmpush.PushNotification, d delivery, r tryResult, v verdict, late bool) {
 	p, o := t.sender.provider(), r.o
 	class := tryClassOf(o)
-	s.metrics.tries.WithLabelValues(string(p), class.String()).Inc()
+	s.metrics.countTry(p, class)
 	if class == sentUnanswered {
 		s.metrics.unconfirmed.WithLabelValues(string(p), r.why).Inc()
 	}

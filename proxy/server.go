@@ -159,7 +159,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		io.WriteString(w, "<html><body>Mattermost Push Proxy</body></html>")
 	})
-	mux.Handle("POST "+mmpush.PathSendPush, s.timed("send_push", s.handleSendPush))
+	mux.Handle("POST "+mmpush.PathSendPush, s.timed("send_push", s.sendPushOnWorker))
 	mux.Handle("POST "+mmpush.PathAck, s.timed("ack", s.handleAck))
 	mux.HandleFunc("GET /version", s.handleVersion)
 	if s.cfg.EnableMetrics {
@@ -182,7 +182,7 @@ func (s *Server) timed(endpoint string, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		h(w, r)
-		s.metrics.reqSeconds.WithLabelValues(endpoint).Observe(time.Since(start).Seconds())
+		s.metrics.observeRequest(endpoint, time.Since(start).Seconds())
 	})
 }
 
@@ -204,7 +204,8 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 	})
 }
 
-func (s *Server) handleSendPush(w http.ResponseWriter, r *http.Request) {
+// serveSendPush answers a send_push; it runs on a worker (sendPushOnWorker).
+func (s *Server) serveSendPush(w http.ResponseWriter, r *http.Request) {
 	body, drain := s.limitBody(w, r)
 	n, appVersion, err := ParseSendPush(body)
 	drain()
@@ -212,7 +213,7 @@ func (s *Server) handleSendPush(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		resp = s.badRequest(n.AckID, "send_push", err)
 	} else {
-		resp = s.sendOnWorker(r.Context(), &n, appVersion)
+		resp, _ = s.send(r.Context(), &n, appVersion)
 	}
 	if err := writeResponse(w, resp); err != nil {
 		s.log.Warn("failed to write response", "error", err)

@@ -1,14 +1,11 @@
 package proxy
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"runtime/debug"
 	"sync"
 	"time"
-
-	"github.com/pushlab/pushlab/mmpush"
 )
 
 // workers runs functions on goroutines that outlive them. A goroutine
@@ -60,32 +57,54 @@ func (w *workers) loop(f func()) {
 // close ends the idle workers; the busy ones end after their function.
 func (w *workers) close() { w.stop.Do(func() { close(w.stopped) }) }
 
-// sendOnWorker runs a send_push's send on a worker and waits for it. The
-// request's handler goroutine is new for every request: the provider
-// layout's JSON encoding, at the bottom of a deep stack, grew that stack
-// each time (about a tenth of the proxy's CPU). A panic goes back to the
-// handler, with the worker's stack, for the recoverer.
-func (s *Server) sendOnWorker(ctx context.Context, n *mmpush.PushNotification, appVersion int) mmpush.Response {
-	var (
-		resp     mmpush.Response
-		panicked any
-	)
-	done := make(chan struct{})
-	s.workers.run(func() {
-		defer func() {
-			if v := recover(); v != nil {
-				panicked = v
-				if v != http.ErrAbortHandler {
-					panicked = fmt.Sprintf("%v\n\nworker goroutine:\n%s", v, debug.Stack())
-				}
+// requestJob is one request handed from its handler goroutine to a worker.
+// Jobs are pooled with their channel and their function, so that the hand-off
+// allocates nothing.
+type requestJob struct {
+	s        *Server
+	w        http.ResponseWriter
+	r        *http.Request
+	panicked any
+	done     chan struct{} // one value per run
+	fn       func()        // j.run, bound once
+}
+
+var requestJobs = sync.Pool{New: func() any {
+	j := &requestJob{done: make(chan struct{}, 1)}
+	j.fn = j.run
+	return j
+}}
+
+func (j *requestJob) run() {
+	defer func() {
+		if v := recover(); v != nil {
+			j.panicked = v
+			if v != http.ErrAbortHandler {
+				j.panicked = fmt.Sprintf("%v\n\nworker goroutine:\n%s", v, debug.Stack())
 			}
-			close(done)
-		}()
-		resp, _ = s.send(ctx, n, appVersion)
-	})
-	<-done
+		}
+		j.done <- struct{}{}
+	}()
+	j.s.serveSendPush(j.w, j.r)
+}
+
+// sendPushOnWorker serves a send_push on a worker and waits for it: the whole of
+// it, the body's decoding and the answer included. The request's handler
+// goroutine is new for every request and starts on a small stack; the
+// decoding, the provider layout's JSON encoding and the client library's
+// send, at the bottom of deep stacks, grew it each time (with the sends on
+// their own goroutines, stack growth was a fifth of the proxy's CPU). A
+// panic goes back to the handler, with the worker's stack, for the
+// recoverer.
+func (s *Server) sendPushOnWorker(w http.ResponseWriter, r *http.Request) {
+	j := requestJobs.Get().(*requestJob)
+	j.s, j.w, j.r = s, w, r
+	s.workers.run(j.fn)
+	<-j.done
+	panicked := j.panicked
+	*j = requestJob{done: j.done, fn: j.fn}
+	requestJobs.Put(j)
 	if panicked != nil {
 		panic(panicked)
 	}
-	return resp
 }
