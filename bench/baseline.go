@@ -159,7 +159,14 @@ func (r *runner) proxyAlone(ctx context.Context) (us, perSec float64, err error)
 
 // drive runs c with 16 concurrent senders for d and keeps its best figures.
 func (r *runner) drive(ctx context.Context, c *contender, d time.Duration) error {
-	if err := c.push(ctx); err != nil { // connections up before timing
+	// Connections up before timing, dialled as the client: a connection's
+	// read loop runs on a goroutine its dialler starts, with the dialler's
+	// profile label. Dialled unlabelled, a raw client's read loop (a part
+	// of every push it makes) went to "runtime + other" while the proxy's,
+	// dialled from a labelled proxy goroutine, counted as the proxy's.
+	var err error
+	events.AsActor(labelClient, func() { err = c.push(ctx) })
+	if err != nil {
 		return err
 	}
 	cpu := startCPU(!r.cfg.NoProfile, 0)
