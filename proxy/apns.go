@@ -157,7 +157,7 @@ func (a *apnsSender) failText(o outcome) string { return failText(APNs, o, a.ups
 // keys beside it (apnsPayload marshals them as payload.Payload would).
 func buildAPNs(n *mmpush.PushNotification, appVersion int, topic string) *apns2.Notification {
 	p := newAPNsPayload()
-	data := p.aps
+	data := &p.aps
 	if n.Badge == 0 && n.Type == mmpush.TypeClear && appVersion > 1 {
 		data.Badge(1)
 	} else if n.Badge != -1 {

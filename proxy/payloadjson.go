@@ -4,10 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
-	"strings"
 	"unicode/utf8"
-
-	"github.com/sideshow/apns2/payload"
 )
 
 // fcmDataMessageJSON is json.Marshal of the message fcmSender.build makes
@@ -63,10 +60,10 @@ func appendJSONString(b []byte, s string) []byte {
 
 // apnsPayload is an APNs payload as apns2's payload.Payload lays it out
 // (keys sorted, "aps" among them), written without encoding/json's
-// reflection over a map of interfaces: aps is a payload.Payload with only
-// the aps dictionary set, custom the top-level keys (string or bool values).
+// reflection over a map of interfaces: aps is the aps dictionary, custom the
+// top-level keys (string or bool values).
 type apnsPayload struct {
-	aps    *payload.Payload
+	aps    apsDict
 	custom []apnsCustom
 }
 
@@ -77,8 +74,111 @@ type apnsCustom struct {
 	isB bool
 }
 
+// apsDict is the part of apns2's aps dictionary the layouts use, set by
+// methods of payload.Payload's names and meaning, and marshalled as
+// encoding/json marshals apns2's aps struct: its fields in their order,
+// empty ones left out, an alert that is a string or a dictionary of body
+// and title, a badge that is left out only when never set.
+type apsDict struct {
+	alert            string
+	alertDict        bool // the alert is {"body","title"}, not alert
+	alertBody        string
+	alertTitle       string
+	alertSet         bool
+	badge            int
+	badgeSet         bool
+	category         string
+	contentAvailable bool
+	mutableContent   bool
+	sound            string
+	soundSet         bool // a sound is an interface in apns2: "" is kept
+	threadID         string
+}
+
+// Alert sets the alert to a string, as payload.Payload.Alert(string).
+func (d *apsDict) Alert(alert string) *apsDict {
+	d.alert, d.alertDict, d.alertBody, d.alertTitle, d.alertSet = alert, false, "", "", true
+	return d
+}
+
+// AlertBody and AlertTitle make the alert a dictionary (dropping a string
+// alert), as payload.Payload's do.
+func (d *apsDict) AlertBody(body string) *apsDict {
+	d.dict()
+	d.alertBody = body
+	return d
+}
+
+func (d *apsDict) AlertTitle(title string) *apsDict {
+	d.dict()
+	d.alertTitle = title
+	return d
+}
+
+func (d *apsDict) dict() {
+	if !d.alertDict {
+		d.alert, d.alertDict, d.alertSet = "", true, true
+	}
+}
+
+func (d *apsDict) Badge(b int) *apsDict              { d.badge, d.badgeSet = b, true; return d }
+func (d *apsDict) Category(c string) *apsDict        { d.category = c; return d }
+func (d *apsDict) ContentAvailable() *apsDict        { d.contentAvailable = true; return d }
+func (d *apsDict) MutableContent() *apsDict          { d.mutableContent = true; return d }
+func (d *apsDict) Sound(sound string) *apsDict       { d.sound, d.soundSet = sound, true; return d }
+func (d *apsDict) ThreadID(threadID string) *apsDict { d.threadID = threadID; return d }
+
+// appendJSON appends the dictionary as a JSON object.
+func (d *apsDict) appendJSON(b []byte) []byte {
+	b = append(b, '{')
+	start := len(b)
+	key := func(b []byte, k string) []byte {
+		if len(b) > start {
+			b = append(b, ',')
+		}
+		return append(append(append(b, '"'), k...), `":`...)
+	}
+	if d.alertSet {
+		b = key(b, "alert")
+		if d.alertDict {
+			b = append(b, '{')
+			if d.alertBody != "" {
+				b = appendJSONString(append(b, `"body":`...), d.alertBody)
+			}
+			if d.alertTitle != "" {
+				if d.alertBody != "" {
+					b = append(b, ',')
+				}
+				b = appendJSONString(append(b, `"title":`...), d.alertTitle)
+			}
+			b = append(b, '}')
+		} else {
+			b = appendJSONString(b, d.alert)
+		}
+	}
+	if d.badgeSet {
+		b = strconv.AppendInt(key(b, "badge"), int64(d.badge), 10)
+	}
+	if d.category != "" {
+		b = appendJSONString(key(b, "category"), d.category)
+	}
+	if d.contentAvailable {
+		b = append(key(b, "content-available"), '1')
+	}
+	if d.mutableContent {
+		b = append(key(b, "mutable-content"), '1')
+	}
+	if d.soundSet {
+		b = appendJSONString(key(b, "sound"), d.sound)
+	}
+	if d.threadID != "" {
+		b = appendJSONString(key(b, "thread-id"), d.threadID)
+	}
+	return append(b, '}')
+}
+
 func newAPNsPayload() *apnsPayload {
-	return &apnsPayload{aps: payload.NewPayload(), custom: make([]apnsCustom, 0, 20)}
+	return &apnsPayload{custom: make([]apnsCustom, 0, 20)}
 }
 
 // Custom sets a top-level key, as payload.Payload.Custom does (the last
@@ -105,24 +205,28 @@ func (p *apnsPayload) Custom(key string, value any) *apnsPayload {
 
 // MarshalJSON is json.Marshal of the equivalent payload.Payload.
 func (p *apnsPayload) MarshalJSON() ([]byte, error) {
-	// Its own MarshalJSON, not json.Marshal: that would validate and
-	// compact the marshaller's (already compact) output a second time.
-	aps, err := p.aps.MarshalJSON() // {"aps":{…}}
-	if err != nil {
-		return nil, err
+	// Sorted by an index of the keys, not in place: moving the entries
+	// (strings: pointers) costs a write barrier each while the GC runs.
+	var inline [24]int
+	order := inline[:0]
+	size := 160 + len(p.aps.alert) + len(p.aps.alertBody) + len(p.aps.alertTitle) + len(p.aps.threadID)
+	for i, c := range p.custom {
+		size += len(c.key) + len(c.str) + 8
+		order = append(order, i)
+		for j := len(order) - 1; j > 0 && p.custom[order[j-1]].key > c.key; j-- {
+			order[j-1], order[j] = order[j], order[j-1]
+		}
 	}
-	const apsKey = `{"aps":`
-	inner := aps[len(apsKey) : len(aps)-1]
-	slices.SortFunc(p.custom, func(a, b apnsCustom) int { return strings.Compare(a.key, b.key) })
-	b := make([]byte, 0, len(aps)+32*len(p.custom))
+	b := make([]byte, 0, size)
 	b = append(b, '{')
 	apsDone := false
-	for _, c := range p.custom {
+	for _, i := range order {
+		c := &p.custom[i]
 		if !apsDone && c.key > "aps" {
 			if len(b) > 1 {
 				b = append(b, ',')
 			}
-			b = append(append(b, `"aps":`...), inner...)
+			b = p.aps.appendJSON(append(b, `"aps":`...))
 			apsDone = true
 		}
 		if len(b) > 1 {
@@ -140,7 +244,7 @@ func (p *apnsPayload) MarshalJSON() ([]byte, error) {
 		if len(b) > 1 {
 			b = append(b, ',')
 		}
-		b = append(append(b, `"aps":`...), inner...)
+		b = p.aps.appendJSON(append(b, `"aps":`...))
 	}
 	return append(b, '}'), nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"firebase.google.com/go/v4/messaging"
 	"github.com/sideshow/apns2"
+	"github.com/sideshow/apns2/payload"
 
 	"github.com/pushlab/pushlab/mmpush"
 )
@@ -77,21 +78,61 @@ func BenchmarkBuild(b *testing.B) {
 	})
 }
 
-// apnsOracle is the same payload as apns2's payload.Payload marshals it
-// (it takes p's aps dictionary: call it after marshalling p).
+// apnsOracle is the same payload as apns2's payload.Payload marshals it:
+// p's aps dictionary set again through apns2's payload builder, then p's
+// custom keys.
 func apnsOracle(t testing.TB, p *apnsPayload) []byte {
+	pp := p.aps.builder()
 	for _, c := range p.custom {
 		if c.isB {
-			p.aps.Custom(c.key, c.b)
+			pp.Custom(c.key, c.b)
 		} else {
-			p.aps.Custom(c.key, c.str)
+			pp.Custom(c.key, c.str)
 		}
 	}
-	b, err := json.Marshal(p.aps)
+	b, err := json.Marshal(pp)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// builder sets d again through apns2's payload builder, with its setters.
+func (d *apsDict) builder() *payload.Payload {
+	p := payload.NewPayload()
+	switch {
+	case d.alertDict:
+		if d.alertBody != "" {
+			p.AlertBody(d.alertBody)
+		}
+		if d.alertTitle != "" {
+			p.AlertTitle(d.alertTitle)
+		}
+		if d.alertBody == "" && d.alertTitle == "" {
+			p.AlertBody("")
+		}
+	case d.alertSet:
+		p.Alert(d.alert)
+	}
+	if d.badgeSet {
+		p.Badge(d.badge)
+	}
+	if d.category != "" {
+		p.Category(d.category)
+	}
+	if d.contentAvailable {
+		p.ContentAvailable()
+	}
+	if d.mutableContent {
+		p.MutableContent()
+	}
+	if d.soundSet {
+		p.Sound(d.sound)
+	}
+	if d.threadID != "" {
+		p.ThreadID(d.threadID)
+	}
+	return p
 }
 
 // An APNs payload is byte for byte what apns2's payload builder gives, for
@@ -147,6 +188,62 @@ func FuzzAPNsPayload(f *testing.F) {
 		p.Custom(k, v).Custom(k+"_b", b).Custom("ack_id", v)
 		got, _ := p.MarshalJSON()
 		if want := apnsOracle(t, p); !bytes.Equal(got, want) {
+			t.Errorf("got %s, want %s", got, want)
+		}
+	})
+}
+
+// The aps dictionary marshals as apns2's builder does after the same calls,
+// in the same order, whatever the strings and the calls.
+func FuzzAPSDict(f *testing.F) {
+	f.Add("alert", "body", "title", "cat", "default", "thread", 3, uint16(0xffff))
+	f.Add("", "", "", "", "", "", 0, uint16(0x3))
+	f.Add("<&>", "\xff\u2028", "\"\\", "é", "🙂", "\x00", -7, uint16(0x155))
+	f.Fuzz(func(t *testing.T, alert, body, title, category, sound, thread string, badge int, calls uint16) {
+		var d apsDict
+		p := payload.NewPayload()
+		for i := range 10 {
+			if calls&(1<<i) == 0 {
+				continue
+			}
+			switch i {
+			case 0:
+				d.Alert(alert)
+				p.Alert(alert)
+			case 1:
+				d.AlertBody(body)
+				p.AlertBody(body)
+			case 2:
+				d.AlertTitle(title)
+				p.AlertTitle(title)
+			case 3:
+				d.Badge(badge)
+				p.Badge(badge)
+			case 4:
+				d.Category(category)
+				p.Category(category)
+			case 5:
+				d.ContentAvailable()
+				p.ContentAvailable()
+			case 6:
+				d.MutableContent()
+				p.MutableContent()
+			case 7:
+				d.Sound(sound)
+				p.Sound(sound)
+			case 8:
+				d.ThreadID(thread)
+				p.ThreadID(thread)
+			case 9: // a string alert after a dictionary one
+				d.Alert(body)
+				p.Alert(body)
+			}
+		}
+		want, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := append(append([]byte(`{"aps":`), d.appendJSON(nil)...), '}'); !bytes.Equal(got, want) {
 			t.Errorf("got %s, want %s", got, want)
 		}
 	})
