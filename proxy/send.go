@@ -94,7 +94,7 @@ func (s *Server) send(ctx context.Context, n *mmpush.PushNotification, appVersio
 	log := &sendLog{base: s.log, n: n, appType: t.appType}
 	if s.bus != nil {
 		attrs := map[string]string{"platform": t.platform, "app_type": t.appType, "type": n.Type,
-			"device": events.RedactToken(n.DeviceID), "app_version": strconv.Itoa(appVersion)}
+			"device": log.device(), "app_version": strconv.Itoa(appVersion)}
 		if n.Transport != "" {
 			attrs["transport"] = n.Transport
 		}
@@ -141,12 +141,21 @@ type sendLog struct {
 	n       *mmpush.PushNotification
 	appType string
 	l       *slog.Logger
+	dev     string // the redacted device token, once made
+}
+
+// device is the send's device token, redacted, for logs and events.
+func (z *sendLog) device() string {
+	if z.dev == "" {
+		z.dev = events.RedactToken(z.n.DeviceID)
+	}
+	return z.dev
 }
 
 // get returns the logger with the send's attributes.
 func (z *sendLog) get() *slog.Logger {
 	if z.l == nil {
-		z.l = z.base.With("ack_id", z.n.AckID, "type", z.appType, "push_type", z.n.Type, "device", events.RedactToken(z.n.DeviceID))
+		z.l = z.base.With("ack_id", z.n.AckID, "type", z.appType, "push_type", z.n.Type, "device", z.device())
 	}
 	return z.l
 }
@@ -309,7 +318,7 @@ func (r *sendRun) after(res tryResult, late bool) bool {
 	if r.o.Kind == kindUnconfirmed && r.policy.resends() && !late {
 		r.v.Retry = RetryByProxy
 	}
-	s.forwarded(r.t, r.n, r.d, res, r.v, late)
+	s.forwarded(r, res, r.v, late)
 	if r.o.Kind == kindAnswer {
 		r.answered++
 	}
@@ -342,7 +351,7 @@ func (r *sendRun) after(res tryResult, late bool) bool {
 	}
 	if lr, ok := s.pause(r.ctx, wait, r.results, &r.pending, p); ok {
 		r.o, r.v = lr.o, s.judge(p, lr.o)
-		s.forwarded(r.t, r.n, r.d, lr, r.v, true)
+		s.forwarded(r, lr, r.v, true)
 		return true
 	}
 	return r.ctx.Err() != nil
@@ -359,7 +368,7 @@ func (r *sendRun) finish() {
 			r.pending--
 			if lv := s.judge(p, res.o); final(lv) {
 				r.o, r.v = res.o, lv
-				s.forwarded(r.t, r.n, r.d, res, r.v, true)
+				s.forwarded(r, res, r.v, true)
 			} else {
 				s.lateAnswer(p, res, lv)
 			}
@@ -469,7 +478,8 @@ func (s *Server) lateAnswer(p Provider, r tryResult, v verdict) {
 }
 
 // forwarded reports one try: metrics and the proxy.forwarded event.
-func (s *Server) forwarded(t *target, n *mmpush.PushNotification, d delivery, r tryResult, v verdict, late bool) {
+func (s *Server) forwarded(run *sendRun, r tryResult, v verdict, late bool) {
+	t, n, d := run.t, run.n, run.d
 	p, o := t.sender.provider(), r.o
 	class := tryClassOf(o)
 	s.metrics.countTry(p, class)
@@ -484,7 +494,7 @@ func (s *Server) forwarded(t *target, n *mmpush.PushNotification, d delivery, r 
 	}
 	attrs := map[string]string{"provider": string(p), "app_type": t.appType, "try": strconv.Itoa(r.n),
 		"reason": v.Reason, "verdict": v.Status, "retry": v.Retry.String(), "id": o.ID,
-		"device": events.RedactToken(n.DeviceID), "class": class.String()}
+		"device": run.log.device(), "class": class.String()}
 	if class == sentUnanswered {
 		attrs["unconfirmed"] = r.why
 	}

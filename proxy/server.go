@@ -159,7 +159,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		io.WriteString(w, "<html><body>Mattermost Push Proxy</body></html>")
 	})
-	mux.Handle("POST "+mmpush.PathSendPush, s.timed("send_push", s.sendPushOnWorker))
+	sendPush := s.timed("send_push", s.sendPushOnWorker)
+	mux.Handle("POST "+mmpush.PathSendPush, sendPush)
 	mux.Handle("POST "+mmpush.PathAck, s.timed("ack", s.handleAck))
 	mux.HandleFunc("GET /version", s.handleVersion)
 	if s.cfg.EnableMetrics {
@@ -175,7 +176,19 @@ func (s *Server) routes() http.Handler {
 		root.Handle("GET /events", access.Guard(s.cfg.ControlToken, events.Handler(s.bus)))
 	}
 	root.Handle("/", throttled)
-	return s.recoverer(root)
+	if s.throttle != nil {
+		return s.recoverer(root)
+	}
+	// Unthrottled, a send_push (the request every notification makes) goes
+	// straight to its handler, the one both muxes would pick, without their
+	// pattern matching twice.
+	return s.recoverer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == mmpush.PathSendPush && r.URL.RawPath == "" {
+			sendPush.ServeHTTP(w, r)
+			return
+		}
+		root.ServeHTTP(w, r)
+	}))
 }
 
 func (s *Server) timed(endpoint string, h http.HandlerFunc) http.Handler {
