@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -179,14 +180,15 @@ func (z *sendLog) at(level slog.Level) *slog.Logger {
 // SendTimeoutSec, it decides the send (a late OK is an OK).
 func (s *Server) deliver(ctx context.Context, t *target, n *mmpush.PushNotification, d delivery, log *sendLog) (outcome, verdict, int) {
 	r := &sendRun{s: s, t: t, n: n, d: d, log: log, p: t.sender.provider(), policy: s.cfg.ResendPolicy,
-		backoff: s.cfg.retryBackoff(), maxTries: s.cfg.MaxTries, tries: 1, moved: make(chan struct{})}
+		backoff: s.cfg.retryBackoff(), maxTries: s.cfg.MaxTries, tries: 1}
 	if r.policy.collapses() {
 		r.maxTries += unansweredTries
 	}
 	r.ctx, r.cancel = context.WithTimeout(context.WithoutCancel(ctx), s.cfg.sendTimeout())
 	r.results = make(chan *tryResult, r.maxTries) // never blocks a try (pointers: a buffer of values was a kilobyte per send)
+	r.moved.Add(1)
 	if !r.loop() {
-		<-r.moved // a try outlived its timeout here and the loop went on elsewhere
+		r.moved.Wait() // a try outlived its timeout here and the loop went on elsewhere
 	}
 	return r.o, r.v, r.tries
 }
@@ -210,7 +212,7 @@ type sendRun struct {
 	maxTries int
 	results  chan *tryResult // tries that ran on another goroutine, or were left behind
 	pending  int             // tries left running past their timeout
-	moved    chan struct{}   // closed when a loop that left deliver's goroutine ends
+	moved    sync.WaitGroup  // done when a loop that left deliver's goroutine ends
 
 	o        outcome
 	v        verdict
@@ -246,7 +248,7 @@ func (r *sendRun) resume(res tryResult) {
 			return
 		}
 	}
-	close(r.moved)
+	r.moved.Done()
 }
 
 // next runs try number r.tries and returns its result; or, when an earlier
