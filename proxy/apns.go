@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/kyokomi/emoji"
 	"github.com/sideshow/apns2"
@@ -28,7 +29,8 @@ import (
 type apnsSender struct {
 	settings     ApplePushSettings
 	client       *apns2.Client
-	upstreamText bool // Config.UpstreamErrorText
+	upstreamText bool          // Config.UpstreamErrorText
+	timeout      time.Duration // apns2's per-request bound (its http.Client.Timeout)
 }
 
 // newAPNsSender builds the client upstream builds for these settings: token
@@ -100,7 +102,16 @@ func newAPNsSender(s ApplePushSettings, cfg *runConfig, m *metrics, log *slog.Lo
 		}
 	}
 	client.HTTPClient.Transport = &observer{base: t, provider: APNs, m: m}
-	return &apnsSender{settings: s, client: client, upstreamText: cfg.UpstreamErrorText}, nil
+	// apns2's client bounds each request by http.Client.Timeout (60 s).
+	// With a RoundTripper net/http does not know (the observer), it
+	// enforces that bound with a timer, two channels and a goroutine per
+	// request, even when the request's context ends sooner; with the
+	// x/net transport it would use the context. The same bound is kept as
+	// a context deadline instead (see send), which the try's context
+	// (SendTimeoutSec) usually makes needless.
+	timeout := client.HTTPClient.Timeout
+	client.HTTPClient.Timeout = 0
+	return &apnsSender{settings: s, client: client, upstreamText: cfg.UpstreamErrorText, timeout: timeout}, nil
 }
 
 // loadAPNsCert reads an APNs client certificate: a PKCS#12 file (as Keychain
@@ -142,6 +153,11 @@ func (a *apnsSender) build(n *mmpush.PushNotification, appVersion int, collapse 
 }
 
 func (a *apnsSender) send(ctx context.Context, notif *apns2.Notification) outcome {
+	if dl, ok := ctx.Deadline(); a.timeout > 0 && (!ok || time.Until(dl) > a.timeout) {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, a.timeout)
+		defer cancel()
+	}
 	res, err := a.client.PushWithContext(ctx, notif)
 	if err != nil {
 		return outcome{Kind: kindTransport, Message: err.Error()}
