@@ -271,7 +271,7 @@ func (r *sendRun) next() (res tryResult, late, here bool) {
 		// An earlier try is still out: its answer may decide the send
 		// while this one runs, so this one runs on a worker.
 		results := r.results
-		s.workers.run(func() {
+		s.workers.Go(func() {
 			res := s.try(tryCtx, try, a, r.n, r.d)
 			results <- &res
 		})

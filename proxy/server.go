@@ -21,6 +21,7 @@ import (
 	"github.com/pushlab/pushlab/internal/access"
 	"github.com/pushlab/pushlab/internal/httpjson"
 	"github.com/pushlab/pushlab/internal/httpserve"
+	"github.com/pushlab/pushlab/internal/workers"
 	"github.com/pushlab/pushlab/mmpush"
 )
 
@@ -39,7 +40,7 @@ type Server struct {
 	metrics   *metrics
 	gatherer  prometheus.Gatherer
 	throttle  *throttle
-	workers   *workers // run the sends and their tries
+	workers   *workers.Pool // run the sends and their tries
 	tls       *tls.Config
 	handler   http.Handler
 
@@ -62,7 +63,7 @@ func New(c Config, opts Options) (*Server, error) {
 	}
 	cfg := runConfig{Config: c, Options: opts}
 	s := &Server{cfg: cfg, bus: cfg.Bus, targets: map[string]*target{}, failed: map[string]error{}, sleep: sleepCtx,
-		workers: newWorkers(workerLinger)}
+		workers: workers.New(workerLinger, nil)}
 	if cfg.Logger != nil {
 		s.log = cfg.Logger
 	} else {
@@ -374,7 +375,7 @@ func (s *Server) Close() error {
 		for _, t := range s.targets {
 			t.sender.close()
 		}
-		s.workers.close()
+		s.workers.Close()
 		s.closeLog()
 	})
 	return nil

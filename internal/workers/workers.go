@@ -15,21 +15,28 @@ import (
 	"net/http"
 	"runtime/debug"
 	"runtime/pprof"
+	"sync"
 	"time"
 )
 
 // Pool hands functions to its workers.
 type Pool struct {
-	idle   chan func() // unbuffered: a hand-off goes to a waiting worker
-	linger time.Duration
-	labels context.Context // nil: a worker keeps the labels of whoever started it
+	idle    chan func() // unbuffered: a hand-off goes to a waiting worker
+	linger  time.Duration
+	labels  context.Context // nil: a worker keeps the labels of whoever started it
+	stopped chan struct{}
+	stop    sync.Once
 }
 
 // New returns a pool whose idle workers end after linger. A worker runs
 // under labels' pprof labels, if labels is not nil.
 func New(linger time.Duration, labels context.Context) *Pool {
-	return &Pool{idle: make(chan func()), linger: linger, labels: labels}
+	return &Pool{idle: make(chan func()), linger: linger, labels: labels, stopped: make(chan struct{})}
 }
+
+// Close ends the idle workers at once; busy ones end after their function.
+// Go and Do still run functions after Close, each on a new worker.
+func (p *Pool) Close() { p.stop.Do(func() { close(p.stopped) }) }
 
 // Go runs f on an idle worker, or on a new one. It never waits for f.
 func (p *Pool) Go(f func()) {
@@ -42,26 +49,47 @@ func (p *Pool) Go(f func()) {
 
 // Do runs f on a worker and returns when it has. A panic in f is raised
 // again in the caller, with the worker's stack, so that a recoverer above
-// (net/http's) sees it; http.ErrAbortHandler is raised as it is.
+// (net/http's) sees it; http.ErrAbortHandler is raised as it is. Its
+// bookkeeping is pooled: a hand-off allocates nothing of its own.
 func (p *Pool) Do(f func()) {
-	var panicked any
-	done := make(chan struct{})
-	p.Go(func() {
-		defer func() {
-			if v := recover(); v != nil {
-				panicked = v
-				if v != http.ErrAbortHandler {
-					panicked = fmt.Sprintf("%v\n\nworker goroutine:\n%s", v, debug.Stack())
-				}
-			}
-			close(done)
-		}()
-		f()
-	})
-	<-done
+	j := jobs.Get().(*job)
+	j.f = f
+	p.Go(j.fn)
+	<-j.done
+	panicked := j.panicked
+	j.f, j.panicked = nil, nil
+	jobs.Put(j)
 	if panicked != nil {
 		panic(panicked)
 	}
+}
+
+// job is one Do: the function, what it panicked with, and the signal that
+// it is over. Jobs are pooled with their channel and their bound run.
+type job struct {
+	f        func()
+	panicked any
+	done     chan struct{} // one value per run
+	fn       func()        // j.run, bound once
+}
+
+var jobs = sync.Pool{New: func() any {
+	j := &job{done: make(chan struct{}, 1)}
+	j.fn = j.run
+	return j
+}}
+
+func (j *job) run() {
+	defer func() {
+		if v := recover(); v != nil {
+			j.panicked = v
+			if v != http.ErrAbortHandler {
+				j.panicked = fmt.Sprintf("%v\n\nworker goroutine:\n%s", v, debug.Stack())
+			}
+		}
+		j.done <- struct{}{}
+	}()
+	j.f()
 }
 
 func (p *Pool) loop(f func()) {
@@ -76,6 +104,8 @@ func (p *Pool) loop(f func()) {
 		select {
 		case f = <-p.idle:
 		case <-t.C:
+			return
+		case <-p.stopped:
 			return
 		}
 	}

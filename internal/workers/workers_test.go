@@ -64,3 +64,23 @@ func TestDoRaisesAPanicInTheCaller(t *testing.T) {
 	}()
 	p.Do(func() { panic("boom") })
 }
+
+// Close ends the idle workers; Go and Do still run functions after it.
+func TestCloseEndsIdleWorkersAndRunsOn(t *testing.T) {
+	p := New(time.Minute, nil)
+	p.Do(func() {}) // one idle worker now
+	before := runtime.NumGoroutine()
+	p.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() >= before && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if g := runtime.NumGoroutine(); g >= before {
+		t.Errorf("%d goroutines after Close, was %d: the idle worker should have ended", g, before)
+	}
+	ran := false
+	p.Do(func() { ran = true })
+	if !ran {
+		t.Error("Do after Close did not run its function")
+	}
+}
