@@ -8,20 +8,13 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/pushlab/pushlab/events"
+	"github.com/pushlab/pushlab/internal/mocktest"
 	"github.com/pushlab/pushlab/mmpush"
 )
-
-// processCPU is the CPU time this process has used, user and system.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // BenchmarkSendPush measures whole round trips: the server's send_push over
 // TLS to the proxy, the proxy's push to mock APNs (HTTP/2, JWT) or mock FCM
@@ -69,7 +62,7 @@ func BenchmarkSendPush(b *testing.B) {
 					}
 				}
 				pushOnce() // connections up, OAuth token fetched
-				cpu0 := processCPU()
+				cpu0 := mocktest.CPUTime()
 				start := time.Now()
 				b.ResetTimer()
 				if parallel {
@@ -87,7 +80,7 @@ func BenchmarkSendPush(b *testing.B) {
 				b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "pushes/s")
 				// The process's CPU time (proxy, mocks, devices and the
 				// client alike), steadier than ns/op on a shared machine.
-				b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+				mocktest.ReportCPU(b, cpu0)
 			})
 		}
 	}
@@ -101,13 +94,13 @@ func BenchmarkOwnWork(b *testing.B) {
 		&fakeSender{p: APNs, tries: []outcome{{Kind: kindAnswer, Status: 200, ID: "8D7A3E5C-0000-4000-8000-000000000000"}}})
 	n := msg("fake", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "ack-bench")
 	b.ReportAllocs()
-	cpu0 := processCPU()
+	cpu0 := mocktest.CPUTime()
 	for b.Loop() {
 		if _, err := s.Send(context.Background(), n); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+	mocktest.ReportCPU(b, cpu0)
 }
 
 // BenchmarkParseSendPush is the decoding and validation of one send_push
@@ -116,23 +109,23 @@ func BenchmarkParseSendPush(b *testing.B) {
 	body, _ := json.Marshal(msg(typeAppleToken, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "ack-bench"))
 	b.Run("ParseSendPush", func(b *testing.B) {
 		b.ReportAllocs()
-		cpu0 := processCPU()
+		cpu0 := mocktest.CPUTime()
 		for b.Loop() {
 			if _, _, err := ParseSendPush(strings.NewReader(string(body))); err != nil {
 				b.Fatal(err)
 			}
 		}
-		b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+		mocktest.ReportCPU(b, cpu0)
 	})
 	b.Run("json.Decoder", func(b *testing.B) {
 		b.ReportAllocs()
-		cpu0 := processCPU()
+		cpu0 := mocktest.CPUTime()
 		for b.Loop() {
 			var n mmpush.PushNotification
 			if err := json.NewDecoder(strings.NewReader(string(body))).Decode(&n); err != nil {
 				b.Fatal(err)
 			}
 		}
-		b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+		mocktest.ReportCPU(b, cpu0)
 	})
 }
