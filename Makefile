@@ -21,6 +21,7 @@ build: ## the pushlab binary, static
 
 test: lint ## everything CI runs: vet, gofmt, race tests (in-process, containers, browser as they land)
 	$(GO) test -race -count=1 -timeout 30m ./...
+	$(GO) test -count=1 -run 'Allocates' ./internal/workers # allocation counts, meaningless under -race
 	cd examples && GOFLAGS=-mod=mod $(GO) test -race -count=1 -timeout 10m ./...
 
 demo: build ## start everything in one process and open the live web view (DEMO_FLAGS=--no-web: text timeline)
