@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"maps"
 	"slices"
-	"unicode/utf8"
 
 	"github.com/pushlab/pushlab/internal/jsonscan"
 )
@@ -310,7 +309,7 @@ func appendPayload(data map[string]string, notification, android json.RawMessage
 	var arr [8]string // the usual data fits; more go to the heap
 	keys := arr[:0]
 	for k, v := range data {
-		if !plainJSON(k) || !plainJSON(v) {
+		if !jsonscan.NeedsNoEscape(k) || !jsonscan.NeedsNoEscape(v) {
 			return nil, false
 		}
 		keys = append(keys, k)
@@ -363,14 +362,4 @@ func appendRaw(b []byte, name string, raw json.RawMessage) ([]byte, bool) {
 		return nil, false
 	}
 	return buf.Bytes(), true
-}
-
-// plainJSON: s encodes as itself between quotes, HTML-safe.
-func plainJSON(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			return false
-		}
-	}
-	return true
 }

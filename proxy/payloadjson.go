@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/pushlab/pushlab/internal/jsonscan"
 )
 
 // fcmDataMessageJSON is json.Marshal of the message fcmSender.build makes
@@ -46,12 +47,9 @@ func fcmDataMessageJSON(data map[string]string, token string) []byte {
 // printable ASCII directly, anything else (escapes, HTML characters,
 // non-ASCII) through encoding/json itself.
 func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s) // a string always marshals
-			return append(b, q...)
-		}
+	if !jsonscan.NeedsNoEscape(s) {
+		q, _ := json.Marshal(s) // a string always marshals
+		return append(b, q...)
 	}
 	b = append(b, '"')
 	b = append(b, s...)

@@ -78,3 +78,19 @@ func FuzzAppendMembers(f *testing.F) {
 		}
 	})
 }
+
+// FuzzNeedsNoEscape: a string NeedsNoEscape lets through is what
+// encoding/json writes between quotes.
+func FuzzNeedsNoEscape(f *testing.F) {
+	for _, s := range []string{"", "plain text", `a"b`, `a\b`, "<&>", "é", "\x00", "\x7f", "\u2028"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !NeedsNoEscape(s) {
+			return
+		}
+		if q, _ := json.Marshal(s); string(q) != `"`+s+`"` {
+			t.Fatalf("NeedsNoEscape(%q), but encoding/json writes %s", s, q)
+		}
+	})
+}

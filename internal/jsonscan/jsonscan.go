@@ -71,6 +71,18 @@ func PlainString(raw []byte) (s string, ok bool) {
 	return string(raw[1 : len(raw)-1]), true
 }
 
+// NeedsNoEscape reports whether s is printable ASCII that encoding/json
+// writes between quotes as it is (no escapes, no HTML characters), so a
+// writer may copy it verbatim; false sends it to encoding/json.
+func NeedsNoEscape(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
 // IsPlainString reports whether PlainString would take raw.
 func IsPlainString(raw []byte) bool {
 	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
