@@ -19,6 +19,8 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -108,18 +110,29 @@ func (r *runner) baselines(ctx context.Context, rep *Report) error {
 		rep.Ratios = append(rep.Ratios, ratio("proxy CPU per send_push ÷ (apns2 client → mockapns + bare JSON handler), same client, mock, body and load", px.proxyUS/floor, 1.3, false))
 	}
 
-	// The proxy alone: raw send_push calls, its CPU by label.
+	// The proxy with both platforms, the bench's iOS share of its pushes
+	// to mockapns and the rest to mockfcm, against the raw clients in the
+	// same mix: what any apns2/firebase-based proxy spends on its outbound
+	// side, plus the inbound floor, all driven alike in the same rounds.
+	if px := by[nameProxyMix]; px != nil {
+		ios := r.cfg.IOSShare
+		floor := ios*mockA.clientUS + (1-ios)*mockF.clientUS + bareJ.serverUS
+		rep.Baselines = append(rep.Baselines, Baseline{Name: px.name, PerSec: px.perSec, MicrosPerOp: px.proxyUS, Side: "proxy"})
+		rep.Ratios = append(rep.Ratios, ratio("proxy CPU per send_push ÷ (raw client + bare JSON handler), iOS/Android mix, same mocks, body and load", px.proxyUS/floor, 1.3, false))
+	}
+
+	// The proxy under the whole pipeline's load, for reference only: it
+	// runs at the pipeline's pace (a fifth of the rounds' rate here), so
+	// its connections carry fewer frames per write and wake-up than the
+	// floors' do, and it shares the cores and the collector with every
+	// other actor. Divided by floors measured at full pace alone, that
+	// measured the load, not the proxy; the mix row above is its ratio.
 	proxyUS, proxyRate, err := r.proxyAlone(ctx)
 	if err != nil {
 		return err
 	}
 	if proxyUS > 0 {
-		ios := r.cfg.IOSShare
-		// The raw clients against the same mocks the proxy pushes to: what
-		// any apns2/firebase-based proxy spends on its outbound side here.
-		floor := ios*mockA.clientUS + (1-ios)*mockF.clientUS + bareJ.serverUS
 		rep.Baselines = append(rep.Baselines, Baseline{Name: "pushlab proxy ← raw send_push (whole pipeline after it)", PerSec: proxyRate, MicrosPerOp: proxyUS, Side: "proxy"})
-		rep.Ratios = append(rep.Ratios, ratio("proxy CPU per send_push ÷ (raw client + bare JSON handler)", proxyUS/floor, 1.3, false))
 	}
 	return nil
 }
@@ -221,6 +234,7 @@ const (
 	nameMockFCM  = "mockfcm ← firebase client"
 	nameBareJSON = "bare net/http JSON handler ← send_push"
 	nameProxy    = "pushlab proxy ← send_push, → mockapns"
+	nameProxyMix = "pushlab proxy ← send_push, → mockapns + mockfcm (iOS share)"
 )
 
 // contenders starts the servers (labelled as the server side) and the
@@ -382,15 +396,43 @@ func (r *runner) contenders(ctx context.Context) ([]*contender, error) {
 		return cs, err
 	}
 	body := sendPushBody("bench1", mmpush.PlatformApple, "bench-server", reg.Token, sig, 1)
-	if r.lab.Proxy != nil { // pushlab's proxy, the "apple" app type only, pushing to m
+	if r.lab.Proxy != nil {
+		v2 := mmpush.PlatformVersionSuffix + "2"
+		// pushlab's proxy, the "apple" app type only, pushing to m
 		pc := tlsClient(set.CA.Pool())
-		purl, stopProxy, err := r.baselineProxy(m.URL)
+		purl, stopProxy, err := r.baselineProxy(m.URL, nil)
 		if err != nil {
 			return cs, err
 		}
-		pbody := sendPushBody("bench1", mmpush.PlatformApple+mmpush.PlatformVersionSuffix+"2", "bench-server", reg.Token, sig, 1)
+		pbody := sendPushBody("bench1", mmpush.PlatformApple+v2, "bench-server", reg.Token, sig, 1)
 		cs = append(cs, &contender{name: nameProxy, close: func() { pc.CloseIdleConnections(); stopProxy() },
 			push: postSendPush(pc, purl, pbody)})
+
+		// and with "android" too, pushing to f: the bench's iOS share of
+		// its pushes to m, the rest to f.
+		fsig, err := pushcrypto.NewSigner(set.Signing, set.SigningKeyID).Sign("bench1", freg.Token, time.Now())
+		if err != nil {
+			return cs, err
+		}
+		mc := tlsClient(set.CA.Pool())
+		murl, stopMix, err := r.baselineProxy(m.URL, &fcmTarget{endpoint: f.Endpoint(), account: sa})
+		if err != nil {
+			return cs, err
+		}
+		toAPNs := postSendPush(mc, murl, pbody)
+		toFCM := postSendPush(mc, murl, sendPushBody("bench1", mmpush.PlatformAndroid+v2, "bench-server", freg.Token, fsig, 1))
+		var seq atomic.Uint64
+		ios := r.cfg.IOSShare
+		cs = append(cs, &contender{name: nameProxyMix, close: func() { mc.CloseIdleConnections(); stopMix() },
+			push: func(ctx context.Context) error {
+				// the n-th push goes to APNs when it brings the count
+				// of APNs pushes up to the share: an even spread.
+				n := float64(seq.Add(1))
+				if math.Floor(n*ios) > math.Floor((n-1)*ios) {
+					return toAPNs(ctx)
+				}
+				return toFCM(ctx)
+			}})
 	}
 	cs = append(cs, &contender{name: nameBareJSON, close: func() { jc.CloseIdleConnections(); stopJSON() },
 		push: postSendPush(jc, bareJSON, body)})
@@ -415,15 +457,39 @@ func postSendPush(c *http.Client, base string, body []byte) func(context.Context
 	}
 }
 
+// fcmTarget is the mockfcm a baseline proxy pushes to, and the service
+// account it registered.
+type fcmTarget struct {
+	endpoint string
+	account  testpki.ServiceAccount
+}
+
 // baselineProxy serves pushlab's proxy as the lab configures it (events on
-// the lab's spine, no throttle), with only the "apple" app type, pushing to
-// apnsURL; its goroutines carry labelProxy.
-func (r *runner) baselineProxy(apnsURL string) (string, func(), error) {
+// the lab's spine, no throttle), with the "apple" app type pushing to
+// apnsURL and, if fcm is set, the "android" one pushing to fcm; its
+// goroutines carry labelProxy.
+func (r *runner) baselineProxy(apnsURL string, fcm *fcmTarget) (string, func(), error) {
 	set := r.lab.Set
 	cfg := proxytest.KeySetConfig(set, r.lab.KeyDir, "")
 	cfg.ApplePushSettings, cfg.AndroidPushSettings = cfg.ApplePushSettings[:1], nil
 	cfg.APNsHost = apnsURL
 	cfg.ThrottlePerSec = 0
+	cleanup := func() {}
+	if fcm != nil {
+		// The service account's token_uri is fcm's, in a file of its own.
+		dir, err := os.MkdirTemp("", "pushlab-baseline-")
+		if err != nil {
+			return "", nil, err
+		}
+		cleanup = func() { os.RemoveAll(dir) }
+		file := filepath.Join(dir, testpki.FileServiceAccount)
+		if err := os.WriteFile(file, fcm.account.JSON(), 0o600); err != nil {
+			cleanup()
+			return "", nil, err
+		}
+		cfg.AndroidPushSettings = []proxy.AndroidPushSettings{{Type: mmpush.PlatformAndroid, ServiceFileLocation: file}}
+		cfg.FCMEndpoint = fcm.endpoint
+	}
 	opts := proxy.Options{
 		RootCAs:   set.CA.Pool(),
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{set.Proxy.TLS()}, MinVersion: tls.VersionTLS12},
@@ -433,16 +499,18 @@ func (r *runner) baselineProxy(apnsURL string) (string, func(), error) {
 	var err error
 	events.AsActor(labelProxy, func() { p, err = proxy.New(cfg, opts) })
 	if err != nil {
+		cleanup()
 		return "", nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		p.Close()
+		cleanup()
 		return "", nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	events.AsActor(labelProxy, func() { go p.Serve(ctx, ln) })
-	return "https://localhost:" + strings.Split(ln.Addr().String(), ":")[1], func() { cancel(); p.Close() }, nil
+	return "https://localhost:" + strings.Split(ln.Addr().String(), ":")[1], func() { cancel(); p.Close(); cleanup() }, nil
 }
 
 // cryptoBaselines: one notification's crypto (seal, open, sign, verify)
