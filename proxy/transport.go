@@ -33,12 +33,32 @@ type attempts struct {
 	unanswered bool          // some attempt was sent in full and got no answer
 	why        string        // how that attempt ended (an unconfirmed reason)
 	written    bool          // the attempt in progress has sent its request in full
+	// trace follows the try's attempts one after the other (a client
+	// library makes them in turn): it travels in the try's context, so
+	// that the observer need not copy each request to add one.
+	trace httptrace.ClientTrace
 }
 
 type attemptsKey struct{}
 
+// withAttempts returns ctx carrying a and a's trace: the requests made
+// with it record what the transport saw into a.
 func withAttempts(ctx context.Context, a *attempts) context.Context {
-	return context.WithValue(ctx, attemptsKey{}, a)
+	// A new connection for the request: whatever an earlier one wrote
+	// was not processed (the transport retries only that).
+	a.trace.GetConn = func(string) { a.setWritten(false) }
+	a.trace.WroteRequest = func(i httptrace.WroteRequestInfo) {
+		if i.Err == nil {
+			a.setWritten(true)
+		}
+	}
+	return httptrace.WithClientTrace(context.WithValue(ctx, attemptsKey{}, a), &a.trace)
+}
+
+func (a *attempts) setWritten(v bool) {
+	a.mu.Lock()
+	a.written = v
+	a.mu.Unlock()
 }
 
 func (a *attempts) snapshot() (n, status int, retryAfter time.Duration, unanswered bool) {
@@ -161,69 +181,30 @@ type observer struct {
 	guard func(req *http.Request, err error, sent bool) *http.Response
 }
 
-// attemptTrace follows one HTTP attempt: whether its request went out in
-// full since it last took a connection. It is one allocation per attempt
-// (the trace and its state together).
-type attemptTrace struct {
-	mu      sync.Mutex
-	written bool
-	a       *attempts // nil outside a try
-	trace   httptrace.ClientTrace
-}
-
-func (t *attemptTrace) setWritten(v bool) {
-	t.mu.Lock()
-	t.written = v
-	t.mu.Unlock()
-	if t.a != nil {
-		t.a.mu.Lock()
-		t.a.written = v
-		t.a.mu.Unlock()
-	}
-}
-
-func (t *attemptTrace) wasWritten() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.written
-}
-
-func newAttemptTrace(a *attempts) *attemptTrace {
-	t := &attemptTrace{a: a}
-	// A new connection for this request: whatever an earlier one wrote
-	// was not processed (the transport retries only that).
-	t.trace.GetConn = func(string) { t.setWritten(false) }
-	t.trace.WroteRequest = func(i httptrace.WroteRequestInfo) {
-		if i.Err == nil {
-			t.setWritten(true)
-		}
-	}
-	return t
-}
-
 func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
 	a, _ := req.Context().Value(attemptsKey{}).(*attempts)
-	t := newAttemptTrace(a)
-	resp, err := o.base.RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), &t.trace)))
-	class := classify(resp, err, t.wasWritten())
+	if a == nil { // outside a try: this attempt's own
+		a = &attempts{}
+		req = req.WithContext(withAttempts(req.Context(), a))
+	}
+	resp, err := o.base.RoundTrip(req)
+	a.mu.Lock()
+	class := classify(resp, err, a.written)
+	a.n++
+	a.written = false
+	if class == sentUnanswered {
+		a.unanswered = true
+		a.why = unconfirmedReason(err)
+	}
+	if resp != nil {
+		a.lastStatus = resp.StatusCode
+		a.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	}
+	a.mu.Unlock()
 	if err == nil {
 		o.m.observeAttempt(o.provider, resp.StatusCode)
 	} else {
 		o.m.observeAttempt(o.provider, 0)
-	}
-	if a != nil {
-		a.mu.Lock()
-		a.n++
-		a.written = false
-		if class == sentUnanswered {
-			a.unanswered = true
-			a.why = unconfirmedReason(err)
-		}
-		if resp != nil {
-			a.lastStatus = resp.StatusCode
-			a.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-		}
-		a.mu.Unlock()
 	}
 	if err != nil && o.guard != nil {
 		if r := o.guard(req, err, class == sentUnanswered); r != nil {
