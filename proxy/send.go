@@ -184,7 +184,7 @@ func (s *Server) deliver(ctx context.Context, t *target, n *mmpush.PushNotificat
 	if r.policy.collapses() {
 		r.maxTries += unansweredTries
 	}
-	r.ctx, r.cancel = context.WithTimeout(context.WithoutCancel(ctx), s.cfg.sendTimeout())
+	r.base, r.deadline = context.WithoutCancel(ctx), time.Now().Add(s.cfg.sendTimeout())
 	r.results = make(chan *tryResult, r.maxTries) // never blocks a try (pointers: a buffer of values was a kilobyte per send)
 	r.moved.Add(1)
 	if !r.loop() {
@@ -206,8 +206,15 @@ type sendRun struct {
 	log      *sendLog
 	p        Provider
 	policy   ResendPolicy
-	ctx      context.Context // the total deadline; cancel ends the tries still running
-	cancel   context.CancelFunc
+	base     context.Context // the caller's values, without its cancellation
+	deadline time.Time       // SendTimeoutSec after the start
+	// ctx ends at the deadline, and cancel ends the tries still running
+	// in it; made when first needed (sendCtx): a send decided by its
+	// first try never needs it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	// loose ends the try left running whose context is not ctx's child.
+	loose    context.CancelFunc
 	backoff  time.Duration
 	maxTries int
 	results  chan *tryResult // tries that ran on another goroutine, or were left behind
@@ -218,6 +225,14 @@ type sendRun struct {
 	v        verdict
 	tries    int
 	answered int // tries the provider answered
+}
+
+// sendCtx is the send's context: it ends at the deadline.
+func (r *sendRun) sendCtx() context.Context {
+	if r.ctx == nil {
+		r.ctx, r.cancel = context.WithDeadline(r.base, r.deadline)
+	}
+	return r.ctx
 }
 
 // loop runs tries from r.tries on until the send is decided, then ends the
@@ -261,10 +276,20 @@ func (r *sendRun) next() (res tryResult, late, here bool) {
 	var tctx context.Context
 	var tcancel context.CancelFunc
 	collapse := r.policy.collapses()
-	if collapse {
-		tctx, tcancel = context.WithCancel(r.ctx)
-	} else {
-		tctx, tcancel = context.WithTimeout(r.ctx, s.cfg.retryTimeout())
+	switch {
+	case r.pending > 0: // ended with the send, or by its timeout (await)
+		tctx, tcancel = context.WithCancel(r.sendCtx())
+	case collapse:
+		// No other try is out: one context, ending at the send's
+		// deadline, serves this try alone (loose, if it is left running).
+		tctx, tcancel = context.WithDeadline(r.base, r.deadline)
+		r.loose = tcancel
+	default:
+		dl := time.Now().Add(s.cfg.retryTimeout())
+		if r.deadline.Before(dl) {
+			dl = r.deadline
+		}
+		tctx, tcancel = context.WithDeadline(r.base, dl)
 	}
 	tryCtx := withAttempts(tctx, a)
 	if r.pending > 0 {
@@ -309,6 +334,7 @@ func (r *sendRun) next() (res tryResult, late, here bool) {
 		return mine, false, true
 	}
 	r.results <- &mine // the loop went on without it: a late answer
+	tcancel()
 	return tryResult{}, false, false
 }
 
@@ -338,7 +364,7 @@ func (r *sendRun) after(res tryResult, late bool) bool {
 	if r.o.RetryAfter > wait {
 		wait = r.o.RetryAfter
 	}
-	if dl, ok := r.ctx.Deadline(); ok && time.Until(dl) <= wait {
+	if time.Until(r.deadline) <= wait {
 		r.log.get().Info("not retrying: the wait would outlast the send timeout", "reason", r.v.Reason, "wait", wait)
 		return true
 	}
@@ -351,12 +377,12 @@ func (r *sendRun) after(res tryResult, late bool) bool {
 			s.metrics.collapses.WithLabelValues(string(p), why).Inc()
 		}
 	}
-	if lr, ok := s.pause(r.ctx, wait, r.results, &r.pending, p); ok {
+	if lr, ok := s.pause(r.sendCtx(), wait, r.results, &r.pending, p); ok {
 		r.o, r.v = lr.o, s.judge(p, lr.o)
 		s.forwarded(r, lr, r.v, true)
 		return true
 	}
-	return r.ctx.Err() != nil
+	return r.ctx.Err() != nil // made by sendCtx above
 }
 
 // finish waits, when out of tries with some still out there, for an answer
@@ -374,11 +400,16 @@ func (r *sendRun) finish() {
 			} else {
 				s.lateAnswer(p, res, lv)
 			}
-		case <-r.ctx.Done():
+		case <-r.sendCtx().Done():
 			r.pending = 0
 		}
 	}
-	r.cancel()
+	if r.cancel != nil {
+		r.cancel()
+	}
+	if r.loose != nil {
+		r.loose()
+	}
 }
 
 // unansweredTries is how many tries without an answer ResendCollapse may add
