@@ -59,7 +59,7 @@ const maxPooledBody = 64 << 10
 
 // decodeFirst is json.NewDecoder(r).Decode(n), the same result and errors,
 // without the decoder's own buffer on every request: the body is read once
-// into a pooled buffer and unmarshalled. json.Unmarshal takes only a body
+// into a pooled buffer and read in place (decodePlain) or unmarshalled. json.Unmarshal takes only a body
 // that is one value; anything else (trailing data, which the decoder
 // ignores, an invalid body, a read error) is decoded again from the same
 // bytes and read error by json.Decoder, so that its answer stands.
@@ -72,6 +72,10 @@ func decodeFirst(r io.Reader, n *mmpush.PushNotification) error {
 	}()
 	buf.Reset()
 	_, rerr := buf.ReadFrom(r)
+	if rerr == nil && decodePlain(buf.Bytes(), n) {
+		return nil
+	}
+	*n = mmpush.PushNotification{} // drop what decodePlain filled in
 	if rerr == nil && json.Unmarshal(buf.Bytes(), n) == nil {
 		return nil
 	}
