@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -67,5 +68,35 @@ func TestDecodePlainPaths(t *testing.T) {
 		if (err == nil) != (wantErr == nil) || got != want {
 			t.Errorf("decodeFirst(%s) = %+v, %v; want %+v, %v", c.body, got, err, want, wantErr)
 		}
+	}
+}
+
+// A field added to PushNotification must be read in place too: with every
+// field set, decodePlain takes the body and agrees with json.Unmarshal.
+func TestDecodePlainEveryField(t *testing.T) {
+	var full mmpush.PushNotification
+	v := reflect.ValueOf(&full).Elem()
+	for i := range v.NumField() {
+		switch f := v.Field(i); f.Kind() {
+		case reflect.String:
+			f.SetString("v" + v.Type().Field(i).Name)
+		case reflect.Int:
+			f.SetInt(int64(i + 1))
+		case reflect.Bool:
+			f.SetBool(true)
+		default:
+			t.Fatalf("PushNotification.%s: a %s, which decodePlain does not read", v.Type().Field(i).Name, f.Kind())
+		}
+	}
+	body, err := json.Marshal(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got mmpush.PushNotification
+	if !decodePlain(body, &got) {
+		t.Fatalf("decodePlain refused %s: a field it does not know?", body)
+	}
+	if got != full {
+		t.Fatalf("decodePlain read\n%+v\nfrom %s", got, body)
 	}
 }
