@@ -1,7 +1,6 @@
 package devicesim
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/pushlab/pushlab/internal/growstack"
 	"github.com/pushlab/pushlab/mmpush"
 )
 
@@ -95,7 +95,7 @@ func (l remoteLink) do(ctx context.Context, method, path, tok string, in, out an
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, method, l.url+path, bytes.NewReader(body))
+	req, err := growstack.NewRequest(ctx, method, l.url+path, body)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
 	"github.com/pushlab/pushlab/internal/access"
+	"github.com/pushlab/pushlab/internal/growstack"
 	"github.com/pushlab/pushlab/internal/httpjson"
 	"github.com/pushlab/pushlab/mmpush"
 )
@@ -67,7 +68,7 @@ func (s *Server) routes() http.Handler {
 		httpjson.Write(w, 200, map[string]string{"status": "OK"})
 	})
 	mux.HandleFunc("POST "+mmpush.PathServerAck, func(w http.ResponseWriter, r *http.Request) {
-		growStack() // one copy of a shallow stack, not several of a deep one
+		growstack.Grow() // one copy of a shallow stack, not several of a deep one
 		var a mmpush.Ack
 		if !api.Read(w, r, &a) {
 			return

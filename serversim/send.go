@@ -1,7 +1,6 @@
 package serversim
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/pushlab/pushlab/devicesim"
 	"github.com/pushlab/pushlab/events"
+	"github.com/pushlab/pushlab/internal/growstack"
 	"github.com/pushlab/pushlab/internal/pushcrypto"
 	"github.com/pushlab/pushlab/mmpush"
 )
@@ -300,7 +300,7 @@ func (s *Server) sendOne(ctx context.Context, sess *Session, m Message, badge in
 // post sends body to the proxy and reads its verdict. A non-200 answer (429
 // from the throttle) or an unreadable body is a FAIL with the reason.
 func (s *Server) post(ctx context.Context, path string, body []byte) (mmpush.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.ProxyURL+path, bytes.NewReader(body))
+	req, err := growstack.NewRequest(ctx, http.MethodPost, s.cfg.ProxyURL+path, body)
 	if err != nil {
 		return mmpush.Response{}, err
 	}
