@@ -264,7 +264,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	defer r.lab.Close()
-	if err := r.addDevices(ctx); err != nil {
+	// Under the actors' labels, as in the load: the HTTP/2 connections
+	// dialled here serve the load, and their read loops keep the label of
+	// the goroutine that dialled them (unlabelled, they were counted as
+	// "runtime + other").
+	events.AsActor(devicesim.ActorDevices, func() { err = r.addDevices(ctx) })
+	if err != nil {
 		return nil, err
 	}
 	var proxyEvents string
@@ -285,9 +290,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	// Warm up: every device gets one notification, so connections and
 	// tokens exist before anything is timed.
 	warm := newCollector(bus, 1<<14)
-	for _, t := range r.targets {
-		r.send(ctx, t)
-	}
+	events.AsActor(r.sender(), func() {
+		for _, t := range r.targets {
+			r.send(ctx, t)
+		}
+	})
 	warm.drain(time.Now().Add(cfg.Drain))
 	for _, f := range faults {
 		if _, err := r.lab.APNs.AddFault(f.apns); err != nil {
@@ -446,6 +453,15 @@ func (r *runner) addDevices(ctx context.Context) error {
 	return first
 }
 
+// sender is the actor label of the goroutines that send: the server
+// simulator's, or the bench's own when it posts send_push itself.
+func (r *runner) sender() string {
+	if r.cfg.Mode == ModeSendPush {
+		return "bench sender"
+	}
+	return e2e.ActorServer
+}
+
 // pick returns the next target not being reinstalled.
 func (r *runner) pick() *target {
 	for range len(r.targets) {
@@ -486,7 +502,10 @@ func (r *runner) send(ctx context.Context, t *target) {
 		r.reinst.Go(func() {
 			defer t.busy.Store(false)
 			t.settle()
-			if err := t.dev.Reinstall(context.WithoutCancel(ctx)); err != nil {
+			var err error
+			// The phone's work, not the sender's whose goroutine started this.
+			events.AsActor(devicesim.ActorDevices, func() { err = t.dev.Reinstall(context.WithoutCancel(ctx)) })
+			if err != nil {
 				r.log.Warn("reinstall after REMOVE failed", "device", t.dev.Name, "err", err)
 				return
 			}
@@ -623,11 +642,7 @@ func (r *runner) run(ctx context.Context, rate float64, conc int, dur time.Durat
 	}
 	var wg sync.WaitGroup
 	var inflight atomic.Int64
-	sender := "server"
-	if r.cfg.Mode == ModeSendPush {
-		sender = "bench sender"
-	}
-	events.AsActor(sender, func() {
+	events.AsActor(r.sender(), func() {
 		if rate > 0 {
 			// Open loop: each notification leaves at its time, answered or
 			// not, so a slow system shows as latency, not as a lower offer.
