@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -261,7 +262,7 @@ func (s *Server) sendOne(ctx context.Context, sess *Session, m Message, badge in
 	}
 	s.remember(pn.AckID, rec)
 	body, _ := json.Marshal(pn)
-	detail := fmt.Sprintf("%s to %s (%s, %s contents", m.Type, sess.DeviceName, sess.Platform, contents)
+	detail := m.Type + " to " + sess.DeviceName + " (" + sess.Platform + ", " + string(contents) + " contents"
 	switch {
 	case rec.sealed:
 		detail += ", sealed to " + sess.KeyID + ")"
@@ -286,7 +287,9 @@ func (s *Server) sendOne(ctx context.Context, sess *Session, m Message, badge in
 	}
 	s.publish(events.Event{TraceID: pn.AckID, Hop: events.ServerAnswered, Status: res.Status, Detail: answer,
 		Plaintext: plain, Attrs: attrs})
-	s.log.Debug("push sent", "ack_id", pn.AckID, "status", res.Status, "device", sess.DeviceName)
+	if s.log.Enabled(ctx, slog.LevelDebug) { // its arguments would be boxed for nothing
+		s.log.Debug("push sent", "ack_id", pn.AckID, "status", res.Status, "device", sess.DeviceName)
+	}
 	if res.Status == StatusRemove {
 		res.Removed = s.RemoveSession(sess.ID)
 		s.publish(events.Event{TraceID: pn.AckID, Hop: events.ServerRemoved, Status: StatusRemove,

@@ -233,12 +233,17 @@ func (s *Server) SetContents(c Contents) error {
 	return nil
 }
 
-// newID is a Mattermost-shaped id: 26 lower-case base32 characters.
+// newID is a Mattermost-shaped id: 26 lower-case base32 characters, the
+// 128 random bits in full.
 func (s *Server) newID() string {
 	var b [16]byte
 	io.ReadFull(s.cfg.Rand, b[:])
-	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))[:26]
+	return idEncoding.EncodeToString(b[:])
 }
+
+// idEncoding is base32's standard alphabet in lower case, unpadded: a
+// server makes three ids a push, each once, not encoded then lowered.
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
 // AttachDevice records a user's device session; a session with the same
 // token is replaced (the app re-registered).
