@@ -39,7 +39,7 @@ func (c counters) public() Stats {
 
 // history is what a device remembers of the pushes it handled.
 type history struct {
-	seen     []string // recent ack ids, a ring that grows to seenMax: replays and resends of a push
+	seen     []seenID // recent ack ids, a ring that grows to seenMax: replays and resends of a push
 	seenNext int
 	shown    []Notification // the last Keep, oldest first
 	center   []centerEntry  // what the OS still holds with a collapse id, up to seenMax, oldest first

@@ -3,7 +3,7 @@ package devicesim
 import (
 	"context"
 	"fmt"
-	"slices"
+	"hash/maphash"
 	"time"
 
 	"github.com/pushlab/pushlab/events"
@@ -219,16 +219,27 @@ func (d *Device) claim(ackID string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	h := d.remember()
-	if slices.Contains(h.seen, ackID) {
-		return false
+	e := seenID{id: ackID, sum: maphash.String(idSeed, ackID)}
+	for i := range h.seen {
+		if s := &h.seen[i]; s.sum == e.sum && s.id == ackID {
+			return false
+		}
 	}
 	if len(h.seen) < seenMax {
-		h.seen = append(h.seen, ackID)
+		h.seen = append(h.seen, e)
 		return true
 	}
-	h.seen[h.seenNext] = ackID
+	h.seen[h.seenNext] = e
 	h.seenNext = (h.seenNext + 1) % seenMax
 	return true
+}
+
+// seenID is an ack id a device handled, with its hash: claim scans up to
+// seenMax of them a push, and comparing the ids themselves (of one length,
+// each in its own place in memory) was 2-3 % of a phone's CPU.
+type seenID struct {
+	id  string
+	sum uint64
 }
 
 func (d *Device) emit(trace string, hop events.Hop, status, detail string, plain bool, attrs map[string]string) {

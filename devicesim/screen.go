@@ -77,13 +77,14 @@ type centerEntry struct {
 	sum uint64
 }
 
-// centerSeed hashes collapse ids for centerEntry.sum.
-var centerSeed = maphash.MakeSeed()
+// idSeed hashes the ids a device looks up among many it keeps: collapse
+// ids (centerEntry.sum) and ack ids (seenID.sum).
+var idSeed = maphash.MakeSeed()
 
 // held is the ack id of the oldest notification the centre holds with
 // collapse id c; d.mu is held.
 func (h *history) held(c string) (ack string, ok bool) {
-	sum := maphash.String(centerSeed, c)
+	sum := maphash.String(idSeed, c)
 	for i := range h.center {
 		if e := &h.center[i]; e.sum == sum && e.collapse == c {
 			return e.ack, true
@@ -144,7 +145,7 @@ func (d *Device) show(trace string, n Notification, status, note string, plain b
 			h.center = h.center[1:]
 		}
 		h.center = append(h.center, centerEntry{collapse: n.CollapseID, channel: n.ChannelID, ack: n.AckID,
-			sum: maphash.String(centerSeed, n.CollapseID)})
+			sum: maphash.String(idSeed, n.CollapseID)})
 	}
 	if n.Badge >= 0 {
 		d.badge = n.Badge
