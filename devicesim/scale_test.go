@@ -37,6 +37,7 @@ func scaleFleet(tb testing.TB) (*Fleet, *mockkit.Hub, *ecdsa.PrivateKey) {
 	var n atomic.Int64 // tokens are drawn outside the registry's lock
 	reg := mockkit.NewRegistry(func() string { return fmt.Sprintf("%064x", n.Add(1)) }, nil)
 	hub := mockkit.NewHub(mockkit.APNsStorage, nil)
+	hub.Track(reg) // as mockapns does; the FCM hub shares reg but keeps its own map
 	f, err := NewFleet(FleetConfig{Server: nullLink{}, ServerID: "srv", Pinned: map[string]*ecdsa.PublicKey{"k": &key.PublicKey},
 		APNs: simtest.HubProvider(hub, reg), FCM: simtest.HubProvider(mockkit.NewHub(mockkit.FCMStorage, nil), reg)})
 	if err != nil {

@@ -181,6 +181,7 @@ func New(cfg Config) (*Server, error) {
 	s.hub.OnDrop = s.onDrop
 	s.hub.OnReturn = s.onReturn
 	s.reg = mockkit.NewRegistry(newDeviceToken, s.now)
+	s.hub.Track(s.reg)
 	s.faults = mockkit.NewFaults(cfg.Seed)
 	s.rec = mockkit.NewRecorder(cfg.RecordLimit)
 	s.handler = http.HandlerFunc(s.serveAPNs)

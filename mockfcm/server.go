@@ -147,6 +147,7 @@ func New(cfg Config) (*Server, error) {
 	s.hub.OnDrop = s.onDrop
 	s.hub.OnReturn = s.onReturn
 	s.reg = mockkit.NewRegistry(s.ids.token, s.now)
+	s.hub.Track(s.reg)
 	s.faults = mockkit.NewFaults(cfg.Seed)
 	s.faults.Complete = completeFault
 	s.rec = mockkit.NewRecorder(cfg.RecordLimit)

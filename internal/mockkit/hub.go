@@ -65,7 +65,14 @@ type Hub struct {
 	// Return; called without locks held).
 	OnReturn func(d pushtest.Delivery, o Outcome)
 
-	mu     sync.Mutex
+	mu sync.Mutex
+	// reg, if set (Track), keeps the online state of the tokens it issued:
+	// such a token's receiver is slots[its entry's online slot].
+	reg   *Registry
+	slots []pushtest.Receiver // slots[0] is never used: slot 0 is offline
+	free  []uint32            // slots to use again
+	// online holds the receivers of the tokens reg did not issue (every
+	// token, without reg).
 	online tokenMap[pushtest.Receiver]
 	outbox map[string][]pushtest.Delivery
 	// counted for the metrics, under mu
@@ -86,6 +93,9 @@ func (h *Hub) Stats() HubStats {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	st := HubStats{Outcomes: map[Outcome]uint64{}, Drops: map[string]uint64{}, Online: h.online.len()}
+	if h.reg != nil {
+		st.Online += len(h.slots) - 1 - len(h.free)
+	}
 	for k, v := range h.outcomes {
 		st.Outcomes[k] = v
 	}
@@ -110,6 +120,75 @@ func NewHub(policy StoragePolicy, now func() time.Time) *Hub {
 type dropped struct {
 	d      pushtest.Delivery
 	reason string
+}
+
+// Track keeps the online state of the tokens reg issues on their entries
+// there instead of in a map of the hub's own: a million online tokens cost
+// a slot of two words each rather than a second map entry of a token's
+// size. Call it before the first Attach; a registry serves one hub.
+func (h *Hub) Track(reg *Registry) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.reg != nil || h.online.len() > 0 {
+		panic("mockkit: Hub.Track after Track or Attach")
+	}
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	if reg.tracked {
+		panic("mockkit: Hub.Track: the registry serves another hub")
+	}
+	reg.tracked = true
+	h.reg, h.slots = reg, make([]pushtest.Receiver, 1)
+}
+
+// receiver is token's receiver, if it is online; h.mu is held.
+func (h *Hub) receiver(token string) (pushtest.Receiver, bool) {
+	if h.reg != nil {
+		if slot, issued := h.reg.onlineSlot(token); issued {
+			return h.slots[slot], slot != 0
+		}
+	}
+	return h.online.get(token)
+}
+
+// setOnline puts token online with r; h.mu is held.
+func (h *Hub) setOnline(token string, r pushtest.Receiver) {
+	if h.reg != nil {
+		if slot, issued := h.reg.onlineIn(token, h.takeSlot); issued {
+			h.slots[slot] = r // a token attached again keeps its slot
+			return
+		}
+	}
+	h.online.put(token, r)
+}
+
+// setOffline takes token offline; h.mu is held.
+func (h *Hub) setOffline(token string) {
+	if h.reg != nil {
+		if old, issued := h.reg.setOffline(token); issued {
+			h.freeSlot(old)
+			return
+		}
+	}
+	h.online.delete(token)
+}
+
+// takeSlot is a free slot; h.mu is held.
+func (h *Hub) takeSlot() uint32 {
+	if n := len(h.free); n > 0 {
+		slot := h.free[n-1]
+		h.free = h.free[:n-1]
+		return slot
+	}
+	h.slots = append(h.slots, nil)
+	return uint32(len(h.slots) - 1)
+}
+
+func (h *Hub) freeSlot(slot uint32) {
+	if slot != 0 {
+		h.slots[slot] = nil
+		h.free = append(h.free, slot)
+	}
 }
 
 // Send hands d to its device if online, or stores it by the policy.
@@ -140,7 +219,7 @@ func (h *Hub) Return(d pushtest.Delivery) Outcome {
 
 // sendLocked is Send with h.mu held; it unlocks.
 func (h *Hub) sendLocked(d pushtest.Delivery) Outcome {
-	if r, ok := h.online.get(d.Token); ok {
+	if r, ok := h.receiver(d.Token); ok {
 		h.outcomes[Delivered]++
 		h.mu.Unlock()
 		r.Deliver(d)
@@ -234,7 +313,7 @@ func (h *Hub) report(gone []dropped) {
 // order, expired ones dropped). It returns how many were handed over.
 func (h *Hub) Attach(token string, r pushtest.Receiver) int {
 	h.mu.Lock()
-	h.online.put(token, r)
+	h.setOnline(token, r)
 	box := h.outbox[token]
 	delete(h.outbox, token)
 	h.mu.Unlock()
@@ -262,25 +341,45 @@ func (h *Hub) Attach(token string, r pushtest.Receiver) int {
 // Detach takes token offline; later sends are stored.
 func (h *Hub) Detach(token string) {
 	h.mu.Lock()
-	h.online.delete(token)
+	h.setOffline(token)
 	h.mu.Unlock()
 }
 
 // DetachReceiver takes offline every token attached with r (a gateway that went away).
 func (h *Hub) DetachReceiver(match func(pushtest.Receiver) bool) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	for t, r := range h.online.all() {
 		if match(r) {
 			h.online.delete(t)
 		}
 	}
-	h.mu.Unlock()
+	if h.reg == nil {
+		return
+	}
+	gone := make([]bool, len(h.slots))
+	n := 0
+	for slot, r := range h.slots {
+		if r != nil && match(r) {
+			gone[slot] = true
+			n++
+		}
+	}
+	if n == 0 {
+		return
+	}
+	h.reg.clearOnlineSlots(func(slot uint32) bool { return gone[slot] })
+	for slot, g := range gone {
+		if g {
+			h.freeSlot(uint32(slot))
+		}
+	}
 }
 
 // Forget takes token offline and discards what was stored for it (the app was uninstalled).
 func (h *Hub) Forget(token string) {
 	h.mu.Lock()
-	h.online.delete(token)
+	h.setOffline(token)
 	box := h.outbox[token]
 	delete(h.outbox, token)
 	h.mu.Unlock()
@@ -295,7 +394,7 @@ func (h *Hub) Forget(token string) {
 func (h *Hub) Online(token string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	_, ok := h.online.get(token)
+	_, ok := h.receiver(token)
 	return ok
 }
 

@@ -327,3 +327,56 @@ func TestControlMetrics(t *testing.T) {
 		}
 	}
 }
+
+// A hub that keeps its online state on the registry's entries behaves as
+// one with a map of its own, for the tokens the registry issued and for
+// those it did not, and slots are used again.
+func TestHubTrackedByRegistry(t *testing.T) {
+	n := 0
+	reg := NewRegistry(func() string { n++; return fmt.Sprintf("%064x", n) }, nil)
+	h := NewHub(APNsStorage, nil)
+	h.Track(reg)
+	a := reg.Register(pushtest.Registration{App: "com.a", Device: "a"}).Token
+	b := reg.Register(pushtest.Registration{App: "com.a", Device: "b"}).Token
+	inA, inB, inX := &inbox{}, &inbox{}, &inbox{}
+	h.Attach(a, inA)
+	h.Attach(b, inB)
+	h.Attach("made-up", inX) // a token the registry never issued
+	if st := h.Stats(); st.Online != 3 || !h.Online(a) || !h.Online(b) || !h.Online("made-up") {
+		t.Fatalf("online: %d", st.Online)
+	}
+	h.Send(pushtest.Delivery{Token: a, ID: "a1"})
+	h.Send(pushtest.Delivery{Token: b, ID: "b1"})
+	h.Send(pushtest.Delivery{Token: "made-up", ID: "x1"})
+	h.Attach(a, inB) // a new receiver takes the token's slot over
+	h.Send(pushtest.Delivery{Token: a, ID: "a2"})
+	if fmt.Sprint(inA.ids(), inB.ids(), inX.ids()) != "[a1] [b1 a2] [x1]" {
+		t.Fatalf("delivered %v %v %v", inA.ids(), inB.ids(), inX.ids())
+	}
+	h.Detach(b)
+	if got := h.Send(pushtest.Delivery{Token: b, ID: "b2"}); got != Stored || h.Online(b) || h.Stats().Online != 2 {
+		t.Fatalf("after Detach: outcome %s, online %d", got, h.Stats().Online)
+	}
+	h.Attach(b, inA) // the stored push follows, through a slot used again
+	if fmt.Sprint(inA.ids()) != "[a1 b2]" || len(h.slots) != 3 {
+		t.Fatalf("delivered %v, %d slots", inA.ids(), len(h.slots))
+	}
+	// A gateway that goes away takes offline only its own tokens.
+	h.DetachReceiver(func(r pushtest.Receiver) bool { return r == inB || r == inX })
+	if h.Online(a) || !h.Online(b) || h.Online("made-up") || h.Stats().Online != 1 {
+		t.Fatalf("after DetachReceiver: a %v b %v made-up %v", h.Online(a), h.Online(b), h.Online("made-up"))
+	}
+	h.Forget(b)
+	if h.Online(b) || h.Stats().Online != 0 {
+		t.Fatal("Forget must take the token offline")
+	}
+	if r, ok := reg.Lookup(a); !ok || !r.Installed || r.Device != "a" {
+		t.Fatalf("the registry's view changed: %+v", r)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a registry serving two hubs must panic")
+		}
+	}()
+	NewHub(APNsStorage, nil).Track(reg)
+}

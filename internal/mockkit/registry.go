@@ -24,6 +24,7 @@ type Registry struct {
 	scopes      []scope
 	scopeIDs    map[scope]uint32
 	uninstalled map[string]time.Time
+	tracked     bool // a hub keeps its tokens' online state here (Hub.Track)
 }
 
 // scope is what the tokens of one app in one environment or project share.
@@ -33,13 +34,17 @@ type scope struct {
 	project string
 }
 
-// entry is one token's state (its token is the map key).
+// entry is one token's state (its token is the map key). A token is
+// installed until it is in uninstalled.
 type entry struct {
 	device       string
 	registeredAt int64 // Unix nanoseconds; 0 is the zero time
 	lastActiveAt int64
 	scope        uint32
-	installed    bool
+	// online is the slot of the token's receiver at the hub that keeps its
+	// online state here (see Hub.Track); 0: offline. A field of the entry
+	// rather than an entry in a second map of a million tokens.
+	online uint32
 }
 
 // unixNano and fromUnixNano keep a time in a word; the zero time is 0.
@@ -69,8 +74,9 @@ func NewRegistry(newToken func() string, now func() time.Time) *Registry {
 // registration is e as the mocks hand it out; r.mu is held.
 func (r *Registry) registration(token string, e entry) pushtest.Registration {
 	sc := r.scopes[e.scope]
+	uninstalledAt, uninstalled := r.uninstalled[token]
 	return pushtest.Registration{Token: token, App: sc.app, Environment: sc.env, Project: sc.project, Device: e.device,
-		RegisteredAt: fromUnixNano(e.registeredAt), Installed: e.installed, UninstalledAt: r.uninstalled[token],
+		RegisteredAt: fromUnixNano(e.registeredAt), Installed: !uninstalled, UninstalledAt: uninstalledAt,
 		LastActiveAt: fromUnixNano(e.lastActiveAt)}
 }
 
@@ -89,7 +95,7 @@ func (r *Registry) Register(req pushtest.Registration) pushtest.Registration {
 		r.scopes = append(r.scopes, sc)
 		r.scopeIDs[sc] = id
 	}
-	e := entry{device: req.Device, registeredAt: now, lastActiveAt: now, scope: id, installed: true}
+	e := entry{device: req.Device, registeredAt: now, lastActiveAt: now, scope: id}
 	r.tokens.put(token, e)
 	reg := r.registration(token, e)
 	reg.RegisteredAt, reg.LastActiveAt = at, at // as the clock told it
@@ -147,9 +153,7 @@ func (r *Registry) Uninstall(token string) (pushtest.Registration, bool) {
 	if !ok {
 		return pushtest.Registration{}, false
 	}
-	if e.installed {
-		e.installed = false
-		r.tokens.put(token, e)
+	if _, gone := r.uninstalled[token]; !gone {
 		r.uninstalled[token] = r.now()
 	}
 	return r.registration(token, e), true
@@ -171,4 +175,55 @@ func (r *Registry) Len() int {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return r.tokens.len()
+}
+
+// onlineSlot is the hub slot token is online in (0: offline); issued is
+// false for a token r never issued.
+func (r *Registry) onlineSlot(token string) (slot uint32, issued bool) {
+	r.mu.RLock()
+	e, issued := r.tokens.get(token)
+	r.mu.RUnlock()
+	return e.online, issued
+}
+
+// onlineIn returns the slot token is online in, recording the one take
+// gives if it has none; issued is false, and nothing is taken, for a token
+// r never issued.
+func (r *Registry) onlineIn(token string, take func() uint32) (slot uint32, issued bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, issued := r.tokens.get(token)
+	if !issued || e.online != 0 {
+		return e.online, issued
+	}
+	e.online = take()
+	r.tokens.put(token, e)
+	return e.online, true
+}
+
+// setOffline records that token is offline and returns the slot it had;
+// issued is false for a token r never issued.
+func (r *Registry) setOffline(token string) (old uint32, issued bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, issued := r.tokens.get(token)
+	if !issued || e.online == 0 {
+		return 0, issued
+	}
+	old, e.online = e.online, 0
+	r.tokens.put(token, e)
+	return old, true
+}
+
+// clearOnlineSlots takes offline every token whose slot gone reports.
+func (r *Registry) clearOnlineSlots(gone func(slot uint32) bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.tokens.update(func(e entry) (entry, bool) {
+		if e.online == 0 || !gone(e.online) {
+			return e, false
+		}
+		e.online = 0
+		return e, true
+	})
 }

@@ -60,6 +60,22 @@ func (m tokenMap[V]) delete(token string) {
 	delete(m.others, token)
 }
 
+// update replaces every value v for which f(v) returns a new one, without
+// spelling out the tokens.
+func (m tokenMap[V]) update(f func(V) (V, bool)) {
+	updateMap(m.hex, f)
+	updateMap(m.ids, f)
+	updateMap(m.others, f)
+}
+
+func updateMap[K comparable, V any](m map[K]V, f func(V) (V, bool)) {
+	for k, v := range m {
+		if nv, changed := f(v); changed {
+			m[k] = nv
+		}
+	}
+}
+
 func (m tokenMap[V]) len() int { return len(m.hex) + len(m.ids) + len(m.others) }
 
 // all yields every token and its value (order unspecified); the map may be

@@ -57,6 +57,8 @@ func New(t *testing.T, cfg serversim.Config) *Rig {
 	tok := func() string { n++; return "tok" + strconv.Itoa(n) + "-0123456789abcdef" }
 	r.APNs, r.FCM = mockkit.NewHub(mockkit.APNsStorage, nil), mockkit.NewHub(mockkit.FCMStorage, nil)
 	r.APNsReg, r.FCMReg = mockkit.NewRegistry(tok, nil), mockkit.NewRegistry(tok, nil)
+	r.APNs.Track(r.APNsReg)
+	r.FCM.Track(r.FCMReg)
 	r.IOS = devicesim.App{Name: "ios", Platform: devicesim.IOS, ProxyType: devicesim.TypeApple, TeamID: "TEAM123456", BundleID: "com.example.app", Environment: testpki.Production}
 	r.Droid = devicesim.App{Name: "android", Platform: devicesim.Android, ProxyType: devicesim.TypeAndroid, Package: "com.example.app", ProjectID: "proj"}
 	proxy := httptest.NewServer(http.HandlerFunc(r.fakeProxy))
