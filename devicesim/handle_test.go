@@ -13,7 +13,7 @@ import (
 // Contents that decrypt but are not the contents JSON are bad_contents, not
 // a malformed envelope: the device tells them apart by the typed error.
 func TestDecryptedButNotContents(t *testing.T) {
-	f, _, key := scaleFleet(t)
+	f, _, key := scaleFleet(t, 1)
 	d, err := f.Add(context.Background(), "d", "u", scaleApp)
 	if err != nil {
 		t.Fatal(err)

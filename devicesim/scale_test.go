@@ -32,14 +32,17 @@ func (nullLink) Ack(context.Context, string, Ack) (AckResponse, error) {
 	return AckResponse{Status: mmpush.StatusOK, ProxyStatus: mmpush.StatusOK}, nil
 }
 
-func scaleFleet(tb testing.TB) (*Fleet, *mockkit.Hub, *ecdsa.PrivateKey) {
+// scaleFleet is a fleet sized for capacity devices, as a harness that knows
+// how many it will add makes it.
+func scaleFleet(tb testing.TB, capacity int) (*Fleet, *mockkit.Hub, *ecdsa.PrivateKey) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	var n atomic.Int64 // tokens are drawn outside the registry's lock
 	reg := mockkit.NewRegistry(func() string { return fmt.Sprintf("%064x", n.Add(1)) }, nil)
 	hub := mockkit.NewHub(mockkit.APNsStorage, nil)
 	hub.Track(reg) // as mockapns does; the FCM hub shares reg but keeps its own map
 	f, err := NewFleet(FleetConfig{Server: nullLink{}, ServerID: "srv", Pinned: map[string]*ecdsa.PublicKey{"k": &key.PublicKey},
-		APNs: simtest.HubProvider(hub, reg), FCM: simtest.HubProvider(mockkit.NewHub(mockkit.FCMStorage, nil), reg)})
+		APNs: simtest.HubProvider(hub, reg), FCM: simtest.HubProvider(mockkit.NewHub(mockkit.FCMStorage, nil), reg),
+		Capacity: capacity})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -54,10 +57,10 @@ func TestTenThousandDevices(t *testing.T) {
 	if testing.Short() {
 		t.Skip("10,000 devices")
 	}
-	f, hub, key := scaleFleet(t)
+	const n = 10_000
+	f, hub, key := scaleFleet(t, n)
 	before := runtime.NumGoroutine()
 	ctx := context.Background()
-	const n = 10_000
 	for i := range n {
 		if _, err := f.Add(ctx, "d"+strconv.Itoa(i), "u", scaleApp); err != nil {
 			t.Fatal(err)
@@ -94,7 +97,7 @@ func TestTenThousandDevices(t *testing.T) {
 // BenchmarkDevices adds b.N devices (run with -benchtime=10000x) and reports
 // what one costs: heap and RSS per device, and the goroutines they hold.
 func BenchmarkDevices(b *testing.B) {
-	f, _, _ := scaleFleet(b)
+	f, _, _ := scaleFleet(b, b.N)
 	ctx := context.Background()
 	runtime.GC()
 	var m0, m1 runtime.MemStats
@@ -122,9 +125,10 @@ func BenchmarkDevices(b *testing.B) {
 // harness registering a large fleet would: ns/op is the wall time per
 // device with every core drawing key pairs.
 func BenchmarkDevicesParallel(b *testing.B) {
-	f, _, _ := scaleFleet(b)
+	f, _, _ := scaleFleet(b, b.N)
 	ctx := context.Background()
 	var next atomic.Int64
+	cpu := mocktest.CPUTime()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if _, err := f.Add(ctx, "d"+strconv.FormatInt(next.Add(1), 10), "u", scaleApp); err != nil {
@@ -133,6 +137,7 @@ func BenchmarkDevicesParallel(b *testing.B) {
 			}
 		}
 	})
+	mocktest.ReportCPU(b, cpu)
 	b.ReportMetric(float64(f.Len()), "devices")
 }
 
@@ -140,6 +145,7 @@ func BenchmarkDevicesParallel(b *testing.B) {
 // draws at install, on every core: the floor under DevicesParallel's
 // ns/op, to compare with it in one run.
 func BenchmarkKeyPairsParallel(b *testing.B) {
+	cpu := mocktest.CPUTime()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if _, err := pushcrypto.GenerateDeviceKey(nil); err != nil {
@@ -148,12 +154,13 @@ func BenchmarkKeyPairsParallel(b *testing.B) {
 			}
 		}
 	})
+	mocktest.ReportCPU(b, cpu)
 }
 
 // BenchmarkHandle is one push through a device: parse, verify, decrypt,
 // show, ack (to a server that costs nothing).
 func BenchmarkHandle(b *testing.B) {
-	f, _, key := scaleFleet(b)
+	f, _, key := scaleFleet(b, 1)
 	d, dels := benchPushes(b, f, key)
 	b.ResetTimer()
 	cpu := mocktest.CPUTime()
@@ -168,7 +175,7 @@ func BenchmarkHandle(b *testing.B) {
 // BenchmarkDeliver is BenchmarkHandle the way a provider hands pushes over:
 // Deliver returns at once and a fleet worker handles the push.
 func BenchmarkDeliver(b *testing.B) {
-	f, hub, key := scaleFleet(b)
+	f, hub, key := scaleFleet(b, 1)
 	d, dels := benchPushes(b, f, key)
 	b.ResetTimer()
 	cpu := mocktest.CPUTime()

@@ -60,6 +60,7 @@ phone needs at start, for phones added later).`,
 			cfg := devicesim.FleetConfig{
 				Server: devicesim.RemoteServer(serverURL, trustingClient(set)),
 				Pinned: devicesim.PinnedKeys(set), Bus: bus, Logger: log,
+				Capacity: ios + iosCert + android + androidRN,
 			}
 			// Whatever order the actors were started in: wait for the server
 			// and the mocks' push gateways before registering anything.
