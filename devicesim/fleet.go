@@ -172,11 +172,10 @@ func (f *Fleet) New(name, user string, app App) (*Device, error) {
 	d := &Device{Name: name, User: user, deps: f.deps, badge: -1}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, dup := f.byName.find(name, f.order); dup {
+	if !f.byName.add(name, len(f.order), f.order) {
 		return nil, fmt.Errorf("%w: %q", ErrDuplicateName, name)
 	}
 	d.App = f.shared(app)
-	f.byName.add(name, len(f.order))
 	f.order = append(f.order, d)
 	return d, nil
 }
@@ -209,14 +208,23 @@ func (x nameIndex) find(name string, order []*Device) (int, bool) {
 	return i, ok
 }
 
-// add indexes a name that find did not find.
-func (x nameIndex) add(name string, i int) {
+// add indexes name at i, the next index in order, unless a device has it:
+// then it returns false.
+func (x nameIndex) add(name string, i int, order []*Device) bool {
 	h := x.hash(name)
-	if _, taken := x.byHash[h]; taken {
+	j, taken := x.byHash[h]
+	switch {
+	case !taken:
+		x.byHash[h] = i
+	case order[j].Name == name:
+		return false
+	default:
+		if _, dup := x.collided[name]; dup {
+			return false
+		}
 		x.collided[name] = i
-		return
 	}
-	x.byHash[h] = i
+	return true
 }
 
 // shared is the fleet's copy of app, made the first time a device has it;

@@ -12,8 +12,15 @@ func TestNameIndexCollisions(t *testing.T) {
 		if _, dup := x.find(name, order); dup {
 			t.Fatalf("%q found before it was added", name)
 		}
-		x.add(name, len(order))
+		if !x.add(name, len(order), order) {
+			t.Fatalf("%q refused before it was added", name)
+		}
 		order = append(order, &Device{Name: name})
+	}
+	for _, name := range []string{"a", "bb", "b", "c"} {
+		if x.add(name, len(order), order) {
+			t.Errorf("%q added twice", name)
+		}
 	}
 	for want, name := range []string{"a", "bb", "b", "c"} {
 		if i, ok := x.find(name, order); !ok || i != want {

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"runtime"
 	"strconv"
@@ -210,4 +211,28 @@ func benchPushes(b *testing.B, f *Fleet, key *ecdsa.PrivateKey) (*Device, []push
 			Payload: []byte(`{"aps":{"alert":"` + env + `","mutable-content":1},"ack_id":"` + ack + `","server_id":"srv","signature":"` + sig + `"}`)}
 	}
 	return d, dels
+}
+
+// A name is one device's: a second New with it is refused, past the
+// capacity the fleet was sized for too, and the name still finds the first.
+func TestFleetRefusesDuplicateNames(t *testing.T) {
+	f, _, _ := scaleFleet(t, 1)
+	first, err := f.New("a", "u", scaleApp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.New("b", "u", scaleApp); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a", "b"} {
+		if _, err := f.New(name, "u", scaleApp); !errors.Is(err, ErrDuplicateName) {
+			t.Errorf("second %q: %v, want ErrDuplicateName", name, err)
+		}
+	}
+	if d, ok := f.Device("a"); !ok || d != first || f.Len() != 2 {
+		t.Fatalf("Device(a) = %p, %v; first %p; %d devices", d, ok, first, f.Len())
+	}
+	if _, ok := f.Device("c"); ok {
+		t.Fatal("found a device never added")
+	}
 }
