@@ -4,7 +4,8 @@
 //   - Hub: the push channel to devices (in-process receivers, or one multiplexed
 //     websocket per devicesim process via Gateway) with each provider's
 //     offline-storage rules (StoragePolicy);
-//   - Registry: device tokens issued to simulated apps, installed or not;
+//   - Registry: device tokens issued to simulated apps, installed or not; a
+//     hub that Tracks it keeps its tokens' online state on their entries;
 //   - Faults: scripted, seeded fault injection, including the cases where
 //     the provider has the push and the client cannot know it (accept_reset,
 //     accept_late, delay_accept); a faulted request is still recorded;
