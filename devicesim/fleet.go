@@ -45,8 +45,8 @@ type FleetConfig struct {
 	// Rand feeds device keys; nil is crypto/rand.
 	Rand io.Reader
 	// Capacity is how many devices the fleet is sized for up front (0:
-	// none), when a harness knows: a map grown a million entries at a time
-	// costs a tenth of a registration. The fleet grows past it as needed.
+	// none), when a harness knows: its name index is then not grown, and
+	// rehashed, step by step up to a million. It grows past it as needed.
 	Capacity int
 }
 
