@@ -1,6 +1,7 @@
 package mockfcm_test
 
 import (
+	"bytes"
 	"crypto/tls"
 	"io"
 	"net"
@@ -146,3 +147,67 @@ func BenchmarkSend(b *testing.B) {
 			rates["bare"], rates["mockfcm"], rates["sdk"], rates["mockfcm"]/rates["bare"])
 	}
 }
+
+// BenchmarkHandler measures the mock's own work on a send, without the
+// network: the handler served on a fresh goroutine per request, as
+// net/http's HTTP/2 server does, with the body the firebase SDK writes.
+// "quiet" has no event bus (as bench's baselines run it), "events" one.
+func BenchmarkHandler(b *testing.B) {
+	for _, withBus := range []bool{false, true} {
+		name := "quiet"
+		if withBus {
+			name = "events"
+		}
+		b.Run(name, func(b *testing.B) {
+			a, _ := accounts(b)
+			f := newFixture(b, false, func(c *mockfcm.Config) {
+				c.DeviceRatePerMinute = -1
+				if !withBus {
+					c.Bus = nil
+				}
+			})
+			reg, _ := f.s.RegisterDevice("com.example", a.ProjectID, "bench")
+			f.s.Attach(reg.Token, mockfcm.ReceiverFunc(func(mockfcm.Delivery) {}))
+			body := []byte(`{"message":{"data":{"ack_id":"x","message":"benchmark notification","type":"message"},` +
+				`"android":{"priority":"high"},"token":"` + reg.Token + `"}}`)
+			token := accessToken(b, f, a, mockfcm.ScopeMessaging)
+			h := f.s.Handler()
+			rd := bytes.NewReader(body)
+			r, _ := http.NewRequest("POST", f.s.Endpoint()+"/projects/"+a.ProjectID+"/messages:send", io.NopCloser(rd))
+			r.ContentLength = int64(len(body))
+			r.Header.Set("Authorization", "Bearer "+token)
+			r.Header.Set("Content-Type", "application/json")
+			r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/2.0", 2, 0
+			w := &discardWriter{h: http.Header{}}
+			done := make(chan struct{})
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := mocktest.CPUTime()
+			for range b.N {
+				rd.Reset(body)
+				clear(w.h)
+				w.status = 0
+				go func() { // a fresh stack per request, as net/http's
+					h.ServeHTTP(w, r)
+					done <- struct{}{}
+				}()
+				<-done
+				if w.status != 0 && w.status != 200 {
+					b.Fatalf("status %d", w.status)
+				}
+			}
+			mocktest.ReportCPU(b, start)
+		})
+	}
+}
+
+// discardWriter is a ResponseWriter that keeps the status and drops the body.
+type discardWriter struct {
+	h      http.Header
+	status int
+}
+
+func (w *discardWriter) Header() http.Header               { return w.h }
+func (w *discardWriter) Write(p []byte) (int, error)       { return len(p), nil }
+func (w *discardWriter) WriteString(s string) (int, error) { return len(s), nil } // as net/http's writers
+func (w *discardWriter) WriteHeader(status int)            { w.status = status }
