@@ -161,7 +161,7 @@ func BenchmarkHandler(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			a, _ := accounts(b)
 			f := newFixture(b, false, func(c *mockfcm.Config) {
-				c.DeviceRatePerMinute = -1
+				c.DeviceRatePerMinute, c.ProjectQuotaPerMinute = -1, -1
 				if !withBus {
 					c.Bus = nil
 				}
