@@ -3,8 +3,10 @@ package mockfcm
 import (
 	"bytes"
 	"encoding/json"
+	"iter"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/pushlab/pushlab/internal/jsonscan"
 )
@@ -17,12 +19,11 @@ import (
 // errors; FuzzFastMatchesSlow checks that whatever this takes, parseSlow
 // takes alike. Names are compared exactly here, not with encoding/json's
 // case folding, so that no spelling parseSlow refuses gets through.
-func parseFast(body []byte, text string) (*SendRequest, bool) {
+func parseFast(body []byte, text string, req *SendRequest) bool {
 	if !jsonscan.Valid(body) { // one value and nothing after it (json.Valid), or parseSlow words why not
-		return nil, false
+		return false
 	}
 	d := &fastDecoder{body: body, text: text}
-	req := &SendRequest{}
 	var android json.RawMessage
 	hasMessage := false
 	_, ok := d.object(fastRequest, func(i int) bool {
@@ -35,16 +36,13 @@ func parseFast(body []byte, text string) (*SendRequest, bool) {
 		return read
 	})
 	if !ok || !hasMessage {
-		return nil, false
+		return false
 	}
 	// Finished here rather than where the message was read: the handler's
 	// stack stays shorter (growing it costs more than a send's parsing).
 	m := &req.Message
 	targets := count(m.Token) + count(m.Topic) + count(m.Condition)
-	if finish(m, targets, android) != nil { // parseSlow words the error
-		return nil, false
-	}
-	return req, true
+	return finish(m, targets, android) == nil // or parseSlow words the error
 }
 
 var (
@@ -68,6 +66,10 @@ func (d *fastDecoder) message(m *Message) (json.RawMessage, bool) {
 		case 2:
 			return d.Decode(&m.Condition) == nil
 		case 3:
+			if data, ok := d.sortedData(); ok {
+				m.sortedData = data
+				return true
+			}
 			return d.Decode(&m.Data) == nil
 		case 4:
 			var ok bool
@@ -86,6 +88,7 @@ func (d *fastDecoder) message(m *Message) (json.RawMessage, bool) {
 		return nil, false
 	}
 	if len(androidData) > 0 { // android.data overrides message.data, wherever it stands
+		m.fillData()
 		if m.Data == nil {
 			m.Data = make(map[string]string, len(androidData))
 		}
@@ -251,6 +254,93 @@ func (d *fastDecoder) Decode(v any) error {
 	return json.Unmarshal(raw, v)
 }
 
+// sortedData reads the next value as sent if it is an object laid out as
+// json.Marshal writes a map[string]string — no white space, the names in
+// ascending order, names and values printable ASCII that needs no escapes
+// (jsonscan.NeedsNoEscape) — as the firebase SDKs send message.data.
+// Anything else is left unread. An empty object is "".
+func (d *fastDecoder) sortedData() (string, bool) {
+	start := jsonscan.SkipSpace(d.body, d.i)
+	if d.body[start] != '{' {
+		return "", false
+	}
+	end := jsonscan.ValueEnd(d.body, start)
+	s := d.text[start:end]
+	if s != "{}" && !isSortedData(s) {
+		return "", false
+	}
+	d.i = end
+	return strings.TrimSuffix(s, "{}"), true
+}
+
+// isSortedData reports whether the object s (valid JSON, not empty) is laid
+// out as sortedData wants it.
+func isSortedData(s string) bool {
+	prev := ""
+	for i, first := 1, true; ; first = false {
+		name, next, ok := sortedString(s, i)
+		if !ok || !first && name <= prev || s[next] != ':' {
+			return false
+		}
+		if _, i, ok = sortedString(s, next+1); !ok {
+			return false
+		}
+		switch {
+		case s[i] == '}':
+			return i == len(s)-1
+		case s[i] != ',':
+			return false
+		}
+		prev, i = name, i+1
+	}
+}
+
+// sortedString reads the string literal at s[i] if it needs no escapes; it
+// returns what is between the quotes and the index after them.
+func sortedString(s string, i int) (string, int, bool) {
+	if s[i] != '"' {
+		return "", 0, false
+	}
+	n := strings.IndexByte(s[i+1:], '"')
+	if n < 0 || !jsonscan.NeedsNoEscape(s[i+1:i+1+n]) {
+		return "", 0, false
+	}
+	return s[i+1 : i+1+n], i + n + 2, true
+}
+
+// sortedMembers iterates over the members of an object sortedData took:
+// each name and value lies between two quotes.
+func sortedMembers(s string) iter.Seq2[string, string] {
+	return func(yield func(k, v string) bool) {
+		for len(s) > 2 { // at {" or ," of the next member
+			k, rest, _ := strings.Cut(s[2:], `":"`)
+			v, rest, _ := strings.Cut(rest, `"`)
+			if !yield(k, v) {
+				return
+			}
+			s = rest
+		}
+	}
+}
+
+// dataValue is the message's data value for key, from Data or sortedData.
+func (m *Message) dataValue(key string) string {
+	for k, v := range sortedMembers(m.sortedData) {
+		if k == key {
+			return v
+		}
+	}
+	return m.Data[key]
+}
+
+// fillData makes Data of sortedData.
+func (m *Message) fillData() {
+	if m.sortedData != "" {
+		m.Data = maps.Collect(sortedMembers(m.sortedData))
+		m.sortedData = ""
+	}
+}
+
 // stringMap reads a string map, as Decode of a nil map does.
 func (d *fastDecoder) stringMap() (map[string]string, bool) {
 	start := jsonscan.SkipSpace(d.body, d.i)
@@ -293,9 +383,14 @@ func (d *fastDecoder) plainStringMap(start int) (map[string]string, bool) {
 // marshalPayload is json.Marshal of the payload struct finish builds, written
 // out by hand for the usual contents (the sorted data keys, the raw objects
 // compacted) and left to encoding/json for anything it would escape.
-func marshalPayload(data map[string]string, notification, android json.RawMessage) ([]byte, error) {
-	if b, ok := appendPayload(data, notification, android); ok {
+// The data is either the map or sorted, the data object as sent if
+// sortedData took it: json.Marshal's layout of that map already.
+func marshalPayload(data map[string]string, sorted string, notification, android json.RawMessage) ([]byte, error) {
+	if b, ok := appendPayload(data, sorted, notification, android); ok {
 		return b, nil
+	}
+	if sorted != "" { // a raw object encoding/json writes otherwise
+		data = maps.Collect(sortedMembers(sorted))
 	}
 	return json.Marshal(struct {
 		Data         map[string]string `json:"data,omitempty"`
@@ -304,8 +399,8 @@ func marshalPayload(data map[string]string, notification, android json.RawMessag
 	}{data, notification, android})
 }
 
-func appendPayload(data map[string]string, notification, android json.RawMessage) ([]byte, bool) {
-	n := 2 + len(notification) + len(android) + 32
+func appendPayload(data map[string]string, sorted string, notification, android json.RawMessage) ([]byte, bool) {
+	n := 2 + len(sorted) + len(notification) + len(android) + 32
 	var arr [8]string // the usual data fits; more go to the heap
 	keys := arr[:0]
 	for k, v := range data {
@@ -318,6 +413,10 @@ func appendPayload(data map[string]string, notification, android json.RawMessage
 	slices.Sort(keys) // as encoding/json orders map keys
 	b := make([]byte, 0, n)
 	b = append(b, '{')
+	if sorted != "" {
+		b = append(b, `"data":`...)
+		b = append(b, sorted...)
+	}
 	if len(data) > 0 {
 		b = append(b, `"data":{`...)
 		for i, k := range keys {

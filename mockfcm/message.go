@@ -28,7 +28,12 @@ type Message struct {
 	// Exactly one target.
 	Token, Topic, Condition string
 	// Data is message.data merged with android.data (which wins, as on Android).
-	Data         map[string]string
+	Data map[string]string
+	// sortedData is message.data as sent, when it is the whole data and
+	// laid out as json.Marshal writes a string map (sortedData): the send
+	// path reads it in place and leaves Data nil; ParseSendRequest fills
+	// Data from it.
+	sortedData   string
 	Notification json.RawMessage // message.notification, as sent
 	// Android options.
 	Priority              string        // "normal" or "high" ("" unset)
@@ -98,46 +103,49 @@ func truncate(s string, n int) string {
 // or the INVALID_ARGUMENT answer Google would give. It never panics, whatever
 // the input.
 func ParseSendRequest(body []byte) (*SendRequest, *Error) {
-	return parseSendRequest(body, string(body))
+	req := &SendRequest{}
+	if err := parseSendRequest(body, string(body), req); err != nil {
+		return nil, err
+	}
+	req.Message.fillData()
+	return req, nil
 }
 
 // parseSendRequest is ParseSendRequest of a body the caller has as a string
-// too (text): the message's strings are slices of it.
-func parseSendRequest(body []byte, text string) (*SendRequest, *Error) {
-	if req, ok := parseFast(body, text); ok {
-		return req, nil
+// too (text), into req: the message's strings are slices of text, and its
+// data may be left in sortedData.
+func parseSendRequest(body []byte, text string, req *SendRequest) *Error {
+	if parseFast(body, text, req) {
+		return nil
 	}
-	return parseSlow(body)
+	*req = SendRequest{} // what the fast path read of it
+	return parseSlow(body, req)
 }
 
 // parseSlow parses field by field: proto's camelCase names too, and Google's
 // words for every error.
-func parseSlow(body []byte) (*SendRequest, *Error) {
+func parseSlow(body []byte, req *SendRequest) *Error {
 	top, err := object(body, "")
 	if err != nil {
-		return nil, invalid("", "Invalid JSON payload received. Expected an object.")
+		return invalid("", "Invalid JSON payload received. Expected an object.")
 	}
-	req := &SendRequest{}
 	var rawMsg json.RawMessage
 	for k, v := range top {
 		switch fieldName(k) {
 		case "validateonly":
 			if !isNull(v) && json.Unmarshal(v, &req.ValidateOnly) != nil {
-				return nil, invalid("validate_only", fmt.Sprintf("Invalid value at 'validate_only' (TYPE_BOOL), %s", truncate(string(v), 64)))
+				return invalid("validate_only", fmt.Sprintf("Invalid value at 'validate_only' (TYPE_BOOL), %s", truncate(string(v), 64)))
 			}
 		case "message":
 			rawMsg = v
 		default:
-			return nil, unknownField(k, "")
+			return unknownField(k, "")
 		}
 	}
 	if rawMsg == nil || isNull(rawMsg) {
-		return nil, invalid("message", "Request contains an invalid argument.")
+		return invalid("message", "Request contains an invalid argument.")
 	}
-	if err := parseMessage(rawMsg, &req.Message); err != nil {
-		return nil, err
-	}
-	return req, nil
+	return parseMessage(rawMsg, &req.Message)
 }
 
 func parseMessage(raw json.RawMessage, m *Message) *Error {
@@ -194,7 +202,7 @@ func finish(m *Message, targets int, android json.RawMessage) *Error {
 	if !m.HasTTL {
 		m.TTL = MaxTTL
 	}
-	b, jerr := marshalPayload(m.Data, nonNull(m.Notification), nonNull(android))
+	b, jerr := marshalPayload(m.Data, m.sortedData, nonNull(m.Notification), nonNull(android))
 	if jerr != nil { // only if a RawMessage were invalid, which parsing ruled out
 		return newError(Internal, "")
 	}
@@ -222,13 +230,15 @@ func validate(m *Message, targets int) *Error {
 			return invalid("message.condition", "Invalid condition expression provided.")
 		}
 	}
-	for k := range m.Data {
-		if reservedKey(k) {
-			return invalid("message.data", fmt.Sprintf("Invalid data payload key: %q is a reserved word.", k))
+	for k, v := range m.Data {
+		if err := m.countData(k, v); err != nil {
+			return err
 		}
 	}
-	for k, v := range m.Data {
-		m.Size += len(k) + len(v)
+	for k, v := range sortedMembers(m.sortedData) { // or the data is here
+		if err := m.countData(k, v); err != nil {
+			return err
+		}
 	}
 	limit := MaxPayload
 	if m.Topic != "" || m.Condition != "" {
@@ -237,6 +247,15 @@ func validate(m *Message, targets int) *Error {
 	if m.Size > limit {
 		return invalid("message", fmt.Sprintf("Android message is too big: %d bytes, the limit is %d.", m.Size, limit))
 	}
+	return nil
+}
+
+// countData checks a data key and adds the member to m.Size.
+func (m *Message) countData(k, v string) *Error {
+	if reservedKey(k) {
+		return invalid("message.data", fmt.Sprintf("Invalid data payload key: %q is a reserved word.", k))
+	}
+	m.Size += len(k) + len(v)
 	return nil
 }
 
