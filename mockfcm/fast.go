@@ -441,19 +441,39 @@ func appendPayload(data map[string]string, sorted string, notification, android 
 	return append(b, '}'), true
 }
 
+// rawTraits reports, in one pass, whether raw holds a character
+// encoding/json escapes in a RawMessage (<, >, &, U+2028, U+2029) and
+// whether it holds white space (which json.Compact may drop).
+func rawTraits(raw []byte) (escapes, space bool) {
+	for i, c := range raw {
+		switch c {
+		case '<', '>', '&':
+			return true, space
+		case ' ', '\t', '\r', '\n':
+			space = true
+		case 0xe2: // U+2028 and U+2029 are e2 80 a8 and e2 80 a9
+			if i+2 < len(raw) && raw[i+1] == 0x80 && raw[i+2]&^1 == 0xa8 {
+				return true, space
+			}
+		}
+	}
+	return false, space
+}
+
 // appendRaw appends a raw object member, compacted, unless it is empty.
 func appendRaw(b []byte, name string, raw json.RawMessage) ([]byte, bool) {
 	if len(raw) == 0 {
 		return b, true
 	}
-	if bytes.ContainsAny(raw, "<>&\u2028\u2029") { // encoding/json escapes these
+	escapes, space := rawTraits(raw)
+	if escapes {
 		return nil, false
 	}
 	if len(b) > 1 {
 		b = append(b, ',')
 	}
 	b = append(b, name...)
-	if !bytes.ContainsAny(raw, " \t\r\n") { // compact already, as the SDKs send it
+	if !space { // compact already, as the SDKs send it
 		return append(b, raw...), true
 	}
 	buf := bytes.NewBuffer(b)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"maps"
+	"strings"
 	"testing"
 )
 
@@ -164,5 +165,16 @@ func TestSDKDataInPlace(t *testing.T) {
 	pub, err := ParseSendRequest([]byte(body))
 	if err != nil || !maps.Equal(pub.Message.Data, map[string]string{"ack_id": "x", "message": "benchmark notification", "type": "message"}) {
 		t.Fatalf("ParseSendRequest: %v %v", pub, err)
+	}
+}
+
+// TestRawTraits: rawTraits finds what bytes.ContainsAny finds, at any place.
+func TestRawTraits(t *testing.T) {
+	for _, raw := range []string{`{}`, `{"a":"<"}`, `{"a":">"}`, `{"a":"&"}`, "{\"a\":\"\u2028\"}", "{\"a\":\"x\u2029\"}",
+		"{\"a\":\"\u2027\u202a\"}", `{"a": "b"}`, "{\"a\":\t1}", "{\"a\":\"\xe2\x80\"}", "\xe2", `{"é":"ü"}`} {
+		escapes, space := rawTraits([]byte(raw))
+		if escapes != strings.ContainsAny(raw, "<>&\u2028\u2029") || space != strings.ContainsAny(raw, " \t\r\n") && !escapes {
+			t.Errorf("%q: escapes %v space %v", raw, escapes, space)
+		}
 	}
 }
