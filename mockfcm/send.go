@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pushlab/pushlab/events"
@@ -244,11 +245,7 @@ func (s *Server) reject(x *exchange, e *Error) {
 // whether the message is still to be delivered: a validate_only message is
 // not, nor one that such a fault delivered before the answer.
 func (s *Server) accept(x *exchange) (deliver bool) {
-	x.msgID = "fake_message_id"
-	if !x.request.ValidateOnly {
-		x.msgID = s.ids.messageID(s.now())
-	}
-	name := "projects/" + x.project + "/messages/" + x.msgID
+	name, answer := s.nameMessage(x)
 	if x.trace == "" {
 		x.trace = x.msgID
 	}
@@ -263,7 +260,7 @@ func (s *Server) accept(x *exchange) (deliver bool) {
 		s.acceptedEvent(x)
 	}
 	if f == nil {
-		writeName(x.w, name)
+		writeAnswer(x.w, answer, name)
 		return !x.request.ValidateOnly
 	}
 	// How a fault plays out once accepted is decided once, for both mocks.
@@ -273,10 +270,52 @@ func (s *Server) accept(x *exchange) (deliver bool) {
 				s.deliver(x)
 			}
 		},
-		Answer: func() { writeName(x.w, name) },
+		Answer: func() { writeAnswer(x.w, answer, name) },
 		Reset:  func() { panic(http.ErrAbortHandler) }, // delivered; the stream is reset before the answer
 	})
 	return false
+}
+
+// The answer to an accepted message, around its name.
+const answerHead, answerTail = "{\n  \"name\": \"", "\"\n}\n"
+
+// nameMessage gives an accepted message its id (x.msgID) and its name,
+// and makes the answer that carries the name: the three in one piece, the
+// id and the name slices of the answer. The answer is "" for a name that
+// does not quote as itself: writeName quotes it.
+func (s *Server) nameMessage(x *exchange) (name, answer string) {
+	var buf [40]byte
+	id := append(buf[:0], "fake_message_id"...)
+	if !x.request.ValidateOnly {
+		id = s.ids.appendMessageID(buf[:0], s.now())
+	}
+	const prefix, infix = "projects/", "/messages/"
+	var b strings.Builder
+	b.Grow(len(answerHead) + len(prefix) + len(x.project) + len(infix) + len(id) + len(answerTail))
+	b.WriteString(answerHead)
+	b.WriteString(prefix)
+	b.WriteString(x.project)
+	b.WriteString(infix)
+	b.Write(id)
+	b.WriteString(answerTail)
+	answer = b.String()
+	name = answer[len(answerHead) : len(answer)-len(answerTail)]
+	x.msgID = name[len(name)-len(id):]
+	if !quotesAsItself(name) {
+		answer = ""
+	}
+	return name, answer
+}
+
+// writeAnswer writes the answer nameMessage made, in one piece, or has
+// writeName quote the name.
+func writeAnswer(w http.ResponseWriter, answer, name string) {
+	if answer == "" {
+		writeName(w, name)
+		return
+	}
+	w.Header()["Content-Type"] = jsonContentType
+	io.WriteString(w, answer)
 }
 
 // acceptedEvent reports an accepted message.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestSendPathAgreesWithTheMux: whatever send path route takes past the
@@ -84,6 +85,34 @@ func TestWriteNameQuotesAsGoogle(t *testing.T) {
 		}
 		if got := w.Header().Get("Content-Type"); got != "application/json; charset=UTF-8" {
 			t.Errorf("Content-Type %q", got)
+		}
+	}
+}
+
+// TestAnswerQuotesAsGoogle: the answer made with the name is {"name": %q},
+// the name projects/{project}/messages/{id}, for a usual project and for
+// ones writeName has to quote.
+func TestAnswerQuotesAsGoogle(t *testing.T) {
+	s := &Server{ids: newIDs(1), now: time.Now}
+	for _, project := range []string{"pushlab-a", `q"\`, "é", "\x7f"} {
+		for _, validateOnly := range []bool{false, true} {
+			x := &exchange{project: project}
+			x.request.ValidateOnly = validateOnly
+			name, answer := s.nameMessage(x)
+			if want := "projects/" + project + "/messages/" + x.msgID; name != want {
+				t.Errorf("name %q, want %q", name, want)
+			}
+			if validateOnly != (x.msgID == "fake_message_id") || !validateOnly && !strings.HasPrefix(x.msgID, "0:") {
+				t.Errorf("validate_only %v: id %q", validateOnly, x.msgID)
+			}
+			w := httptest.NewRecorder()
+			writeAnswer(w, answer, name)
+			if want := "{\n  \"name\": " + strconv.Quote(name) + "\n}\n"; w.Body.String() != want {
+				t.Errorf("answer %q, want %q", w.Body.String(), want)
+			}
+			if got := w.Header().Get("Content-Type"); got != "application/json; charset=UTF-8" {
+				t.Errorf("Content-Type %q", got)
+			}
 		}
 	}
 }

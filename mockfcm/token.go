@@ -43,21 +43,21 @@ func (g *ids) token() string {
 	return mockkit.IDToken(id)
 }
 
-// messageID makes an id shaped like FCM's: "0:", the time in microseconds,
-// "%", and 16 hex digits, zero-padded ("0:1700000000000000%031bd1c9631bd1c9").
-func (g *ids) messageID(now time.Time) string {
+// appendMessageID appends to b an id shaped like FCM's: "0:", the time in
+// microseconds, "%", and 16 hex digits, zero-padded
+// ("0:1700000000000000%031bd1c9631bd1c9").
+func (g *ids) appendMessageID(b []byte, now time.Time) []byte {
 	g.mu.Lock()
 	g.seq++
 	v := g.rng.Uint64() ^ g.seq
 	g.mu.Unlock()
 	const hexDigits = "0123456789abcdef"
-	var buf [40]byte
-	b := strconv.AppendInt(append(buf[:0], "0:"...), now.UnixMicro(), 10)
+	b = strconv.AppendInt(append(b, "0:"...), now.UnixMicro(), 10)
 	b = append(b, '%')
 	for shift := 60; shift >= 0; shift -= 4 {
 		b = append(b, hexDigits[v>>shift&0xf])
 	}
-	return string(b)
+	return b
 }
 
 // looksLikeToken reports whether s has the shape of a registration token
