@@ -28,7 +28,8 @@ func BenchmarkSend(b *testing.B) {
 	s := f.s
 	reg, _ := s.RegisterDevice("com.example", a.ProjectID, "bench")
 	s.Attach(reg.Token, mockfcm.ReceiverFunc(func(mockfcm.Delivery) {}))
-	body := `{"message":{"token":"` + reg.Token + `","data":{"ack_id":"x","message":"hello from the benchmark","type":"message","server_id":"s1"},"android":{"priority":"high"}}}`
+	// The data as the SDKs write it (json.Marshal of the map: names sorted).
+	body := `{"message":{"token":"` + reg.Token + `","data":{"ack_id":"x","message":"hello from the benchmark","server_id":"s1","type":"message"},"android":{"priority":"high"}}}`
 
 	// The baseline: same certificate, same listener kind, a bare handler.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
