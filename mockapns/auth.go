@@ -227,7 +227,7 @@ func (c *connState) admitToken(bearer string, v *verifiedJWT, now time.Time) *Er
 	defer c.mu.Unlock()
 	if c.pinned == nil {
 		c.pinned, c.bearer, c.bearerAt = v.key, bearer, now
-		c.inUse.Store(&bearer)
+		c.inUse.Store(new(bearer)) // a copy: &bearer would move the parameter to the heap on every call
 		return nil
 	}
 	if bearer == c.bearer {
@@ -246,6 +246,6 @@ func (c *connState) admitToken(bearer string, v *verifiedJWT, now time.Time) *Er
 		return reject(ReasonTooManyProviderTokenUpdates)
 	}
 	c.bearer, c.bearerAt = bearer, now
-	c.inUse.Store(&bearer)
+	c.inUse.Store(new(bearer))
 	return nil
 }
