@@ -16,11 +16,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,6 +44,7 @@ import (
 	"github.com/pushlab/pushlab/mockfcm"
 	"github.com/pushlab/pushlab/proxy"
 	"github.com/pushlab/pushlab/proxy/proxytest"
+	"github.com/pushlab/pushlab/pushtest"
 	"github.com/pushlab/pushlab/testpki"
 )
 
@@ -103,22 +106,28 @@ func (r *runner) baselines(ctx context.Context, rep *Report) error {
 		ratio("mockfcm: bare handler CPU ÷ mock CPU per push", bareF.serverUS/mockF.serverUS, 0.85, true))
 
 	// The proxy between the same client and the same mock as the floor's
-	// parts, at the same concurrency, interleaved with them.
+	// parts, at the same concurrency, interleaved with them. The outbound
+	// floor is the raw client sending the very request the proxy sends
+	// for this body (its payload, headers and data keys), not the mock
+	// rows' smaller messages: building that request inside apns2 or
+	// firebase is work any proxy built on them does.
+	pxA, pxF := by[nameProxyAPNs], by[nameProxyFCM]
 	if px := by[nameProxy]; px != nil {
-		floor := mockA.clientUS + bareJ.serverUS
+		floor := pxA.clientUS + bareJ.serverUS
 		rep.Baselines = append(rep.Baselines, Baseline{Name: px.name, PerSec: px.perSec, MicrosPerOp: px.proxyUS, Side: "proxy"})
-		rep.Ratios = append(rep.Ratios, ratio("proxy CPU per send_push ÷ (apns2 client → mockapns + bare JSON handler), same client, mock, body and load", px.proxyUS/floor, 1.3, false))
+		rep.Ratios = append(rep.Ratios, ratio("proxy CPU per send_push ÷ (apns2 client sending the proxy's request → mockapns + bare JSON handler), same mock, body and load", px.proxyUS/floor, 1.3, false))
 	}
 
 	// The proxy with both platforms, the bench's iOS share of its pushes
-	// to mockapns and the rest to mockfcm, against the raw clients in the
-	// same mix: what any apns2/firebase-based proxy spends on its outbound
-	// side, plus the inbound floor, all driven alike in the same rounds.
+	// to mockapns and the rest to mockfcm, against the raw clients sending
+	// its requests in the same mix: what any apns2/firebase-based proxy
+	// spends on its outbound side, plus the inbound floor, all driven
+	// alike in the same rounds.
 	if px := by[nameProxyMix]; px != nil {
 		ios := r.cfg.IOSShare
-		floor := ios*mockA.clientUS + (1-ios)*mockF.clientUS + bareJ.serverUS
+		floor := ios*pxA.clientUS + (1-ios)*pxF.clientUS + bareJ.serverUS
 		rep.Baselines = append(rep.Baselines, Baseline{Name: px.name, PerSec: px.perSec, MicrosPerOp: px.proxyUS, Side: "proxy"})
-		rep.Ratios = append(rep.Ratios, ratio("proxy CPU per send_push ÷ (raw client + bare JSON handler), iOS/Android mix, same mocks, body and load", px.proxyUS/floor, 1.3, false))
+		rep.Ratios = append(rep.Ratios, ratio("proxy CPU per send_push ÷ (raw clients sending the proxy's requests + bare JSON handler), iOS/Android mix, same mocks, body and load", px.proxyUS/floor, 1.3, false))
 	}
 
 	// The proxy under the whole pipeline's load, for reference only: it
@@ -235,6 +244,10 @@ const (
 	nameBareJSON = "bare net/http JSON handler ← send_push"
 	nameProxy    = "pushlab proxy ← send_push, → mockapns"
 	nameProxyMix = "pushlab proxy ← send_push, → mockapns + mockfcm (iOS share)"
+	// the proxy rows' floors: the raw clients replaying the proxy's own
+	// provider requests
+	nameProxyAPNs = "mockapns ← apns2 client, the proxy's APNs request"
+	nameProxyFCM  = "mockfcm ← firebase client, the proxy's FCM message"
 )
 
 // contenders starts the servers (labelled as the server side) and the
@@ -291,7 +304,7 @@ func (r *runner) contenders(ctx context.Context) ([]*contender, error) {
 	}
 	n := &apns2.Notification{DeviceToken: reg.Token, Topic: set.BundleID, PushType: apns2.PushTypeAlert,
 		Payload: []byte(`{"aps":{"alert":{"title":"town-square","body":"benchmark notification"},"mutable-content":1},"ack_id":"x"}`)}
-	apnsPush := func(c *apns2.Client) func(context.Context) error {
+	apnsPush := func(c *apns2.Client, n *apns2.Notification) func(context.Context) error {
 		return func(ctx context.Context) error {
 			res, err := c.PushWithContext(ctx, n)
 			if err != nil {
@@ -305,8 +318,8 @@ func (r *runner) contenders(ctx context.Context) ([]*contender, error) {
 	}
 	ca, cm := apnsClient(bareURL), apnsClient(m.URL)
 	cs = append(cs,
-		&contender{name: nameBareAPNs, push: apnsPush(ca), close: func() { ca.CloseIdleConnections(); stopBare() }},
-		&contender{name: nameMockAPNs, push: apnsPush(cm), close: func() { cm.CloseIdleConnections(); m.Close() }})
+		&contender{name: nameBareAPNs, push: apnsPush(ca, n), close: func() { ca.CloseIdleConnections(); stopBare() }},
+		&contender{name: nameMockAPNs, push: apnsPush(cm, n), close: func() { cm.CloseIdleConnections(); m.Close() }})
 
 	// FCM: the bare handler answers the OAuth2 token endpoint and sends.
 	bareFCM, stopFCM, err := serve(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -360,7 +373,7 @@ func (r *runner) contenders(ctx context.Context) ([]*contender, error) {
 	}
 	msg := &messaging.Message{Token: freg.Token, Android: &messaging.AndroidConfig{Priority: "high"},
 		Data: map[string]string{"type": "message", "message": "benchmark notification", "ack_id": "x"}}
-	fcmPush := func(c *messaging.Client) func(context.Context) error {
+	fcmPush := func(c *messaging.Client, msg *messaging.Message) func(context.Context) error {
 		return func(ctx context.Context) error { _, err := c.Send(ctx, msg); return err }
 	}
 	fb, tb, err := fcmClient(bareFCM+"/v1", bareFCM+"/token")
@@ -372,8 +385,8 @@ func (r *runner) contenders(ctx context.Context) ([]*contender, error) {
 		return cs, err
 	}
 	cs = append(cs,
-		&contender{name: nameBareFCM, push: fcmPush(fb), close: func() { tb.CloseIdleConnections(); stopFCM() }},
-		&contender{name: nameMockFCM, push: fcmPush(fm), close: func() { tm.CloseIdleConnections(); f.Close() }})
+		&contender{name: nameBareFCM, push: fcmPush(fb, msg), close: func() { tb.CloseIdleConnections(); stopFCM() }},
+		&contender{name: nameMockFCM, push: fcmPush(fm, msg), close: func() { tm.CloseIdleConnections(); f.Close() }})
 
 	// The proxy's inbound floor: decode a send_push body, answer OK.
 	bareJSON, stopJSON, err := serve(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -433,10 +446,126 @@ func (r *runner) contenders(ctx context.Context) ([]*contender, error) {
 				}
 				return toFCM(ctx)
 			}})
+
+		// The proxy rows' floors: the raw clients sending exactly the
+		// requests the proxy sends for these bodies (its data keys, its
+		// APNs payload and headers), as the mocks logged them, to the
+		// same mocks. The mock rows above keep their own messages.
+		ra := apnsClient(m.URL)
+		rf, tr, err := fcmClient(f.Endpoint(), f.TokenURL())
+		if err != nil {
+			return cs, err
+		}
+		an, err := replayed(ctx, m.Requests, toAPNs, apnsNotification, func(n *apns2.Notification) func(context.Context) error { return apnsPush(ra, n) })
+		if err != nil {
+			ra.CloseIdleConnections()
+			tr.CloseIdleConnections()
+			return cs, err
+		}
+		cs = append(cs, &contender{name: nameProxyAPNs, push: apnsPush(ra, an), close: ra.CloseIdleConnections})
+		fmsg, err := replayed(ctx, f.Requests, toFCM, fcmMessage, func(msg *messaging.Message) func(context.Context) error { return fcmPush(rf, msg) })
+		if err != nil {
+			tr.CloseIdleConnections()
+			return cs, err
+		}
+		cs = append(cs, &contender{name: nameProxyFCM, push: fcmPush(rf, fmsg), close: tr.CloseIdleConnections})
 	}
 	cs = append(cs, &contender{name: nameBareJSON, close: func() { jc.CloseIdleConnections(); stopJSON() },
 		push: postSendPush(jc, bareJSON, body)})
 	return cs, nil
+}
+
+// replayed is the provider request that push (a send_push through the
+// proxy) makes, as the mock's inspection log (requests) shows it, rebuilt by
+// parse for a raw client; it checks that the raw client's push (send) of it
+// reaches the mock as the same request: path, headers and body.
+func replayed[T any](ctx context.Context, requests func(uint64) []pushtest.Request, push func(context.Context) error,
+	parse func(pushtest.Request) (T, error), send func(T) func(context.Context) error) (T, error) {
+	var zero T
+	want, err := pushed(ctx, requests, push)
+	if err != nil {
+		return zero, fmt.Errorf("bench: the proxy's provider request: %w", err)
+	}
+	v, err := parse(want)
+	if err != nil {
+		return zero, fmt.Errorf("bench: the proxy's provider request %s: %w", want.Path, err)
+	}
+	got, err := pushed(ctx, requests, send(v))
+	if err != nil {
+		return zero, fmt.Errorf("bench: the raw client's replay of the proxy's request: %w", err)
+	}
+	if got.Path != want.Path || got.Body != want.Body || !maps.Equal(got.Headers, want.Headers) {
+		return zero, fmt.Errorf("bench: the raw client's replay differs from the proxy's request:\n%s %v %s\n%s %v %s",
+			got.Path, got.Headers, got.Body, want.Path, want.Headers, want.Body)
+	}
+	return v, nil
+}
+
+// pushed runs push and returns the one provider send it made, answered
+// 200, from the mock's inspection log (which adds a request once answered:
+// it may show a moment after the client has its answer).
+func pushed(ctx context.Context, requests func(uint64) []pushtest.Request, push func(context.Context) error) (pushtest.Request, error) {
+	var mark uint64
+	if rs := requests(0); len(rs) > 0 {
+		mark = rs[len(rs)-1].Seq
+	}
+	if err := push(ctx); err != nil {
+		return pushtest.Request{}, err
+	}
+	for wait := time.Now().Add(5 * time.Second); ; {
+		var sends []pushtest.Request
+		for _, rq := range requests(mark) {
+			if strings.HasPrefix(rq.Path, "/3/device/") || strings.HasSuffix(rq.Path, ":send") { // not a token request
+				sends = append(sends, rq)
+			}
+		}
+		switch {
+		case len(sends) == 1 && sends[0].Status == http.StatusOK:
+			return sends[0], nil
+		case len(sends) > 0:
+			return pushtest.Request{}, fmt.Errorf("%d provider requests, the first answered %d %s", len(sends), sends[0].Status, sends[0].Reason)
+		case time.Now().After(wait):
+			return pushtest.Request{}, errors.New("no provider request in the mock's log")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// apnsNotification is the apns2 notification that sends rq again: its
+// device token, apns- headers and payload bytes.
+func apnsNotification(rq pushtest.Request) (*apns2.Notification, error) {
+	h := rq.Headers
+	n := &apns2.Notification{DeviceToken: rq.Token, Topic: h["apns-topic"], ApnsID: h["apns-id"], CollapseID: h["apns-collapse-id"],
+		PushType: apns2.EPushType(h["apns-push-type"]), Payload: []byte(rq.Body)}
+	var err error
+	if p := h["apns-priority"]; p != "" {
+		if n.Priority, err = strconv.Atoi(p); err != nil {
+			return nil, err
+		}
+	}
+	if e := h["apns-expiration"]; e != "" {
+		secs, err := strconv.ParseInt(e, 10, 64)
+		if err != nil {
+			return nil, err
+		}
+		n.Expiration = time.Unix(secs, 0)
+	}
+	return n, nil
+}
+
+// fcmMessage is the firebase message whose send request is rq's body.
+func fcmMessage(rq pushtest.Request) (*messaging.Message, error) {
+	var req struct {
+		ValidateOnly bool               `json:"validate_only"`
+		Message      *messaging.Message `json:"message"`
+	}
+	if err := json.Unmarshal([]byte(rq.Body), &req); err != nil {
+		return nil, err
+	}
+	if req.ValidateOnly || req.Message == nil {
+		return nil, errors.New("not a send request")
+	}
+	return req.Message, nil
 }
 
 // postSendPush posts body to base's send_push and wants an OK.
