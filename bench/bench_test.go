@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -140,6 +141,36 @@ func TestReportJSONSchema(t *testing.T) {
 	}
 	if rep.Accounting.Sent != 300 || rep.Accounting.Delivered != 300 {
 		t.Errorf("accounting %+v", rep.Accounting)
+	}
+}
+
+// The baselines run, each row with its CPU split; the proxy rows' floors
+// are the raw clients replaying the proxy's own provider requests (the
+// run fails if the mocks saw a replay differ from the proxy's request).
+func TestBaselinesReplayTheProxysRequests(t *testing.T) {
+	rep := run(t, Config{Mode: ModeSendPush, Duration: time.Second, Concurrency: 4, IOSShare: 0.5,
+		Baselines: true, BaselineTime: 600 * time.Millisecond})
+	rows := map[string]float64{}
+	for _, b := range rep.Baselines {
+		rows[b.Name] = b.MicrosPerOp
+	}
+	for _, name := range []string{nameMockAPNs + ": client", nameMockFCM + ": client", nameProxyAPNs + ": client",
+		nameProxyFCM + ": client", nameBareJSON + ": server", nameProxy, nameProxyMix} {
+		if rows[name] <= 0 {
+			t.Errorf("baseline %q: %v µs (rows %v)", name, rows[name], rows)
+		}
+	}
+	var proxyRatios int
+	for _, x := range rep.Ratios {
+		if strings.HasPrefix(x.Name, "proxy CPU per send_push") {
+			proxyRatios++
+			if !strings.Contains(x.Name, "the proxy's request") || x.Value <= 0 || math.IsInf(x.Value, 0) || math.IsNaN(x.Value) {
+				t.Errorf("ratio %+v", x)
+			}
+		}
+	}
+	if proxyRatios != 2 {
+		t.Errorf("%d proxy ratios in %v", proxyRatios, rep.Ratios)
 	}
 }
 
