@@ -490,7 +490,10 @@ func replayed[T any](ctx context.Context, requests func(uint64) []pushtest.Reque
 	if err != nil {
 		return zero, fmt.Errorf("bench: the proxy's provider request %s: %w", want.Path, err)
 	}
-	got, err := pushed(ctx, requests, send(v))
+	// Dialled as the client, as drive dials: the connection's read loop,
+	// part of every push, must count as the client's.
+	var got pushtest.Request
+	events.AsActor(labelClient, func() { got, err = pushed(ctx, requests, send(v)) })
 	if err != nil {
 		return zero, fmt.Errorf("bench: the raw client's replay of the proxy's request: %w", err)
 	}
