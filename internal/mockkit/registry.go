@@ -101,6 +101,9 @@ func (r *Registry) Register(req pushtest.Registration) pushtest.Registration {
 	e := entry{device: uint32(len(r.devices)), registeredAt: now, lastActiveAt: now, scope: id}
 	r.devices = append(r.devices, req.Device)
 	r.tokens.put(token, e)
+	if len(r.uninstalled) > 0 { // a token minted again is a fresh install: no mark of the old one stays
+		delete(r.uninstalled, token)
+	}
 	reg := r.registration(token, e)
 	reg.RegisteredAt, reg.LastActiveAt = at, at // as the clock told it
 	return reg

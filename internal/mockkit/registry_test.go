@@ -78,3 +78,18 @@ func TestRegistryHexTokens(t *testing.T) {
 		t.Fatalf("listed %q, want %q", listed, want)
 	}
 }
+
+// A token minted again is a fresh install: the old one's uninstall mark
+// does not stay on it.
+func TestRegistryTokenMintedAgain(t *testing.T) {
+	r := NewRegistry(func() string { return "same" }, nil)
+	first := r.Register(pushtest.Registration{App: "com.a", Environment: testpki.Production, Device: "d1"})
+	if _, ok := r.Uninstall(first.Token); !ok {
+		t.Fatal("uninstall: token not found")
+	}
+	again := r.Register(pushtest.Registration{App: "com.a", Environment: testpki.Production, Device: "d2"})
+	got, ok := r.Lookup(again.Token)
+	if !again.Installed || !ok || !got.Installed || !got.UninstalledAt.IsZero() || got.Device != "d2" {
+		t.Fatalf("registered again: %+v, looked up %+v", again, got)
+	}
+}
