@@ -25,6 +25,7 @@ type exchange struct {
 	grant   *grant
 	request SendRequest // the body, once read (in the exchange: one allocation less)
 	msg     *Message    // &request.Message
+	app     string      // the package of msg.Token, once checkDevice found it installed
 	// atAccept is a matched fault that acts once the message is accepted.
 	atAccept *Fault
 }
@@ -56,9 +57,7 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, project string) {
 		s.reject(x, err)
 		return
 	}
-	if s.accept(x) {
-		s.deliver(x) // here rather than in accept: the handler's stack stays shorter
-	}
+	s.accept(x)
 }
 
 // checkCredential: a live access token, of a service account of the
@@ -218,6 +217,7 @@ func (s *Server) checkDevice(x *exchange) *Error {
 		e.RetryAfter = retryAfter(wait)
 		return e
 	}
+	x.app = reg.App
 	return nil
 }
 
@@ -240,30 +240,44 @@ func (s *Server) reject(x *exchange, e *Error) {
 	e.write(x.w)
 }
 
-// accept gives the message its id and answers it; a fault that acts at
-// acceptance may delay the message, or lose or delay the answer. It reports
-// whether the message is still to be delivered: a validate_only message is
-// not, nor one that such a fault delivered before the answer.
-func (s *Server) accept(x *exchange) (deliver bool) {
+// accept gives the message its id, records and reports it, and answers
+// it; then the message goes to its device(s), unless it is validate_only.
+// The handler's deepest calls (the answer's write through net/http, the
+// delivery) are made from here, so its frame is small: the record's copy
+// and a fault's closures are in calls of their own.
+func (s *Server) accept(x *exchange) {
+	if f := x.atAccept; f != nil {
+		s.acceptUnder(f, x)
+		return
+	}
 	name, answer := s.nameMessage(x)
+	s.accepted(x, name)
+	writeAnswer(x.w, answer, name)
+	if !x.request.ValidateOnly {
+		s.deliver(x)
+	}
+}
+
+// accepted records and reports the message accepted under its name.
+func (s *Server) accepted(x *exchange, name string) {
 	if x.trace == "" {
 		x.trace = x.msgID
 	}
 	x.rec.Status, x.rec.ID = 200, name
-	f := x.atAccept
-	if f != nil {
-		s.faultEvent(f, x)
-		mockkit.HoldAccepted(x.r.Context(), f) // the message is Google's now
-	}
 	s.keep(x.rec, x.r)
 	if s.bus != nil {
 		s.acceptedEvent(x)
 	}
-	if f == nil {
-		writeAnswer(x.w, answer, name)
-		return !x.request.ValidateOnly
-	}
-	// How a fault plays out once accepted is decided once, for both mocks.
+}
+
+// acceptUnder is accept under a fault that acts once the message is
+// accepted: it may delay the message, or lose or delay the answer. How it
+// plays out is decided once, for both mocks.
+func (s *Server) acceptUnder(f *Fault, x *exchange) {
+	name, answer := s.nameMessage(x)
+	s.faultEvent(f, x)
+	mockkit.HoldAccepted(x.r.Context(), f) // the message is Google's now
+	s.accepted(x, name)
 	mockkit.Accept(x.r.Context(), f, mockkit.Acceptance{
 		Deliver: func() {
 			if !x.request.ValidateOnly {
@@ -273,7 +287,6 @@ func (s *Server) accept(x *exchange) (deliver bool) {
 		Answer: func() { writeAnswer(x.w, answer, name) },
 		Reset:  func() { panic(http.ErrAbortHandler) }, // delivered; the stream is reset before the answer
 	})
-	return false
 }
 
 // The answer to an accepted message, around its name.
@@ -373,12 +386,29 @@ func redactTarget(m *Message) string {
 
 // deliver hands an accepted message to its device(s).
 func (s *Server) deliver(x *exchange) {
-	g, m, msgID := x.grant, x.msg, x.msgID
+	d := s.delivery(x)
+	if m := x.msg; m.Token != "" {
+		// checkDevice found the token installed, its app x.app
+		if s.mayGo(x, m.Token, x.app) {
+			s.handOver(x, &d, m.Token, x.app)
+		}
+		return
+	}
+	s.deliverToAudience(x, &d)
+}
+
+// delivery is what the push channel carries of x's accepted message, but
+// for the token it goes to.
+func (s *Server) delivery(x *exchange) Delivery {
+	g, m := x.grant, x.msg
 	now := s.now()
-	d := Delivery{Provider: Provider, ID: msgID, Payload: m.Payload, CollapseKey: m.CollapseKey, AcceptedAt: now,
+	d := Delivery{Provider: Provider, ID: x.msgID, Payload: m.Payload, CollapseKey: m.CollapseKey, AcceptedAt: now,
 		Headers: map[string]string{"from": g.acct.projectNumber}}
 	if d.Headers["from"] == "" {
 		d.Headers["from"] = g.acct.project
+	}
+	if m.Topic != "" {
+		d.Headers["from"] = "/topics/" + m.Topic
 	}
 	if m.Priority != "" {
 		d.Headers["priority"] = m.Priority
@@ -388,14 +418,17 @@ func (s *Server) deliver(x *exchange) {
 	} else {
 		d.Expiry = now.Add(m.TTL)
 	}
+	return d
+}
+
+// deliverToAudience hands d to each installed token subscribed to the
+// message's topic, or matched by its condition.
+func (s *Server) deliverToAudience(x *exchange, d *Delivery) {
+	g, m := x.grant, x.msg
 	var tokens []string
-	switch {
-	case m.Token != "":
-		tokens = []string{m.Token}
-	case m.Topic != "":
-		d.Headers["from"] = "/topics/" + m.Topic
+	if m.Topic != "" {
 		tokens = s.subs.audience(g.acct.project, m.Topic, nil)
-	default:
+	} else {
 		cond, err := ParseCondition(m.Condition)
 		if err != nil { // parsed once already
 			return
@@ -404,20 +437,33 @@ func (s *Server) deliver(x *exchange) {
 	}
 	for _, tok := range tokens {
 		reg, ok := s.reg.Lookup(tok)
-		if !ok || !reg.Installed || expired(reg, now) {
-			continue
+		if ok && reg.Installed && !expired(reg, d.AcceptedAt) && s.mayGo(x, tok, reg.App) {
+			s.handOver(x, d, tok, reg.App)
 		}
-		if m.RestrictedPackageName != "" && m.RestrictedPackageName != reg.App {
-			s.restrictedEvent(m, reg.App, tok, msgID, x.trace)
-			continue
-		}
-		d.Token, d.App = tok, reg.App
-		switch s.hub.Send(d) {
-		case mockkit.Delivered:
-			s.reg.Touch(tok)
-		case mockkit.Stored:
-			s.storedEvent(d, x.trace)
-		}
+	}
+}
+
+// mayGo: the message is not restricted to another package than app, the
+// package of token (if it is, that is reported).
+func (s *Server) mayGo(x *exchange, token, app string) bool {
+	if m := x.msg; m.RestrictedPackageName != "" && m.RestrictedPackageName != app {
+		s.restrictedEvent(m, app, token, x.msgID, x.trace)
+		return false
+	}
+	return true
+}
+
+// handOver gives d to the push channel for token, of app. It runs at the
+// bottom of the handler, on the small stack net/http starts each request
+// on (see mockkit's Hub.sendLocked): its frame and its caller's stay small,
+// and the rare cases' events are calls of their own.
+func (s *Server) handOver(x *exchange, d *Delivery, token, app string) {
+	d.Token, d.App = token, app
+	switch s.hub.Send(*d) {
+	case mockkit.Delivered:
+		s.reg.Touch(token)
+	case mockkit.Stored:
+		s.storedEvent(d, x.trace)
 	}
 }
 
@@ -430,7 +476,7 @@ func (s *Server) restrictedEvent(m *Message, app, token, msgID, trace string) {
 		Attrs:  map[string]string{"token": events.RedactToken(token), "message_id": msgID}})
 }
 
-func (s *Server) storedEvent(d Delivery, trace string) {
+func (s *Server) storedEvent(d *Delivery, trace string) {
 	s.bus.Publish(events.Event{TraceID: trace, Hop: events.ProviderStored, Actor: Actor, Status: "stored",
 		Detail: "the device is offline: FCM keeps the message until it comes back or the ttl passes",
 		Attrs:  map[string]string{"token": events.RedactToken(d.Token), "message_id": d.ID, "expiry": d.Expiry.UTC().Format(time.RFC3339)}})
