@@ -60,14 +60,39 @@ type contender struct {
 	name  string
 	push  func(context.Context) error
 	close func()
-	// best of the rounds
+	// perSec is the best round's; the CPU per operation of each side is
+	// pooled over the rounds (their CPU over their operations): a side's
+	// share of a round comes from profile samples, a few hundred a round,
+	// whose noise the best round would pick rather than average.
 	perSec, clientUS, serverUS, proxyUS float64
+	ops                                 int64
+	clientCPU, serverCPU, proxyCPU      float64 // µs, summed over the rounds
+}
+
+// pool adds a round of n operations, with its CPU per operation by actor.
+func (c *contender) pool(n int64, byActor []ActorCPU) {
+	if n == 0 {
+		return
+	}
+	c.ops += n
+	for _, a := range byActor {
+		switch a.Actor {
+		case labelClient:
+			c.clientCPU += a.MicrosPerNotification * float64(n)
+		case labelServer:
+			c.serverCPU += a.MicrosPerNotification * float64(n)
+		case labelProxy:
+			c.proxyCPU += a.MicrosPerNotification * float64(n)
+		}
+	}
+	ops := float64(c.ops)
+	c.clientUS, c.serverUS, c.proxyUS = c.clientCPU/ops, c.serverCPU/ops, c.proxyCPU/ops
 }
 
 // baselines measures, in this run, the references of the README's targets,
-// and pushlab's own side of each, interleaved in rounds (best round kept) so
-// that a noisy neighbour hurts both sides alike: CPU per operation, split by
-// side with a CPU profile, is the figure compared.
+// and pushlab's own side of each, interleaved in rounds so that a noisy
+// neighbour hurts both sides alike: CPU per operation, split by side with a
+// CPU profile and pooled over the rounds, is the figure compared.
 func (r *runner) baselines(ctx context.Context, rep *Report) error {
 	prim, ours, err := cryptoBaselines(r.cfg.BaselineTime)
 	if err != nil {
@@ -217,22 +242,7 @@ func (r *runner) drive(ctx context.Context, c *contender, d time.Duration) error
 		return e
 	}
 	c.perSec = math.Max(c.perSec, float64(n.Load())/secs)
-	for _, a := range res.ByActor {
-		var best *float64
-		switch a.Actor {
-		case labelClient:
-			best = &c.clientUS
-		case labelServer:
-			best = &c.serverUS
-		case labelProxy:
-			best = &c.proxyUS
-		default:
-			continue
-		}
-		if *best == 0 || a.MicrosPerNotification < *best {
-			*best = a.MicrosPerNotification
-		}
-	}
+	c.pool(n.Load(), res.ByActor)
 	return nil
 }
 

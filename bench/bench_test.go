@@ -244,3 +244,17 @@ func BenchmarkCollector(b *testing.B) {
 		b.Fatalf("accounting %+v for %d", c.acc, b.N)
 	}
 }
+
+// A side's CPU per operation is its CPU over its operations across the
+// rounds, not the best round's figure: a round of many operations weighs
+// more than a short one.
+func TestContenderPoolsTheRounds(t *testing.T) {
+	var c contender
+	c.pool(100, []ActorCPU{{Actor: labelServer, MicrosPerNotification: 30}, {Actor: labelClient, MicrosPerNotification: 40}})
+	c.pool(300, []ActorCPU{{Actor: labelServer, MicrosPerNotification: 20}, {Actor: labelClient, MicrosPerNotification: 40},
+		{Actor: "runtime + other", MicrosPerNotification: 99}})
+	c.pool(0, []ActorCPU{{Actor: labelServer, MicrosPerNotification: 1000}}) // a round that did nothing counts for nothing
+	if c.ops != 400 || c.serverUS != 22.5 || c.clientUS != 40 || c.proxyUS != 0 {
+		t.Fatalf("pooled %d ops: server %.2f µs, client %.2f, proxy %.2f; want 400, 22.50, 40.00, 0", c.ops, c.serverUS, c.clientUS, c.proxyUS)
+	}
+}
