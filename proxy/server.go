@@ -162,7 +162,7 @@ func (s *Server) routes() http.Handler {
 	})
 	sendPush := s.timed("send_push", s.sendPushOnWorker)
 	mux.Handle("POST "+mmpush.PathSendPush, sendPush)
-	mux.Handle("POST "+mmpush.PathAck, s.timed("ack", s.handleAck))
+	mux.Handle("POST "+mmpush.PathAck, s.timed("ack", s.ackOnWorker))
 	mux.HandleFunc("GET /version", s.handleVersion)
 	if s.cfg.EnableMetrics {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+
+	"github.com/pushlab/pushlab/internal/growstack"
 )
 
 // The provider client libraries hide what the proxy needs to retry safely:
@@ -186,6 +188,15 @@ func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if a == nil { // outside a try: this attempt's own
 		a = &attempts{}
 		req = req.WithContext(withAttempts(req.Context(), a))
+	}
+	if req.Body != nil && req.Body != http.NoBody {
+		// The HTTP/2 transports send each request from a goroutine of
+		// their own, on a new stack that writing the body through TLS
+		// would grow deep in AES-GCM, a copy of the whole stack: grown
+		// at the body's first read instead, a copy of a few frames.
+		grown := *req
+		grown.Body = growstack.Wrap(req.Body)
+		req = &grown
 	}
 	resp, err := o.base.RoundTrip(req)
 	a.mu.Lock()

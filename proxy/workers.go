@@ -20,3 +20,10 @@ const workerLinger = 10 * time.Second
 func (s *Server) sendPushOnWorker(w http.ResponseWriter, r *http.Request) {
 	s.workers.Do(func() { s.serveSendPush(w, r) })
 }
+
+// ackOnWorker serves an ack on a worker, for the same reason: its body's
+// decoding, at the bottom of the handler's stack, grew each request's new
+// stack (4 % of the proxy's CPU in the pipeline).
+func (s *Server) ackOnWorker(w http.ResponseWriter, r *http.Request) {
+	s.workers.Do(func() { s.handleAck(w, r) })
+}

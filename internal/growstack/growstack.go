@@ -73,6 +73,24 @@ func (*Body) Close() error { return nil }
 
 var _ io.ReadCloser = (*Body)(nil)
 
+// Wrap is body, read through a reader that grows the stack of the
+// goroutine reading it at its first read, as Body does: for a request a
+// client library made, whose body is not ours to choose.
+func Wrap(body io.ReadCloser) io.ReadCloser { return &wrapped{ReadCloser: body} }
+
+type wrapped struct {
+	io.ReadCloser
+	grown bool
+}
+
+func (w *wrapped) Read(p []byte) (int, error) {
+	if !w.grown {
+		w.grown = true
+		growFor8K()
+	}
+	return w.ReadCloser.Read(p)
+}
+
 // NewRequest is http.NewRequestWithContext with body as a Body: its length
 // is known, and a retry on a fresh connection (GetBody) reads it again.
 func NewRequest(ctx context.Context, method, url string, body []byte) (*http.Request, error) {

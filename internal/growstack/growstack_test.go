@@ -60,3 +60,24 @@ func TestBodyOverHTTP2(t *testing.T) {
 		t.Fatalf("HTTP/%d, echoed %d bytes of %d", resp.ProtoMajor, len(got), len(want))
 	}
 }
+
+// A wrapped body reads back its bytes and closes what it wraps.
+func TestWrapReadsAndCloses(t *testing.T) {
+	want := bytes.Repeat([]byte("abc"), 1000)
+	inner := &closeCounter{Reader: bytes.NewReader(want)}
+	w := Wrap(inner)
+	got, err := io.ReadAll(w)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("read %d bytes of %d: %v", len(got), len(want), err)
+	}
+	if err := w.Close(); err != nil || inner.closed != 1 {
+		t.Fatalf("Close: %v, inner closed %d times", err, inner.closed)
+	}
+}
+
+type closeCounter struct {
+	io.Reader
+	closed int
+}
+
+func (c *closeCounter) Close() error { c.closed++; return nil }
