@@ -99,6 +99,12 @@ func (r *Registry) Register(req pushtest.Registration) pushtest.Registration {
 		r.scopeIDs[sc] = id
 	}
 	e := entry{device: uint32(len(r.devices)), registeredAt: now, lastActiveAt: now, scope: id}
+	if old, ok := r.tokens.get(token); ok {
+		// A token minted again keeps its online slot: whether a receiver
+		// is attached to the token is the hub's to say, not the
+		// registration's (and a slot dropped here would never be freed).
+		e.online = old.online
+	}
 	r.devices = append(r.devices, req.Device)
 	r.tokens.put(token, e)
 	if len(r.uninstalled) > 0 { // a token minted again is a fresh install: no mark of the old one stays

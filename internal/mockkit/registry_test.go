@@ -93,3 +93,25 @@ func TestRegistryTokenMintedAgain(t *testing.T) {
 		t.Fatalf("registered again: %+v, looked up %+v", again, got)
 	}
 }
+
+// A token minted again while its device is online stays online at the
+// hub that tracks the registry, and its slot is freed when it goes offline.
+func TestRegistryTokenMintedAgainStaysOnline(t *testing.T) {
+	r := NewRegistry(func() string { return "same" }, nil)
+	h := NewHub(APNsStorage, nil)
+	h.Track(r)
+	first := r.Register(pushtest.Registration{App: "com.a", Environment: testpki.Production, Device: "d1"})
+	var got []pushtest.Delivery
+	h.Attach(first.Token, pushtest.ReceiverFunc(func(d pushtest.Delivery) { got = append(got, d) }))
+	again := r.Register(pushtest.Registration{App: "com.a", Environment: testpki.Production, Device: "d2"})
+	if !h.Online(again.Token) || h.Stats().Online != 1 {
+		t.Fatalf("minted again: online %v, %d online", h.Online(again.Token), h.Stats().Online)
+	}
+	if o := h.Send(pushtest.Delivery{Token: again.Token, ID: "1"}); o != Delivered || len(got) != 1 {
+		t.Fatalf("send: %s, %d delivered", o, len(got))
+	}
+	h.Detach(again.Token)
+	if h.Online(again.Token) || h.Stats().Online != 0 {
+		t.Fatalf("detached: online %v, %d online", h.Online(again.Token), h.Stats().Online)
+	}
+}
