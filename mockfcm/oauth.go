@@ -259,7 +259,7 @@ func newAccessToken() string {
 
 // tokenEndpoint serves POST {token_uri}.
 func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
-	rec := s.record(r)
+	rec := s.record(r, s.now())
 	fail := func(e *oauthError) {
 		rec.Status, rec.Reason = e.status, e.Code
 		s.keep(&rec, r)

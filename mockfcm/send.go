@@ -17,11 +17,12 @@ import (
 type exchange struct {
 	w       http.ResponseWriter
 	r       *http.Request
-	project string   // the {project} of the path
-	rec     *Request // added to the inspection log once answered: &record
-	record  Request  // in the exchange: one allocation for both
-	trace   string   // the message's ack_id, or its message id once accepted
-	msgID   string   // given when accepted
+	project string    // the {project} of the path
+	rec     *Request  // added to the inspection log once answered: &record
+	record  Request   // in the exchange: one allocation for both
+	now     time.Time // the mock's clock when the request came, or after a fault held it
+	trace   string    // the message's ack_id, or its message id once accepted
+	msgID   string    // given when accepted
 	grant   *grant
 	request SendRequest // the body, once read (in the exchange: one allocation less)
 	msg     *Message    // &request.Message
@@ -33,7 +34,8 @@ type exchange struct {
 // send serves POST /v1/projects/{project}/messages:send. The checks run in
 // the order Google answers them: the first that fails is the answer.
 func (s *Server) send(w http.ResponseWriter, r *http.Request, project string) {
-	x := &exchange{w: w, r: r, project: project, record: s.record(r)}
+	now := s.now() // read once: a send's checks and its answer see one time
+	x := &exchange{w: w, r: r, project: project, now: now, record: s.record(r, now)}
 	x.rec = &x.record
 	if err := s.checkCredential(x); err != nil {
 		s.reject(x, err)
@@ -80,7 +82,7 @@ func (s *Server) checkCredential(x *exchange) *Error {
 // checkProjectQuota counts the message against its project's minute.
 func (s *Server) checkProjectQuota(x *exchange) *Error {
 	project := x.grant.acct.project
-	wait, ok := s.quota.Allow(project, s.now())
+	wait, ok := s.quota.Allow(project, x.now)
 	if ok {
 		return nil
 	}
@@ -141,7 +143,11 @@ func (s *Server) fault(x *exchange) (err *Error, answered bool) {
 		x.atAccept = &kept
 		return nil, false
 	}
-	return s.applyFault(x, f)
+	err, answered = s.applyFault(x, f)
+	if !answered {
+		x.now = s.now() // it may have held the request
+	}
+	return err, answered
 }
 
 // applyFault carries out a fault that acts before the message is judged.
@@ -200,7 +206,7 @@ func (s *Server) checkDevice(x *exchange) *Error {
 	if token == "" {
 		return nil
 	}
-	now := s.now()
+	now := x.now
 	reg, ok := s.reg.Lookup(token)
 	switch {
 	case !ok && !looksLikeToken(token):
@@ -277,6 +283,7 @@ func (s *Server) acceptUnder(f *Fault, x *exchange) {
 	name, answer := s.nameMessage(x)
 	s.faultEvent(f, x)
 	mockkit.HoldAccepted(x.r.Context(), f) // the message is Google's now
+	x.now = s.now()
 	s.accepted(x, name)
 	mockkit.Accept(x.r.Context(), f, mockkit.Acceptance{
 		Deliver: func() {
@@ -300,7 +307,7 @@ func (s *Server) nameMessage(x *exchange) (name, answer string) {
 	var buf [40]byte
 	id := append(buf[:0], "fake_message_id"...)
 	if !x.request.ValidateOnly {
-		id = s.ids.appendMessageID(buf[:0], s.now())
+		id = s.ids.appendMessageID(buf[:0], x.now)
 	}
 	const prefix, infix = "projects/", "/messages/"
 	var b strings.Builder
@@ -400,8 +407,7 @@ func (s *Server) deliver(x *exchange) {
 // delivery is what the push channel carries of x's accepted message, but
 // for the token it goes to.
 func (s *Server) delivery(x *exchange) Delivery {
-	g, m := x.grant, x.msg
-	now := s.now()
+	g, m, now := x.grant, x.msg, x.now
 	d := Delivery{Provider: Provider, ID: x.msgID, Payload: m.Payload, CollapseKey: m.CollapseKey, AcceptedAt: now,
 		Headers: map[string]string{"from": g.acct.projectNumber}}
 	if d.Headers["from"] == "" {

@@ -499,8 +499,8 @@ var recordedHeaders = [][2]string{{"Content-Type", "content-type"}, {"User-Agent
 	{"X-Firebase-Client", "x-firebase-client"}, {"X-Goog-Api-Client", "x-goog-api-client"}, {"Access_token_auth", "access_token_auth"}}
 
 // record starts the inspection record of a request.
-func (s *Server) record(r *http.Request) Request {
-	return Request{At: s.now(), Method: r.Method, Path: r.URL.Path}
+func (s *Server) record(r *http.Request, now time.Time) Request {
+	return Request{At: now, Method: r.Method, Path: r.URL.Path}
 }
 
 // keep adds rec, the record of r, to the inspection log. Its headers are

@@ -290,7 +290,7 @@ const (
 // iidEndpoint serves POST /iid/v1:batchAdd and /iid/v1:batchRemove.
 func (s *Server) iidEndpoint(add bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		rec := s.record(r)
+		rec := s.record(r, s.now())
 		answer := func(status int, v any) {
 			rec.Status = status
 			s.keep(&rec, r)
