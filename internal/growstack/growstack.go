@@ -49,8 +49,8 @@ func keepFrame(b []byte) {}
 // of its own, which reads the body just before it writes the body's frame
 // through TLS; that write would grow the fresh stack deep in AES-GCM.
 type Body struct {
-	r     bytes.Reader
-	grown bool
+	r bytes.Reader
+	firstRead
 }
 
 // NewBody reads b.
@@ -61,10 +61,7 @@ func NewBody(b []byte) *Body {
 }
 
 func (b *Body) Read(p []byte) (int, error) {
-	if !b.grown {
-		b.grown = true
-		growFor8K()
-	}
+	b.grow()
 	return b.r.Read(p)
 }
 
@@ -80,15 +77,22 @@ func Wrap(body io.ReadCloser) io.ReadCloser { return &wrapped{ReadCloser: body} 
 
 type wrapped struct {
 	io.ReadCloser
-	grown bool
+	firstRead
 }
 
 func (w *wrapped) Read(p []byte) (int, error) {
-	if !w.grown {
-		w.grown = true
+	w.grow()
+	return w.ReadCloser.Read(p)
+}
+
+// firstRead grows the reading goroutine's stack once, at a body's first read.
+type firstRead struct{ grown bool }
+
+func (f *firstRead) grow() {
+	if !f.grown {
+		f.grown = true
 		growFor8K()
 	}
-	return w.ReadCloser.Read(p)
 }
 
 // NewRequest is http.NewRequestWithContext with body as a Body: its length
