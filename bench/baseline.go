@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -155,6 +156,8 @@ func (r *runner) baselines(ctx context.Context, rep *Report) error {
 		rep.Ratios = append(rep.Ratios, ratio("proxy CPU per send_push ÷ (raw clients sending the proxy's requests + bare JSON handler), iOS/Android mix, same mocks, body and load", px.proxyUS/floor, 1.3, false))
 	}
 
+	rep.Floor = r.floor(prim, bareA, bareF, bareJ, rep)
+
 	// The proxy under the whole pipeline's load, for reference only: it
 	// runs at the pipeline's pace (a fifth of the rounds' rate here), so
 	// its connections carry fewer frames per write and wake-up than the
@@ -169,6 +172,24 @@ func (r *runner) baselines(ctx context.Context, rep *Report) error {
 		rep.Baselines = append(rep.Baselines, Baseline{Name: "pushlab proxy ← raw send_push (whole pipeline after it)", PerSec: proxyRate, MicrosPerOp: proxyUS, Side: "proxy"})
 	}
 	return nil
+}
+
+// floor is the full pipeline's floor from this run's baselines: the stdlib
+// crypto of a notification, send_push and the two acks as the bare JSON
+// exchange (a send_push body is the largest of the three), and the provider
+// push as the bare HTTP/2 handler's exchange with the apns2 or firebase
+// client, in the bench's iOS share.
+func (r *runner) floor(crypto Baseline, bareA, bareF, bareJ *contender, rep *Report) *Floor {
+	exchange := func(c *contender) float64 { return c.clientUS + c.serverUS }
+	ios := r.cfg.IOSShare
+	f := &Floor{CryptoMicros: crypto.MicrosPerOp,
+		ExchangesMicros: 3*exchange(bareJ) + ios*exchange(bareA) + (1-ios)*exchange(bareF)}
+	f.MicrosPerNotification = f.CryptoMicros + f.ExchangesMicros
+	f.MaxPerSec = float64(runtime.GOMAXPROCS(0)) * 1e6 / f.MicrosPerNotification
+	if r.cfg.Mode == ModePipeline && r.cfg.ProxyURL == "" && rep.CPU.MicrosPerNotification > 0 {
+		f.PipelineRatio = rep.CPU.MicrosPerNotification / f.MicrosPerNotification
+	}
+	return f
 }
 
 func ratio(name string, v, target float64, atLeast bool) Ratio {

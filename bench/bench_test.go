@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -171,6 +172,36 @@ func TestBaselinesReplayTheProxysRequests(t *testing.T) {
 	}
 	if proxyRatios != 2 {
 		t.Errorf("%d proxy ratios in %v", proxyRatios, rep.Ratios)
+	}
+	// The pipeline's floor is priced from the same rows; a send_push run
+	// has no pipeline to hold against it.
+	if f := rep.Floor; f == nil || f.CryptoMicros <= 0 || f.ExchangesMicros <= 0 || f.PipelineRatio != 0 ||
+		math.Abs(f.MicrosPerNotification-f.CryptoMicros-f.ExchangesMicros) > 1e-9 || f.MaxPerSec <= 0 {
+		t.Errorf("floor %+v", rep.Floor)
+	}
+}
+
+// The floor adds a notification's crypto to its four exchanges (three
+// JSON ones, one provider push in the iOS share), and the pipeline's CPU
+// is held against it.
+func TestFloorOfThePipeline(t *testing.T) {
+	r := &runner{cfg: Config{Mode: ModePipeline, IOSShare: 0.25}}
+	rep := &Report{CPU: CPU{MicrosPerNotification: 720}}
+	f := r.floor(Baseline{MicrosPerOp: 240},
+		&contender{clientUS: 30, serverUS: 20}, // bare ← apns2: 50
+		&contender{clientUS: 40, serverUS: 30}, // bare ← firebase: 70
+		&contender{clientUS: 35, serverUS: 25}, // bare JSON: 60
+		rep)
+	if f.CryptoMicros != 240 || f.ExchangesMicros != 3*60+0.25*50+0.75*70 || f.MicrosPerNotification != 240+245 ||
+		f.PipelineRatio != 720.0/485 {
+		t.Fatalf("floor %+v", f)
+	}
+	if want := float64(runtime.GOMAXPROCS(0)) * 1e6 / 485; f.MaxPerSec != want {
+		t.Fatalf("max %v/s, want %v", f.MaxPerSec, want)
+	}
+	r.cfg.ProxyURL = "https://elsewhere" // the proxy's CPU is not in this process's
+	if f := r.floor(Baseline{MicrosPerOp: 240}, &contender{}, &contender{}, &contender{}, rep); f.PipelineRatio != 0 {
+		t.Fatalf("a proxy elsewhere: ratio %v", f.PipelineRatio)
 	}
 }
 

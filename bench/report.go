@@ -33,6 +33,9 @@ type Report struct {
 	MaxSustainedRate float64    `json:"max_sustained_rate,omitempty"`
 	Baselines        []Baseline `json:"baselines,omitempty"`
 	Ratios           []Ratio    `json:"ratios,omitempty"`
+	// Floor is the full pipeline's least CPU per notification on this
+	// machine, from the baselines (nil without them).
+	Floor *Floor `json:"floor,omitempty"`
 	// Notes are caveats a reader must know (events missed, noisy machine).
 	Notes []string `json:"notes,omitempty"`
 }
@@ -179,6 +182,24 @@ type Ratio struct {
 	Met    bool    `json:"met"`
 }
 
+// Floor is the least CPU a notification of the full pipeline can cost,
+// from baselines of the same run: its four EC operations (seal and sign on
+// the server, verify and open on the phone) with bare stdlib calls, and its
+// four HTTP/2+TLS request/answer exchanges (send_push, the provider push,
+// the phone's ack to the server, the server's ack to the proxy) between
+// bare clients and bare handlers: what a pipeline with no work of its own
+// would spend.
+type Floor struct {
+	MicrosPerNotification float64 `json:"us_per_notification"`
+	CryptoMicros          float64 `json:"crypto_us"`
+	ExchangesMicros       float64 `json:"exchanges_us"`
+	// MaxPerSec is what this process's cores (GOMAXPROCS) carry at the floor.
+	MaxPerSec float64 `json:"max_per_sec"`
+	// PipelineRatio is the load phase's CPU per notification over the
+	// floor; 0 when the load was not the whole pipeline in this process.
+	PipelineRatio float64 `json:"pipeline_ratio,omitempty"`
+}
+
 // WriteJSON writes the report as indented JSON.
 func (r *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
@@ -264,6 +285,13 @@ func (r *Report) WriteText(w io.Writer) error {
 				met = "NOT met"
 			}
 			fmt.Fprintf(w, "  %-62s %6.2f  target %-7s %s\n", x.Name, x.Value, x.Target, met)
+		}
+	}
+	if f := r.Floor; f != nil {
+		fmt.Fprintf(w, "\nfloor of the full pipeline: %.0f µs of CPU per notification (EC crypto %.0f + four bare HTTP/2 exchanges %.0f): at most %.0f/s on %d cores\n",
+			f.MicrosPerNotification, f.CryptoMicros, f.ExchangesMicros, f.MaxPerSec, r.Setup.GOMAXPROCS)
+		if f.PipelineRatio > 0 {
+			fmt.Fprintf(w, "this run's pipeline: %.0f µs per notification, %.2f× the floor\n", r.CPU.MicrosPerNotification, f.PipelineRatio)
 		}
 	}
 	for _, n := range r.Notes {
