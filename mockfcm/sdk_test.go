@@ -648,3 +648,46 @@ func TestRegisterByProjectNumber(t *testing.T) {
 		t.Fatalf("delivery %+v", got)
 	}
 }
+
+// A message a fault held at acceptance goes to its device only if the app
+// is still installed when the hold ends.
+func TestHeldMessageSkipsAnAppUninstalledMeanwhile(t *testing.T) {
+	f := newFixture(t, false)
+	dev := f.device(t, testProjectA, "com.example", true)
+	if _, err := f.s.AddFault(mockfcm.Fault{Action: mockfcm.DelayAccept, Latency: 300 * time.Millisecond, Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	sent := make(chan error, 1)
+	go func() {
+		_, err := f.client.Send(f.ctx, &messaging.Message{Token: dev.reg.Token, Data: map[string]string{"ack_id": "held"}})
+		sent <- err
+	}()
+	held := func() bool {
+		for _, e := range f.bus.Trace("held") {
+			if e.Hop == events.FaultInjected {
+				return true
+			}
+		}
+		return false
+	}
+	for deadline := time.Now().Add(5 * time.Second); !held(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the fault never held the message")
+		}
+	}
+	if _, ok := f.s.Uninstall(dev.reg.Token); !ok {
+		t.Fatal("uninstall: no such token")
+	}
+	if err := <-sent; err != nil {
+		t.Fatalf("send: %v (accepted before the uninstall, answered after the hold)", err)
+	}
+	dev.none(t)
+	if p := f.s.Pending(dev.reg.Token); len(p) != 0 {
+		t.Fatalf("kept for the uninstalled app: %+v", p)
+	}
+	for _, e := range f.bus.Trace("held") {
+		if e.Hop == events.ProviderStored {
+			t.Fatalf("stored for the uninstalled app: %+v", e)
+		}
+	}
+}

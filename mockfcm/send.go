@@ -394,14 +394,29 @@ func redactTarget(m *Message) string {
 // deliver hands an accepted message to its device(s).
 func (s *Server) deliver(x *exchange) {
 	d := s.delivery(x)
-	if m := x.msg; m.Token != "" {
-		// checkDevice found the token installed, its app x.app
-		if s.mayGo(x, m.Token, x.app) {
-			s.handOver(x, &d, m.Token, x.app)
-		}
+	m := x.msg
+	if m.Token == "" {
+		s.deliverToAudience(x, &d)
 		return
 	}
-	s.deliverToAudience(x, &d)
+	// checkDevice found the token installed, its app x.app; a fault that
+	// held the message since gave the app time to go.
+	app, ok := x.app, true
+	if x.atAccept != nil {
+		app, ok = s.installedApp(m.Token, d.AcceptedAt)
+	}
+	if ok && s.mayGo(x, m.Token, app) {
+		s.handOver(x, &d, m.Token, app)
+	}
+}
+
+// installedApp is the app of token, if it is installed and not expired.
+func (s *Server) installedApp(token string, now time.Time) (string, bool) {
+	reg, ok := s.reg.Lookup(token)
+	if !ok || !reg.Installed || expired(reg, now) {
+		return "", false
+	}
+	return reg.App, true
 }
 
 // delivery is what the push channel carries of x's accepted message, but
@@ -442,9 +457,8 @@ func (s *Server) deliverToAudience(x *exchange, d *Delivery) {
 		tokens = s.subs.audience(g.acct.project, "", cond)
 	}
 	for _, tok := range tokens {
-		reg, ok := s.reg.Lookup(tok)
-		if ok && reg.Installed && !expired(reg, d.AcceptedAt) && s.mayGo(x, tok, reg.App) {
-			s.handOver(x, d, tok, reg.App)
+		if app, ok := s.installedApp(tok, d.AcceptedAt); ok && s.mayGo(x, tok, app) {
+			s.handOver(x, d, tok, app)
 		}
 	}
 }
