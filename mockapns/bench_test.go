@@ -6,11 +6,16 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"runtime/pprof"
+	"sync"
 	"testing"
 
+	"github.com/pushlab/pushlab/events"
+	"github.com/pushlab/pushlab/internal/mocktest"
 	"github.com/pushlab/pushlab/testpki"
 	"golang.org/x/net/http2"
 )
@@ -101,3 +106,107 @@ func BenchmarkPush(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkHandler measures the mock's own work on a push, without the
+// network: the handler served on a fresh goroutine per request, as
+// net/http's HTTP/2 server does, with the headers and body apns2 sends
+// (token auth) and the connection state Serve gives each request. "quiet"
+// has no event bus (as bench's baselines run it), "events" one.
+func BenchmarkHandler(b *testing.B) {
+	set := testSet(b)
+	for _, withBus := range []bool{false, true} {
+		name := "quiet"
+		if withBus {
+			name = "events"
+		}
+		b.Run(name, func(b *testing.B) {
+			cfg := Config{Cert: set.Mock.TLS(), ClientCAs: set.CA.Pool(), Logger: slog.New(slog.DiscardHandler)}
+			if withBus {
+				cfg.Bus = events.NewBus()
+			}
+			s, err := New(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s.RegisterKey(Key{ID: set.APNsKey.KeyID, TeamID: set.TeamID, Public: &set.APNsKey.Key.PublicKey})
+			reg, err := s.RegisterDevice(set.BundleID, testpki.Production, "bench")
+			if err != nil {
+				b.Fatal(err)
+			}
+			s.Attach(reg.Token, ReceiverFunc(func(Delivery) {})) // online: every push is delivered
+			body := []byte(`{"aps":{"alert":{"title":"town-square","body":"benchmark notification"},"mutable-content":1},"ack_id":"x"}`)
+			rd := bytes.NewReader(body)
+			r, _ := http.NewRequest("POST", "https://127.0.0.1:443/3/device/"+reg.Token, io.NopCloser(rd))
+			r.ContentLength = int64(len(body))
+			r.Header.Set("Content-Type", "application/json; charset=utf-8")
+			r.Header.Set("apns-topic", set.BundleID)
+			r.Header.Set("apns-push-type", "alert")
+			r.Header.Set("authorization", "bearer "+goodBearer(b, set))
+			r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/2.0", 2, 0
+			r = r.WithContext(context.WithValue(r.Context(), connKey{}, &connState{env: testpki.Production}))
+			w := &discardWriter{h: http.Header{}}
+			h := s.Handler()
+			done := make(chan struct{})
+			defer serverStacks(32)()
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := mocktest.CPUTime()
+			for range b.N {
+				rd.Reset(body)
+				clear(w.h)
+				w.status = 0
+				go func() { // a fresh stack per request, as net/http's
+					h.ServeHTTP(w, r)
+					done <- struct{}{}
+				}()
+				<-done
+				if w.status != 200 {
+					b.Fatalf("status %d", w.status)
+				}
+			}
+			mocktest.ReportCPU(b, start)
+		})
+	}
+}
+
+// serverStacks parks n goroutines whose stacks are as deep as a server's
+// connection goroutines (TLS reads, HTTP/2 frame loops), until stop is
+// called. The runtime starts a goroutine on the average stack the last GC
+// scanned: 2 KB in a bare benchmark, 4 KB for net/http's handlers in a
+// server (BenchmarkPush shows no stack growth under the handler). With
+// these the benchmark's handlers start on 4 KB too, so that a stack copy
+// in its profile is one a server would pay.
+func serverStacks(n int) (stop func()) {
+	quit := make(chan struct{})
+	var parked sync.WaitGroup
+	for range n {
+		parked.Add(1)
+		go parkDeep(16, &parked, quit)
+	}
+	parked.Wait()
+	runtime.GC() // the starting size follows the stacks it scans
+	return func() { close(quit) }
+}
+
+// parkDeep parks at the bottom of depth frames of about 140 bytes each.
+func parkDeep(depth int, parked *sync.WaitGroup, quit <-chan struct{}) byte {
+	var pad [96]byte
+	pad[depth%len(pad)] = byte(depth)
+	if depth == 0 {
+		parked.Done()
+		<-quit
+		return pad[0]
+	}
+	return parkDeep(depth-1, parked, quit) + pad[depth*7%len(pad)]
+}
+
+// discardWriter is a ResponseWriter that keeps the status and drops the body.
+type discardWriter struct {
+	h      http.Header
+	status int
+}
+
+func (w *discardWriter) Header() http.Header               { return w.h }
+func (w *discardWriter) Write(p []byte) (int, error)       { return len(p), nil }
+func (w *discardWriter) WriteString(s string) (int, error) { return len(s), nil } // as net/http's writers
+func (w *discardWriter) WriteHeader(status int)            { w.status = status }
