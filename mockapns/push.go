@@ -36,7 +36,22 @@ type exchange struct {
 	fault *Fault
 }
 
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// pushWork is what a push is judged with, pooled: the exchange and the
+// buffer its body is read into, one allocation less per push each (the
+// exchange is not kept past the handler: records, deliveries and events
+// copy what they show).
+type pushWork struct {
+	x   exchange
+	buf bytes.Buffer
+}
+
+var workPool = sync.Pool{New: func() any { return new(pushWork) }}
+
+// release returns pw to the pool, holding on to no request.
+func (pw *pushWork) release() {
+	pw.x = exchange{}
+	workPool.Put(pw)
+}
 
 func (s *Server) serveAPNs(w http.ResponseWriter, r *http.Request) {
 	s.inflight.Add(1)
@@ -46,22 +61,24 @@ func (s *Server) serveAPNs(w http.ResponseWriter, r *http.Request) {
 		s.admitStream(r, c)
 		defer c.fc.release()
 	}
-	buf := bufPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer bufPool.Put(buf)
+	pw := workPool.Get().(*pushWork)
+	defer pw.release()
+	pw.x = exchange{r: r, conn: c, tls: r.TLS}
+	pw.buf.Reset()
 	// The checks and the acceptance are calls one after the other, not one
 	// inside the other, so that the handler's stack stays small (see
 	// handOver).
-	if x := s.judge(w, r, c, buf); x != nil {
-		s.accept(w, x)
+	if s.judge(w, &pw.x, &pw.buf) {
+		s.accept(w, &pw.x)
 	}
 }
 
 // judge applies the checks of the provider API to a request, reading its
 // body into buf: it answers a request that fails one (or that a fault or a
-// broadcast path takes) and returns nil, or returns the request to accept.
-func (s *Server) judge(w http.ResponseWriter, r *http.Request, c *connState, buf *bytes.Buffer) *exchange {
-	x := &exchange{r: r, conn: c, tls: r.TLS}
+// broadcast path takes) and returns false, or returns true for a request to
+// accept.
+func (s *Server) judge(w http.ResponseWriter, x *exchange, buf *bytes.Buffer) bool {
+	r, c := x.r, x.conn
 	if x.tls == nil && c != nil {
 		x.tls = c.tlsState()
 	}
@@ -71,58 +88,78 @@ func (s *Server) judge(w http.ResponseWriter, r *http.Request, c *connState, buf
 	}
 	if strings.HasPrefix(r.URL.Path, broadcastPath) {
 		s.serveBroadcast(w, x)
-		return nil
+		return false
 	}
 	token, perr := parsePath(r.Method, r.URL.Path)
 	x.token = token
 	if s.faultFirst(w, x) {
-		return nil
+		return false
 	}
 	if s.servers.Closed() {
 		s.answer(w, x, reject(ReasonShutdown))
-		return nil
+		return false
 	}
 	if perr != nil {
 		x.n.ID = newAPNsID()
 		s.answer(w, x, perr)
-		return nil
+		return false
 	}
 	n, herr := parseHeaders(r.Header, token, newAPNsID)
 	x.n = n
 	if herr != nil {
 		s.answer(w, x, herr)
-		return nil
+		return false
 	}
 	if err := s.authenticate(x); err != nil {
 		s.answer(w, x, err)
-		return nil
+		return false
 	}
 	if err := s.checkTopic(x); err != nil {
 		s.answer(w, x, err)
-		return nil
+		return false
 	}
 	limit := payloadLimit(x.n.PushType)
-	if _, err := buf.ReadFrom(io.LimitReader(r.Body, int64(limit)+1)); err != nil {
+	if err := readLimited(buf, r.Body, limit+1); err != nil {
 		// The client went away or reset the stream mid-body: nothing to answer.
 		s.record(x, 0, "", "body: "+err.Error())
-		return nil
+		return false
 	}
 	x.body = buf.Bytes()
 	ack, berr := checkPayload(x.body, limit, x.n.PushType)
 	x.ack = ack
 	if berr != nil {
 		s.answer(w, x, berr)
-		return nil
+		return false
 	}
 	if terr := s.checkDevice(x); terr != nil {
 		s.answer(w, x, terr)
-		return nil
+		return false
 	}
 	if s.overRate(x.token) {
 		s.answer(w, x, reject(ReasonTooManyRequests))
-		return nil
+		return false
 	}
-	return x
+	return true
+}
+
+// readLimited appends to buf what body holds, up to max bytes; a body that
+// ends is no error. It reads what buf.ReadFrom(io.LimitReader(body, max))
+// would, without the LimitedReader the heap would get per push.
+func readLimited(buf *bytes.Buffer, body io.Reader, max int) error {
+	for buf.Len() < max {
+		buf.Grow(bytes.MinRead)
+		p := buf.AvailableBuffer()
+		p = p[:min(cap(p), max-buf.Len())]
+		n, err := body.Read(p)
+		buf.Write(p[:n]) // p is buf's own spare room: nothing is copied
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // faultFirst looks for a fault matching the request's token (x.fault) and
