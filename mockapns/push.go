@@ -34,6 +34,18 @@ type exchange struct {
 	body  []byte
 	ack   string
 	fault *Fault
+	at    time.Time // the mock's time for the request, once read (see timeOf)
+	timed bool
+}
+
+// timeOf is the mock's time for x, read once: its token's age, its record
+// and its delivery go by one reading of the clock, which costs a read of
+// the system's time per call. A push held at acceptance reads it again.
+func (s *Server) timeOf(x *exchange) time.Time {
+	if !x.timed {
+		x.at, x.timed = s.now(), true
+	}
+	return x.at
 }
 
 // pushWork is what a push is judged with, pooled: the exchange and the
@@ -308,7 +320,7 @@ func (s *Server) tokenAuth(x *exchange, bearer string) *Error {
 		x.cred.info["error"] = why
 		return reject(reason)
 	}
-	now := s.now()
+	now := s.timeOf(x)
 	if now.Sub(time.Unix(v.iat, 0)) > TokenMaxAge {
 		return fail(ReasonExpiredProviderToken, "iat older than one hour")
 	}
@@ -484,6 +496,7 @@ func (s *Server) accept(w http.ResponseWriter, x *exchange) {
 	if f != nil && f.Action.AtAccept() {
 		s.faultEvent(x)
 		mockkit.HoldAccepted(x.r.Context(), f) // the push is Apple's now
+		x.timed = false                        // accepted after the hold
 		switch f.Action {
 		case AcceptReset:
 			note = "accepted and delivered; connection reset before the answer"
@@ -525,7 +538,7 @@ func (s *Server) handOver(x *exchange) {
 
 // delivery is what the push channel carries of an accepted notification.
 func (s *Server) delivery(x *exchange) Delivery {
-	now := s.now()
+	now := s.timeOf(x)
 	d := Delivery{Provider: Provider, Token: x.reg.Token, ID: x.n.ID, App: x.n.App(),
 		Payload: bytes.Clone(x.body), CollapseKey: x.n.CollapseID, AcceptedAt: now, Headers: x.deliveryHeaders()}
 	if x.n.HasExpiration {
@@ -620,7 +633,7 @@ var recordedHeaders = [...]struct{ key, name string }{
 }
 
 func (s *Server) record(x *exchange, status int, reason, note string) {
-	rec := Request{At: s.now(), Method: x.r.Method, Path: x.r.URL.Path, Headers: x.recordedHeaders(), Token: x.token,
+	rec := Request{At: s.timeOf(x), Method: x.r.Method, Path: x.r.URL.Path, Headers: x.recordedHeaders(), Token: x.token,
 		Body: string(x.body), Status: status, Reason: reason, ID: x.n.ID}
 	if x.cred != nil {
 		rec.Auth = x.cred.info
