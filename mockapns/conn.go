@@ -155,12 +155,17 @@ func sharedHeaders(last *atomic.Pointer[headerMap], want *headerMap) map[string]
 // small, see handOver.)
 func (x *exchange) recordedHeaders() map[string]string {
 	var want headerMap
+	vals := x.checked()
 	for _, k := range recordedHeaders {
-		if v := x.r.Header[k.key]; len(v) > 0 {
+		v := vals[k.checked]
+		if k.checked == 0 {
+			v = x.r.Header[k.key]
+		}
+		if len(v) > 0 {
 			want.add(k.name, strings.Join(v, ", "))
 		}
 	}
-	if len(x.r.Header["Authorization"]) > 0 {
+	if len(vals[hdrAuthorization]) > 0 {
 		want.add("authorization", "bearer (see auth)")
 	}
 	want.add(":authority", x.r.Host)

@@ -36,6 +36,20 @@ type exchange struct {
 	fault *Fault
 	at    time.Time // the mock's time for the request, once read (see timeOf)
 	timed bool
+	hdr   checkedValues // the request's, once looked up (see checked)
+	hdrOK bool
+}
+
+// checked returns the request's values of headersChecked, looked up the
+// first time: parseHeaders, authenticate and record all read them.
+// (net/http makes the request's header map afresh and does not change it
+// while the handler runs.)
+func (x *exchange) checked() *checkedValues {
+	if !x.hdrOK {
+		x.hdr.lookUp(x.r.Header)
+		x.hdrOK = true
+	}
+	return &x.hdr
 }
 
 // timeOf is the mock's time for x, read once: its token's age, its record
@@ -116,7 +130,7 @@ func (s *Server) judge(w http.ResponseWriter, x *exchange, buf *bytes.Buffer) bo
 		s.answer(w, x, perr)
 		return false
 	}
-	n, herr := parseHeaders(r.Header, token, newAPNsID)
+	n, herr := parseValues(x.checked(), token, newAPNsID)
 	x.n = n
 	if herr != nil {
 		s.answer(w, x, herr)
@@ -286,8 +300,8 @@ func (s *Server) authenticate(x *exchange) *Error {
 	if x.tls != nil && len(x.tls.PeerCertificates) > 0 {
 		return s.certAuth(x)
 	}
-	auth, hasAuth := header(x.r.Header, "Authorization")
-	if hasAuth {
+	if v := x.checked()[hdrAuthorization]; len(v) > 0 {
+		auth := v[0]
 		scheme, bearer, _ := strings.Cut(auth, " ")
 		bearer = strings.TrimSpace(bearer)
 		if !strings.EqualFold(scheme, "bearer") {
@@ -625,11 +639,16 @@ func (x *exchange) attrs() map[string]string {
 }
 
 // recordedHeaders are the request headers the inspection log keeps: the
-// canonical key, and the name it is kept under.
-var recordedHeaders = [...]struct{ key, name string }{
-	{"Apns-Id", "apns-id"}, {"Apns-Topic", "apns-topic"}, {"Apns-Push-Type", "apns-push-type"},
-	{"Apns-Priority", "apns-priority"}, {"Apns-Expiration", "apns-expiration"},
-	{"Apns-Collapse-Id", "apns-collapse-id"}, {"Content-Type", "content-type"},
+// canonical key, the name it is kept under, and its index in
+// headersChecked (0, Authorization's, for one that is not checked: it is
+// looked up).
+var recordedHeaders = [...]struct {
+	key, name string
+	checked   int
+}{
+	{"Apns-Id", "apns-id", hdrID}, {"Apns-Topic", "apns-topic", hdrTopic}, {"Apns-Push-Type", "apns-push-type", hdrPushType},
+	{"Apns-Priority", "apns-priority", hdrPriority}, {"Apns-Expiration", "apns-expiration", hdrExpiration},
+	{"Apns-Collapse-Id", "apns-collapse-id", hdrCollapseID}, {"Content-Type", "content-type", 0},
 }
 
 func (s *Server) record(x *exchange, status int, reason, note string) {

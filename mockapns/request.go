@@ -112,7 +112,8 @@ func validToken(t string) bool {
 var headersChecked = [...]string{"Authorization", "Apns-Id", "Apns-Topic", "Apns-Push-Type", "Apns-Priority", "Apns-Expiration", "Apns-Collapse-Id"}
 
 const (
-	hdrID = iota + 1 // 0 is Authorization, which authenticate reads
+	hdrAuthorization = iota // read by authenticate
+	hdrID
 	hdrTopic
 	hdrPushType
 	hdrPriority
@@ -120,13 +121,30 @@ const (
 	hdrCollapseID
 )
 
+// checkedValues are a request's values of headersChecked, by index.
+type checkedValues [len(headersChecked)][]string
+
+// lookUp fills v from h.
+func (v *checkedValues) lookUp(h http.Header) {
+	for i, k := range headersChecked {
+		v[i] = h[k]
+	}
+}
+
 // parseHeaders applies the header checks of the provider API, in the order the
 // mock answers them. newID makes an apns-id when the request has none.
 func parseHeaders(h http.Header, token string, newID func() string) (Notification, *Error) {
+	var vals checkedValues
+	vals.lookUp(h)
+	return parseValues(&vals, token, newID)
+}
+
+// parseValues is parseHeaders on the values of headersChecked, already
+// looked up.
+func parseValues(vals *checkedValues, token string, newID func() string) (Notification, *Error) {
 	n := Notification{Token: token, PushType: "alert", Priority: 10}
-	var vals [len(headersChecked)][]string // each looked up once
-	for i, k := range headersChecked {
-		if vals[i] = h[k]; len(vals[i]) > 1 {
+	for _, v := range vals {
+		if len(v) > 1 {
 			n.ID, n.IDGenerated = newID(), true
 			return n, reject(ReasonDuplicateHeaders)
 		}
@@ -204,15 +222,6 @@ func checkPushTypeTopic(n *Notification) *Error {
 		return reject(ReasonInvalidPushType)
 	}
 	return nil
-}
-
-// header returns the single value of h[k] (already checked for repeats).
-func header(h http.Header, k string) (string, bool) {
-	v := h[k]
-	if len(v) == 0 {
-		return "", false
-	}
-	return v[0], true
 }
 
 func validTopic(t string) bool {
