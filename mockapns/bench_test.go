@@ -97,11 +97,13 @@ func BenchmarkPush(b *testing.B) {
 			pushOnce() // one connection, opened before timing
 			b.SetParallelism(8)
 			b.ResetTimer()
+			start := mocktest.CPUTime()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					pushOnce()
 				}
 			})
+			mocktest.ReportCPU(b, start) // client's and server's
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pushes/s")
 		})
 	}
