@@ -49,7 +49,7 @@ func BenchmarkPush(b *testing.B) {
 		return "https://" + ln.Addr().String(), set.CA.Pool(), newDeviceToken(), func() { srv.Close() }
 	}
 	mock := func(b *testing.B) (string, *x509.CertPool, string, func()) {
-		s, err := New(Config{Cert: set.Mock.TLS(), ClientCAs: set.CA.Pool()})
+		s, err := New(Config{Cert: set.Mock.TLS(), ClientCAs: set.CA.Pool(), Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			b.Fatal(err)
 		}
