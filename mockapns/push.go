@@ -29,6 +29,7 @@ type exchange struct {
 	env   testpki.Environment
 	token string
 	n     Notification
+	app   string // the bundle id n.Topic names, once checkTopic resolved it
 	cred  *credential
 	reg   Registration // the device, once checkDevice found it
 	body  []byte
@@ -412,10 +413,12 @@ func (s *Server) checkTopic(x *exchange) *Error {
 		// A certificate for one app implies its topic, shaped by the push type.
 		x.n.Topic = x.cred.app + PushTypes[x.n.PushType]
 	}
-	if err := checkPushTypeTopic(&x.n); err != nil {
+	suffix := topicSuffix(x.n.Topic)
+	if err := checkPushTypeTopic(x.n.PushType, suffix); err != nil {
 		return err
 	}
-	app := x.n.App()
+	app := x.n.Topic[:len(x.n.Topic)-len(suffix)]
+	x.app = app
 	switch {
 	case x.cred.cert != nil && app != x.cred.app:
 		return reject(ReasonTopicDisallowed)
@@ -440,15 +443,20 @@ var tokenAuthOnly = map[string]bool{"liveactivity": true, "location": true}
 // The registration is kept in x.reg (not returned: the handler's frames
 // stay small, see serveAPNs).
 func (s *Server) checkDevice(x *exchange) *Error {
-	if !validToken(x.token) {
+	valid, upper := validToken(x.token)
+	if !valid {
 		return reject(ReasonBadDeviceToken)
 	}
-	reg, ok := s.reg.Lookup(strings.ToLower(x.token))
+	token := x.token
+	if upper {
+		token = strings.ToLower(token)
+	}
+	reg, ok := s.reg.Lookup(token)
 	x.reg = reg
 	switch {
 	case !ok, reg.Environment != x.env:
 		return reject(ReasonBadDeviceToken)
-	case reg.App != x.n.App():
+	case reg.App != x.app:
 		return reject(ReasonDeviceTokenNotForTopic)
 	case !reg.Installed:
 		return &Error{Status: http.StatusGone, Reason: ReasonUnregistered}
@@ -553,7 +561,7 @@ func (s *Server) handOver(x *exchange) {
 // delivery is what the push channel carries of an accepted notification.
 func (s *Server) delivery(x *exchange) Delivery {
 	now := s.timeOf(x)
-	d := Delivery{Provider: Provider, Token: x.reg.Token, ID: x.n.ID, App: x.n.App(),
+	d := Delivery{Provider: Provider, Token: x.reg.Token, ID: x.n.ID, App: x.app,
 		Payload: bytes.Clone(x.body), CollapseKey: x.n.CollapseID, AcceptedAt: now, Headers: x.deliveryHeaders()}
 	if x.n.HasExpiration {
 		if x.n.Expiration == 0 {

@@ -61,13 +61,16 @@ type Notification struct {
 // App is the bundle id the topic names: the topic without its push-type suffix.
 func (n *Notification) App() string { return bundleOf(n.Topic) }
 
-func bundleOf(topic string) string {
+func bundleOf(topic string) string { return topic[:len(topic)-len(topicSuffix(topic))] }
+
+// topicSuffix is the push-type suffix topic ends with, "" for none.
+func topicSuffix(topic string) string {
 	for _, s := range topicSuffixes {
 		if strings.HasSuffix(topic, s) {
-			return strings.TrimSuffix(topic, s)
+			return s
 		}
 	}
-	return topic
+	return ""
 }
 
 // parsePath reads the device token from :path; method is checked after the
@@ -94,17 +97,21 @@ func parsePath(method, path string) (string, *Error) {
 
 // validToken is Apple's token shape: hex, 32 bytes today (64 digits); longer
 // even-length tokens are allowed, as Apple reserves the right to grow them.
-func validToken(t string) bool {
+// upper reports upper-case digits in t (the registry's tokens have none).
+func validToken(t string) (valid, upper bool) {
 	if len(t) < 64 || len(t) > 200 || len(t)%2 != 0 {
-		return false
+		return false, false
 	}
 	for i := 0; i < len(t); i++ {
-		c := t[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
+		switch c := t[i]; {
+		case '0' <= c && c <= '9' || 'a' <= c && c <= 'f':
+		case 'A' <= c && c <= 'F':
+			upper = true
+		default:
+			return false, false
 		}
 	}
-	return true
+	return true, upper
 }
 
 // headersChecked are the request headers that must not repeat, and the
@@ -203,22 +210,12 @@ func parseValues(vals *checkedValues, token string, newID func() string) (Notifi
 	return n, nil
 }
 
-// checkPushTypeTopic matches the topic suffix to the push type. Apple
-// documents the suffix each push type requires but no reason for a mismatch;
-// the mock answers InvalidPushType (the push type does not fit the topic).
-func checkPushTypeTopic(n *Notification) *Error {
-	want := PushTypes[n.PushType]
-	if n.PushType == "mdm" {
-		return nil
-	}
-	has := ""
-	for _, s := range topicSuffixes {
-		if strings.HasSuffix(n.Topic, s) {
-			has = s
-			break
-		}
-	}
-	if has != want {
+// checkPushTypeTopic matches the topic's suffix (topicSuffix) to the push
+// type. Apple documents the suffix each push type requires but no reason
+// for a mismatch; the mock answers InvalidPushType (the push type does not
+// fit the topic).
+func checkPushTypeTopic(pushType, suffix string) *Error {
+	if pushType != "mdm" && suffix != PushTypes[pushType] {
 		return reject(ReasonInvalidPushType)
 	}
 	return nil
