@@ -34,11 +34,14 @@ type exchange struct {
 	reg   Registration // the device, once checkDevice found it
 	body  []byte
 	ack   string
-	fault *Fault
-	at    time.Time // the mock's time for the request, once read (see timeOf)
-	timed bool
-	hdr   checkedValues // the request's, once looked up (see checked)
-	hdrOK bool
+	// ackRaw is the payload's ack_id as JSON, made ack when an event
+	// needs it (see traceID): without a bus, never.
+	ackRaw []byte
+	fault  *Fault
+	at     time.Time // the mock's time for the request, once read (see timeOf)
+	timed  bool
+	hdr    checkedValues // the request's, once looked up (see checked)
+	hdrOK  bool
 }
 
 // checked returns the request's values of headersChecked, looked up the
@@ -152,8 +155,8 @@ func (s *Server) judge(w http.ResponseWriter, x *exchange, buf *bytes.Buffer) bo
 		return false
 	}
 	x.body = buf.Bytes()
-	ack, berr := checkPayload(x.body, limit, x.n.PushType)
-	x.ack = ack
+	ack, berr := checkPayloadRaw(x.body, limit, x.n.PushType)
+	x.ack, x.ackRaw = "", ack
 	if berr != nil {
 		s.answer(w, x, berr)
 		return false
@@ -631,6 +634,9 @@ func deliveryAttrs(d Delivery) map[string]string {
 }
 
 func (x *exchange) traceID() string {
+	if x.ackRaw != nil {
+		x.ack, x.ackRaw = ackString(x.ackRaw), nil
+	}
 	if x.ack != "" {
 		return x.ack
 	}

@@ -272,37 +272,49 @@ func payloadLimit(pushType string) int {
 // widgets' content-changed) is judged by the device, as iOS drops what it
 // cannot apply and APNs documents no reason for it.
 func checkPayload(body []byte, limit int, pushType string) (ackID string, err *Error) {
+	raw, err := checkPayloadRaw(body, limit, pushType)
+	return ackString(raw), err
+}
+
+// checkPayloadRaw is checkPayload with the ack_id's raw JSON value (nil
+// when absent), for a caller that may never need it as a string.
+func checkPayloadRaw(body []byte, limit int, pushType string) (ackID []byte, err *Error) {
 	if len(bytes.TrimSpace(body)) == 0 {
-		return "", reject(ReasonPayloadEmpty)
+		return nil, reject(ReasonPayloadEmpty)
 	}
 	if len(body) > limit {
-		return "", reject(ReasonPayloadTooLarge)
+		return nil, reject(ReasonPayloadTooLarge)
 	}
 	top, ok := topLevel(body)
 	if !ok {
-		return "", reject(ReasonPayloadEmpty)
+		return nil, reject(ReasonPayloadEmpty)
 	}
 	if pushType == "mdm" {
 		var magic string
 		if json.Unmarshal(top.mdm, &magic) != nil || magic == "" {
-			return "", reject(ReasonPayloadEmpty)
+			return nil, reject(ReasonPayloadEmpty)
 		}
-		return "", nil
+		return nil, nil
 	}
 	if len(top.aps) == 0 || top.aps[0] != '{' {
-		return "", reject(ReasonPayloadEmpty)
+		return nil, reject(ReasonPayloadEmpty)
 	}
-	if raw := top.ackID; raw != nil {
-		if s, ok := jsonscan.PlainString(raw); ok {
-			ackID = s
-		} else {
-			var s string
-			if json.Unmarshal(raw, &s) == nil {
-				ackID = s
-			}
-		}
+	return top.ackID, nil
+}
+
+// ackString is the ack_id a raw JSON value holds: "" unless it is a string.
+func ackString(raw []byte) string {
+	if raw == nil {
+		return ""
 	}
-	return ackID, nil
+	if s, ok := jsonscan.PlainString(raw); ok {
+		return s
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return ""
 }
 
 // payloadTop is what checkPayload reads of a payload: the raw values of
