@@ -289,3 +289,20 @@ func TestContenderPoolsTheRounds(t *testing.T) {
 		t.Fatalf("pooled %d ops: server %.2f µs, client %.2f, proxy %.2f; want 400, 22.50, 40.00, 0", c.ops, c.serverUS, c.clientUS, c.proxyUS)
 	}
 }
+
+// Baselines run in half-second rounds (three at least), every other round
+// in the reverse order.
+func TestBaselineRounds(t *testing.T) {
+	for d, want := range map[time.Duration]int{0: 3, time.Second: 3, 2 * time.Second: 4, 9 * time.Second: 18} {
+		if got := baselineRounds(d); got != want {
+			t.Errorf("%v: %d rounds, want %d", d, got, want)
+		}
+	}
+	xs := []string{"bare", "mock", "proxy"}
+	if got := inRoundOrder(xs, 0); !slices.Equal(got, xs) {
+		t.Errorf("round 0: %v", got)
+	}
+	if got := inRoundOrder(xs, 1); !slices.Equal(got, []string{"proxy", "mock", "bare"}) || xs[0] != "bare" {
+		t.Errorf("round 1: %v (and %v)", got, xs)
+	}
+}

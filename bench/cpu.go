@@ -319,21 +319,20 @@ func sortedCounts64(m map[string]int64) []kv64 {
 	return out
 }
 
-// cpuPerOp runs f on this goroutine for about d and returns the thread's
-// share of process CPU per call (µs), allocations per call and calls a second.
-// Process CPU counts other goroutines too; the caller runs nothing else.
-func cpuPerOp(f func(), d time.Duration) (us, allocs, perSec float64) {
+// cpuPerOp runs f on this goroutine for about d and returns how many calls
+// it made, the process CPU and the wall time they took, and allocations per
+// call. Process CPU counts other goroutines too; the caller runs nothing else.
+func cpuPerOp(f func(), d time.Duration) (ops int, cpu, wall time.Duration, allocs float64) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	mallocs := ms.Mallocs
 	cpu0, start := processCPU(), time.Now()
-	n := 0
-	for n == 0 || time.Since(start) < d {
+	for ops == 0 || time.Since(start) < d {
 		f()
-		n++
+		ops++
 	}
-	wall := time.Since(start)
-	cpu := processCPU() - cpu0
+	wall = time.Since(start)
+	cpu = processCPU() - cpu0
 	runtime.ReadMemStats(&ms)
-	return float64(cpu.Microseconds()) / float64(n), float64(ms.Mallocs-mallocs) / float64(n), float64(n) / wall.Seconds()
+	return ops, cpu, wall, float64(ms.Mallocs-mallocs) / float64(ops)
 }
