@@ -285,6 +285,10 @@ func TestContenderPoolsTheRounds(t *testing.T) {
 	c.pool(300, []ActorCPU{{Actor: labelServer, MicrosPerNotification: 20}, {Actor: labelClient, MicrosPerNotification: 40},
 		{Actor: "runtime + other", MicrosPerNotification: 99}})
 	c.pool(0, []ActorCPU{{Actor: labelServer, MicrosPerNotification: 1000}}) // a round that did nothing counts for nothing
+	c.busy = 2 * time.Second
+	if c.rate() != 200 {
+		t.Fatalf("rate %v/s, want 400 operations over 2 s", c.rate())
+	}
 	if c.ops != 400 || c.serverUS != 22.5 || c.clientUS != 40 || c.proxyUS != 0 {
 		t.Fatalf("pooled %d ops: server %.2f µs, client %.2f, proxy %.2f; want 400, 22.50, 40.00, 0", c.ops, c.serverUS, c.clientUS, c.proxyUS)
 	}
