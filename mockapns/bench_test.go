@@ -9,9 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime"
 	"runtime/pprof"
-	"sync"
 	"testing"
 
 	"github.com/pushlab/pushlab/events"
@@ -57,13 +55,7 @@ func BenchmarkPush(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		s.RegisterKey(Key{ID: set.APNsKey.KeyID, TeamID: set.TeamID, Public: &set.APNsKey.Key.PublicKey})
-		reg, err := s.RegisterDevice(set.BundleID, testpki.Production, "bench")
-		if err != nil {
-			b.Fatal(err)
-		}
-		s.Attach(reg.Token, ReceiverFunc(func(Delivery) {})) // online: every push is delivered
-		return s.URL, s.CertPool(), reg.Token, s.Close
+		return s.URL, s.CertPool(), onlineDevice(b, s, set).Token, s.Close
 	}
 	for _, tc := range []struct {
 		name  string
@@ -130,85 +122,28 @@ func BenchmarkHandler(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			s.RegisterKey(Key{ID: set.APNsKey.KeyID, TeamID: set.TeamID, Public: &set.APNsKey.Key.PublicKey})
-			reg, err := s.RegisterDevice(set.BundleID, testpki.Production, "bench")
-			if err != nil {
-				b.Fatal(err)
-			}
-			s.Attach(reg.Token, ReceiverFunc(func(Delivery) {})) // online: every push is delivered
+			reg := onlineDevice(b, s, set)
 			body := []byte(`{"aps":{"alert":{"title":"town-square","body":"benchmark notification"},"mutable-content":1},"ack_id":"x"}`)
-			rd := bytes.NewReader(body)
-			r, _ := http.NewRequest("POST", "https://127.0.0.1:443/3/device/"+reg.Token, io.NopCloser(rd))
-			r.ContentLength = int64(len(body))
+			r, _ := http.NewRequest("POST", "https://127.0.0.1:443/3/device/"+reg.Token, nil)
 			r.Header.Set("Content-Type", "application/json; charset=utf-8")
 			r.Header.Set("apns-topic", set.BundleID)
 			r.Header.Set("apns-push-type", "alert")
 			r.Header.Set("authorization", "bearer "+goodBearer(b, set))
 			r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/2.0", 2, 0
 			r = r.WithContext(context.WithValue(r.Context(), connKey{}, &connState{env: testpki.Production}))
-			w := &discardWriter{h: http.Header{}}
-			h := s.Handler()
-			done := make(chan struct{})
-			defer serverStacks(32)()
-			b.ReportAllocs()
-			b.ResetTimer()
-			start := mocktest.CPUTime()
-			for range b.N {
-				rd.Reset(body)
-				clear(w.h)
-				w.status = 0
-				go func() { // a fresh stack per request, as net/http's
-					h.ServeHTTP(w, r)
-					done <- struct{}{}
-				}()
-				<-done
-				if w.status != 200 {
-					b.Fatalf("status %d", w.status)
-				}
-			}
-			mocktest.ReportCPU(b, start)
+			mocktest.BenchHandler(b, s.Handler(), r, body)
 		})
 	}
 }
 
-// serverStacks parks n goroutines whose stacks are as deep as a server's
-// connection goroutines (TLS reads, HTTP/2 frame loops), until stop is
-// called. The runtime starts a goroutine on the average stack the last GC
-// scanned: 2 KB in a bare benchmark, 4 KB for net/http's handlers in a
-// server (BenchmarkPush shows no stack growth under the handler). With
-// these the benchmark's handlers start on 4 KB too, so that a stack copy
-// in its profile is one a server would pay.
-func serverStacks(n int) (stop func()) {
-	quit := make(chan struct{})
-	var parked sync.WaitGroup
-	for range n {
-		parked.Add(1)
-		go parkDeep(16, &parked, quit)
+// onlineDevice registers set's provider key with s and a device that is
+// online: every push to it is delivered.
+func onlineDevice(b *testing.B, s *Server, set *testpki.Set) Registration {
+	s.RegisterKey(Key{ID: set.APNsKey.KeyID, TeamID: set.TeamID, Public: &set.APNsKey.Key.PublicKey})
+	reg, err := s.RegisterDevice(set.BundleID, testpki.Production, "bench")
+	if err != nil {
+		b.Fatal(err)
 	}
-	parked.Wait()
-	runtime.GC() // the starting size follows the stacks it scans
-	return func() { close(quit) }
+	s.Attach(reg.Token, ReceiverFunc(func(Delivery) {}))
+	return reg
 }
-
-// parkDeep parks at the bottom of depth frames of about 140 bytes each.
-func parkDeep(depth int, parked *sync.WaitGroup, quit <-chan struct{}) byte {
-	var pad [96]byte
-	pad[depth%len(pad)] = byte(depth)
-	if depth == 0 {
-		parked.Done()
-		<-quit
-		return pad[0]
-	}
-	return parkDeep(depth-1, parked, quit) + pad[depth*7%len(pad)]
-}
-
-// discardWriter is a ResponseWriter that keeps the status and drops the body.
-type discardWriter struct {
-	h      http.Header
-	status int
-}
-
-func (w *discardWriter) Header() http.Header               { return w.h }
-func (w *discardWriter) Write(p []byte) (int, error)       { return len(p), nil }
-func (w *discardWriter) WriteString(s string) (int, error) { return len(s), nil } // as net/http's writers
-func (w *discardWriter) WriteHeader(status int)            { w.status = status }

@@ -1,7 +1,6 @@
 package mockfcm_test
 
 import (
-	"bytes"
 	"crypto/tls"
 	"io"
 	"net"
@@ -172,43 +171,11 @@ func BenchmarkHandler(b *testing.B) {
 			body := []byte(`{"message":{"data":{"ack_id":"x","message":"benchmark notification","type":"message"},` +
 				`"android":{"priority":"high"},"token":"` + reg.Token + `"}}`)
 			token := accessToken(b, f, a, mockfcm.ScopeMessaging)
-			h := f.s.Handler()
-			rd := bytes.NewReader(body)
-			r, _ := http.NewRequest("POST", f.s.Endpoint()+"/projects/"+a.ProjectID+"/messages:send", io.NopCloser(rd))
-			r.ContentLength = int64(len(body))
+			r, _ := http.NewRequest("POST", f.s.Endpoint()+"/projects/"+a.ProjectID+"/messages:send", nil)
 			r.Header.Set("Authorization", "Bearer "+token)
 			r.Header.Set("Content-Type", "application/json")
 			r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/2.0", 2, 0
-			w := &discardWriter{h: http.Header{}}
-			done := make(chan struct{})
-			b.ReportAllocs()
-			b.ResetTimer()
-			start := mocktest.CPUTime()
-			for range b.N {
-				rd.Reset(body)
-				clear(w.h)
-				w.status = 0
-				go func() { // a fresh stack per request, as net/http's
-					h.ServeHTTP(w, r)
-					done <- struct{}{}
-				}()
-				<-done
-				if w.status != 0 && w.status != 200 {
-					b.Fatalf("status %d", w.status)
-				}
-			}
-			mocktest.ReportCPU(b, start)
+			mocktest.BenchHandler(b, f.s.Handler(), r, body)
 		})
 	}
 }
-
-// discardWriter is a ResponseWriter that keeps the status and drops the body.
-type discardWriter struct {
-	h      http.Header
-	status int
-}
-
-func (w *discardWriter) Header() http.Header               { return w.h }
-func (w *discardWriter) Write(p []byte) (int, error)       { return len(p), nil }
-func (w *discardWriter) WriteString(s string) (int, error) { return len(s), nil } // as net/http's writers
-func (w *discardWriter) WriteHeader(status int)            { w.status = status }
