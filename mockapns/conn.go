@@ -157,9 +157,11 @@ func (x *exchange) recordedHeaders() map[string]string {
 	var want headerMap
 	vals := x.checked()
 	for _, k := range recordedHeaders {
-		v := vals[k.checked]
-		if k.checked == 0 {
+		var v []string
+		if k.checked == notChecked {
 			v = x.r.Header[k.key]
+		} else {
+			v = vals[k.checked]
 		}
 		if len(v) > 0 {
 			want.add(k.name, strings.Join(v, ", "))

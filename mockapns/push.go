@@ -38,8 +38,7 @@ type exchange struct {
 	// needs it (see traceID): without a bus, never.
 	ackRaw []byte
 	fault  *Fault
-	at     time.Time // the mock's time for the request, once read (see timeOf)
-	timed  bool
+	at     time.Time     // the mock's time for the request, once read (see timeOf); zero: not yet
 	hdr    checkedValues // the request's, once looked up (see checked)
 	hdrOK  bool
 }
@@ -60,8 +59,8 @@ func (x *exchange) checked() *checkedValues {
 // and its delivery go by one reading of the clock, which costs a read of
 // the system's time per call. A push held at acceptance reads it again.
 func (s *Server) timeOf(x *exchange) time.Time {
-	if !x.timed {
-		x.at, x.timed = s.now(), true
+	if x.at.IsZero() {
+		x.at = s.now()
 	}
 	return x.at
 }
@@ -521,7 +520,7 @@ func (s *Server) accept(w http.ResponseWriter, x *exchange) {
 	if f != nil && f.Action.AtAccept() {
 		s.faultEvent(x)
 		mockkit.HoldAccepted(x.r.Context(), f) // the push is Apple's now
-		x.timed = false                        // accepted after the hold
+		x.at = time.Time{}                     // accepted after the hold
 		switch f.Action {
 		case AcceptReset:
 			note = "accepted and delivered; connection reset before the answer"
@@ -654,15 +653,14 @@ func (x *exchange) attrs() map[string]string {
 
 // recordedHeaders are the request headers the inspection log keeps: the
 // canonical key, the name it is kept under, and its index in
-// headersChecked (0, Authorization's, for one that is not checked: it is
-// looked up).
+// headersChecked (notChecked for one that is not: it is looked up).
 var recordedHeaders = [...]struct {
 	key, name string
 	checked   int
 }{
 	{"Apns-Id", "apns-id", hdrID}, {"Apns-Topic", "apns-topic", hdrTopic}, {"Apns-Push-Type", "apns-push-type", hdrPushType},
 	{"Apns-Priority", "apns-priority", hdrPriority}, {"Apns-Expiration", "apns-expiration", hdrExpiration},
-	{"Apns-Collapse-Id", "apns-collapse-id", hdrCollapseID}, {"Content-Type", "content-type", 0},
+	{"Apns-Collapse-Id", "apns-collapse-id", hdrCollapseID}, {"Content-Type", "content-type", notChecked},
 }
 
 func (s *Server) record(x *exchange, status int, reason, note string) {

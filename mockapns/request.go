@@ -128,6 +128,9 @@ const (
 	hdrCollapseID
 )
 
+// notChecked stands for a header that is not in headersChecked.
+const notChecked = -1
+
 // checkedValues are a request's values of headersChecked, by index.
 type checkedValues [len(headersChecked)][]string
 
